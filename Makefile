@@ -1,0 +1,55 @@
+# synthkit: the two commands of the README, and what they need.
+#   make demo  — create .venv, install, run the Adult pipeline into reports/adult/
+#   make test  — create/reuse .venv, install with test extras, run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Installed first and on its own: an unpinned torch pulls a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+export SYNTHKIT_QUIET ?= 1
+
+.PHONY: demo test install install-test browser clean lint bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.torch: $(BIN)/python
+	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.torch pyproject.toml
+	$(BIN)/pip install -q -e ".[sdv]"
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[sdv,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+# Headless Chromium for the report's browser test (Debian packages); skipped when not root.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "warning: could not install chromium; browser tests will be skipped"; \
+	else echo "note: chromium not installed and not root; browser tests will be skipped"; fi
+
+demo: install
+	$(BIN)/synthkit run pipelines/adult.yaml
+
+test: install-test browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/python -m ruff check synthkit tests
+
+bench: install
+	$(BIN)/synthkit bench
+
+clean:
+	rm -rf $(VENV) reports/*/ .pytest_cache

@@ -1,0 +1,298 @@
+"""The one contract every synthesizer keeps: ``fit(df)``, ``sample(n)``, ``save``/``load``, seeds.
+
+The base class does the bookkeeping once (scikit-learn style): the constructor only stores keyword
+arguments; ``fit`` validates input, profiles it if no metadata was given, maps it to the model frame
+(:class:`~synthkit.transform.TableSchema`) and calls the subclass hook ``_fit``; ``sample`` validates
+``n``, calls ``_sample``, regenerates PII/id/text columns and restores dtypes; ``save``/``load`` write
+``model.json`` (params, metadata, schema, JSON state) plus ``weights.pt`` (tensors only, loaded with
+``weights_only=True``) and check a SHA-256 checksum, so loading never unpickles.
+
+Subclasses implement ``_fit(frame)``, ``_sample(n, rng) -> frame`` and, when they hold tensors or
+state, ``_get_state() -> (json_state, tensors)`` and ``_set_state(json_state, tensors)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from synthkit import __version__
+from synthkit.errors import DataError, ModelError, ModelFileError, NotFittedError
+from synthkit.models.fakes import fake_column
+from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.transform.schema import TableSchema
+from synthkit.utils.atomic import write_bytes, write_text
+from synthkit.utils.seeding import seed_everything
+
+__all__ = ["Synthesizer", "MODEL_FORMAT_VERSION", "MAX_SAMPLE_ROWS"]
+
+log = logging.getLogger(__name__)
+
+MODEL_FORMAT_VERSION = 1
+MAX_SAMPLE_ROWS = 1_000_000_000
+_MODEL_JSON = "model.json"
+_WEIGHTS = "weights.pt"
+_ALLOWED_TOP_KEYS = {
+    "format", "format_version", "synthkit_version", "model", "params", "metadata", "schema", "state",
+    "weights_sha256", "state_sha256", "fit_info",
+}
+
+
+class Synthesizer:
+    """Base class of all synthesizers. See the module docstring for the contract."""
+
+    name: ClassVar[str] = "base"
+    #: fast constructor settings used by the contract tests (few epochs, small networks)
+    test_params: ClassVar[dict[str, Any]] = {}
+    #: whether ``_sample`` accepts ``conditions`` natively (else rejection sampling is used)
+    native_conditions: ClassVar[bool] = False
+
+    def __init__(self, metadata: Metadata | None = None, seed: int | None = 0, tail_quantile: float = 0.0) -> None:
+        self.metadata = metadata
+        self.seed = seed
+        self.tail_quantile = tail_quantile
+
+    # -- parameters (scikit-learn style) ------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if klass is object:
+                continue
+            sig = inspect.signature(klass.__init__)
+            for p in sig.parameters.values():
+                if p.name not in ("self", "metadata") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names:
+                    names.append(p.name)
+        return names
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (except metadata), JSON-friendly."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    # -- fit ---------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame) -> Synthesizer:
+        """Learn the distribution of ``data``; returns self."""
+        data = self._validate_input(data)
+        if self.metadata is None:
+            from synthkit.profile import profile
+
+            self.metadata = profile(data)
+        self.table_: TableMeta = self.metadata.table()
+        missing = [c for c in self.table_.column_names if c not in data.columns]
+        extra = [c for c in data.columns if c not in self.table_.column_names]
+        if missing or extra:
+            raise DataError(f"data does not match metadata: missing columns {missing}, unexpected columns {extra}")
+        data = data[self.table_.column_names]
+        self.schema_ = TableSchema.fit(data, self.table_, tail_quantile=self.tail_quantile)
+        frame = self.schema_.to_model_frame(data)
+        for name in frame.columns:
+            if frame[name].isna().all():
+                log.info("column %r is entirely missing; it will be sampled as missing", name)
+        self._check_params()
+        if self.seed is not None:
+            seed_everything(self.seed)
+        self.n_training_rows_ = len(data)
+        self._fit(frame)
+        self._sample_rng_ = np.random.default_rng(self.seed)
+        self.fitted_ = True
+        return self
+
+    def _validate_input(self, data: Any) -> pd.DataFrame:
+        if not isinstance(data, pd.DataFrame):
+            raise DataError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
+        if data.shape[1] == 0:
+            raise DataError("cannot fit on a table with no columns")
+        if len(data) == 0:
+            raise DataError("cannot fit on an empty table (0 rows)")
+        if data.columns.duplicated().any():
+            dupes = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+            raise DataError(f"duplicate column names: {dupes}")
+        data = data.copy()
+        data.columns = [str(c) for c in data.columns]
+        return data.reset_index(drop=True)
+
+    def _check_params(self) -> None:
+        """Subclasses validate their hyper-parameters here (raise ConfigError)."""
+
+    # -- sample ------------------------------------------------------------------------
+    def sample(self, n: int, seed: int | None = None, conditions: dict[str, Any] | None = None) -> pd.DataFrame:
+        """``n`` synthetic rows with the training columns and dtypes.
+
+        ``seed`` makes the call reproducible; without it, successive calls continue one random
+        stream seeded by the model's ``seed`` (so a script is reproducible end to end).
+        ``conditions`` maps columns to a required value (or a list of allowed values).
+        """
+        self._require_fitted()
+        n = _validate_n(n)
+        if seed is None:
+            seed = int(self._sample_rng_.integers(0, 2**31 - 1))
+        rng = np.random.default_rng(seed)
+        seed_everything(seed)
+        if conditions:
+            frame = self._sample_with_conditions(n, rng, self._normalize_conditions(conditions))
+        else:
+            frame = self._sample(n, rng)
+        regenerated = {
+            spec.name: fake_column(spec.kind, spec.pii, n, rng, spec.extra) for spec in self.schema_.regenerated
+        }
+        return self.schema_.from_model_frame(frame.reset_index(drop=True), regenerated)
+
+    def _normalize_conditions(self, conditions: dict[str, Any]) -> dict[str, list[Any]]:
+        learned = {spec.name: spec for spec in self.schema_.learned}
+        out: dict[str, list[Any]] = {}
+        for column, wanted in conditions.items():
+            if column not in learned:
+                raise DataError(f"cannot condition on {column!r}: not a learned column of this model")
+            values = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
+            if learned[column].role == "categorical":
+                out[column] = [str(v) if not isinstance(v, bool) else str(v) for v in values]
+            else:
+                out[column] = [float(v) for v in values]
+        return out
+
+    def _sample_with_conditions(self, n: int, rng: np.random.Generator, conditions: dict[str, list[Any]]) -> pd.DataFrame:
+        """Rejection sampling: draw batches, keep rows meeting every condition, give up clearly."""
+        if self.native_conditions:
+            return self._sample(n, rng, conditions=conditions)  # type: ignore[call-arg]
+        kept: list[pd.DataFrame] = []
+        have, batch = 0, max(1000, 2 * n)
+        for _ in range(50):
+            frame = self._sample(batch, rng)
+            mask = np.ones(len(frame), dtype=bool)
+            for column, values in conditions.items():
+                mask &= frame[column].isin(values).to_numpy()
+            kept.append(frame[mask])
+            have += int(mask.sum())
+            if have >= n:
+                return pd.concat(kept, ignore_index=True).iloc[:n]
+            rate = max(have, 1) / ((len(kept)) * batch)
+            batch = int(min(max(batch, (n - have) / rate * 1.2), 5_000_000))
+        raise ModelError(f"could not generate {n} rows meeting {conditions} (only {have} found); the condition may be too rare")
+
+    def _require_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"the {self.name} model is not fitted; call fit(data) first")
+
+    # -- subclass hooks ----------------------------------------------------------------
+    def _fit(self, frame: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """JSON-serializable state and a flat dict of tensors (torch) for ``weights.pt``."""
+        return {}, {}
+
+    def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
+        """Inverse of ``_get_state``."""
+
+    # -- save / load -------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model to directory ``path`` (``model.json`` + ``weights.pt``); no pickle."""
+        import torch
+
+        self._require_fitted()
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise ModelFileError(f"cannot save model to {path}: it exists and is not a directory")
+        path.mkdir(parents=True, exist_ok=True)
+        state, tensors = self._get_state()
+        buffer = io.BytesIO()
+        torch.save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, buffer)
+        weights = buffer.getvalue()
+        state_text = json.dumps(state, sort_keys=True, allow_nan=False)
+        doc = {
+            "format": "synthkit-model",
+            "format_version": MODEL_FORMAT_VERSION,
+            "synthkit_version": __version__,
+            "model": self.name,
+            "params": self.get_params(),
+            "metadata": self.metadata.to_dict() if self.metadata else None,
+            "schema": self.schema_.to_state(),
+            "state": state,
+            "fit_info": {"n_training_rows": self.n_training_rows_},
+            "weights_sha256": hashlib.sha256(weights).hexdigest(),
+            "state_sha256": hashlib.sha256(state_text.encode()).hexdigest(),
+        }
+        write_bytes(path / _WEIGHTS, weights)
+        write_text(path / _MODEL_JSON, json.dumps(doc, indent=1, allow_nan=False, default=_json_default))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Synthesizer:
+        """Load a model saved by :meth:`save`; refuses tampered, foreign or newer files."""
+        import torch
+
+        from synthkit.models.registry import get
+
+        path = Path(path)
+        doc_path, weights_path = path / _MODEL_JSON, path / _WEIGHTS
+        if not doc_path.is_file() or not weights_path.is_file():
+            raise ModelFileError(f"{path} is not a synthkit model folder (needs {_MODEL_JSON} and {_WEIGHTS})")
+        try:
+            doc = json.loads(doc_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelFileError(f"{doc_path} is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict) or doc.get("format") != "synthkit-model":
+            raise ModelFileError(f"{doc_path} is not a synthkit model file")
+        extra = set(doc) - _ALLOWED_TOP_KEYS
+        if extra:
+            raise ModelFileError(f"{doc_path} has unexpected keys {sorted(extra)}; refusing a foreign or tampered file")
+        if doc.get("format_version") != MODEL_FORMAT_VERSION:
+            raise ModelFileError(f"model format version {doc.get('format_version')} is not supported (expected {MODEL_FORMAT_VERSION})")
+        weights = weights_path.read_bytes()
+        if hashlib.sha256(weights).hexdigest() != doc.get("weights_sha256"):
+            raise ModelFileError(f"{weights_path} does not match its checksum; the model file was changed or damaged")
+        state_text = json.dumps(doc.get("state"), sort_keys=True, allow_nan=False)
+        if hashlib.sha256(state_text.encode()).hexdigest() != doc.get("state_sha256"):
+            raise ModelFileError(f"{doc_path} state does not match its checksum; the model file was changed or damaged")
+        model_cls = get(doc["model"])
+        if cls is not Synthesizer and not issubclass(model_cls, cls):
+            raise ModelFileError(f"{path} holds a {doc['model']!r} model, not a {cls.name!r} model")
+        try:
+            tensors = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many types for corrupt or pickled payloads
+            raise ModelFileError(f"cannot read weights from {weights_path}: {str(exc).splitlines()[0]}") from None
+        metadata = Metadata.from_dict(doc["metadata"]) if doc.get("metadata") else None
+        params = dict(doc.get("params") or {})
+        model = model_cls(metadata=metadata, **params)
+        model.table_ = metadata.table() if metadata else None  # type: ignore[assignment]
+        model.schema_ = TableSchema.from_state(doc["schema"])
+        model.n_training_rows_ = int(doc.get("fit_info", {}).get("n_training_rows", 0))
+        model._set_state(doc.get("state") or {}, tensors)
+        model._sample_rng_ = np.random.default_rng(model.seed)
+        model.fitted_ = True
+        return model
+
+
+def _validate_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) and not (isinstance(n, float) and n.is_integer()):
+        raise DataError(f"number of rows must be a whole number, got {n!r}")
+    n = int(n)
+    if n <= 0:
+        raise DataError(f"number of rows must be positive, got {n}")
+    if n > MAX_SAMPLE_ROWS:
+        raise DataError(f"number of rows {n} exceeds the limit of {MAX_SAMPLE_ROWS}; sample in chunks")
+    return n
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        f = float(value)
+        if math.isfinite(f):
+            return f
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

@@ -1,0 +1,77 @@
+"""The model registry: names → Synthesizer classes, with an explicit ``@register`` decorator.
+
+Built-in models are listed by module so that ``available()`` can import them lazily and leave out
+those whose optional dependencies are missing (the ``sdv-*`` adapters need ``synthkit[sdv]``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from synthkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from synthkit.models.base import Synthesizer
+    from synthkit.profile.metadata import Metadata
+
+__all__ = ["register", "create", "get", "available", "BUILTIN_MODULES"]
+
+log = logging.getLogger(__name__)
+
+# name -> module that registers it. Add a line here when you add a model module.
+BUILTIN_MODULES: dict[str, str] = {
+    "copula": "synthkit.models.copula",
+}
+
+_REGISTRY: dict[str, type[Synthesizer]] = {}
+_FAILED: dict[str, str] = {}
+S = TypeVar("S", bound="type[Synthesizer]")
+
+
+def register(name: str):  # type: ignore[no-untyped-def]
+    """Class decorator: make a Synthesizer available as ``name``."""
+
+    def decorate(cls: S) -> S:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"model name {name!r} is already registered to {_REGISTRY[name].__name__}")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def _load(name: str) -> None:
+    module = BUILTIN_MODULES.get(name)
+    if module is None or name in _REGISTRY or name in _FAILED:
+        return
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:  # optional dependency missing: the model is simply unavailable
+        _FAILED[name] = str(exc)
+        log.debug("model %s unavailable: %s", name, exc)
+
+
+def available() -> list[str]:
+    """Names of every model that can be created in this installation."""
+    for name in BUILTIN_MODULES:
+        _load(name)
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> type[Synthesizer]:
+    """The class registered as ``name``; a clear error names the alternatives."""
+    _load(name)
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name in _FAILED:
+        raise ConfigError(f"model {name!r} needs an optional dependency that is not installed ({_FAILED[name]}); "
+                          "install synthkit[sdv] for the sdv-* models")
+    raise ConfigError(f"unknown model {name!r}; available: {', '.join(available())}")
+
+
+def create(name: str, metadata: Metadata | None = None, **params: Any) -> Synthesizer:
+    """A new, unfitted synthesizer ``name`` with ``params``."""
+    return get(name)(metadata=metadata, **params)

@@ -1,0 +1,5 @@
+"""Reversible, vectorized encoders shared by the synthesizers."""
+
+from synthkit.transform.schema import TableSchema
+
+__all__ = ["TableSchema"]

@@ -1,0 +1,252 @@
+"""TableSchema: the reversible map between a user's table and the frame models learn from.
+
+Every synthesizer sees the same simplified "model frame": numerical columns as float64 (NaN for
+missing) and categorical columns as object (NaN for missing). Datetimes become float seconds since
+the epoch (so dates before 1677 or stored as integers never overflow pandas' nanosecond range),
+booleans become categorical strings, and on the way back integers, bounds, dtypes and column order
+are restored. PII, id and free-text columns are not learned at all: they are regenerated
+(``synthkit.models.fakes``), so no raw value of theirs reaches a model file.
+
+The state is JSON-serializable so that model files need no pickle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthkit.errors import DataError
+from synthkit.profile.metadata import TableMeta
+
+__all__ = ["ColumnSpec", "TableSchema", "LEARNED_NUMERIC", "LEARNED_CATEGORICAL"]
+
+LEARNED_NUMERIC = "numerical"
+LEARNED_CATEGORICAL = "categorical"
+# Quasi-identifying PII that still carries analytic value is learned as a number, with tails
+# clipped; every other PII class is regenerated, never learned.
+_LEARNABLE_PII = {"date_of_birth", "latitude", "longitude"}
+_SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+@dataclass
+class ColumnSpec:
+    """How one column travels to the model frame and back."""
+
+    name: str
+    kind: str  # metadata kind
+    role: str  # "numerical" | "categorical" | "regenerate"
+    dtype: str  # original pandas dtype
+    pii: str = "none"
+    integer: bool = False
+    nullable: bool = False
+    low: float | None = None  # clip bounds on decode (quantiles, not raw extremes)
+    high: float | None = None
+    datetime_tz: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TableSchema:
+    """Learn the column specs of a table, then map data to and from the model frame."""
+
+    def __init__(self, columns: list[ColumnSpec], tail_quantile: float = 0.0) -> None:
+        self.columns = columns
+        self.tail_quantile = tail_quantile
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def fit(cls, df: pd.DataFrame, table: TableMeta, tail_quantile: float = 0.0) -> TableSchema:
+        """Derive specs from data + metadata. ``tail_quantile`` > 0 clips numeric tails there."""
+        specs = []
+        for meta in table.columns:
+            series = df[meta.name]
+            role = _role_of(meta.kind, meta.pii, meta.name == table.primary_key)
+            spec = ColumnSpec(
+                name=meta.name,
+                kind=meta.kind,
+                role=role,
+                dtype=str(series.dtype),
+                pii=meta.pii,
+                nullable=bool(series.isna().any()),
+            )
+            if role == LEARNED_NUMERIC:
+                values = _to_numeric(series, meta.kind, spec)
+                finite = values[np.isfinite(values)]
+                if meta.kind == "numerical":
+                    spec.integer = bool(len(finite)) and bool(np.all(np.floor(finite) == finite))
+                if len(finite):
+                    q = tail_quantile if meta.pii == "none" else max(tail_quantile, 0.01)
+                    spec.low, spec.high = (float(v) for v in np.quantile(finite, [q, 1 - q]))
+            elif role == LEARNED_CATEGORICAL and meta.kind == "boolean":
+                spec.extra["bool_values"] = True
+            elif role == "regenerate":
+                spec.extra.update(_regeneration_hints(series))
+            specs.append(spec)
+        return cls(specs, tail_quantile)
+
+    # -- mapping ----------------------------------------------------------------------
+    @property
+    def learned(self) -> list[ColumnSpec]:
+        return [c for c in self.columns if c.role != "regenerate"]
+
+    @property
+    def regenerated(self) -> list[ColumnSpec]:
+        return [c for c in self.columns if c.role == "regenerate"]
+
+    @property
+    def numerical_names(self) -> list[str]:
+        return [c.name for c in self.columns if c.role == LEARNED_NUMERIC]
+
+    @property
+    def categorical_names(self) -> list[str]:
+        return [c.name for c in self.columns if c.role == LEARNED_CATEGORICAL]
+
+    def to_model_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Learned columns only: numerics as float64, categoricals as object (NaN = missing)."""
+        out: dict[str, Any] = {}
+        for spec in self.learned:
+            series = df[spec.name]
+            if spec.role == LEARNED_NUMERIC:
+                out[spec.name] = _to_numeric(series, spec.kind, spec)
+            else:
+                values = series.astype(object)
+                values = values.where(series.notna(), np.nan)
+                out[spec.name] = values.map(_category_key, na_action="ignore")
+        return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+    def from_model_frame(self, frame: pd.DataFrame, regenerated: dict[str, pd.Series]) -> pd.DataFrame:
+        """Original columns, order and dtypes from a model frame plus regenerated columns."""
+        n = len(frame)
+        out: dict[str, pd.Series] = {}
+        for spec in self.columns:
+            if spec.role == "regenerate":
+                out[spec.name] = regenerated[spec.name].reset_index(drop=True)
+            elif spec.role == LEARNED_NUMERIC:
+                out[spec.name] = _from_numeric(frame[spec.name].to_numpy(dtype=float), spec)
+            else:
+                out[spec.name] = _from_categorical(frame[spec.name], spec)
+        result = pd.DataFrame(out, index=pd.RangeIndex(n))
+        return result
+
+    # -- JSON state -------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        return {"tail_quantile": self.tail_quantile, "columns": [asdict(c) for c in self.columns]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TableSchema:
+        return cls([ColumnSpec(**c) for c in state["columns"]], state.get("tail_quantile", 0.0))
+
+
+def _role_of(kind: str, pii: str, is_primary_key: bool) -> str:
+    if is_primary_key or kind in ("id", "text"):
+        return "regenerate"
+    if pii != "none" and pii not in _LEARNABLE_PII:
+        return "regenerate"
+    if kind in ("numerical", "datetime") or pii in _LEARNABLE_PII:
+        return LEARNED_NUMERIC
+    return LEARNED_CATEGORICAL
+
+
+def _category_key(value: Any) -> Any:
+    """Categories travel as strings so JSON state and torch vocabularies agree on one type."""
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value)) if abs(value) < 2**53 else str(value)
+    return str(value)
+
+
+def _to_numeric(series: pd.Series, kind: str, spec: ColumnSpec) -> np.ndarray:
+    """Numbers (or datetimes as float seconds since 1970) as float64, missing as NaN."""
+    if kind == "datetime" or pd.api.types.is_datetime64_any_dtype(series.dtype):
+        dt = series
+        if not pd.api.types.is_datetime64_any_dtype(dt.dtype):
+            dt = pd.to_datetime(series, errors="coerce", utc=False)
+        tz = getattr(dt.dtype, "tz", None)
+        if tz is not None:
+            spec.datetime_tz = str(tz)
+            dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
+        unit = np.datetime_data(dt.dtype)[0] if hasattr(dt.dtype, "str") else "ns"
+        ints = dt.to_numpy().astype("datetime64[" + unit + "]").astype(np.int64).astype(float)
+        ints[dt.isna().to_numpy()] = np.nan
+        spec.extra.setdefault("datetime_unit", unit)
+        return ints * _SECONDS_PER_UNIT.get(unit, 1.0)
+    values = pd.to_numeric(series, errors="coerce")
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(arr).any():
+        raise DataError(f"column {spec.name!r} contains infinite values; replace them or mark them missing")
+    bad = series.notna().to_numpy() & np.isnan(arr)
+    if bad.any():
+        example = series[bad].iloc[0]
+        raise DataError(f"column {spec.name!r} is numerical but holds non-numeric values such as {str(example)[:20]!r}")
+    return arr
+
+
+def _from_numeric(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    missing = np.isnan(values)
+    if spec.low is not None and spec.high is not None:
+        values = np.clip(values, spec.low, spec.high)
+    if spec.kind == "datetime":
+        unit = spec.extra.get("datetime_unit", "ns")
+        ints = np.round(values / _SECONDS_PER_UNIT.get(unit, 1.0))
+        ints[missing] = 0
+        dt = pd.Series(ints.astype(np.int64).astype(f"datetime64[{unit}]"))
+        dt[missing] = pd.NaT
+        target = spec.dtype if spec.dtype.startswith("datetime64") else f"datetime64[{unit}]"
+        if spec.datetime_tz:
+            dt = dt.dt.tz_localize("UTC").dt.tz_convert(spec.datetime_tz)
+            return dt
+        try:
+            return dt.astype(target)
+        except (TypeError, ValueError):
+            return dt
+    if spec.integer:
+        values = np.round(values)
+    series = pd.Series(values)
+    dtype = spec.dtype
+    if dtype.startswith(("int", "uint")):
+        if missing.any():
+            return series.astype("Int64")
+        return series.astype(dtype)
+    if dtype in ("Int64", "Int32", "Int16", "Int8", "UInt64", "UInt32", "UInt16", "UInt8"):
+        return series.astype(dtype)
+    if dtype.startswith("float") or dtype in ("Float64", "Float32"):
+        return series.astype(dtype)
+    return series
+
+
+def _from_categorical(values: pd.Series, spec: ColumnSpec) -> pd.Series:
+    values = values.reset_index(drop=True)
+    if spec.extra.get("bool_values") or spec.dtype == "bool" or spec.dtype == "boolean":
+        mapped = values.map({"True": True, "False": False, "1": True, "0": False})
+        if spec.dtype == "bool" and not mapped.isna().any():
+            return mapped.astype(bool)
+        return mapped.astype("boolean")
+    if spec.dtype.startswith(("int", "Int", "float", "Float", "uint", "UInt")):
+        numeric = pd.to_numeric(values, errors="coerce")
+        if spec.dtype.startswith(("int", "uint")):
+            return numeric.astype("Int64") if numeric.isna().any() else numeric.astype(spec.dtype)
+        return numeric.astype(spec.dtype if not spec.dtype.startswith("int") else "float64")
+    if spec.dtype == "category":
+        return values.astype("category")
+    if spec.dtype.startswith("string"):
+        return values.astype(spec.dtype)
+    return values.astype(object)
+
+
+def _regeneration_hints(series: pd.Series) -> dict[str, Any]:
+    """Format facts (never values) that let fakes look like the original column."""
+    values = series.dropna()
+    hints: dict[str, Any] = {"unique": bool(values.is_unique)}
+    if pd.api.types.is_integer_dtype(series.dtype):
+        hints["format"] = "integer"
+    elif len(values):
+        text = values.astype(str)
+        lengths = text.str.len()
+        hints["format"] = "string"
+        hints["median_length"] = int(lengths.median())
+        hints["uuid_like"] = bool(text.str.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").mean() > 0.9)
+    hints["missing_share"] = float(series.isna().mean()) if len(series) else 0.0
+    return hints

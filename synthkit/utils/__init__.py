@@ -1,0 +1,1 @@
+"""Small cross-cutting helpers: atomic writes, progress bars, seeding."""

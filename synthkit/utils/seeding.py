@@ -1,0 +1,25 @@
+"""Seeds: one integer makes a fit or a sample reproducible on the same machine."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+__all__ = ["seed_everything", "rng"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy's legacy global RNG and torch (if imported) with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    try:
+        import torch
+    except ImportError:  # torch is a core dependency; stay importable in stripped installs
+        return
+    torch.manual_seed(seed)
+
+
+def rng(seed: int | None) -> np.random.Generator:
+    """A numpy Generator; ``None`` draws fresh entropy."""
+    return np.random.default_rng(seed)
