@@ -25,6 +25,9 @@ BUILTIN_MODULES: dict[str, str] = {
     "copula": "synthkit.models.copula",
 }
 
+# What `model: auto` means: the model the benchmark shows wins on quality within the time budget.
+DEFAULT_MODEL = "copula"
+
 _REGISTRY: dict[str, type[Synthesizer]] = {}
 _FAILED: dict[str, str] = {}
 S = TypeVar("S", bound="type[Synthesizer]")

@@ -1,0 +1,295 @@
+"""The ``synthkit`` command: thin typer wrappers over the library functions.
+
+Exit codes (documented in the README): 0 success; 2 bad input or configuration (one-line
+message, no traceback); 3 a pipeline quality gate failed (outputs kept, marked failed);
+1 an unexpected internal error (set ``SYNTHKIT_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from synthkit import __version__
+from synthkit.errors import ConfigError, DataError, SynthkitError
+
+__all__ = ["app", "main"]
+
+log = logging.getLogger("synthkit")
+
+app = typer.Typer(
+    name="synthkit",
+    help="Privacy-preserving synthetic data: profile, synthesize, evaluate, report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+EXIT_INTERNAL = 1
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log each stage")] = False,
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+) -> None:
+    _setup_logging(verbose)
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+# -- helpers ----------------------------------------------------------------------------
+def read_data(source: str, table: str | None = None) -> Any:
+    """A DataFrame from a file path, SQL URL (with ``table``) or bundled dataset name."""
+    from synthkit.datasets import load, names
+
+    if source in names() and not Path(source).exists():
+        return load(source)[0]
+    from synthkit.io import Dataset, read
+
+    if "://" not in source and not Path(source).exists():
+        raise DataError(f"no such file or bundled dataset: {source}")
+    data = read(source, table=table)
+    if isinstance(data, Dataset):
+        if table is None:
+            raise DataError(f"{source} holds several tables {sorted(data.tables)}; choose one with --table")
+        if table not in data.tables:
+            raise DataError(f"{source} has no table {table!r}; tables: {sorted(data.tables)}")
+        return data.tables[table]
+    return data
+
+
+def _parse_pairs(items: list[str] | None, what: str) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"{what} expects key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw else raw
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def _write_table(df: Any, out: Path) -> None:
+    from synthkit.io import write
+
+    write(df, out)
+
+
+def _load_metadata(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from synthkit.profile.metadata import Metadata
+
+    return Metadata.load(path)
+
+
+# -- commands ---------------------------------------------------------------------------
+@app.command()
+def run(
+    pipeline: Annotated[Path, typer.Argument(help="pipeline YAML file")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: key.sub=value")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary on stdout")] = False,
+    reuse_model: Annotated[bool, typer.Option("--reuse-model", help="reuse the previous run's model if data and settings match")] = False,
+) -> None:
+    """Run a whole pipeline from one YAML file (exit 3 if a quality gate fails)."""
+    from synthkit.pipeline import run as run_pipeline
+
+    result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        head = result.headline
+        typer.echo(f"{result.name}: {result.status} -> {result.output_dir}")
+        typer.echo(f"  fidelity {head.get('fidelity')}, privacy {head.get('privacy_verdict')}, utility {head.get('utility')}")
+        for gate in result.gates:
+            mark = "pass" if gate["passed"] else "FAIL"
+            typer.echo(f"  gate [{mark}] {gate['gate']} (value {gate['value']})")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def profile(
+    data: Annotated[str, typer.Argument(help="file, SQL URL or bundled dataset name")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="metadata JSON to write")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="profile-only HTML report to write")] = None,
+    expectations: Annotated[Optional[Path], typer.Option("--expectations", help="Great Expectations suite JSON to write")] = None,
+    table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
+) -> None:
+    """Profile data: column kinds, missingness, keys and PII, as JSON metadata."""
+    from synthkit.profile import profile as profile_data
+
+    frame = read_data(data, table)
+    metadata = profile_data(frame, name=table or "table")
+    if output:
+        metadata.save(output)
+    else:
+        typer.echo(json.dumps(metadata.to_dict(), indent=2))
+    if expectations:
+        from synthkit.profile.expectations import save_suite
+
+        save_suite(metadata.to_expectation_suite(), expectations)
+    if html:
+        from synthkit.report import render_profile_report
+
+        render_profile_report(html, data=frame, metadata=metadata)
+
+
+@app.command()
+def fit(
+    data: Annotated[str, typer.Argument(help="training data: file, SQL URL or bundled dataset name")],
+    model: Annotated[str, typer.Option("--model", "-m", help="model name (see `synthkit models`) or auto")] = "auto",
+    output: Annotated[Path, typer.Option("-o", "--output", help="model folder to write")] = Path("model"),
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="model parameter key=value")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="fit seed")] = 0,
+    metadata: Annotated[Optional[Path], typer.Option("--metadata", help="metadata JSON (default: profile the data)")] = None,
+    table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
+) -> None:
+    """Fit a synthesizer and save it (no pickle: JSON + weights)."""
+    from synthkit.models import create
+    from synthkit.models.registry import DEFAULT_MODEL, get
+
+    name = DEFAULT_MODEL if model == "auto" else model
+    get(name)  # unknown model: clear error before reading data
+    frame = read_data(data, table)
+    params = _parse_pairs(param, "--param")
+    try:
+        synthesizer = create(name, metadata=_load_metadata(metadata), seed=seed, **params)
+    except TypeError as exc:
+        raise ConfigError(f"invalid parameter for model {name!r}: {exc}") from None
+    synthesizer.fit(frame)
+    synthesizer.save(output)
+    typer.echo(f"fitted {name} on {len(frame):,} rows -> {output}")
+
+
+@app.command()
+def sample(
+    model: Annotated[Path, typer.Argument(help="model folder written by `synthkit fit`")],
+    n: Annotated[int, typer.Option("-n", "--rows", help="number of rows")] = 1000,
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV/Parquet/JSONL file to write")] = Path("synthetic.csv"),
+    seed: Annotated[Optional[int], typer.Option("--seed", help="sampling seed")] = None,
+    condition: Annotated[Optional[list[str]], typer.Option("--condition", "-c", help="column=value the rows must have")] = None,
+) -> None:
+    """Sample synthetic rows from a saved model."""
+    from synthkit.models import load
+
+    if n <= 0:
+        raise DataError(f"-n must be positive, got {n}")
+    synthesizer = load(str(model))
+    frame = synthesizer.sample(n, seed=seed, conditions=_parse_pairs(condition, "--condition") or None)
+    _write_table(frame, output)
+    typer.echo(f"sampled {len(frame):,} rows -> {output}")
+
+
+@app.command()
+def evaluate(
+    real: Annotated[str, typer.Option("--real", help="real training data")],
+    synthetic: Annotated[str, typer.Option("--synthetic", help="synthetic data")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="folder for metrics.json (and report.html)")],
+    holdout: Annotated[Optional[str], typer.Option("--holdout", help="real rows the model never saw")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="column to predict for utility")] = None,
+    metadata: Annotated[Optional[Path], typer.Option("--metadata", help="metadata JSON (default: profile the real data)")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="also write report.html")] = True,
+) -> None:
+    """Score synthetic data: fidelity, privacy (against a holdout) and utility."""
+    from synthkit.evaluate import evaluate as run_evaluation
+
+    real_df = read_data(real)
+    synth_df = read_data(synthetic)
+    holdout_df = read_data(holdout) if holdout else None
+    meta = _load_metadata(metadata)
+    result = run_evaluation(real_df, synth_df, holdout=holdout_df, metadata=meta, target=target, seed=seed)
+    output.mkdir(parents=True, exist_ok=True)
+    result.to_json(output / "metrics.json")
+    if report:
+        from synthkit.profile import profile as profile_data
+        from synthkit.report import render_report
+
+        render_report(output / "report.html", metrics=result.scores, real=real_df, synthetic=synth_df,
+                      metadata=meta or profile_data(real_df), run={"seed": seed})
+    typer.echo(f"verdict {result.verdict}; metrics -> {output / 'metrics.json'}")
+
+
+@app.command("report")
+def report_cmd(
+    metrics: Annotated[Path, typer.Option("--metrics", help="metrics.json from `synthkit evaluate`")],
+    real: Annotated[str, typer.Option("--real", help="real training data (aggregates only reach the report)")],
+    synthetic: Annotated[str, typer.Option("--synthetic", help="synthetic data")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")] = Path("report.html"),
+    metadata: Annotated[Optional[Path], typer.Option("--metadata", help="metadata JSON")] = None,
+) -> None:
+    """Render the self-contained HTML report from a metrics.json."""
+    from synthkit.profile import profile as profile_data
+    from synthkit.report import render_report
+
+    try:
+        scores = json.loads(Path(metrics).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"metrics file not found: {metrics}") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{metrics} is not valid JSON: {exc}") from None
+    real_df = read_data(real)
+    meta = _load_metadata(metadata) or profile_data(real_df)
+    render_report(output, metrics=scores, real=real_df, synthetic=read_data(synthetic), metadata=meta)
+    typer.echo(f"report -> {output}")
+
+
+@app.command()
+def models() -> None:
+    """List the registered synthesizers."""
+    from synthkit.models.registry import DEFAULT_MODEL, available, get
+
+    for name in available():
+        doc = (get(name).__doc__ or "").strip().splitlines()[0] if get(name).__doc__ else ""
+        mark = " (default for auto)" if name == DEFAULT_MODEL else ""
+        typer.echo(f"{name:<12} {doc}{mark}")
+
+
+@app.command()
+def datasets() -> None:
+    """List the bundled demo datasets."""
+    from synthkit.datasets import names
+
+    for name, description in names().items():
+        typer.echo(f"{name:<12} {description}")
+
+
+def main() -> None:
+    """Console entry point: one-line errors with meaningful exit codes, never a traceback."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except SynthkitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if os.environ.get("SYNTHKIT_DEBUG"):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        typer.echo(f"internal error: {type(exc).__name__}: {first} (set SYNTHKIT_DEBUG=1 for details)", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Pipeline configuration: one YAML file, validated by pydantic, errors that name key and line.
+
+Every field carries a description so ``synthkit run --help-config`` and the docs come from one
+place. Unknown keys are errors (a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from synthkit.errors import ConfigError
+
+__all__ = ["PipelineConfig", "load_config", "apply_overrides", "GATE_PATTERN"]
+
+# "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
+GATE_PATTERN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Section):
+    """Where the real data comes from: a bundled dataset, a file, or a SQL database."""
+
+    dataset: str | None = Field(None, description="bundled dataset name, e.g. 'adult' (its training split)")
+    path: str | None = Field(None, description="CSV/TSV/Parquet/JSONL/ARFF file, Synthea folder or FHIR file")
+    url: str | None = Field(None, description="SQLAlchemy URL, e.g. sqlite:///data.db")
+    table: str | None = Field(None, description="table to read (SQL sources; Synthea/FHIR: which table to synthesize)")
+    query: str | None = Field(None, description="SQL query to read instead of a table")
+    options: dict[str, Any] = Field(default_factory=dict, description="extra reader options")
+    max_rows: int | None = Field(None, gt=0, description="use at most this many rows (random, seeded)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SourceConfig:
+        given = [k for k in ("dataset", "path", "url") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'dataset', 'path' or 'url'")
+        if self.url and not (self.table or self.query):
+            raise ValueError("a SQL 'url' needs 'table' or 'query'")
+        return self
+
+
+class ProfileConfig(_Section):
+    """Overrides of what the profiler infers (kinds and PII classes per column)."""
+
+    kinds: dict[str, str] = Field(default_factory=dict, description="column -> kind override")
+    pii: dict[str, str] = Field(default_factory=dict, description="column -> PII class override ('none' to clear)")
+    primary_key: str | None = Field(None, description="primary key column (regenerated, never learned)")
+
+
+class HoldoutConfig(_Section):
+    """Real rows kept away from the model for the privacy and utility tests."""
+
+    share: float = Field(0.5, gt=0.0, lt=1.0, description="share of real rows held out")
+    seed: int = Field(0, description="split seed")
+    path: str | None = Field(None, description="use this file as the holdout instead of splitting")
+
+
+class ModelConfig(_Section):
+    """Which synthesizer, with which parameters."""
+
+    name: str = Field("auto", description="registered model name (`synthkit models`) or 'auto'")
+    params: dict[str, Any] = Field(default_factory=dict, description="model constructor parameters")
+
+
+class SampleConfig(_Section):
+    """How many synthetic rows, and under which conditions."""
+
+    rows: int | None = Field(None, gt=0, description="number of rows")
+    ratio: float | None = Field(None, gt=0, description="rows as a multiple of the training rows")
+    seed: int | None = Field(None, description="sampling seed (default: the pipeline seed)")
+    conditions: dict[str, Any] = Field(default_factory=dict, description="column -> required value(s)")
+
+    @model_validator(mode="after")
+    def _rows_or_ratio(self) -> SampleConfig:
+        if self.rows is not None and self.ratio is not None:
+            raise ValueError("give 'rows' or 'ratio', not both")
+        return self
+
+
+class EvaluateConfig(_Section):
+    """What the evaluation looks at."""
+
+    enabled: bool = True
+    target: str | None = Field(None, description="column to predict for the utility tests")
+    sensitive_columns: list[str] = Field(default_factory=list, description="columns an attacker would infer")
+    quasi_identifiers: list[str] = Field(default_factory=list, description="columns an attacker could link on")
+    max_rows: int = Field(20000, gt=0, description="rows per side evaluated (larger inputs are subsampled)")
+    families: list[Literal["fidelity", "privacy", "utility"]] = Field(
+        default_factory=lambda: ["fidelity", "privacy", "utility"]
+    )
+
+
+class SinkConfig(_Section):
+    """Where the synthetic data goes besides the run folder's synthetic.csv."""
+
+    path: str | None = Field(None, description="extra file output (CSV/Parquet/JSONL)")
+    url: str | None = Field(None, description="SQLAlchemy URL to write to")
+    table: str | None = Field(None, description="SQL table name")
+    if_exists: Literal["replace", "append", "fail"] = "replace"
+
+    @model_validator(mode="after")
+    def _table_for_url(self) -> SinkConfig:
+        if self.url and not self.table:
+            raise ValueError("a SQL sink 'url' needs a 'table'")
+        return self
+
+
+class ReportConfig(_Section):
+    """The HTML report."""
+
+    enabled: bool = True
+    k: int = Field(10, ge=1, description="categories rarer than k are suppressed from charts")
+
+
+class PipelineConfig(_Section):
+    """A whole run: source → profile → holdout → model → sample → evaluate → gates → sink → report."""
+
+    name: str = Field(..., description="run name; outputs go to <output_dir>")
+    seed: int = Field(0, description="seed for everything not seeded explicitly")
+    output_dir: str | None = Field(None, description="run folder (default reports/<name>), relative to the YAML file's project")
+    source: SourceConfig
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    holdout: HoldoutConfig = Field(default_factory=HoldoutConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    sample: SampleConfig = Field(default_factory=SampleConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    gates: list[str] = Field(default_factory=list, description="e.g. 'privacy.verdict != fail', 'fidelity.score >= 0.8'")
+    sink: SinkConfig = Field(default_factory=SinkConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+            raise ValueError("use letters, digits, '_', '.', '-' only (it names the output folder)")
+        return value
+
+    @field_validator("gates")
+    @classmethod
+    def _valid_gates(cls, gates: list[str]) -> list[str]:
+        for gate in gates:
+            if not GATE_PATTERN.match(gate):
+                raise ValueError(f"gate {gate!r} is not 'family.metric OP value' (OP one of >= <= > < == !=)")
+        return gates
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> PipelineConfig:
+    """Read, override (``key.sub=value``) and validate a pipeline YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"pipeline file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read pipeline file {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a pipeline file must be a mapping of sections (source, model, ...)")
+    data = apply_overrides(data, overrides or [])
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, text, path)) from None
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``--set a.b=value`` overrides; values are parsed as YAML scalars."""
+    data = dict(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise ConfigError(f"--set has an empty key in {item!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+            node[part] = dict(child)
+            node = node[part]
+        node[parts[-1]] = value
+    return data
+
+
+def _describe(exc: ValidationError, text: str, path: Path) -> str:
+    """One line per problem: the dotted key, its line in the file, and what is wrong."""
+    lines = []
+    for err in exc.errors()[:5]:
+        loc = [str(p) for p in err.get("loc", ())]
+        key = ".".join(loc) or "(top level)"
+        line = _line_of(text, loc)
+        where = f" (line {line})" if line else ""
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{path}: {key}{where}: {msg}")
+    return "; ".join(lines)
+
+
+def _line_of(text: str, loc: list[str]) -> int | None:
+    """Line number of the YAML node at ``loc`` (or its closest existing parent)."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

@@ -1,0 +1,269 @@
+"""Run a pipeline: source → profile → holdout → fit → sample → validate → evaluate → gates → outputs.
+
+Steps are plain functions over a :class:`RunFolder`, so every output lands atomically and a
+killed run leaves the previous outputs as they were. ``reuse_model`` resumes from the model saved
+by the previous run when its fingerprint (data, model name, params, seed) matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthkit import __version__
+from synthkit.errors import ConfigError
+from synthkit.pipeline.config import PipelineConfig, load_config
+from synthkit.pipeline.gates import check_gates
+from synthkit.pipeline.outputs import RunFolder
+from synthkit.profile.metadata import Metadata
+from synthkit.utils.atomic import atomic_path, write_json
+
+__all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_INTERNAL_ERROR = 1
+EXIT_INPUT_ERROR = 2
+EXIT_GATE_FAILED = 3
+
+
+@dataclass
+class RunResult:
+    """What a run produced; ``exit_code`` is what the CLI returns."""
+
+    name: str
+    output_dir: Path
+    status: str
+    gates: list[dict[str, Any]]
+    files: dict[str, str]
+    timings: dict[str, float]
+    headline: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_GATE_FAILED if self.status == "gate_failed" else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "output_dir": str(self.output_dir),
+            "files": self.files,
+            "gates": self.gates,
+            "headline": self.headline,
+            "timings": self.timings,
+        }
+
+
+def run(config_path: str | Path, overrides: list[str] | None = None, reuse_model: bool = False) -> RunResult:
+    """Load, validate and run the pipeline in ``config_path``."""
+    return run_config(load_config(config_path, overrides), reuse_model=reuse_model)
+
+
+def run_config(cfg: PipelineConfig, reuse_model: bool = False) -> RunResult:
+    """Run a validated pipeline configuration."""
+    out = Path(cfg.output_dir or Path("reports") / cfg.name)
+    folder = RunFolder(out)
+    timings: dict[str, float] = {}
+    try:
+        result = _run_stages(cfg, folder, timings, reuse_model)
+        folder.commit()
+        return result
+    except BaseException:
+        folder.abandon()
+        raise
+
+
+def _timed(timings: dict[str, float], stage: str):  # type: ignore[no-untyped-def]
+    class _Timer:
+        def __enter__(self) -> None:
+            log.info("stage %s", stage)
+            self.start = time.perf_counter()
+
+        def __exit__(self, *exc: object) -> None:
+            timings[stage] = round(time.perf_counter() - self.start, 3)
+
+    return _Timer()
+
+
+def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float], reuse_model: bool) -> RunResult:
+    from synthkit.pipeline.stages import (
+        fit_or_reuse,
+        load_holdout,
+        load_source,
+        profile_source,
+        sample_synthetic,
+        write_sink,
+    )
+
+    files: dict[str, str] = {}
+    with _timed(timings, "source"):
+        real = load_source(cfg)
+    with _timed(timings, "profile"):
+        metadata = profile_source(cfg, real)
+        metadata.save(folder.path("metadata.json"))
+        files["metadata"] = "metadata.json"
+        suite = _expectation_suite(metadata, folder, files)
+    with _timed(timings, "holdout"):
+        train, holdout = load_holdout(cfg, real)
+    with _timed(timings, "fit"):
+        model, reused = fit_or_reuse(cfg, train, metadata, folder, reuse_model)
+        files["model"] = "model"
+    with _timed(timings, "sample"):
+        synthetic = sample_synthetic(cfg, model, len(train))
+        with atomic_path(folder.path("synthetic.csv")) as tmp:
+            synthetic.to_csv(tmp, index=False)
+        files["synthetic"] = "synthetic.csv"
+    validation = None
+    if suite is not None:
+        with _timed(timings, "validate"):
+            validation = _validate(synthetic, suite, folder, files)
+    metrics: dict[str, Any] = {"schema_version": 1}
+    if cfg.evaluate.enabled:
+        with _timed(timings, "evaluate"):
+            metrics = _evaluate(cfg, train, synthetic, holdout, metadata)
+    gates = check_gates(cfg.gates, metrics)
+    status = "gate_failed" if any(not g["passed"] for g in gates) else "ok"
+    metrics["gates"] = gates
+    metrics["status"] = status
+    metrics.setdefault("meta", {})["pipeline"] = {
+        "name": cfg.name,
+        "model": model.name,
+        "model_reused": reused,
+        "seed": cfg.seed,
+        "timings": timings,
+    }
+    if validation is not None:
+        metrics["validation"] = {k: validation.get(k) for k in ("success", "evaluated", "successful", "success_percent")}
+    write_json(folder.path("metrics.json"), metrics)
+    files["metrics"] = "metrics.json"
+    with _timed(timings, "sink"):
+        files.update(write_sink(cfg, synthetic, folder))
+    if cfg.report.enabled:
+        with _timed(timings, "report"):
+            _report(cfg, metrics, train, synthetic, metadata, validation, model, timings, folder)
+            files["report"] = "report.html"
+    headline = {
+        "fidelity": metrics.get("fidelity", {}).get("score"),
+        "privacy_verdict": metrics.get("privacy", {}).get("verdict"),
+        "utility": metrics.get("utility", {}).get("ratio"),
+    }
+    return RunResult(cfg.name, folder.out, status, gates, files, timings, headline)
+
+
+def _expectation_suite(metadata: Metadata, folder: RunFolder, files: dict[str, str]) -> Any:
+    """The GE suite of the real data, saved beside the outputs (None if GE is unavailable)."""
+    try:
+        from synthkit.profile.expectations import save_suite
+    except ImportError as exc:
+        log.warning("Great Expectations suite skipped: %s", exc)
+        return None
+    suite = metadata.to_expectation_suite()
+    save_suite(suite, folder.path("expectations.json"))
+    files["expectations"] = "expectations.json"
+    return suite
+
+
+def _validate(synthetic: pd.DataFrame, suite: Any, folder: RunFolder, files: dict[str, str]) -> dict[str, Any]:
+    from synthkit.profile.expectations import validate
+
+    result = validate(synthetic, suite)
+    write_json(folder.path("validation.json"), result)
+    files["validation"] = "validation.json"
+    return result
+
+
+def _evaluate(cfg: PipelineConfig, train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, metadata: Metadata) -> dict[str, Any]:
+    from synthkit.evaluate import evaluate
+
+    table = metadata.table()
+    for column in [cfg.evaluate.target, *cfg.evaluate.sensitive_columns, *cfg.evaluate.quasi_identifiers]:
+        if column is not None and column not in table.column_names:
+            raise ConfigError(f"evaluate names column {column!r}, which the data does not have")
+    evaluation = evaluate(
+        train,
+        synthetic,
+        holdout=holdout,
+        metadata=metadata,
+        target=cfg.evaluate.target,
+        seed=cfg.seed,
+        sensitive_columns=cfg.evaluate.sensitive_columns or None,
+        quasi_identifiers=cfg.evaluate.quasi_identifiers or None,
+        max_rows=cfg.evaluate.max_rows,
+        families=tuple(cfg.evaluate.families),
+    )
+    return dict(evaluation.scores)
+
+
+def _report(cfg: PipelineConfig, metrics: dict[str, Any], train: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata,
+            validation: dict[str, Any] | None, model: Any, timings: dict[str, float], folder: RunFolder) -> None:
+    from synthkit.report import render_report
+
+    table = metadata.table()
+    run_info = {
+        "dataset": _describe_source(cfg, len(train)),
+        "model": model.name,
+        "model_params": model.get_params(),
+        "config": json.loads(cfg.model_dump_json()),
+        "timings": timings,
+        "versions": versions(),
+        "seed": cfg.seed,
+        "pii_handling": {
+            c.name: f"replaced with fake {c.pii} values" if c.pii not in ("date_of_birth", "latitude", "longitude")
+            else f"learned as a number with tails clipped ({c.pii})"
+            for c in table.columns if c.is_pii
+        },
+    }
+    render_report(folder.path("report.html"), metrics=metrics, real=train, synthetic=synthetic, metadata=metadata,
+                  validation=validation, run=run_info, k=cfg.report.k)
+
+
+def _describe_source(cfg: PipelineConfig, n_train: int) -> str:
+    src = cfg.source
+    where = src.dataset and f"bundled dataset {src.dataset!r}" or src.path or f"{_redact(src.url or '')} {src.table or 'query'}"
+    return f"{where} ({n_train:,} training rows)"
+
+
+def _redact(url: str) -> str:
+    """Hide passwords in SQLAlchemy URLs before they reach a report or log."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL: nothing to hide
+        return url
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries that shape the results."""
+    import numpy
+    import sklearn
+    import torch
+
+    return {
+        "synthkit": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def fingerprint(frame: pd.DataFrame, model_name: str, params: dict[str, Any], seed: int, metadata: dict[str, Any]) -> str:
+    """A hash of the training data, metadata and model settings: reuse a saved model only if all match."""
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(json.dumps([list(map(str, frame.columns)), model_name, params, seed, metadata], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
