@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,10 +86,17 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False) -> RunResult:
         raise
 
 
+def _fault_point(stage: str) -> None:
+    """Fault injection for the crash-safety tests: ``SYNTHKIT_KILL_AT=<stage>`` kill -9s the run there."""
+    if os.environ.get("SYNTHKIT_KILL_AT") == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _timed(timings: dict[str, float], stage: str):  # type: ignore[no-untyped-def]
     class _Timer:
         def __enter__(self) -> None:
             log.info("stage %s", stage)
+            _fault_point(stage)
             self.start = time.perf_counter()
 
         def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,129 @@
+"""Whole pipeline runs: outputs, gates and exit codes, reproducibility, crash safety, reuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from synthkit.pipeline import EXIT_GATE_FAILED, EXIT_OK, run
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = {
+    "name": "t",
+    "seed": 0,
+    "source": {"dataset": "adult", "max_rows": 1500},
+    "model": {"name": "copula"},
+    "evaluate": {"target": "income", "max_rows": 600, "sensitive_columns": ["income"],
+                 "quasi_identifiers": ["age", "sex", "race"]},
+    "gates": ["privacy.verdict != fail"],
+}
+
+
+def _config(tmp_path: Path, **changes) -> Path:
+    cfg = json.loads(json.dumps(SMALL))
+    cfg["output_dir"] = str(tmp_path / "out")
+    for key, value in changes.items():
+        cfg[key] = value
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "synthkit.cli", *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd or REPO, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> tuple[Path, object]:
+    tmp = tmp_path_factory.mktemp("run")
+    path = _config(tmp)
+    return path, run(path)
+
+
+def test_run_writes_every_output(first_run):
+    _, result = first_run
+    out = result.output_dir
+    for name in ("synthetic.csv", "metrics.json", "report.html", "metadata.json", "expectations.json", "validation.json"):
+        assert (out / name).is_file(), name
+    assert (out / "model" / "model.json").is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and result.exit_code == EXIT_OK
+    assert metrics["gates"][0]["passed"] is True
+    assert 0 < metrics["fidelity"]["score"] <= 1
+    synthetic = pd.read_csv(out / "synthetic.csv")
+    assert len(synthetic) == 750  # half of 1,500 rows trains; the other half is the holdout
+    assert not any(p.name.startswith(".") for p in out.parent.iterdir()), "staging leftovers"
+
+
+def test_same_seed_gives_byte_identical_synthetic_csv(first_run, tmp_path):
+    path, result = first_run
+    again = run(_config(tmp_path))
+    assert (again.output_dir / "synthetic.csv").read_bytes() == (result.output_dir / "synthetic.csv").read_bytes()
+
+
+def test_failed_gate_returns_gate_exit_code_and_keeps_outputs(tmp_path):
+    path = _config(tmp_path, gates=["fidelity.score >= 1.01", "privacy.verdict != fail"])
+    proc = _cli("run", str(path), "--json")
+    assert proc.returncode == EXIT_GATE_FAILED, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["status"] == "gate_failed"
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["status"] == "gate_failed"
+    assert [g["passed"] for g in metrics["gates"]] == [False, True]
+    assert (tmp_path / "out" / "synthetic.csv").is_file()
+
+
+@pytest.mark.parametrize("stage", ["sink", "report", "sample"])
+def test_kill_mid_run_leaves_previous_outputs_intact(tmp_path, stage):
+    path = _config(tmp_path, evaluate={"enabled": False}, report={"enabled": stage == "report"})
+    first = _cli("run", str(path))
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    killed = _cli("run", str(path), "--set", "seed=99", env={"SYNTHKIT_KILL_AT": stage})
+    assert killed.returncode == -signal.SIGKILL
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before, "the previous outputs changed"
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") or ".tmp." in p.name]
+    # the next run sweeps the dead run's staging folder away and succeeds
+    again = _cli("run", str(path), "--set", "seed=99")
+    assert again.returncode == 0, again.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+    assert (out / "synthetic.csv").read_bytes() != before[Path("synthetic.csv")]
+
+
+def test_reuse_model_skips_fitting_when_nothing_changed(first_run, tmp_path):
+    path = _config(tmp_path, evaluate={"enabled": False}, report={"enabled": False})
+    run(path)
+    reused = run(path, reuse_model=True)
+    metrics = json.loads((reused.output_dir / "metrics.json").read_text())
+    assert metrics["meta"]["pipeline"]["model_reused"] is True
+    changed = run(path, overrides=["model.params.n_quantiles=51"], reuse_model=True)
+    metrics = json.loads((changed.output_dir / "metrics.json").read_text())
+    assert metrics["meta"]["pipeline"]["model_reused"] is False
+
+
+def test_config_error_exit_code_and_one_line_message(tmp_path):
+    path = _config(tmp_path, model={"name": "copula", "params": {"n_quantiles": "many"}})
+    proc = _cli("run", str(path))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "n_quantiles" in proc.stderr
+
+
+def test_sink_path_cannot_escape_the_run_folder(tmp_path):
+    path = _config(tmp_path, sink={"path": "../escaped.csv"}, evaluate={"enabled": False}, report={"enabled": False})
+    proc = _cli("run", str(path))
+    assert proc.returncode == 2 and "inside the run folder" in proc.stderr
+    assert not (tmp_path / "escaped.csv").exists()
