@@ -22,6 +22,8 @@ ADULT_COLUMNS = [
 
 _DESCRIPTIONS = {
     "adult": "UCI Adult census income (1994 US Census extract): 32,561 train + 16,281 test rows, 15 columns. CC BY 4.0.",
+    "diabetes": "UCI Diabetes 130-US hospitals 1999-2008 (Strack et al. 2014): 20,000-encounter subset, "
+    "16,000 train + 4,000 test rows, 50 columns; target readmitted. CC BY 4.0.",
 }
 
 
@@ -39,7 +41,17 @@ def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(train, test)`` DataFrames of a bundled dataset."""
     if name == "adult":
         return _read_adult("adult.data.gz"), _read_adult("adult.test.gz")
+    if name == "diabetes":
+        return _read_diabetes()
     raise DataError(f"unknown bundled dataset {name!r}; available: {', '.join(sorted(_DESCRIPTIONS))}")
+
+
+def _read_diabetes() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The bundled encounter subset; a fixed 80/20 split by row order (it was drawn at random)."""
+    df = pd.read_csv(path("diabetes.csv.gz"), na_values=["?"], keep_default_na=False, compression="gzip",
+                     dtype={"diag_1": str, "diag_2": str, "diag_3": str})
+    cut = int(len(df) * 0.8)
+    return df.iloc[:cut].reset_index(drop=True), df.iloc[cut:].reset_index(drop=True)
 
 
 def _read_adult(filename: str) -> pd.DataFrame:
