@@ -77,14 +77,17 @@ def coerce_frame(
     on_mixed: MixedPolicy = "keep",
     parse_dates: bool = True,
     booleans: bool = True,
+    skip: set[str] | frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """Convert text columns that are really numbers, booleans or dates; record it in ``report``."""
+    """Convert text columns that are really numbers, booleans or dates; record it in ``report``.
+
+    Columns in ``skip`` (e.g. those the caller read with ``dtype=str``) stay text."""
     if on_mixed not in ("keep", "error", "coerce"):
         raise DataError(f"on_mixed must be 'keep', 'error' or 'coerce', not {on_mixed!r}")
     out = df.copy() if any(_is_text(df[c]) for c in df.columns) else df
     for col in df.columns:
         series = df[col]
-        if not _is_text(series):
+        if not _is_text(series) or col in skip:
             continue
         if series.dtype == object and series.isna().any():
             series = series.where(series.notna(), np.nan)  # parquet/JSON/SQL give None: one missing marker

@@ -190,7 +190,9 @@ def read_file(
     _check_columns(df, path)
     if len(df) == 0 and not allow_empty:
         raise DataError(f"{path} holds no data rows (only a header); an empty table cannot be profiled or learned")
-    df = coerce_frame(df, report, on_mixed=on_mixed, parse_dates=parse_dates)
+    forced = pandas_opts.get("dtype")
+    skip = {c for c, t in forced.items() if t in (str, "str", object, "object", "string")} if isinstance(forced, dict) else set()
+    df = coerce_frame(df, report, on_mixed=on_mixed, parse_dates=parse_dates, skip=skip)
     df.attrs["coercions"] = report.to_dict()
     return df.reset_index(drop=True), report
 

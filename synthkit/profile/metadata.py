@@ -20,11 +20,11 @@ from synthkit.utils.atomic import write_json
 __all__ = [
     "METADATA_VERSION",
     "ColumnKind",
-    "PiiKind",
     "ColumnMeta",
-    "TableMeta",
-    "Relationship",
     "Metadata",
+    "PiiKind",
+    "Relationship",
+    "TableMeta",
 ]
 
 METADATA_VERSION = 1
