@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # name -> module that registers it. Add a line here when you add a model module.
 BUILTIN_MODULES: dict[str, str] = {
     "copula": "synthkit.models.copula",
+    "gan": "synthkit.models.gan",
+    "vae": "synthkit.models.vae",
 }
 
 # What `model: auto` means: the model the benchmark shows wins on quality within the time budget.

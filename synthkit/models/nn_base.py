@@ -1,0 +1,267 @@
+"""Shared base of the neural synthesizers (``gan``, ``vae``): encoder, trainer, activations, state.
+
+A subclass builds its networks from ``self.encoder_`` (a fitted :class:`TableEncoder`) and
+``self.layout_`` (a :class:`SpanLayout` that activates and scores network outputs group by group
+without Python loops over columns), trains them with ``self._trainer()`` and declares which
+modules sampling needs (:meth:`NeuralSynthesizer._sampling_modules`); saving and loading are
+then generic: the encoder state and the loss history go to JSON, the module ``state_dict``s to
+``weights.pt``.
+
+Privacy defaults (documented in the model docstrings): when the table has PII columns (they are
+regenerated, so the learned columns are "PII-adjacent" quasi-identifiers), ``rare_min_count=None``
+becomes 10 and ``clip_quantile=None`` becomes 0.005 — categories seen fewer than 10 times are
+never stored or reproduced (``rare_strategy="drop"``) and numeric tails are clipped to the 0.5 %
+and 99.5 % quantiles. Without PII columns they become 1 and 0 (off).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from synthkit.errors import ConfigError, ModelFileError
+from synthkit.models.base import Synthesizer
+from synthkit.models.trainer import Trainer, TrainingHistory, resolve_device
+from synthkit.transform.encoders import Span
+from synthkit.transform.table import TableEncoder
+
+__all__ = ["PII_CLIP_QUANTILE", "PII_RARE_MIN_COUNT", "NeuralSynthesizer", "SpanLayout"]
+
+log = logging.getLogger(__name__)
+
+PII_RARE_MIN_COUNT = 10
+PII_CLIP_QUANTILE = 0.005
+
+
+class SpanLayout:
+    """Vectorized per-span activations and losses over an encoded matrix.
+
+    Softmax groups of different widths are handled as segments of one flat tensor (scatter-reduce
+    for the per-group max and sum), so every group is activated, sampled or scored in a few
+    whole-batch operations and no padding inflates the work.
+    """
+
+    def __init__(self, spans: list[Span], device: torch.device | str = "cpu") -> None:
+        self.spans = spans
+        self.dim = spans[-1].stop if spans else 0
+        groups = [s for s in spans if s.activation == "softmax"]
+        self.value_index = torch.tensor([s.start for s in spans if s.activation == "tanh"], dtype=torch.long, device=device)
+        self.flat_index = torch.tensor([i for s in groups for i in range(s.start, s.stop)], dtype=torch.long, device=device)
+        self.segment = torch.tensor([g for g, s in enumerate(groups) for _ in range(s.width)], dtype=torch.long, device=device)
+        self.group_roles = [s.role for s in groups]
+        self.n_groups = len(groups)
+        # padded (groups, max_width) view of the softmax positions, for code that picks per group
+        width = max((s.width for s in groups), default=1)
+        index = torch.zeros((len(groups), width), dtype=torch.long)
+        mask = torch.zeros((len(groups), width), dtype=torch.bool)
+        for g, span in enumerate(groups):  # once per column at construction, not per row
+            index[g, : span.width] = torch.arange(span.start, span.stop)
+            mask[g, : span.width] = True
+        self.group_index = index.to(device)
+        self.group_mask = mask.to(device)
+
+    def _segments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(shifted logits, per-position log of the group's sum of exp) for softmax positions."""
+        seg = self.segment.expand(x.shape[0], -1)
+        top = torch.full((x.shape[0], self.n_groups), float("-inf"), device=x.device, dtype=x.dtype)
+        top = top.scatter_reduce(1, seg, x.detach(), reduce="amax", include_self=True)
+        shifted = x - top.gather(1, seg)
+        total = torch.zeros_like(top).scatter_add(1, seg, torch.exp(shifted))
+        return shifted, torch.log(total).gather(1, seg)
+
+    def activate(self, logits: torch.Tensor, tau: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """tanh on scalars; softmax on groups (Gumbel-softmax with temperature ``tau`` if given)."""
+        out = logits.clone()
+        if len(self.value_index):
+            out[:, self.value_index] = torch.tanh(logits[:, self.value_index])
+        if self.n_groups:
+            x = logits[:, self.flat_index]
+            if tau is not None:
+                x = (x + _gumbel(x.shape, generator, x.device)) / tau
+            shifted, log_total = self._segments(x)
+            out[:, self.flat_index] = torch.exp(shifted - log_total)
+        return out
+
+    def perturb(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """tanh on scalars; Gumbel noise on group logits, so a group's argmax is a draw from its softmax.
+
+        Cheaper than building one-hots: :meth:`TableEncoder.reverse` takes the argmax per group.
+        """
+        out = logits
+        if self.n_groups:
+            out[:, self.flat_index] += _gumbel((logits.shape[0], len(self.flat_index)), generator, logits.device)
+        if len(self.value_index):
+            out[:, self.value_index] = torch.tanh(out[:, self.value_index])
+        return out
+
+    def sample_groups(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One-hot draws from each group's softmax (Gumbel-max); scalars pass through tanh."""
+        out = torch.zeros_like(logits)
+        if len(self.value_index):
+            out[:, self.value_index] = torch.tanh(logits[:, self.value_index])
+        if self.n_groups:
+            grouped = logits[:, self.group_index].masked_fill(~self.group_mask, float("-inf"))
+            grouped = grouped + _gumbel(grouped.shape, generator, logits.device)
+            choice = grouped.argmax(dim=-1)  # (B, G)
+            cols = self.group_index[torch.arange(self.n_groups, device=logits.device)[None, :], choice]
+            out.scatter_(1, cols, 1.0)
+        return out
+
+    def group_cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """(batch, groups) cross-entropy of each softmax group against one-hot ``target`` (full width)."""
+        terms = -(self.log_softmax(logits) * target[:, self.flat_index])
+        out = torch.zeros((logits.shape[0], self.n_groups), device=logits.device, dtype=terms.dtype)
+        return out.scatter_add(1, self.segment.expand(logits.shape[0], -1), terms)
+
+    def log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
+        """(batch, softmax positions) log-probabilities within each group."""
+        shifted, log_total = self._segments(logits[:, self.flat_index])
+        return shifted - log_total
+
+    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """(batch,) summed cross-entropy over the groups where ``target`` (full width) is one-hot.
+
+        Groups whose target slice is all zero contribute nothing, which is how the GAN scores only
+        the conditioned column.
+        """
+        return -(self.log_softmax(logits) * target[:, self.flat_index]).sum(dim=1)
+
+
+def _gumbel(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Standard Gumbel noise -log(-log U) (two logs of a uniform: faster than torch's exponential_)."""
+    u = torch.rand(shape, generator=generator, device=device).clamp_(1e-20, 1.0)
+    return -torch.log(-torch.log(u).clamp_max_(-1e-20))
+
+
+class NeuralSynthesizer(Synthesizer):
+    """Common parameters and plumbing of the neural models (see the module docstring)."""
+
+    default_learning_rate = 1e-3
+
+    def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
+                 epochs: int | None = 300, batch_size: int = 500, max_minutes: float | None = None,
+                 learning_rate: float | None = None, patience: int | None = None, validation_fraction: float = 0.0,
+                 grad_clip: float | None = None, device: str = "auto", numeric_encoding: str = "gmm",
+                 max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",
+                 clip_quantile: float | None = None) -> None:
+        super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.max_minutes = max_minutes
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.device = device
+        self.numeric_encoding = numeric_encoding
+        self.max_modes = max_modes
+        self.rare_min_count = rare_min_count
+        self.rare_strategy = rare_strategy
+        self.clip_quantile = clip_quantile
+
+    # -- parameters ------------------------------------------------------------------
+    def _check_params(self) -> None:
+        self._trainer()  # validates epochs, batch_size, max_minutes, patience, grad_clip, device
+        if self.learning_rate is not None and not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ConfigError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        if not (isinstance(self.validation_fraction, (int, float)) and 0.0 <= self.validation_fraction < 0.5):
+            raise ConfigError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction!r}")
+        if self.numeric_encoding not in ("gmm", "quantile"):
+            raise ConfigError(f"numeric_encoding must be 'gmm' or 'quantile', got {self.numeric_encoding!r}")
+        if not isinstance(self.max_modes, int) or not 1 <= self.max_modes <= 50:
+            raise ConfigError(f"max_modes must be an integer in [1, 50], got {self.max_modes!r}")
+        if self.rare_min_count is not None and (not isinstance(self.rare_min_count, int) or self.rare_min_count < 1):
+            raise ConfigError(f"rare_min_count must be an integer >= 1 or None, got {self.rare_min_count!r}")
+        if self.clip_quantile is not None and not (isinstance(self.clip_quantile, (int, float)) and 0 <= self.clip_quantile < 0.5):
+            raise ConfigError(f"clip_quantile must be in [0, 0.5) or None, got {self.clip_quantile!r}")
+        if self.rare_strategy not in ("drop", "resample"):
+            raise ConfigError(f"rare_strategy must be 'drop' or 'resample', got {self.rare_strategy!r}")
+
+    @property
+    def lr(self) -> float:
+        return float(self.learning_rate if self.learning_rate is not None else self.default_learning_rate)
+
+    def _trainer(self, desc: str | None = None) -> Trainer:
+        patience = self.patience
+        return Trainer(epochs=self.epochs, batch_size=self.batch_size, max_minutes=self.max_minutes, patience=patience,
+                       grad_clip=self.grad_clip, device=self.device, seed=self.seed, desc=desc or self.name)
+
+    def protection(self) -> tuple[int, float]:
+        """Effective (rare_min_count, clip_quantile): stricter by default when the table has PII."""
+        has_pii = any(spec.pii != "none" for spec in self.schema_.columns)
+        rare = self.rare_min_count if self.rare_min_count is not None else (PII_RARE_MIN_COUNT if has_pii else 1)
+        clip = self.clip_quantile if self.clip_quantile is not None else (PII_CLIP_QUANTILE if has_pii else 0.0)
+        return rare, float(clip)
+
+    # -- shared fit steps -------------------------------------------------------------
+    def _prepare(self, frame: pd.DataFrame) -> torch.Tensor:
+        """Fit the encoder and layout; return the encoded training matrix on the device."""
+        rare, clip = self.protection()
+        self.encoder_ = TableEncoder(numeric=self.numeric_encoding, max_modes=self.max_modes, rare_min_count=rare,
+                                     rare_strategy=self.rare_strategy, clip_quantile=clip)
+        self.encoder_.fit(frame, self.schema_.numerical_names, self.schema_.categorical_names, seed=self.seed)
+        self.device_ = resolve_device(self.device)
+        self.layout_ = SpanLayout(self.encoder_.spans, self.device_)
+        rng = np.random.default_rng(self.seed)
+        matrix = self.encoder_.transform(frame, rng)
+        return torch.from_numpy(matrix).to(self.device_)
+
+    def _split(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Training and validation row indices (validation only when early stopping needs it)."""
+        fraction = self.validation_fraction or (0.1 if self.patience is not None else 0.0)
+        order = np.random.default_rng(self.seed).permutation(n)
+        n_val = round(n * fraction) if n >= 20 else 0
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def _record(self, history: TrainingHistory) -> None:
+        self.loss_history_ = history.epochs
+        self.training_seconds_ = history.seconds
+        self.training_rows_per_second_ = history.rows_per_second
+        self.stop_reason_ = history.stop_reason
+
+    # -- subclass hooks -----------------------------------------------------------------
+    def _sampling_modules(self) -> dict[str, nn.Module]:
+        """Modules whose weights sampling needs (saved to ``weights.pt``)."""
+        raise NotImplementedError
+
+    def _build_modules(self, extra: dict[str, Any]) -> None:
+        """Create the sampling modules (untrained) from ``self.encoder_`` and ``extra`` state."""
+        raise NotImplementedError
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Model-specific JSON state (shapes, conditional-vector frequencies)."""
+        return {}
+
+    # -- state ---------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        tensors = {f"{name}.{key}": value for name, module in self._sampling_modules().items()
+                   for key, value in module.state_dict().items()}
+        state = {"encoder": self.encoder_.to_state(), "extra": self._extra_state(),
+                 "loss_history": self.loss_history_, "stop_reason": self.stop_reason_}
+        return state, tensors
+
+    def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
+        self.encoder_ = TableEncoder.from_state(state["encoder"])
+        self.device_ = resolve_device(self.device)
+        self.layout_ = SpanLayout(self.encoder_.spans, self.device_)
+        self.loss_history_ = state.get("loss_history", [])
+        self.stop_reason_ = state.get("stop_reason", "")
+        self._build_modules(state.get("extra", {}))
+        for name, module in self._sampling_modules().items():
+            prefix = f"{name}."
+            sub = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            try:
+                module.load_state_dict(sub)
+            except RuntimeError as exc:
+                raise ModelFileError(f"weights of {name!r} do not fit the {self.name} network: {str(exc).splitlines()[0]}") from None
+            module.to(self.device_).eval()
+
+    def _torch_generator(self, rng: np.random.Generator) -> torch.Generator:
+        gen = torch.Generator(device=self.device_)
+        gen.manual_seed(int(rng.integers(0, 2**62)))
+        return gen

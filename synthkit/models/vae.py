@@ -1,0 +1,191 @@
+"""``vae``: a tabular variational autoencoder of the TVAE family (Xu et al., 2019).
+
+Rows are encoded with the shared :class:`~synthkit.transform.TableEncoder` (mode-specific
+normalization + one-hots); an MLP encoder maps a row to a Gaussian posterior over a latent code,
+an MLP decoder maps the code back to logits. The reconstruction loss is Gaussian (with a learned
+per-scalar σ, as TVAE) for the scalars and cross-entropy for every one-hot group, computed for all
+groups at once (:class:`~synthkit.models.nn_base.SpanLayout`). Unlike a GAN, the loss tracks
+quality, so ``patience`` enables early stopping on a held-out validation ELBO.
+
+Sampling draws latent codes, decodes them, adds the learned σ noise to scalars and draws each
+category from its softmax (``sample_categories="softmax"``, default) or takes the argmax as TVAE
+does (``"argmax"``).
+
+Privacy defaults: see :mod:`synthkit.models.nn_base`. Model files hold the decoder weights and
+encoder aggregates only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from synthkit.errors import ConfigError
+from synthkit.models.nn_base import NeuralSynthesizer
+from synthkit.models.registry import register
+
+__all__ = ["Decoder", "Encoder", "TabularVAE"]
+
+log = logging.getLogger(__name__)
+
+_SAMPLE_CHUNK = 65_536
+
+
+def _mlp(d_in: int, hidden: tuple[int, ...]) -> tuple[nn.Sequential, int]:
+    layers: list[nn.Module] = []
+    d = d_in
+    for h in hidden:
+        layers += [nn.Linear(d, h), nn.ReLU()]
+        d = h
+    return nn.Sequential(*layers), d
+
+
+class Encoder(nn.Module):
+    """Row → (mean, log-variance) of the latent posterior."""
+
+    def __init__(self, d_in: int, hidden: tuple[int, ...], latent: int) -> None:
+        super().__init__()
+        self.body, d = _mlp(d_in, hidden)
+        self.mu = nn.Linear(d, latent)
+        self.logvar = nn.Linear(d, latent)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        return self.mu(h), self.logvar(h)
+
+
+class Decoder(nn.Module):
+    """Latent code → logits of the encoded row, plus a learned σ per output."""
+
+    def __init__(self, latent: int, hidden: tuple[int, ...], d_out: int) -> None:
+        super().__init__()
+        self.body, d = _mlp(latent, hidden)
+        self.head = nn.Linear(d, d_out)
+        self.sigma = nn.Parameter(torch.full((d_out,), 0.1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(z))
+
+
+@register("vae")
+class TabularVAE(NeuralSynthesizer):
+    """TVAE-style VAE. Extra parameters: ``latent_dim``, ``encoder_dims``, ``decoder_dims``,
+    ``loss_factor`` (weight of reconstruction vs KL, TVAE uses 2), ``weight_decay``,
+    ``sample_categories`` (``"softmax"`` or ``"argmax"``).
+    """
+
+    test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 100, "latent_dim": 16, "encoder_dims": (32,), "decoder_dims": (32,)}
+    default_learning_rate = 1e-3
+
+    def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
+                 epochs: int | None = 300, batch_size: int = 500, max_minutes: float | None = None,
+                 learning_rate: float | None = None, patience: int | None = None, validation_fraction: float = 0.0,
+                 grad_clip: float | None = None, device: str = "auto", numeric_encoding: str = "gmm",
+                 max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",
+                 clip_quantile: float | None = None, latent_dim: int = 128,
+                 encoder_dims: tuple[int, ...] = (128, 128), decoder_dims: tuple[int, ...] = (128, 128),
+                 loss_factor: float = 2.0, weight_decay: float = 1e-5, sample_categories: str = "softmax") -> None:
+        super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, epochs=epochs,
+                         batch_size=batch_size, max_minutes=max_minutes, learning_rate=learning_rate,
+                         patience=patience, validation_fraction=validation_fraction, grad_clip=grad_clip,
+                         device=device, numeric_encoding=numeric_encoding, max_modes=max_modes,
+                         rare_min_count=rare_min_count, rare_strategy=rare_strategy, clip_quantile=clip_quantile)
+        self.latent_dim = latent_dim
+        self.encoder_dims = tuple(encoder_dims)
+        self.decoder_dims = tuple(decoder_dims)
+        self.loss_factor = loss_factor
+        self.weight_decay = weight_decay
+        self.sample_categories = sample_categories
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not isinstance(self.latent_dim, int) or isinstance(self.latent_dim, bool) or self.latent_dim < 1:
+            raise ConfigError(f"latent_dim must be a positive integer, got {self.latent_dim!r}")
+        for name in ("encoder_dims", "decoder_dims"):
+            dims = getattr(self, name)
+            if not all(isinstance(d, int) and d > 0 for d in dims):
+                raise ConfigError(f"{name} must be a list of positive integers, got {dims!r}")
+        if not (isinstance(self.loss_factor, (int, float)) and self.loss_factor > 0):
+            raise ConfigError(f"loss_factor must be a positive number, got {self.loss_factor!r}")
+        if self.sample_categories not in ("softmax", "argmax"):
+            raise ConfigError(f"sample_categories must be 'softmax' or 'argmax', got {self.sample_categories!r}")
+
+    # -- networks -------------------------------------------------------------------------
+    def _build_modules(self, extra: dict[str, Any]) -> None:
+        self.decoder_ = Decoder(self.latent_dim, self.decoder_dims, self.layout_.dim).to(self.device_)
+
+    def _sampling_modules(self) -> dict[str, nn.Module]:
+        return {"decoder": self.decoder_}
+
+    def _loss(self, encoder: Encoder, x: torch.Tensor, noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction, KL) per row averaged over the batch; ``noise`` None = use the mean code."""
+        mu, logvar = encoder(x)
+        z = mu if noise is None else mu + noise * torch.exp(0.5 * logvar)
+        out = self.decoder_(z)
+        vi = self.layout_.value_index
+        sigma = self.decoder_.sigma[vi]
+        gauss = ((x[:, vi] - torch.tanh(out[:, vi])) ** 2 / (2 * sigma**2)).sum(dim=1) + torch.log(sigma).sum()
+        recon = gauss + self.layout_.cross_entropy(out, x)
+        kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)
+        return recon.mean(), kl.mean()
+
+    # -- fit --------------------------------------------------------------------------------
+    def _fit(self, frame: pd.DataFrame) -> None:
+        data = self._prepare(frame)
+        self._build_modules({})
+        encoder = Encoder(self.layout_.dim, self.encoder_dims, self.latent_dim).to(self.device_)
+        params = list(encoder.parameters()) + list(self.decoder_.parameters())
+        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        train_idx, val_idx = self._split(len(data))
+        train = data[torch.from_numpy(train_idx).to(self.device_)]
+        val = data[torch.from_numpy(val_idx).to(self.device_)] if len(val_idx) else None
+        trainer = self._trainer()
+
+        def step(idx: torch.Tensor) -> dict[str, float]:
+            encoder.train()
+            self.decoder_.train()
+            x = train[idx.to(self.device_)]
+            recon, kl = self._loss(encoder, x, torch.randn(len(x), self.latent_dim, device=self.device_))
+            loss = self.loss_factor * recon + kl
+            trainer.optimize(opt, loss, params)
+            with torch.no_grad():
+                self.decoder_.sigma.clamp_(0.01, 1.0)
+            return {"loss": loss.item(), "recon": recon.item(), "kl": kl.item()}
+
+        def validate() -> float:
+            encoder.eval()
+            self.decoder_.eval()
+            with torch.no_grad():
+                recon, kl = self._loss(encoder, val, None)
+            return float(self.loss_factor * recon + kl)
+
+        history = trainer.run(len(train), step, validate=validate if val is not None else None,
+                              modules=[encoder, self.decoder_])
+        self.decoder_.eval()
+        self._record(history)
+
+    # -- sample -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        gen = self._torch_generator(rng)
+        self.decoder_.eval()
+        vi = self.layout_.value_index
+        sigma = self.decoder_.sigma[vi]
+        parts: list[np.ndarray] = []
+        for start in range(0, n, _SAMPLE_CHUNK):
+            m = min(_SAMPLE_CHUNK, n - start)
+            z = torch.from_numpy(rng.standard_normal((m, self.latent_dim), dtype=np.float32)).to(self.device_)
+            out = self.decoder_(z)
+            if self.sample_categories == "softmax":
+                out = self.layout_.perturb(out, generator=gen)  # tanh on scalars, Gumbel-max on groups
+            else:
+                out[:, vi] = torch.tanh(out[:, vi])
+            noise = torch.from_numpy(rng.standard_normal((m, len(vi)), dtype=np.float32)).to(self.device_)
+            out[:, vi] = (out[:, vi] + noise * sigma).clamp(-1.0, 1.0)
+            parts.append(out.cpu().numpy())
+        return self.encoder_.reverse(np.concatenate(parts), rng)
