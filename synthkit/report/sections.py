@@ -1,0 +1,363 @@
+"""Turn a metrics.json dict (+ run info and GE results) into template context, section by section.
+
+Every lookup tolerates missing or null keys: a metric the evaluator skipped is shown as
+"not computed" with the reason from its family's ``skipped`` dict, never as a crash or a blank.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from synthkit.report import svg
+from synthkit.report.explain import (
+    as_number,
+    fmt_value,
+    metric_row,
+    threshold_overrides,
+)
+
+__all__ = ["fidelity_scores", "privacy_section", "run_section", "summary_section", "utility_section", "validation_section"]
+
+_VERDICT_TEXT = {
+    "pass": ("Pass", "Ready to share: no check exceeded its threshold."),
+    "warn": ("Review", "Review before sharing: some checks are close to or above their thresholds."),
+    "fail": ("Fail", "Do not share: at least one check failed."),
+    "unknown": ("Not assessed", "Privacy was not evaluated, so no sharing verdict can be given."),
+}
+
+
+def _family(metrics: dict[str, Any], name: str) -> dict[str, Any]:
+    fam = metrics.get(name)
+    return fam if isinstance(fam, dict) else {}
+
+
+def _get(d: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(p)
+    return d
+
+
+def _reason(metrics: dict[str, Any], family: str, *names: str) -> str:
+    fam = metrics.get(family)
+    if not isinstance(fam, dict):
+        return f"{family} metrics were not computed"
+    skipped = fam.get("skipped") or {}
+    for n in names:
+        if isinstance(skipped, dict) and skipped.get(n):
+            return str(skipped[n])
+    if isinstance(skipped, dict) and skipped.get(family):
+        return str(skipped[family])
+    return "not reported by the evaluator"
+
+
+def _row(metrics: dict[str, Any], key: str, *path: str, ci: Any = None, overrides: dict[str, float] | None = None, label: str | None = None) -> dict[str, Any]:
+    family = key.split(".")[0]
+    value = _get(metrics, family, *path)
+    return metric_row(key, value, ci=ci, skipped=_reason(metrics, family, *path), overrides=overrides, label=label)
+
+
+# -- summary -----------------------------------------------------------------------------------
+
+
+def overall_verdict(metrics: dict[str, Any]) -> tuple[str, list[str]]:
+    """Worst of the privacy verdict and the pipeline's gates, with the reasons behind it."""
+    reasons: list[str] = []
+    rank = {"pass": 0, "unknown": 1, "warn": 1, "fail": 2}
+    verdict = str(_get(metrics, "privacy", "verdict") or "unknown").lower()
+    verdict = verdict if verdict in rank else "unknown"
+    reasons.extend(str(r) for r in (_get(metrics, "privacy", "reasons") or []))
+    failed = [g for g in (metrics.get("gates") or []) if isinstance(g, dict) and not g.get("passed", True)]
+    for g in failed:
+        reasons.append(f"quality gate failed: {g.get('gate')} (value {fmt_value(g.get('value'))})")
+    if failed or metrics.get("status") == "gate_failed":
+        verdict = "fail"
+    return verdict, reasons
+
+
+def summary_section(metrics: dict[str, Any], run: dict[str, Any], n_columns: int, kinds: dict[str, int]) -> dict[str, Any]:
+    verdict, reasons = overall_verdict(metrics)
+    title, meaning = _VERDICT_TEXT[verdict]
+    rows = _get(metrics, "meta", "rows") or {}
+    kinds_txt = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    dataset = run.get("dataset") or "dataset"
+    dataset_line = f"{dataset} — {fmt_value(rows.get('real'))} training rows"
+    if rows.get("holdout"):
+        dataset_line += f", {fmt_value(rows.get('holdout'))} holdout rows"
+    dataset_line += f", {n_columns} columns ({kinds_txt})"
+    params = run.get("model_params") or {}
+    shown = ", ".join(f"{k}={v}" for k, v in list(params.items())[:4]) if isinstance(params, dict) else ""
+    model_line = f"{run.get('model') or 'model not recorded'}" + (f" ({shown})" if shown else "")
+    model_line += f" — {fmt_value(rows.get('synthetic'))} synthetic rows"
+    return {
+        "verdict": verdict,
+        "verdict_title": title,
+        "verdict_meaning": meaning,
+        "reasons": reasons,
+        "gates": [g for g in (metrics.get("gates") or []) if isinstance(g, dict)],
+        "headline": [
+            _row(metrics, "fidelity.score", "score"),
+            _row(metrics, "privacy.score", "score"),
+            _row(metrics, "utility.score", "score"),
+        ],
+        "dataset_line": dataset_line,
+        "model_line": model_line,
+        "status": metrics.get("status"),
+    }
+
+
+# -- privacy -----------------------------------------------------------------------------------
+
+
+def _dcr_chart(ecdf: Any) -> str:
+    """ECDF lines; the top 5% of distances are cut so that far outliers do not squash the near end,
+    where memorisation shows."""
+    if not isinstance(ecdf, dict):
+        return ""
+    qs = [float(q) for q in (ecdf.get("quantiles") or []) if as_number(q) is not None]
+    keep = [i for i, q in enumerate(qs) if q <= 0.95]
+    series = {}
+    for key, name in (("synthetic_to_train", "synthetic → train"), ("synthetic_to_holdout", "synthetic → holdout")):
+        vals = ecdf.get(key) or []
+        if len(vals) == len(qs) and vals and all(as_number(v) is not None for v in vals):
+            series[name] = ([float(vals[i]) for i in keep], [qs[i] for i in keep])
+    if len(series) < 1:
+        return ""
+    return svg.lines_chart(series, title="ECDF of distances to closest record", x_label="distance to closest record", y_label="share of synthetic rows", x_min=0.0, y_max=1.0)
+
+
+def privacy_section(metrics: dict[str, Any], pii_columns: list[dict[str, str]]) -> dict[str, Any]:
+    priv = _family(metrics, "privacy")
+    ov = threshold_overrides(priv.get("thresholds"))
+    rows = [
+        _row(metrics, "privacy.score", "score", overrides=ov),
+        _row(metrics, "privacy.dcr_share", "dcr_share", ci=priv.get("dcr_share_ci"), overrides=ov),
+        _row(metrics, "privacy.ims_train", "ims_train", overrides=ov),
+        _row(metrics, "privacy.ims_holdout", "ims_holdout", overrides=ov),
+        _row(metrics, "privacy.nndr.synthetic_median", "nndr", "synthetic_median", overrides=ov),
+        _row(metrics, "privacy.nndr.holdout_median", "nndr", "holdout_median", overrides=ov),
+        _row(metrics, "privacy.membership_inference_auc", "membership_inference_auc", ci=priv.get("membership_inference_auc_ci"), overrides=ov),
+        _row(metrics, "privacy.singling_out_risk", "singling_out_risk", ci=priv.get("singling_out_risk_ci"), overrides=ov),
+        _row(metrics, "privacy.linkability_risk", "linkability_risk", ci=priv.get("linkability_risk_ci"), overrides=ov),
+    ]
+    ims_t, ims_h = priv.get("ims_train"), priv.get("ims_holdout")
+    if as_number(ims_t) is not None and as_number(ims_h) is not None and "privacy.ims_train" not in ov:
+        rows[2]["status"] = "good" if ims_t <= ims_h + 1e-12 else "warn"
+        rows[2]["threshold"] = f"≤ holdout ({fmt_value(ims_h, True)})"
+    inference = []
+    for col, r in (priv.get("inference_risk") or {}).items():
+        if isinstance(r, dict):
+            row = metric_row("privacy.inference_risk", r.get("risk"), ci=r.get("risk_ci"), overrides=ov, label=f"Inference risk: {col}")
+            row["attack_rate"] = fmt_value(r.get("attack_rate"), True)
+            row["control_rate"] = fmt_value(r.get("control_rate"), True)
+            inference.append(row)
+    kanon = priv.get("k_anonymity") if isinstance(priv.get("k_anonymity"), dict) else {}
+    k_rows = [
+        _row(metrics, "privacy.k_anonymity.k", "k_anonymity", "k", overrides=ov),
+        _row(metrics, "privacy.k_anonymity.share_below_5", "k_anonymity", "share_below_5", overrides=ov),
+    ]
+    dp = priv.get("dp") if isinstance(priv.get("dp"), dict) else None
+    verdict = str(priv.get("verdict") or "unknown").lower()
+    return {
+        "computed": bool(priv),
+        "reason": _reason(metrics, "privacy", "privacy"),
+        "verdict": verdict if verdict in _VERDICT_TEXT else "unknown",
+        "verdict_title": _VERDICT_TEXT.get(verdict, _VERDICT_TEXT["unknown"])[0],
+        "reasons": [str(r) for r in (priv.get("reasons") or [])],
+        "rows": rows,
+        "inference": inference,
+        "inference_reason": _reason(metrics, "privacy", "inference_risk"),
+        "k_rows": k_rows,
+        "quasi_identifiers": [str(q) for q in (kanon.get("quasi_identifiers") or [])],
+        "dcr_svg": _dcr_chart(priv.get("dcr_ecdf")),
+        "dcr_reason": _reason(metrics, "privacy", "dcr_ecdf", "dcr_share"),
+        "pii_leak": _row(metrics, "privacy.pii_leaks", "pii_leaks", overrides=ov),
+        "pii_columns": pii_columns,
+        "dp": metric_row("privacy.dp.epsilon", dp.get("epsilon"), overrides=ov) | {"delta": fmt_value(dp.get("delta"))} if dp else None,
+        "thresholds": [(k, fmt_value(v)) for k, v in (priv.get("thresholds") or {}).items()],
+        "skipped": [(k, str(v)) for k, v in (priv.get("skipped") or {}).items()],
+    }
+
+
+# -- fidelity (scores; charts come from aggregates) ----------------------------------------------
+
+
+def fidelity_scores(metrics: dict[str, Any]) -> dict[str, Any]:
+    fid = _family(metrics, "fidelity")
+    rows = [
+        _row(metrics, "fidelity.score", "score"),
+        _row(metrics, "fidelity.column_shapes", "column_shapes"),
+        _row(metrics, "fidelity.column_pair_trends", "column_pair_trends"),
+        _row(metrics, "fidelity.detection_auc", "detection_auc", ci=fid.get("detection_auc_ci")),
+        _row(metrics, "fidelity.alpha_precision", "alpha_precision"),
+        _row(metrics, "fidelity.beta_recall", "beta_recall"),
+        _row(metrics, "fidelity.authenticity", "authenticity"),
+    ]
+    pairs = []
+    for name, p in (fid.get("pairs") or {}).items():
+        if isinstance(p, dict) and as_number(p.get("score")) is not None:
+            a, _, b = str(name).partition("|")
+            pairs.append({"a": a, "b": b, "metric": p.get("metric") or "", "score": float(p["score"]),
+                          "real": fmt_value(p.get("real")), "synthetic": fmt_value(p.get("synthetic"))})
+    pairs.sort(key=lambda p: p["score"])
+    cols = {}
+    for name, c in (fid.get("columns") or {}).items():
+        if isinstance(c, dict):
+            cols[str(name)] = {
+                "metric": c.get("metric") or "",
+                "score": c.get("score"),
+                "score_txt": fmt_value(c.get("score")),
+                "wasserstein": fmt_value(c.get("wasserstein")),
+                "jensen_shannon": fmt_value(c.get("jensen_shannon")),
+            }
+    scored = sorted(((n, float(c["score"])) for n, c in cols.items() if as_number(c["score"]) is not None), key=lambda t: t[1])
+    return {
+        "computed": bool(fid),
+        "reason": _reason(metrics, "fidelity", "fidelity"),
+        "rows": rows,
+        "columns": cols,
+        "worst_svg": svg.hbars(scored[:15], title="lowest column scores", max_value=1.0) if scored else "",
+        "worst_pairs": pairs[:10],
+        "n_pairs": len(pairs),
+        "skipped": [(k, str(v)) for k, v in (fid.get("skipped") or {}).items()],
+    }
+
+
+# -- utility -----------------------------------------------------------------------------------
+
+
+def utility_section(metrics: dict[str, Any]) -> dict[str, Any]:
+    ut = _family(metrics, "utility")
+    models = []
+    for name, m in (ut.get("models") or {}).items():
+        if not isinstance(m, dict):
+            continue
+        trtr, tstr = m.get("trtr") or {}, m.get("tstr") or {}
+        names = list(dict.fromkeys([*trtr, *tstr]))
+        lines = []
+        for metric in names:
+            a, b = trtr.get(metric), tstr.get(metric)
+            gap = float(b) - float(a) if as_number(a) is not None and as_number(b) is not None else None
+            lines.append({"metric": metric, "trtr": fmt_value(a), "tstr": fmt_value(b), "gap": fmt_value(gap) if gap is not None else "—"})
+        models.append({"name": name, "lines": lines, "ratio": metric_row("utility.ratio", m.get("ratio"), skipped="not reported")})
+    lift = ut.get("augmentation_lift")
+    return {
+        "computed": bool(ut),
+        "reason": _reason(metrics, "utility", "utility"),
+        "target": ut.get("target"),
+        "task": ut.get("task"),
+        "rows": [
+            _row(metrics, "utility.score", "score"),
+            _row(metrics, "utility.ratio", "ratio"),
+            _row(metrics, "utility.feature_importance_agreement", "feature_importance_agreement"),
+        ],
+        "models": models,
+        "models_reason": _reason(metrics, "utility", "models", "tstr"),
+        "lift": [(k, fmt_value(v)) for k, v in lift.items()] if isinstance(lift, dict) else None,
+        "lift_reason": _reason(metrics, "utility", "augmentation_lift"),
+        "skipped": [(k, str(v)) for k, v in (ut.get("skipped") or {}).items()],
+    }
+
+
+# -- validation --------------------------------------------------------------------------------
+
+# Only aggregate fields of a GE result are shown: observed min/max or value lists could hold (copies
+# of) real extreme values, and expectation kwargs built from the real data hold raw categories.
+_SAFE_DETAIL_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "missing_percent")
+_SAFE_OBSERVED = ("mean", "median", "stdev", "std", "proportion", "row_count", "unique", "lengths", "null", "type")
+
+
+def _details(expectation: str, details: Any) -> str:
+    if not isinstance(details, dict):
+        return ""
+    parts = []
+    for key in _SAFE_DETAIL_KEYS:
+        v = as_number(details.get(key))
+        if v is not None:
+            shown = f"{v:.3g}%" if key.endswith("percent") else fmt_value(v)
+            parts.append(f"{key.replace('_', ' ')}: {shown}")
+    obs = details.get("observed_value")
+    if as_number(obs) is not None and any(s in expectation for s in _SAFE_OBSERVED):
+        parts.append(f"observed: {fmt_value(obs)}")
+    return "; ".join(parts)
+
+
+def validation_section(validation: dict[str, Any] | None, sensitive: set[str]) -> dict[str, Any]:
+    if not isinstance(validation, dict):
+        return {"computed": False, "reason": "no Great Expectations results were passed to the report"}
+    results = []
+    for r in validation.get("results") or []:
+        if not isinstance(r, dict):
+            continue
+        col = r.get("column")
+        exp = str(r.get("expectation") or "")
+        results.append({
+            "expectation": exp,
+            "column": col or "(table)",
+            "success": bool(r.get("success")),
+            "details": "" if col in sensitive else _details(exp, r.get("details")),
+        })
+    results.sort(key=lambda r: (r["success"], r["column"]))
+    by_column: dict[str, dict[str, Any]] = {}
+    for r in results:
+        entry = by_column.setdefault(r["column"], {"column": r["column"], "met": 0, "total": 0, "failed": []})
+        entry["total"] += 1
+        entry["met"] += r["success"]
+        if not r["success"]:
+            entry["failed"].append(r["expectation"])
+    pct = validation.get("success_percent")
+    return {
+        "computed": True,
+        "success": validation.get("success"),
+        "evaluated": fmt_value(validation.get("evaluated")),
+        "successful": fmt_value(validation.get("successful")),
+        "percent": fmt_value(float(pct) / 100 if as_number(pct) is not None else None, True),
+        "failures": [r for r in results if not r["success"]],
+        "columns": sorted(by_column.values(), key=lambda e: (e["met"] == e["total"], e["column"])),
+        "failed": sum(not r["success"] for r in results),
+    }
+
+
+# -- run details -------------------------------------------------------------------------------
+
+
+def _pretty(obj: Any) -> str:
+    if obj is None:
+        return ""
+    if isinstance(obj, str):
+        return obj
+    try:
+        import yaml
+
+        return yaml.safe_dump(json.loads(json.dumps(obj, default=str)), sort_keys=False, default_flow_style=False).strip()
+    except Exception:  # noqa: BLE001 - any odd config object still gets shown as JSON
+        return json.dumps(obj, indent=2, default=str)
+
+
+def run_section(metrics: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    meta = _family(metrics, "meta")
+    stage_items = [(str(k), float(v)) for k, v in (run.get("timings") or {}).items() if as_number(v) is not None]
+    eval_items = [(str(k), float(v)) for k, v in (meta.get("seconds") or {}).items() if as_number(v) is not None]
+    rows = meta.get("rows") or {}
+    facts = [
+        ("dataset", run.get("dataset")),
+        ("model", run.get("model")),
+        ("seed", run.get("seed", meta.get("seed"))),
+        ("training rows", fmt_value(rows.get("real"))),
+        ("holdout rows", fmt_value(rows.get("holdout"))),
+        ("synthetic rows", fmt_value(rows.get("synthetic"))),
+        ("rows evaluated", fmt_value(meta.get("evaluated_rows"))),
+        ("subsampled for evaluation", meta.get("subsampled")),
+        ("synthkit version", meta.get("synthkit_version") or (run.get("versions") or {}).get("synthkit")),
+    ]
+    return {
+        "facts": [(k, v) for k, v in facts if v not in (None, "", "—")],
+        "model_params": _pretty(run.get("model_params")),
+        "config": _pretty(run.get("config")),
+        "timings_svg": svg.hbars(stage_items, title="seconds per stage", fmt="{:.1f} s") if stage_items else "",
+        "eval_timings_svg": svg.hbars(eval_items, title="seconds per metric family", fmt="{:.1f} s") if eval_items else "",
+        "versions": sorted((str(k), str(v)) for k, v in (run.get("versions") or {}).items()),
+        "excluded": [(str(k), str(v)) for k, v in (meta.get("excluded_columns") or {}).items()],
+    }

@@ -1,0 +1,140 @@
+"""Report structure and robustness: sections, thresholds, 'not computed' reasons, verdicts, errors."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from synthkit.errors import ConfigError, DataError
+from synthkit.profile import Metadata
+from synthkit.report import render_profile_report, render_report
+
+SECTIONS = ["summary", "privacy", "fidelity", "utility", "validation", "run"]
+
+
+@pytest.fixture
+def render(tmp_path: Path, adult_pii: pd.DataFrame, adult_synthetic: pd.DataFrame, adult_meta: Metadata):  # type: ignore[no-untyped-def]
+    def _render(metrics: dict[str, Any], **kw: Any) -> str:
+        path = render_report(tmp_path / "report.html", metrics=metrics, real=adult_pii, synthetic=adult_synthetic, metadata=adult_meta, **kw)
+        return path.read_text(encoding="utf-8")
+
+    return _render
+
+
+def test_full_report_has_every_section_and_number(render, adult_metrics: dict[str, Any], adult_validation: dict[str, Any], adult_run: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    html = render(adult_metrics, validation=adult_validation, run=adult_run)
+    assert re.findall(r'<section class="sec" id="(\w+)"', html) == SECTIONS
+    assert "not computed" not in html.split('id="utility"')[0]  # all privacy + fidelity numbers present
+    # every metric row carries its explanation; rows with a threshold show it
+    rows = re.findall(r'<tr class="[^"]*" data-metric="([\w.]+)">(.*?)</tr>', html, flags=re.DOTALL)
+    assert len(rows) >= 20
+    for key, body in rows:
+        assert 'class="expl"' in body and len(re.search(r'class="expl">([^<]+)<', body).group(1)) > 20, key
+    for key in ("privacy.dcr_share", "privacy.membership_inference_auc", "fidelity.detection_auc", "utility.ratio"):
+        body = dict(rows)[key]
+        assert re.search(r"[≤≥] [\d.]+%?", body), key
+    assert "43.6% – 49.6%" in html or "95% interval" in html
+    privacy = html.split('id="privacy"')[1].split('id="fidelity"')[0]
+    assert privacy.count("<polyline") == 2  # DCR ECDF: train and holdout curves
+    assert html.count("<svg") > 30
+    assert "copula" in html and "income" in html and "roc_auc" in html
+    n = adult_validation["evaluated"]  # the real GE run is summarised per column
+    assert f"{adult_validation['successful']} of {n} expectations met" in html and "Expectations per column" in html
+    assert "<script" not in html.lower()
+    assert re.search(r"(src|href)=\"(https?:)?//", html) is None
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+
+
+def test_empty_metrics_render_not_computed_everywhere(render) -> None:  # type: ignore[no-untyped-def]
+    html = render({})
+    assert re.findall(r'<section class="sec" id="(\w+)"', html) == SECTIONS
+    assert "Privacy metrics not computed: privacy metrics were not computed" in html
+    assert "Utility metrics not computed" in html
+    assert "Not assessed" in html  # no verdict without privacy
+    assert "no Great Expectations results were passed" in html
+
+
+def test_skipped_reasons_and_garbage_values(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    m = copy.deepcopy(adult_metrics)
+    m["fidelity"]["detection_auc"] = None
+    m["fidelity"]["detection_auc_ci"] = None
+    m["fidelity"]["skipped"] = {"detection_auc": "too few rows for a classifier (120 < 500)"}
+    m["privacy"]["membership_inference_auc"] = "n/a"  # wrong type must not crash
+    m["privacy"]["dcr_ecdf"] = {"quantiles": [0.1, 0.5], "synthetic_to_train": [1.0]}  # ragged
+    m["privacy"]["inference_risk"] = {"income": None, "age": {"risk": None}}
+    m["privacy"]["k_anonymity"] = None
+    m["utility"] = None
+    m["meta"] = {"rows": None}
+    m["gates"] = [{"gate": "privacy.verdict == pass", "passed": False, "value": "warn"}]
+    html = render(m)
+    assert "not computed: too few rows for a classifier (120 &lt; 500)" in html
+    assert "Utility metrics not computed" in html
+    assert "quality gate failed: privacy.verdict == pass" in html
+    assert 'class="badge v-fail big">Fail<' in html  # a failed gate fails the overall verdict
+
+
+def test_threshold_from_evaluator_replaces_default(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    m = copy.deepcopy(adult_metrics)
+    m["privacy"]["thresholds"]["membership_inference_auc"] = 0.55
+    html = render(m)
+    row = re.search(r'data-metric="privacy.membership_inference_auc">(.*?)</tr>', html, flags=re.DOTALL).group(1)
+    assert "≤ 0.55" in row and "s-warn" in row  # 0.56 now misses the stricter threshold
+
+
+def test_report_is_deterministic_and_written_atomically(tmp_path: Path, render, adult_metrics: dict[str, Any], adult_run: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    a = render(adult_metrics, run=adult_run)
+    b = render(adult_metrics, run=adult_run)
+    assert a == b
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no temp files left behind
+
+
+def test_bad_inputs_raise_clear_errors(tmp_path: Path, adult_pii: pd.DataFrame, adult_synthetic: pd.DataFrame, adult_meta: Metadata) -> None:
+    out = tmp_path / "r.html"
+    with pytest.raises(DataError, match="real data must be a pandas DataFrame"):
+        render_report(out, metrics={}, real=[1, 2], synthetic=adult_synthetic, metadata=adult_meta)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="synthetic data"):
+        render_report(out, metrics={}, real=adult_pii, synthetic=None, metadata=adult_meta)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="metrics must be"):
+        render_report(out, metrics=[], real=adult_pii, synthetic=adult_synthetic, metadata=adult_meta)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="k .* positive integer"):
+        render_report(out, metrics={}, real=adult_pii, synthetic=adult_synthetic, metadata=adult_meta, k=0)
+    with pytest.raises(ConfigError, match="metadata must be"):
+        render_profile_report(out, data=adult_pii, metadata={"tables": {}})  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="none of the metadata columns"):
+        render_profile_report(out, data=pd.DataFrame({"zzz": [1]}), metadata=adult_meta)
+    assert not out.exists()
+
+
+def test_missing_synthetic_column_and_odd_dtypes(tmp_path: Path) -> None:
+    from synthkit.profile import profile
+
+    real = pd.DataFrame({
+        "when": pd.date_range("2020-01-01", periods=400, freq="D"),
+        "flag": [True, False] * 200,
+        "const": [1.0] * 400,
+        "num": range(400),
+    })
+    real.loc[::7, "num"] = None
+    meta = profile(real)
+    syn = real.drop(columns=["flag"]).sample(frac=1, random_state=0)
+    html = render_report(tmp_path / "r.html", metrics={}, real=real, synthetic=syn, metadata=meta).read_text()
+    assert "2020-" in html  # datetime bins labelled as dates
+    prof = render_profile_report(tmp_path / "p.html", data=real, metadata=meta).read_text()
+    assert re.findall(r'<section class="sec" id="(\w+)"', prof) == ["overview", "schema", "associations", "columns"]
+
+
+def test_wide_table_limits_heatmap(tmp_path: Path) -> None:
+    import numpy as np
+
+    from synthkit.profile import profile
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame(rng.normal(size=(300, 40)), columns=[f"c{i}" for i in range(40)])
+    meta = profile(real)
+    html = render_report(tmp_path / "r.html", metrics={}, real=real, synthetic=real * 1.1, metadata=meta).read_text()
+    assert "Showing the first 25 of 40 charted columns" in html
