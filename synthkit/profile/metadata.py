@@ -176,6 +176,19 @@ class Metadata(_Strict):
     def save(self, path: str | Path) -> Path:
         return write_json(path, self.to_dict())
 
+    # -- exports (lazy imports: GE is slow to import, SDV optional) -----------------------------
+    def to_sdv(self) -> dict[str, Any]:
+        """SDV's metadata dict (spec V1): ``sdv.metadata.Metadata.load_from_dict(meta.to_sdv())``."""
+        from synthkit.profile.sdv_export import to_sdv_dict
+
+        return to_sdv_dict(self)
+
+    def to_expectation_suite(self, table: str | None = None, name: str | None = None) -> Any:
+        """A Great Expectations suite for one table: types, null shares, ranges, value sets, keys."""
+        from synthkit.profile.expectations import build_suite
+
+        return build_suite(self, table=table, name=name)
+
     @classmethod
     def load(cls, path: str | Path) -> Metadata:
         path = Path(path)
