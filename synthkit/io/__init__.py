@@ -9,19 +9,34 @@ from synthkit.io.coerce import Coercion, CoercionReport
 from synthkit.io.dataset import Dataset, ValidationReport
 from synthkit.io.files import read_file, sniff_csv, write_file
 from synthkit.io.sql import list_tables, read_sql, write_sql
+from synthkit.io.synthea import read_synthea, write_synthea
+from synthkit.io.timeseries import (
+    eav_to_long,
+    long_to_wide,
+    read_sequences,
+    sequences_from_frame,
+    wide_to_long,
+)
 
 __all__ = [
     "Coercion",
     "CoercionReport",
     "Dataset",
     "ValidationReport",
+    "eav_to_long",
     "list_tables",
+    "long_to_wide",
     "read",
     "read_file",
+    "read_sequences",
     "read_sql",
+    "read_synthea",
     "read_with_report",
+    "sequences_from_frame",
     "sniff_csv",
+    "wide_to_long",
     "write",
     "write_file",
     "write_sql",
+    "write_synthea",
 ]
