@@ -169,7 +169,7 @@ def _categorical_chart(real: pd.Series, syn: pd.Series | None, k: int) -> tuple[
     svc = sv.value_counts()
     syn_sh = [float(svc.get(v, 0) / len(sv)) if len(sv) else 0.0 for v in labels]
     if rest or (len(sv) and sum(syn_sh) < 0.9999):
-        labels.append(f"other ({rest} categories)")
+        labels.append(f"other ({rest} {'category' if rest == 1 else 'categories'})")
         real_sh.append(float(1 - shown.sum() / len(rv)))
         syn_sh.append(max(0.0, 1 - sum(syn_sh)) if len(sv) else 0.0)
     suppressed = int((counts < k).sum())
@@ -219,7 +219,8 @@ def column_view(meta: ColumnMeta, real: pd.Series, synthetic: pd.Series | None, 
         else:
             view.svg, view.suppressed = _categorical_chart(real_s, syn_s, k)
             if view.suppressed:
-                view.notes.append(f"{view.suppressed} categories with fewer than k={k} real rows pooled into 'other'")
+                noun = "category" if view.suppressed == 1 else "categories"
+                view.notes.append(f"{view.suppressed} {noun} with fewer than k={k} real rows pooled into 'other'")
     except (TypeError, ValueError) as exc:  # odd dtypes must not sink the whole report
         log.warning("report: no chart for column %r: %s", meta.name, exc)
         view.notes.append(f"chart not available: {type(exc).__name__}")
@@ -291,7 +292,9 @@ def association_matrix(frame: pd.DataFrame, metas: list[ColumnMeta]) -> np.ndarr
     return out
 
 
-def association_views(real: pd.DataFrame, synthetic: pd.DataFrame | None, metas: list[ColumnMeta], limit: int = 25) -> dict[str, Any]:
+def association_views(
+    real: pd.DataFrame, synthetic: pd.DataFrame | None, metas: list[ColumnMeta], limit: int = 25, size: int = 300
+) -> dict[str, Any]:
     """Heatmaps of real, synthetic and |difference| associations for up to ``limit`` columns."""
     cols = [m for m in metas if m.name in real.columns and (synthetic is None or m.name in synthetic.columns)]
     cols = [m for m in cols if real[m.name].nunique(dropna=True) > 1]
@@ -303,7 +306,7 @@ def association_views(real: pd.DataFrame, synthetic: pd.DataFrame | None, metas:
     out: dict[str, Any] = {
         "columns": len(cols),
         "shown": len(shown),
-        "real_svg": svg.heatmap(labels, real_m.tolist(), title="real associations"),
+        "real_svg": svg.heatmap(labels, real_m.tolist(), title="real associations", size=size),
     }
     if synthetic is not None:
         syn_m = association_matrix(synthetic, shown)

@@ -77,10 +77,12 @@ def _pii_columns(metas: list[ColumnMeta], metrics: dict[str, Any], run: dict[str
     for name in list(dict.fromkeys([*flagged, *extra])):
         m = flagged.get(name)
         kind = m.pii if m is not None and m.pii != "none" else (m.kind if m is not None else "pii")
-        default = {
-            "id": "regenerated as new unique identifiers (never learned)",
-            "text": "regenerated as placeholder text (never learned)",
-        }.get(m.kind if m is not None else "", f"replaced with fake {kind} values (never learned)")
+        if m is not None and m.pii == "none" and m.kind == "id":
+            default = "regenerated as new unique identifiers (never learned)"
+        elif m is not None and m.pii == "none" and m.kind == "text":
+            default = "regenerated as placeholder text (never learned)"
+        else:
+            default = f"replaced with fake {kind} values (never learned)"
         out.append({"name": name, "kind": kind, "handling": str(handling.get(name) or default)})
     return out
 
@@ -169,7 +171,7 @@ def render_profile_report(path: str | Path, *, data: pd.DataFrame, metadata: Met
         "schema": schema,
         "pii_columns": _pii_columns(metas, {}, {}),
         "columns": views,
-        "assoc": association_views(data, None, plain),
+        "assoc": association_views(data, None, plain, size=560),
     }
     html = _env().get_template("profile.html").render(**context)
     return write_text(path, html)

@@ -152,7 +152,7 @@ def heatmap(
     n = len(labels)
     if n == 0:
         return ""
-    cell = cell or max(6, min(22, (size - 90) // n))
+    cell = cell or max(6, min(max(22, size // 18), (size - 90) // n))
     margin = 90
     full = margin + cell * n + 4
     parts = [_open("chart heat", full, full, title)]
