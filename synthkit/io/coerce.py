@@ -87,11 +87,13 @@ def coerce_frame(
     out = df.copy() if any(_is_text(df[c]) for c in df.columns) else df
     for col in df.columns:
         series = df[col]
-        if not _is_text(series) or col in skip:
+        if not _is_text(series):
             continue
         if series.dtype == object and series.isna().any():
             series = series.where(series.notna(), np.nan)  # parquet/JSON/SQL give None: one missing marker
             out[col] = series
+        if col in skip:
+            continue
         present = series.dropna()
         if present.empty:
             continue
