@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-from synthkit.profile.names import compact_name, name_tokens, sample_values
+from synthkit.profile.names import ColumnFacts, compact_name, name_tokens, sample_values
 
 __all__ = ["code_system"]
 
@@ -29,16 +29,19 @@ def _has_code_name(name: object) -> bool:
     return bool(tokens & _CODE_TOKENS) or compact.endswith("code") or compact.startswith(("diag", "icd"))
 
 
-def code_system(series: pd.Series) -> str | None:
+def code_system(series: pd.Series, facts: ColumnFacts | None = None) -> str | None:
     """Name of the code system ``series`` holds, or None."""
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         return None
+    if not _has_code_name(series.name) and pd.api.types.is_numeric_dtype(series.dtype):
+        return None  # numbers are codes only when the name says so (checked below again)
     if pd.api.types.is_float_dtype(series.dtype):
-        present = series.dropna()
+        present = series.dropna() if facts is None else facts.present
         if len(present) == 0 or not bool((present % 1 == 0).all()):
             return None
-        series = present.astype("int64")
-    text = sample_values(series)
+        text = sample_values(present.astype("int64").rename(series.name))
+    else:
+        text = sample_values(series) if facts is None else facts.sample
     if text.empty:
         return None
     named = _has_code_name(series.name)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.profile.codes import code_system
-from synthkit.profile.names import name_tokens, sample_values
+from synthkit.profile.names import ColumnFacts, column_facts, name_tokens, sample_values
 
 __all__ = ["datetime_text_format", "infer_kind", "is_uuid_like", "numeric_subtype"]
 
@@ -35,19 +35,20 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-def infer_kind(series: pd.Series) -> str:
+def infer_kind(series: pd.Series, facts: ColumnFacts | None = None) -> str:
     """Guess one of numerical/categorical/boolean/datetime/id/text for ``series``."""
-    values = series.dropna()
-    n = len(values)
     if pd.api.types.is_bool_dtype(series.dtype):
         return "boolean"
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return "datetime"
+    facts = facts or column_facts(series)
+    values = facts.present
+    n = len(values)
     if n == 0:
         return "categorical"
     if isinstance(series.dtype, pd.CategoricalDtype):
         return "categorical"
-    nunique = values.nunique()
+    nunique = facts.nunique
     id_named = bool(set(name_tokens(series.name)) & _ID_TOKENS) or str(series.name).endswith(("Id", "ID"))
     if pd.api.types.is_numeric_dtype(series.dtype):
         integral = _is_integral(values)
@@ -57,16 +58,16 @@ def infer_kind(series: pd.Series) -> str:
             return "id"
         if integral and id_named and n > 50 and nunique > 0.5 * n:
             return "id"
-        if code_system(series) is not None:
+        if code_system(series, facts) is not None:
             return "categorical"
         if nunique <= _MAX_NUMERIC_CODES and nunique < max(3, 0.01 * n) and integral:
             return "categorical"
         return "numerical"
     # object / string
-    text = sample_values(series)
+    text = facts.sample
     if text.str.match(_UUID).mean() >= 0.95:
         return "id"
-    if datetime_text_format(series) is not None:
+    if datetime_text_format(series, text) is not None:
         return "datetime"
     mean_len = text.str.len().mean()
     if nunique == n and n > 100 and mean_len < _TEXT_MIN_MEAN_LEN and not text.str.contains(" ").mean() > 0.5:
@@ -92,11 +93,11 @@ def is_uuid_like(series: pd.Series) -> bool:
     return bool(len(text)) and text.str.match(_UUID).mean() >= 0.95
 
 
-def datetime_text_format(series: pd.Series) -> str | None:
+def datetime_text_format(series: pd.Series, sample: pd.Series | None = None) -> str | None:
     """"ISO8601" when a text column holds ISO dates throughout (profiling raw, uncoerced frames)."""
     if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
         return None
-    text = sample_values(series, 2000)
+    text = sample_values(series, 2000) if sample is None else sample
     if text.empty or not text.str.match(_ISO).all():
         return None
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)

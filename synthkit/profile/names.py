@@ -1,4 +1,4 @@
-"""Column-name tokens shared by kind inference, PII detection and key discovery.
+"""Column-name tokens and per-column facts shared by kind inference, PII detection and keys.
 
 ``"PATIENT_ID"``, ``"patientId"`` and ``"patient-id"`` all become ``["patient", "id"]`` (tokens) and
 ``"patientid"`` (compact), so rules can be written once against normalised names.
@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import re
-
-__all__ = ["compact_name", "name_tokens", "sample_values"]
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+from dataclasses import dataclass
 
 import pandas as pd
+
+__all__ = ["ColumnFacts", "column_facts", "compact_name", "name_tokens", "sample_values"]
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def name_tokens(name: object) -> list[str]:
@@ -36,3 +37,25 @@ def sample_values(series: pd.Series, n: int = 5000) -> pd.Series:
     if len(values) > n:
         values = values.sample(n, random_state=0)
     return values.astype(str).str.strip()
+
+
+@dataclass
+class ColumnFacts:
+    """What every profiling rule asks of a column, computed once (a million-row column is
+    scanned for missing values and distinct counts once, not once per rule)."""
+
+    present: pd.Series
+    nunique: int
+    sample: pd.Series  # present values as stripped text, at most 5,000 (see sample_values)
+    n: int
+
+    @property
+    def missing_share(self) -> float:
+        return 1.0 - len(self.present) / self.n if self.n else 0.0
+
+
+def column_facts(series: pd.Series) -> ColumnFacts:
+    """Scan ``series`` once for the facts the kind, PII, code and statistics rules share."""
+    present = series.dropna()
+    sample = present.sample(5000, random_state=0) if len(present) > 5000 else present
+    return ColumnFacts(present=present, nunique=int(present.nunique()), sample=sample.astype(str).str.strip(), n=len(series))

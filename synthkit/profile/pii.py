@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from synthkit.profile.names import compact_name, name_tokens, sample_values
+from synthkit.profile.names import ColumnFacts, compact_name, name_tokens, sample_values
 
 __all__ = ["PATTERNS", "detect_pii"]
 
@@ -55,14 +55,16 @@ _LAT = {"lat", "latitude"}
 _LON = {"lon", "lng", "long", "longitude"}
 
 
-def detect_pii(series: pd.Series, kind: str | None = None) -> str:
+def detect_pii(series: pd.Series, kind: str | None = None, facts: ColumnFacts | None = None) -> str:
     """The :data:`~synthkit.profile.metadata.PiiKind` of ``series`` ("none" when not PII)."""
-    if pd.api.types.is_bool_dtype(series.dtype) or series.notna().sum() == 0:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "none"
+    values = sample_values(series) if facts is None else facts.sample
+    if values.empty:
         return "none"
     compact = compact_name(series.name)
     tokens = set(name_tokens(series.name))
     is_text = not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype))
-    values = sample_values(series)
 
     if is_text:
         found = _by_values(values)

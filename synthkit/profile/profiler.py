@@ -22,6 +22,7 @@ from synthkit.profile.keys import (
     find_sequence_keys,
 )
 from synthkit.profile.metadata import ColumnMeta, Metadata, Relationship, TableMeta
+from synthkit.profile.names import column_facts
 from synthkit.profile.pii import detect_pii
 from synthkit.profile.stats import column_stats
 
@@ -33,32 +34,32 @@ log = logging.getLogger(__name__)
 def profile_column(series: pd.Series, name: str | None = None) -> ColumnMeta:
     """Kind, PII class, missingness, cardinality and statistics of one column."""
     name = str(series.name if name is None else name)
-    kind = infer_kind(series)
-    pii = detect_pii(series, kind)
+    facts = column_facts(series)
+    kind = infer_kind(series, facts)
+    pii = detect_pii(series, kind, facts)
     if pii in ("date_of_birth",) and kind != "datetime":
         pii = "none"
     if pii != "none" and kind in ("id", "text") and pii in ("latitude", "longitude", "date_of_birth"):
         pii = "none"
     if pii in ("ssn", "passport", "drivers_license", "email", "phone") and kind == "categorical":
-        kind = "id" if series.nunique() > 0.5 * max(series.notna().sum(), 1) else kind
+        kind = "id" if facts.nunique > 0.5 * max(len(facts.present), 1) else kind
     subtype = None
     if kind == "numerical":
         subtype = numeric_subtype(series)
-    system = code_system(series) if kind == "categorical" else None
+    system = code_system(series, facts) if kind == "categorical" else None
     if system:
         subtype = "code"
-    stats = column_stats(series, kind, pii)
+    stats = column_stats(series, kind, pii, facts)
     if system:
         stats["code_system"] = system
-    n = len(series)
     return ColumnMeta(
         name=name,
         kind=kind,  # type: ignore[arg-type]
         subtype=subtype,
         dtype=str(series.dtype),
         pii=pii,  # type: ignore[arg-type]
-        missing_share=round(float(series.isna().mean()), 6) if n else 0.0,
-        cardinality=int(series.nunique(dropna=True)),
+        missing_share=round(facts.missing_share, 6),
+        cardinality=facts.nunique,
         datetime_format=_datetime_format(series, kind),
         stats=stats,
     )

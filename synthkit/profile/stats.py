@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthkit.profile.names import ColumnFacts, column_facts
+
 __all__ = ["MAX_VALUE_SET", "MIN_CATEGORY_COUNT", "TOP_K", "column_stats"]
 
 MIN_CATEGORY_COUNT = 5
@@ -23,11 +25,11 @@ _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 _PII_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def column_stats(series: pd.Series, kind: str, pii: str = "none") -> dict[str, Any]:
+def column_stats(series: pd.Series, kind: str, pii: str = "none", facts: ColumnFacts | None = None) -> dict[str, Any]:
     """JSON-ready statistics of one column (see module docstring for what is withheld)."""
     n = len(series)
-    present = series.dropna()
-    nunique = int(present.nunique())
+    facts = facts or column_facts(series)
+    present, nunique = facts.present, facts.nunique
     stats: dict[str, Any] = {
         "count": len(present),
         "constant": nunique <= 1,
