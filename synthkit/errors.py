@@ -16,6 +16,7 @@ __all__ = [
     "NotFittedError",
     "EvaluationError",
     "GateFailure",
+    "LeakageError",
 ]
 
 
@@ -53,3 +54,9 @@ class GateFailure(SynthkitError):
     """A pipeline quality gate did not hold; outputs are kept and marked as failed."""
 
     exit_code = 3
+
+
+class LeakageError(SynthkitError):
+    """The leakage audit found real PII values or whole real rows in outputs (never the values)."""
+
+    exit_code = 4
