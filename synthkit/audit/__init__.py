@@ -1,0 +1,11 @@
+"""Leakage audit: fail loudly when real PII values or whole real rows reach synthetic outputs.
+
+``audit(real, metadata, synthetic=..., model_dir=..., report_path=..., run_dir=...)`` returns an
+:class:`AuditResult` (``.passed``, ``.findings``, ``.to_dict()``, ``.raise_if_failed()``). Findings
+give locations and counts, never the leaked values. Rules: :mod:`synthkit.audit.sources`.
+"""
+
+from synthkit.audit.core import DEFAULT_MIN_ROW_COLUMNS, AuditResult, audit
+from synthkit.audit.sources import MIN_VALUE_CHARS, NOT_SCANNED_PII, SCANNED_PII
+
+__all__ = ["AuditResult", "audit", "DEFAULT_MIN_ROW_COLUMNS", "MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII"]
