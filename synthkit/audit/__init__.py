@@ -8,4 +8,4 @@ give locations and counts, never the leaked values. Rules: :mod:`synthkit.audit.
 from synthkit.audit.core import DEFAULT_MIN_ROW_COLUMNS, AuditResult, audit
 from synthkit.audit.sources import MIN_VALUE_CHARS, NOT_SCANNED_PII, SCANNED_PII
 
-__all__ = ["AuditResult", "audit", "DEFAULT_MIN_ROW_COLUMNS", "MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII"]
+__all__ = ["DEFAULT_MIN_ROW_COLUMNS", "MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII", "AuditResult", "audit"]

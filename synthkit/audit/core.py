@@ -21,7 +21,7 @@ from synthkit.audit.sources import Sensitive, row_columns, sensitive_values
 from synthkit.errors import ConfigError, DataError, LeakageError
 from synthkit.profile.metadata import Metadata, TableMeta
 
-__all__ = ["AuditResult", "audit", "DEFAULT_MIN_ROW_COLUMNS"]
+__all__ = ["DEFAULT_MIN_ROW_COLUMNS", "AuditResult", "audit"]
 
 log = logging.getLogger(__name__)
 

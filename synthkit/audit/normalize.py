@@ -20,10 +20,10 @@ import pandas as pd
 __all__ = [
     "TOKEN",
     "cell_text",
-    "value_keys",
     "file_tokens",
     "ngrams",
     "row_frame",
+    "value_keys",
 ]
 
 #: a token: letters, digits and the punctuation that lives *inside* identifiers (e-mail, SSN,
@@ -97,9 +97,9 @@ def file_tokens(path: Path, max_bytes: int = 256 << 20) -> tuple[pd.Series, str]
     if zipfile.is_zipfile(path):
         how = "torch-zip"
         with zipfile.ZipFile(path) as archive:
-            parts = [name for name in archive.namelist()]
+            parts = list(archive.namelist())
             for name in archive.namelist():
-                if name.endswith(".pkl") or name.endswith("/version") or name.endswith(".txt"):
+                if name.endswith((".pkl", "/version", ".txt")):
                     parts.append(archive.read(name).decode("latin-1"))
         text = "\n".join(parts)
     else:

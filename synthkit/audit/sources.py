@@ -28,7 +28,7 @@ import pandas as pd
 from synthkit.audit.normalize import cell_text, value_keys
 from synthkit.profile.metadata import TableMeta
 
-__all__ = ["SCANNED_PII", "NOT_SCANNED_PII", "MIN_VALUE_CHARS", "Sensitive", "sensitive_values", "row_columns"]
+__all__ = ["MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII", "Sensitive", "row_columns", "sensitive_values"]
 
 SCANNED_PII = frozenset({
     "name", "email", "phone", "ssn", "address", "drivers_license", "passport", "identifier",

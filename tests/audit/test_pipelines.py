@@ -1,0 +1,81 @@
+"""Every example pipeline's outputs pass the leakage audit; a planted real SSN makes it fail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from synthkit.audit import audit
+from synthkit.pipeline import run
+from synthkit.pipeline.config import load_config
+from synthkit.pipeline.stages import load_source
+
+REPO = Path(__file__).resolve().parents[2]
+PIPELINES = sorted((REPO / "pipelines").glob("*.yaml"))
+SMALL = ["source.max_rows=800", "model.name=copula", "model.params={n_quantiles: 101}", "evaluate.max_rows=300",
+         "evaluate.families=[fidelity]", "gates=[]"]
+
+pytestmark = pytest.mark.integration
+
+
+def _real(path: Path, overrides: list[str]) -> pd.DataFrame:
+    """The real table the run read (same config, same seeded subsample)."""
+    return load_source(load_config(path, overrides))
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda p: p.stem)
+def test_example_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # pipelines write reports/<name> (and the sqlite demo db) under cwd
+    result = run(pipeline, overrides=SMALL)
+    out = Path(result.output_dir)
+    assert (out / "synthetic.csv").is_file() and (out / "report.html").is_file()
+    real = _real(pipeline, SMALL)
+    report = audit(real, run_dir=out)
+    assert report.passed, report.summary()
+    checked = {c["where"] for c in report.checked}
+    assert {"synthetic.csv", "report.html", "model/model.json", "model/weights.pt", "metadata.json"} <= checked
+    # the row check ran (the examples have enough learned columns): a copied real row is caught
+    assert "real_row:synthetic.csv" not in report.skipped
+    synthetic = pd.read_csv(out / "synthetic.csv")
+    meta_cols = [c for c in synthetic.columns if c in real.columns]
+    nunique = real[meta_cols].astype(str).agg("|".join, axis=1)
+    unique_row = int(np.flatnonzero(~nunique.duplicated(keep=False).to_numpy())[0])
+    synthetic.loc[0, meta_cols] = real.loc[unique_row, meta_cols].to_numpy()
+    synthetic.to_csv(out / "synthetic.csv", index=False)
+    planted = audit(real, run_dir=out)
+    assert [f["kind"] for f in planted.findings] == ["real_row"], planted.summary()
+
+
+def test_cli_pipeline_with_ssn_column_passes_until_a_real_ssn_is_planted(adult_small, tmp_path):
+    rng = np.random.default_rng(7)
+    real = adult_small.iloc[:600].copy()
+    real.insert(0, "ssn", [f"{a:03d}-{b:02d}-{c:04d}" for a, b, c in zip(rng.integers(100, 899, 600), rng.integers(10, 99, 600),
+                                                                          rng.integers(1000, 9999, 600), strict=True)])
+    real.to_csv(tmp_path / "people.csv", index=False)
+    config = {"name": "people", "source": {"path": "people.csv"}, "model": {"name": "copula"},
+              "evaluate": {"max_rows": 300, "families": ["fidelity"]}}
+    (tmp_path / "people.yaml").write_text(yaml.safe_dump(config))
+    proc = subprocess.run([sys.executable, "-m", "synthkit.cli", "run", "people.yaml"], check=False, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "SYNTHKIT_QUIET": "1"})
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "reports" / "people"
+    real_read = pd.read_csv(tmp_path / "people.csv")
+    clean = audit(real_read, run_dir=out)
+    assert clean.passed, clean.summary()
+    assert any(f["where"] == "synthetic.csv" for f in clean.checked)
+    synthetic = pd.read_csv(out / "synthetic.csv", dtype=str)
+    secret = real.iloc[123]["ssn"]
+    synthetic.loc[5, "ssn"] = secret
+    synthetic.to_csv(out / "synthetic.csv", index=False)
+    leaked = audit(real_read, run_dir=out)
+    assert not leaked.passed
+    [finding] = leaked.findings
+    assert (finding["kind"], finding["where"], finding["column"], finding["count"]) == ("pii_value", "synthetic.csv", "ssn", 1)
+    assert secret not in leaked.summary()
