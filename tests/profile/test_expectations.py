@@ -75,3 +75,17 @@ def test_sdv_export_loads_in_sdv(shared_datasets: Path, adult_small: pd.DataFram
     single = profile(adult_small).to_sdv()
     assert single["tables"]["table"]["columns"]["age"]["sdtype"] == "numerical"
     sdv_metadata.Metadata.load_from_dict(single).validate()
+
+
+def test_profile_html_shows_aggregates_and_validation(shared_datasets: Path, tmp_path: Path) -> None:
+    from synthkit.profile.html import write_html
+
+    ds = read(shared_datasets / "synthea-ehr-sample", tables=["patients", "encounters"], format="synthea")
+    meta = profile(ds)
+    summary = validate(ds["patients"], meta, table="patients")
+    page = write_html(meta, tmp_path / "profile.html", validation=summary).read_text()
+    assert "PII: ssn" in page and "primary key" in page and "encounters.PATIENT" in page
+    assert "Great Expectations validation" in page and "Passed" in page
+    for raw in ds["patients"]["SSN"].iloc[:5].tolist() + ds["patients"]["LAST"].iloc[:5].tolist():
+        assert raw not in page  # no identifier value reaches the page
+    assert "<script" not in page and "http" not in page.split("<body>")[1]
