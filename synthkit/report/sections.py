@@ -11,6 +11,7 @@ from typing import Any
 
 from synthkit.report import svg
 from synthkit.report.explain import (
+    Limit,
     as_number,
     fmt_value,
     metric_row,
@@ -20,8 +21,8 @@ from synthkit.report.explain import (
 __all__ = ["fidelity_scores", "privacy_section", "run_section", "summary_section", "utility_section", "validation_section"]
 
 _VERDICT_TEXT = {
-    "pass": ("Pass", "Ready to share: no check exceeded its threshold."),
-    "warn": ("Review", "Review before sharing: some checks are close to or above their thresholds."),
+    "pass": ("Pass", "Ready to share: no privacy check, gate or headline score missed its threshold."),
+    "warn": ("Review", "Review before sharing: some checks are close to or beyond their thresholds."),
     "fail": ("Fail", "Do not share: at least one check failed."),
     "unknown": ("Not assessed", "Privacy was not evaluated, so no sharing verdict can be given."),
 }
@@ -53,7 +54,7 @@ def _reason(metrics: dict[str, Any], family: str, *names: str) -> str:
     return "not reported by the evaluator"
 
 
-def _row(metrics: dict[str, Any], key: str, *path: str, ci: Any = None, overrides: dict[str, float] | None = None, label: str | None = None) -> dict[str, Any]:
+def _row(metrics: dict[str, Any], key: str, *path: str, ci: Any = None, overrides: dict[str, Limit] | None = None, label: str | None = None) -> dict[str, Any]:
     family = key.split(".")[0]
     value = _get(metrics, family, *path)
     return metric_row(key, value, ci=ci, skipped=_reason(metrics, family, *path), overrides=overrides, label=label)
@@ -62,13 +63,20 @@ def _row(metrics: dict[str, Any], key: str, *path: str, ci: Any = None, override
 # -- summary -----------------------------------------------------------------------------------
 
 
-def overall_verdict(metrics: dict[str, Any]) -> tuple[str, list[str]]:
-    """Worst of the privacy verdict and the pipeline's gates, with the reasons behind it."""
+def overall_verdict(metrics: dict[str, Any], headline: list[dict[str, Any]] | None = None) -> tuple[str, list[str]]:
+    """Worst of the privacy verdict, the pipeline's gates and the headline scores, with reasons.
+
+    Privacy decides whether the data may be shared; a failing headline score (weak fidelity or
+    utility) cannot make sharing unsafe, but it turns a pass into "review": safe yet maybe useless.
+    """
     reasons: list[str] = []
-    rank = {"pass": 0, "unknown": 1, "warn": 1, "fail": 2}
     verdict = str(_get(metrics, "privacy", "verdict") or "unknown").lower()
-    verdict = verdict if verdict in rank else "unknown"
+    verdict = verdict if verdict in _VERDICT_TEXT else "unknown"
     reasons.extend(str(r) for r in (_get(metrics, "privacy", "reasons") or []))
+    for row in headline or []:
+        if row["status"] == "bad":
+            reasons.append(f"{row['label'].lower()} {row['value']} misses its threshold ({row['threshold']})")
+            verdict = "warn" if verdict == "pass" else verdict
     failed = [g for g in (metrics.get("gates") or []) if isinstance(g, dict) and not g.get("passed", True)]
     for g in failed:
         reasons.append(f"quality gate failed: {g.get('gate')} (value {fmt_value(g.get('value'))})")
@@ -78,7 +86,12 @@ def overall_verdict(metrics: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def summary_section(metrics: dict[str, Any], run: dict[str, Any], n_columns: int, kinds: dict[str, int]) -> dict[str, Any]:
-    verdict, reasons = overall_verdict(metrics)
+    headline = [
+        _row(metrics, "fidelity.score", "score"),
+        _row(metrics, "privacy.score", "score"),
+        _row(metrics, "utility.score", "score"),
+    ]
+    verdict, reasons = overall_verdict(metrics, headline)
     title, meaning = _VERDICT_TEXT[verdict]
     rows = _get(metrics, "meta", "rows") or {}
     kinds_txt = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
@@ -97,11 +110,7 @@ def summary_section(metrics: dict[str, Any], run: dict[str, Any], n_columns: int
         "verdict_meaning": meaning,
         "reasons": reasons,
         "gates": [g for g in (metrics.get("gates") or []) if isinstance(g, dict)],
-        "headline": [
-            _row(metrics, "fidelity.score", "score"),
-            _row(metrics, "privacy.score", "score"),
-            _row(metrics, "utility.score", "score"),
-        ],
+        "headline": headline,
         "dataset_line": dataset_line,
         "model_line": model_line,
         "status": metrics.get("status"),
@@ -119,7 +128,8 @@ def _dcr_chart(ecdf: Any) -> str:
     qs = [float(q) for q in (ecdf.get("quantiles") or []) if as_number(q) is not None]
     keep = [i for i, q in enumerate(qs) if q <= 0.95]
     series = {}
-    for key, name in (("synthetic_to_train", "synthetic → train"), ("synthetic_to_holdout", "synthetic → holdout")):
+    for key, name in (("synthetic_to_train", "synthetic → train"), ("synthetic_to_holdout", "synthetic → holdout"),
+                      ("holdout_to_train", "holdout → train")):
         vals = ecdf.get(key) or []
         if len(vals) == len(qs) and vals and all(as_number(v) is not None for v in vals):
             series[name] = ([float(vals[i]) for i in keep], [qs[i] for i in keep])
@@ -134,25 +144,32 @@ def privacy_section(metrics: dict[str, Any], pii_columns: list[dict[str, str]]) 
     rows = [
         _row(metrics, "privacy.score", "score", overrides=ov),
         _row(metrics, "privacy.dcr_share", "dcr_share", ci=priv.get("dcr_share_ci"), overrides=ov),
-        _row(metrics, "privacy.ims_train", "ims_train", overrides=ov),
-        _row(metrics, "privacy.ims_holdout", "ims_holdout", overrides=ov),
+        _row(metrics, "privacy.ims_train", "ims_train", ci=priv.get("ims_train_ci"), overrides=ov),
+        _row(metrics, "privacy.ims_holdout", "ims_holdout", ci=priv.get("ims_holdout_ci"), overrides=ov),
         _row(metrics, "privacy.nndr.synthetic_median", "nndr", "synthetic_median", overrides=ov),
         _row(metrics, "privacy.nndr.holdout_median", "nndr", "holdout_median", overrides=ov),
         _row(metrics, "privacy.membership_inference_auc", "membership_inference_auc", ci=priv.get("membership_inference_auc_ci"), overrides=ov),
-        _row(metrics, "privacy.singling_out_risk", "singling_out_risk", ci=priv.get("singling_out_risk_ci"), overrides=ov),
-        _row(metrics, "privacy.linkability_risk", "linkability_risk", ci=priv.get("linkability_risk_ci"), overrides=ov),
     ]
-    ims_t, ims_h = priv.get("ims_train"), priv.get("ims_holdout")
-    if as_number(ims_t) is not None and as_number(ims_h) is not None and "privacy.ims_train" not in ov:
-        rows[2]["status"] = "good" if ims_t <= ims_h + 1e-12 else "warn"
-        rows[2]["threshold"] = f"≤ holdout ({fmt_value(ims_h, True)})"
-    inference = []
-    for col, r in (priv.get("inference_risk") or {}).items():
-        if isinstance(r, dict):
-            row = metric_row("privacy.inference_risk", r.get("risk"), ci=r.get("risk_ci"), overrides=ov, label=f"Inference risk: {col}")
-            row["attack_rate"] = fmt_value(r.get("attack_rate"), True)
-            row["control_rate"] = fmt_value(r.get("control_rate"), True)
-            inference.append(row)
+    ims_t, ims_h = as_number(priv.get("ims_train")), as_number(priv.get("ims_holdout"))
+    excess = max(ims_t - ims_h, 0.0) if ims_t is not None and ims_h is not None else None
+    rows.insert(4, metric_row("privacy.ims_excess", excess, overrides=ov, skipped=_reason(metrics, "privacy", "ims_train", "ims_holdout")))
+    rows.insert(7, _row(metrics, "privacy.nndr.share_synthetic_below_holdout_p05", "nndr", "share_synthetic_below_holdout_p05", overrides=ov))
+    attacks = []
+    for key, name, label in (("privacy.singling_out_risk", "singling_out", "Singling out"), ("privacy.linkability_risk", "linkability", "Linkability")):
+        detail = priv.get(name) if isinstance(priv.get(name), dict) else {}
+        row = metric_row(key, priv.get(f"{name}_risk"), ci=priv.get(f"{name}_risk_ci"), overrides=ov, label=label,
+                         skipped=_reason(metrics, "privacy", f"{name}_risk", name))
+        attacks.append(row | {"attack_rate": fmt_value(detail.get("attack_rate"), True), "control_rate": fmt_value(detail.get("control_rate"), True)})
+    inference = priv.get("inference_risk")
+    if isinstance(inference, dict) and inference:
+        for col, r in inference.items():
+            r = r if isinstance(r, dict) else {}
+            row = metric_row("privacy.inference_risk", r.get("risk"), ci=r.get("risk_ci"), overrides=ov, label=f"Inference of {col}",
+                             skipped="not reported by the evaluator")
+            attacks.append(row | {"attack_rate": fmt_value(r.get("attack_rate"), True), "control_rate": fmt_value(r.get("control_rate"), True)})
+    else:
+        row = metric_row("privacy.inference_risk", None, overrides=ov, label="Attribute inference", skipped=_reason(metrics, "privacy", "inference_risk"))
+        attacks.append(row | {"attack_rate": "—", "control_rate": "—"})
     kanon = priv.get("k_anonymity") if isinstance(priv.get("k_anonymity"), dict) else {}
     k_rows = [
         _row(metrics, "privacy.k_anonymity.k", "k_anonymity", "k", overrides=ov),
@@ -167,12 +184,12 @@ def privacy_section(metrics: dict[str, Any], pii_columns: list[dict[str, str]]) 
         "verdict_title": _VERDICT_TEXT.get(verdict, _VERDICT_TEXT["unknown"])[0],
         "reasons": [str(r) for r in (priv.get("reasons") or [])],
         "rows": rows,
-        "inference": inference,
-        "inference_reason": _reason(metrics, "privacy", "inference_risk"),
+        "attacks": attacks,
         "k_rows": k_rows,
         "quasi_identifiers": [str(q) for q in (kanon.get("quasi_identifiers") or [])],
         "dcr_svg": _dcr_chart(priv.get("dcr_ecdf")),
         "dcr_reason": _reason(metrics, "privacy", "dcr_ecdf", "dcr_share"),
+        "dcr_baseline": isinstance(priv.get("dcr_ecdf"), dict) and bool(priv["dcr_ecdf"].get("holdout_to_train")),
         "pii_leak": _row(metrics, "privacy.pii_leaks", "pii_leaks", overrides=ov),
         "pii_columns": pii_columns,
         "dp": metric_row("privacy.dp.epsilon", dp.get("epsilon"), overrides=ov) | {"delta": fmt_value(dp.get("delta"))} if dp else None,
@@ -220,6 +237,7 @@ def fidelity_scores(metrics: dict[str, Any]) -> dict[str, Any]:
         "columns": cols,
         "worst_svg": svg.hbars(scored[:15], title="lowest column scores", max_value=1.0) if scored else "",
         "worst_pairs": pairs[:10],
+        "definition": str(fid["score_definition"]) if fid.get("score_definition") else None,
         "n_pairs": len(pairs),
         "skipped": [(k, str(v)) for k, v in (fid.get("skipped") or {}).items()],
     }
@@ -243,11 +261,16 @@ def utility_section(metrics: dict[str, Any]) -> dict[str, Any]:
             lines.append({"metric": metric, "trtr": fmt_value(a), "tstr": fmt_value(b), "gap": fmt_value(gap) if gap is not None else "—"})
         models.append({"name": name, "lines": lines, "ratio": metric_row("utility.ratio", m.get("ratio"), skipped="not reported")})
     lift = ut.get("augmentation_lift")
+    fi = ut.get("feature_importance") if isinstance(ut.get("feature_importance"), dict) else {}
     return {
+        "fi_svg": _importance_chart(fi),
+        "fi_method": str(fi.get("method") or "feature importances"),
         "computed": bool(ut),
         "reason": _reason(metrics, "utility", "utility"),
         "target": ut.get("target"),
         "task": ut.get("task"),
+        "primary_metric": ut.get("primary_metric"),
+        "test_set": ut.get("test_set"),
         "rows": [
             _row(metrics, "utility.score", "score"),
             _row(metrics, "utility.ratio", "ratio"),
@@ -259,6 +282,19 @@ def utility_section(metrics: dict[str, Any]) -> dict[str, Any]:
         "lift_reason": _reason(metrics, "utility", "augmentation_lift"),
         "skipped": [(k, str(v)) for k, v in (ut.get("skipped") or {}).items()],
     }
+
+
+def _importance_chart(fi: dict[str, Any]) -> str:
+    real, syn = fi.get("real"), fi.get("synthetic")
+    if not isinstance(real, dict) or not isinstance(syn, dict) or not real:
+        return ""
+    names = [n for n in real if as_number(real[n]) is not None]
+    r = {n: max(float(real[n]), 0.0) for n in names}
+    s = {n: max(as_number(syn.get(n)) or 0.0, 0.0) for n in names}
+    rt, st = sum(r.values()) or 1.0, sum(s.values()) or 1.0
+    names = sorted(names, key=lambda n: -r[n])[:20]
+    return svg.paired_bars(names, [r[n] / rt for n in names], [s[n] / st for n in names], rotate=True, width=720, height=210,
+                           title="feature importance shares")
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -336,6 +372,12 @@ def _pretty(obj: Any) -> str:
         return json.dumps(obj, indent=2, default=str)
 
 
+def _rows_text(v: Any) -> str:
+    if isinstance(v, dict):
+        return " · ".join(f"{k} {fmt_value(n)}" for k, n in v.items())
+    return fmt_value(v)
+
+
 def run_section(metrics: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     meta = _family(metrics, "meta")
     stage_items = [(str(k), float(v)) for k, v in (run.get("timings") or {}).items() if as_number(v) is not None]
@@ -348,9 +390,10 @@ def run_section(metrics: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         ("training rows", fmt_value(rows.get("real"))),
         ("holdout rows", fmt_value(rows.get("holdout"))),
         ("synthetic rows", fmt_value(rows.get("synthetic"))),
-        ("rows evaluated", fmt_value(meta.get("evaluated_rows"))),
+        ("rows evaluated", _rows_text(meta.get("evaluated_rows"))),
         ("subsampled for evaluation", meta.get("subsampled")),
         ("synthkit version", meta.get("synthkit_version") or (run.get("versions") or {}).get("synthkit")),
+        ("distance encoding", meta.get("encoding")),
     ]
     return {
         "facts": [(k, v) for k, v in facts if v not in (None, "", "—")],

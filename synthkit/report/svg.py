@@ -74,7 +74,7 @@ def paired_bars(
                 f'<rect class="{cls}" x="{_f(x + dx)}" y="{_f(up + ph - h)}" width="{_f(bw)}" height="{_f(h)}">'
                 f"<title>{tip}</title></rect>"
             )
-    step = max(1, math.ceil(n / (12 if rotate else 6)))
+    step = max(1, math.ceil((13 if rotate else 44) / slot))  # room for one label per ~13 px (rotated) or ~44 px
     for i in range(0, n, step):
         cx = left + (i + 0.5) * slot
         lab = escape(_short(str(labels[i])))

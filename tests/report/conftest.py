@@ -86,8 +86,9 @@ def _dcr_ecdf(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, col
     d_train = NearestNeighbors(n_neighbors=1).fit(t).kneighbors(s)[0][:, 0]
     d_hold = NearestNeighbors(n_neighbors=1).fit(h).kneighbors(s)[0][:, 0]
     qs = np.linspace(0.01, 0.99, 33)
+    d_base = NearestNeighbors(n_neighbors=1).fit(t).kneighbors(h)[0][:, 0]
     return {"quantiles": qs.tolist(), "synthetic_to_train": np.quantile(d_train, qs).tolist(),
-            "synthetic_to_holdout": np.quantile(d_hold, qs).tolist()}, float(np.mean(d_train < d_hold))
+            "synthetic_to_holdout": np.quantile(d_hold, qs).tolist(), "holdout_to_train": np.quantile(d_base, qs).tolist()}, float(np.mean(d_train < d_hold))
 
 
 @pytest.fixture(scope="session")
@@ -117,12 +118,18 @@ def adult_metrics(adult_pii: pd.DataFrame, adult_synthetic: pd.DataFrame, adult_
             "reasons": ["membership inference AUC 0.56 is below 0.60 (pass)",
                         "β-recall is low: rare combinations are under-represented",
                         "singling-out risk upper bound 0.12 exceeds 0.10"],
-            "score": 0.82, "thresholds": {"dcr_share": 0.55, "membership_inference_auc": 0.6, "singling_out_risk": 0.1},
+            "score": 0.82,
+            "thresholds": {"dcr_share_ci_low_warn": 0.55, "dcr_share_ci_low_fail": 0.6, "membership_inference_auc_warn": 0.58,
+                           "membership_inference_auc_fail": 0.65, "attack_risk_ci_low_warn": 0.05, "attack_risk_ci_low_fail": 0.25,
+                           "ims_excess_warn": 0.01, "ims_excess_fail": 0.05, "nndr_low_share_warn": 0.15},
             "dcr_share": share, "dcr_share_ci": [max(0.0, share - 0.03), min(1.0, share + 0.03)], "dcr_ecdf": ecdf,
-            "ims_train": 0.0, "ims_holdout": 0.0, "nndr": {"synthetic_median": 0.81, "holdout_median": 0.83},
+            "ims_train": 0.0, "ims_holdout": 0.0, "ims_train_ci": [0.0, 0.002], "ims_holdout_ci": [0.0, 0.002],
+            "nndr": {"synthetic_median": 0.81, "holdout_median": 0.83, "share_synthetic_below_holdout_p05": 0.04},
             "membership_inference_auc": 0.56, "membership_inference_auc_ci": [0.52, 0.6],
             "singling_out_risk": 0.07, "singling_out_risk_ci": [0.03, 0.12],
             "linkability_risk": 0.01, "linkability_risk_ci": [0.0, 0.03],
+            "singling_out": {"risk": 0.07, "risk_ci": [0.03, 0.12], "attack_rate": 0.18, "control_rate": 0.12},
+            "linkability": {"risk": 0.01, "risk_ci": [0.0, 0.03], "attack_rate": 0.004, "control_rate": 0.003},
             "inference_risk": {"income": {"risk": 0.04, "risk_ci": [0.01, 0.08], "attack_rate": 0.79, "control_rate": 0.78},
                                "marital-status": {"risk": 0.13, "risk_ci": [0.08, 0.18], "attack_rate": 0.61, "control_rate": 0.55}},
             "k_anonymity": {"k": 1, "quasi_identifiers": ["age", "sex", "race", "native-country"], "share_below_5": 0.09},
@@ -135,11 +142,15 @@ def adult_metrics(adult_pii: pd.DataFrame, adult_synthetic: pd.DataFrame, adult_
                                     "tstr": {"roc_auc": 0.86, "f1": 0.58, "accuracy": 0.82}, "ratio": 0.966},
                        "hgb": {"trtr": {"roc_auc": 0.92, "f1": 0.7, "accuracy": 0.86},
                                "tstr": {"roc_auc": 0.87, "f1": 0.6, "accuracy": 0.83}, "ratio": 0.946}},
-            "ratio": 0.956, "score": 0.956, "feature_importance_agreement": 0.78, "augmentation_lift": None,
+            "ratio": 0.956, "score": 0.956, "primary_metric": "roc_auc", "test_set": "holdout",
+            "feature_importance_agreement": 0.78, "augmentation_lift": None,
+            "feature_importance": {"method": "permutation (roc_auc), hgb",
+                                   "real": {"relationship": 0.07, "age": 0.055, "capital-gain": 0.05, "education-num": 0.015, "fnlwgt": -0.001},
+                                   "synthetic": {"relationship": 0.05, "age": 0.06, "capital-gain": 0.02, "education-num": 0.07, "fnlwgt": 0.002}},
             "skipped": {"augmentation_lift": "no augmentation run was requested"},
         },
         "meta": {"rows": {"real": len(adult_pii), "synthetic": len(adult_synthetic), "holdout": len(holdout)},
-                 "evaluated_rows": 800, "subsampled": True, "seconds": {"fidelity": 2.1, "privacy": 6.4, "utility": 3.3},
+                 "evaluated_rows": {"real": 800, "synthetic": 800, "holdout": 800}, "subsampled": True, "seconds": {"fidelity": 2.1, "privacy": 6.4, "utility": 3.3},
                  "seed": 0, "synthkit_version": "0.1.0", "excluded_columns": {c: "PII: regenerated, not learned" for c in PII}},
     }
 

@@ -40,7 +40,7 @@ def test_full_report_has_every_section_and_number(render, adult_metrics: dict[st
         assert re.search(r"[≤≥] [\d.]+%?", body), key
     assert "43.6% – 49.6%" in html or "95% interval" in html
     privacy = html.split('id="privacy"')[1].split('id="fidelity"')[0]
-    assert privacy.count("<polyline") == 2  # DCR ECDF: train and holdout curves
+    assert privacy.count("<polyline") == 3  # DCR ECDF: synthetic→train, synthetic→holdout, holdout→train
     assert html.count("<svg") > 30
     assert "copula" in html and "income" in html and "roc_auc" in html
     n = adult_validation["evaluated"]  # the real GE run is summarised per column
@@ -80,10 +80,18 @@ def test_skipped_reasons_and_garbage_values(render, adult_metrics: dict[str, Any
 
 def test_threshold_from_evaluator_replaces_default(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     m = copy.deepcopy(adult_metrics)
-    m["privacy"]["thresholds"]["membership_inference_auc"] = 0.55
     html = render(m)
     row = re.search(r'data-metric="privacy.membership_inference_auc">(.*?)</tr>', html, flags=re.DOTALL).group(1)
-    assert "≤ 0.55" in row and "s-warn" in row  # 0.56 now misses the stricter threshold
+    assert "≤ 0.58; fail &gt; 0.65" in row and "s-good" in row and "Good: ≤ 0.58; fail &gt; 0.65." in row
+    m["privacy"]["thresholds"]["membership_inference_auc_warn"] = 0.55
+    html = render(m)
+    row = re.search(r'data-metric="privacy.membership_inference_auc">(.*?)</tr>', html, flags=re.DOTALL).group(1)
+    assert "≤ 0.55; fail &gt; 0.65" in row and "s-warn" in row  # 0.56 now misses the stricter threshold
+    # risks judged on the low end of their interval, as the evaluator does
+    m["privacy"]["singling_out_risk"], m["privacy"]["singling_out_risk_ci"] = 0.3, [0.26, 0.34]
+    html = render(m)
+    row = re.search(r'data-attack="privacy.singling_out_risk">(.*?)</tr>', html, flags=re.DOTALL).group(1)
+    assert "CI low ≤ 5.0%; fail &gt; 25.0%" in row and "s-bad" in row
 
 
 def test_report_is_deterministic_and_written_atomically(tmp_path: Path, render, adult_metrics: dict[str, Any], adult_run: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
@@ -138,3 +146,13 @@ def test_wide_table_limits_heatmap(tmp_path: Path) -> None:
     meta = profile(real)
     html = render_report(tmp_path / "r.html", metrics={}, real=real, synthetic=real * 1.1, metadata=meta).read_text()
     assert "Showing the first 25 of 40 charted columns" in html
+
+
+def test_weak_headline_score_turns_pass_into_review(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    m = copy.deepcopy(adult_metrics)
+    m["privacy"]["verdict"], m["privacy"]["reasons"] = "pass", []
+    assert 'class="badge v-pass big">Pass<' in render(m).split('id="privacy"')[0]
+    m["fidelity"]["score"] = 0.55
+    summary = render(m).split('id="privacy"')[0]
+    assert 'class="badge v-warn big">Review<' in summary
+    assert "fidelity score 0.55 misses its threshold (≥ 0.8; fail &lt; 0.7)" in summary
