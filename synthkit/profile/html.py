@@ -34,14 +34,7 @@ th{background:#f5f7fa;font-weight:600}.kind{font-family:ui-monospace,monospace;f
 <h1>{{ title }}</h1>
 <p class="muted">Metadata version {{ meta.version }} &middot; {{ meta.tables|length }} table(s) &middot;
 {{ n_pii }} PII column(s) &middot; {{ meta.relationships|length }} relationship(s). Aggregates only: no row of the data appears here.</p>
-{% if validation %}
-<h2>Great Expectations validation</h2>
-<p class="{{ 'ok' if validation.success else 'fail' }}"><b>{{ 'Passed' if validation.success else 'Failed' }}</b>:
-{{ validation.successful }} of {{ validation.evaluated }} expectations ({{ '%.1f'|format(validation.success_percent) }}%).</p>
-<table><tr><th>expectation</th><th>column</th><th>result</th><th>details</th></tr>
-{% for r in validation.results %}<tr><td class="kind">{{ r.expectation }}</td><td>{{ r.column or '' }}</td>
-<td class="{{ 'ok' if r.success else 'fail' }}">{{ 'ok' if r.success else 'failed' }}</td><td class="small">{{ r.details }}</td></tr>{% endfor %}
-</table>{% endif %}
+
 {% if meta.relationships %}<h2>Relationships</h2><table><tr><th>child</th><th>refers to</th></tr>
 {% for r in meta.relationships %}<tr><td>{{ r.child_table }}.{{ r.child_key }}</td><td>{{ r.parent_table }}.{{ r.parent_key }}</td></tr>{% endfor %}
 </table>{% endif %}
@@ -61,20 +54,41 @@ th{background:#f5f7fa;font-weight:600}.kind{font-family:ui-monospace,monospace;f
 <td>{{ c.cardinality }}{% if c.stats.constant %} <span class="pill pii">constant</span>{% elif c.stats.near_unique %} <span class="muted">(near-unique)</span>{% endif %}</td>
 <td class="small">{{ summaries[t.name][c.name] }}</td></tr>{% endfor %}
 </table>{% endfor %}
+{% if validation %}
+<h2>Great Expectations validation</h2>
+<p class="{{ 'ok' if validation.success else 'fail' }}"><b>{{ 'Passed' if validation.success else 'Failed' }}</b>:
+{{ validation.successful }} of {{ validation.evaluated }} expectations ({{ '%.1f'|format(validation.success_percent) }}%).</p>
+{% set failed = validation.results|rejectattr('success')|list %}
+{% if failed %}<table><tr><th>failed expectation</th><th>column</th><th>details</th></tr>
+{% for r in failed %}<tr><td class="kind fail">{{ r.expectation }}</td><td>{{ r.column or '' }}</td><td class="small">{{ r.details }}</td></tr>{% endfor %}
+</table>{% endif %}
+<details><summary>all {{ validation.evaluated }} expectations</summary>
+<table><tr><th>expectation</th><th>column</th><th>result</th><th>details</th></tr>
+{% for r in validation.results %}<tr><td class="kind">{{ r.expectation }}</td><td>{{ r.column or '' }}</td>
+<td class="{{ 'ok' if r.success else 'fail' }}">{{ 'ok' if r.success else 'failed' }}</td><td class="small">{{ r.details }}</td></tr>{% endfor %}
+</table></details>{% endif %}
 </body></html>
 """
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, str) and value.endswith("T00:00:00"):
+        return value[:10]
+    return str(value)
 
 
 def _summary(stats: dict[str, Any]) -> str:
     parts: list[str] = []
     if "min" in stats:
-        parts.append(f"range {stats['min']} .. {stats['max']}")
+        parts.append(f"range {_fmt(stats['min'])} .. {_fmt(stats['max'])}")
     if "mean" in stats:
         parts.append(f"mean {stats['mean']:.4g}, sd {stats.get('std', 0):.4g}")
     q = stats.get("quantiles") or {}
     if q:
         keys = [k for k in ("0.05", "0.25", "0.5", "0.75", "0.95") if k in q]
-        parts.append("quantiles " + ", ".join(f"{k}: {q[k]}" for k in keys))
+        parts.append("quantiles " + ", ".join(f"{k}: {_fmt(q[k])}" for k in keys))
     if "true_share" in stats:
         parts.append(f"true {100 * stats['true_share']:.1f}%")
     if stats.get("top"):
