@@ -7,6 +7,7 @@ Every lookup tolerates missing or null keys: a metric the evaluator skipped is s
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from synthkit.report import svg
@@ -302,10 +303,30 @@ def _importance_chart(fi: dict[str, Any]) -> str:
 # Only aggregate fields of a GE result are shown: observed min/max or value lists could hold (copies
 # of) real extreme values, and expectation kwargs built from the real data hold raw categories.
 _SAFE_DETAIL_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "missing_percent")
-_SAFE_OBSERVED = ("mean", "median", "stdev", "std", "proportion", "row_count", "unique", "lengths", "null", "type")
+_SAFE_OBSERVED = ("mean", "median", "stdev", "std", "proportion", "row_count", "unique_value_count", "lengths", "null")
+
+
+_COUNT_TEXT = re.compile(r"\d+ of \d+ values unexpected \([\d.]+%\)")
+_DTYPE_TEXT = re.compile(r"[a-z]+[0-9]*(\[[a-z0-9, ]+\])?|\d+ columns")
 
 
 def _details(expectation: str, details: Any) -> str:
+    """Aggregate part of a GE result: counts and shares; observed values only for safe statistics."""
+    safe_observed = any(s in expectation for s in _SAFE_OBSERVED)
+    if isinstance(details, str):  # synthkit.profile.expectations.validate writes one-line summaries
+        text = details.strip()
+        if _COUNT_TEXT.fullmatch(text) or text in ("ok", "failed"):
+            return text
+        if text.startswith("observed "):
+            obs = text[len("observed "):]
+            if _DTYPE_TEXT.fullmatch(obs) and ("type" in expectation or "table_column" in expectation):
+                return text
+            number = as_number(_to_float(obs))
+            if number is not None and safe_observed:
+                return f"observed: {fmt_value(number)}"
+        if text.startswith("error"):
+            return "the expectation raised an error (see validation.json)"
+        return ""
     if not isinstance(details, dict):
         return ""
     parts = []
@@ -315,9 +336,16 @@ def _details(expectation: str, details: Any) -> str:
             shown = f"{v:.3g}%" if key.endswith("percent") else fmt_value(v)
             parts.append(f"{key.replace('_', ' ')}: {shown}")
     obs = details.get("observed_value")
-    if as_number(obs) is not None and any(s in expectation for s in _SAFE_OBSERVED):
+    if as_number(obs) is not None and safe_observed:
         parts.append(f"observed: {fmt_value(obs)}")
     return "; ".join(parts)
+
+
+def _to_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def validation_section(validation: dict[str, Any] | None, sensitive: set[str]) -> dict[str, Any]:

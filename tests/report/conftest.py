@@ -156,11 +156,12 @@ def adult_metrics(adult_pii: pd.DataFrame, adult_synthetic: pd.DataFrame, adult_
 
 
 @pytest.fixture(scope="session")
-def adult_validation(adult_pii: pd.DataFrame, adult_synthetic: pd.DataFrame) -> dict[str, Any]:
-    """A real Great Expectations run: a suite built from the real data, validated on the synthetic data."""
-    from validation_run import run_suite
+def adult_validation(adult_synthetic: pd.DataFrame, adult_meta: Metadata) -> dict[str, Any]:
+    """A real Great Expectations run, as the pipeline does it: the suite of the real data's metadata
+    validated on the synthetic data."""
+    from synthkit.profile.expectations import validate
 
-    return run_suite(adult_pii, adult_synthetic)
+    return validate(adult_synthetic, adult_meta)
 
 
 @pytest.fixture(scope="session")

@@ -146,8 +146,12 @@ def test_validation_details_never_carry_values(tmp_path: Path, adult_pii: pd.Dat
         "expectation": "expect_column_max_to_be_between", "column": "fnlwgt", "success": False,
         "details": {"observed_value": 987654321, "partial_unexpected_list": ["Zebulon-Secret"], "unexpected_count": 3},
     }, {"expectation": "expect_column_values_to_be_unique", "column": "email", "success": False,
-        "details": {"unexpected_count": 2, "partial_unexpected_list": [adult_pii["email"].iloc[0]]}}]
+        "details": {"unexpected_count": 2, "partial_unexpected_list": [adult_pii["email"].iloc[0]]}},
+        {"expectation": "expect_column_max_to_be_between", "column": "age", "success": False, "details": "observed 123456789"},
+        {"expectation": "expect_column_values_to_be_in_set", "column": "race", "success": False, "details": "value Zorgon-Secret not in set"},
+        {"expectation": "expect_column_values_to_be_between", "column": "age", "success": False, "details": "7 of 1500 values unexpected (0.47%)"}]
     html = render_report(tmp_path / "r.html", metrics={}, real=adult_pii, synthetic=adult_synthetic,
                          metadata=adult_meta, validation=validation).read_text()
     assert "987654321" not in html and "Zebulon-Secret" not in html and adult_pii["email"].iloc[0] not in html
-    assert "unexpected count: 3" in html
+    assert "123456789" not in html and "Zorgon-Secret" not in html
+    assert "unexpected count: 3" in html and "7 of 1500 values unexpected (0.47%)" in html
