@@ -86,7 +86,7 @@ def test_failed_gate_returns_gate_exit_code_and_keeps_outputs(tmp_path):
 
 @pytest.mark.parametrize("stage", ["sink", "report", "sample"])
 def test_kill_mid_run_leaves_previous_outputs_intact(tmp_path, stage):
-    path = _config(tmp_path, evaluate={"enabled": False}, report={"enabled": stage == "report"})
+    path = _config(tmp_path, evaluate={"enabled": False}, report={"enabled": stage == "report"}, gates=[])
     first = _cli("run", str(path))
     assert first.returncode == 0, first.stderr
     out = tmp_path / "out"
@@ -104,7 +104,7 @@ def test_kill_mid_run_leaves_previous_outputs_intact(tmp_path, stage):
 
 
 def test_reuse_model_skips_fitting_when_nothing_changed(first_run, tmp_path):
-    path = _config(tmp_path, evaluate={"enabled": False}, report={"enabled": False})
+    path = _config(tmp_path, evaluate={"enabled": False}, report={"enabled": False}, gates=[])
     run(path)
     reused = run(path, reuse_model=True)
     metrics = json.loads((reused.output_dir / "metrics.json").read_text())
@@ -123,7 +123,8 @@ def test_config_error_exit_code_and_one_line_message(tmp_path):
 
 
 def test_sink_path_cannot_escape_the_run_folder(tmp_path):
-    path = _config(tmp_path, sink={"path": "../escaped.csv"}, evaluate={"enabled": False}, report={"enabled": False})
+    path = _config(tmp_path, sink={"path": "../escaped.csv"}, evaluate={"enabled": False}, report={"enabled": False},
+                   gates=[])
     proc = _cli("run", str(path))
     assert proc.returncode == 2 and "inside the run folder" in proc.stderr
     assert not (tmp_path / "escaped.csv").exists()
