@@ -147,12 +147,12 @@ def _as_number(
     if failed.any():
         bad = text[failed]
         example = str(bad.iloc[0])[:30]
-        msg = (
-            f"column {col!r} mixes numbers with {int(failed.sum())} non-numeric value(s) "
-            f"({bad.nunique()} distinct, e.g. {example!r})"
-        )
-        if on_mixed == "error":
-            raise DataError(f"{report.source}: {msg}; mark such tokens missing with na_values=[...] or pass on_mixed='keep'")
+        msg = f"column {col!r} mixes numbers with {int(failed.sum())} non-numeric value(s) ({bad.nunique()} distinct)"
+        if on_mixed == "error":  # the example value goes to the user only, never into the saved report
+            raise DataError(
+                f"{report.source}: {msg}, e.g. {example!r}; mark such tokens missing with na_values=[...] "
+                "or pass on_mixed='keep'"
+            )
         if on_mixed == "keep":
             log.warning("%s: %s; kept as text", report.source, msg)
             report.coercions.append(Coercion(str(col), "mixed", msg + "; kept as text", len(text), int(failed.sum())))

@@ -107,3 +107,18 @@ def test_profile_bad_input() -> None:
         profile(df)
     with pytest.raises(DataError, match="has no column 'nope'"):
         profile(pd.DataFrame({"a": [1]}), primary_key="nope")
+
+
+def test_medical_code_systems() -> None:
+    from synthkit.profile.codes import code_system
+
+    icd10 = pd.Series(["E11.9", "I10", "J45.909", "K21.9", "M54.5"] * 20, name="diagnosis")
+    loinc = pd.Series(["8302-2", "29463-7", "39156-5", "72514-3"] * 25, name="obs")
+    snomed = pd.Series([410620009, 185349003, 162673000, 308335008] * 25, name="CODE")
+    icd9 = pd.Series(["250.83", "V57", "E909", "401", "428"] * 20, name="diag_1")
+    assert code_system(icd10) == "ICD-10" and code_system(loinc) == "LOINC"
+    assert code_system(snomed) == "SNOMED CT" and code_system(icd9) == "ICD-9"
+    assert code_system(snomed.rename("amount")) is None  # numbers need a code-like name
+    assert code_system(pd.Series(["A11", "A12", "A14"] * 30, name="status")) is None  # no dots, no name hint
+    table = profile(pd.DataFrame({"CODE": snomed, "value": np.arange(100.0)})).table()
+    assert table.column("CODE").kind == "categorical" and table.column("CODE").subtype == "code"
