@@ -61,11 +61,13 @@ def read_with_report(
         return df, rep.to_dict()
     if isinstance(source, str) and "://" in source:
         raise DataError(f"not a valid SQLAlchemy URL or file path: {source!r}")
-    if table is not None or query is not None:
-        raise DataError("table= and query= apply to SQL URLs only")
+    if query is not None:
+        raise DataError("query= applies to SQL URLs only")
     path = Path(source)
     if not path.exists():
         raise DataError(f"file or folder not found: {path}")
+    if table is not None:  # one table of a multi-table source (Synthea/FHIR/folder), as for SQL
+        return _one_table(path, table, fmt, opts)
     if fmt == "synthea" or (fmt is None and path.is_dir() and _is_synthea(path)):
         from synthkit.io.synthea import read_synthea
 
@@ -80,6 +82,17 @@ def read_with_report(
         return _read_folder(path, fmt, opts)
     df, rep = read_file(path, format=fmt, **opts)
     return df, rep.to_dict()
+
+
+def _one_table(path: Path, table: str, fmt: str | None, opts: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    if fmt == "synthea" or (fmt is None and path.is_dir() and _is_synthea(path)):
+        opts = {**opts, "tables": [table]}
+    data, report = read_with_report(path, format=fmt, **opts)
+    if not isinstance(data, Dataset):
+        raise DataError(f"{path} is a single table; table= selects a table of a multi-table source")
+    if table not in data.tables:
+        raise DataError(f"{path} has no table {table!r}; tables: {sorted(data.tables)}")
+    return data.tables[table], report["tables"][table]
 
 
 def _table_files(folder: Path) -> list[Path]:

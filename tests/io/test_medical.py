@@ -86,3 +86,13 @@ def test_broken_fhir_is_a_clear_error(tmp_path: Path) -> None:
         read(only_obs)
     with pytest.raises(DataError, match="needs a 'patients' table"):
         write(Dataset({"x": pd.DataFrame({"a": [1]})}), tmp_path / "x.json")
+
+
+def test_table_option_selects_one_table(shared_datasets: Path) -> None:
+    folder = shared_datasets / "synthea-ehr-sample"
+    patients = read(folder, table="patients")
+    assert isinstance(patients, pd.DataFrame) and patients.shape == (59, 25)
+    with pytest.raises(DataError, match=r"no table\(s\) \['nope'\]"):
+        read(folder, table="nope")
+    with pytest.raises(DataError, match="single table"):
+        read(folder / "patients.csv.gz", table="patients")
