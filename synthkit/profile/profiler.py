@@ -72,11 +72,24 @@ def _datetime_format(series: pd.Series, kind: str) -> str | None:
     return fmt or datetime_text_format(series) or None
 
 
+def _profile_readable(series: pd.Series, name: str) -> ColumnMeta:
+    """``profile_column``, with values pandas cannot hash or decode (lists, dicts, non-UTF-8 bytes)
+    reported as a DataError naming the column instead of a TypeError from deep inside pandas."""
+    try:
+        return profile_column(series, name)
+    except (TypeError, UnicodeDecodeError) as exc:
+        raise DataError(
+            f"column {name!r} holds values that are not numbers, text or dates "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:100]}); convert them to plain text or numbers first"
+        ) from None
+
+
 def _check_frame(df: Any, name: str) -> None:
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    if df.columns.duplicated().any():
-        dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    names = pd.Index([str(c) for c in df.columns])  # names are used as text: 0 and "0" collide
+    if names.duplicated().any():
+        dupes = sorted(set(names[names.duplicated()]))
         raise DataError(f"table {name!r} has duplicate column names: {dupes}")
     if df.shape[1] == 0:
         raise DataError(f"table {name!r} has no columns")
@@ -93,7 +106,7 @@ def profile_table(
 ) -> TableMeta:
     """Profile one DataFrame into a :class:`TableMeta` (keys given here win over detection)."""
     _check_frame(df, name)
-    columns = [profile_column(df[col], str(col)) for col in df.columns]
+    columns = [_profile_readable(df[col], str(col)) for col in df.columns]
     for key in (primary_key, sequence_key, sequence_index):
         if key is not None and key not in df.columns:
             raise DataError(f"table {name!r} has no column {key!r}")
