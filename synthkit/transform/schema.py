@@ -164,6 +164,8 @@ def _to_numeric(series: pd.Series, kind: str, spec: ColumnSpec) -> np.ndarray:
         dt = series
         if not pd.api.types.is_datetime64_any_dtype(dt.dtype):
             dt = pd.to_datetime(series, errors="coerce", utc=False)
+            if not pd.api.types.is_datetime64_any_dtype(dt.dtype):  # mixed time zones: compare as UTC instants
+                dt = pd.to_datetime(series, errors="coerce", utc=True)
         tz = getattr(dt.dtype, "tz", None)
         if tz is not None:
             spec.datetime_tz = str(tz)
