@@ -26,10 +26,11 @@ class ValidationReport:
     duplicate_keys: dict[str, int] = field(default_factory=dict)  # table -> rows sharing a key
     missing_keys: dict[str, int] = field(default_factory=dict)  # table -> rows with a null primary key
     orphans: list[dict[str, Any]] = field(default_factory=list)  # one entry per relationship with orphans
+    duplicate_steps: dict[str, int] = field(default_factory=dict)  # sequence table -> repeated (entity, time)
 
     @property
     def ok(self) -> bool:
-        return not (self.duplicate_keys or self.missing_keys or self.orphans)
+        return not (self.duplicate_keys or self.missing_keys or self.orphans or self.duplicate_steps)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class ValidationReport:
             "duplicate_keys": dict(self.duplicate_keys),
             "missing_keys": dict(self.missing_keys),
             "orphans": list(self.orphans),
+            "duplicate_steps": dict(self.duplicate_steps),
         }
 
     def raise_if_invalid(self) -> None:
@@ -49,6 +51,7 @@ class ValidationReport:
             f"{o['child_table']}.{o['child_key']}: {o['count']} rows refer to no {o['parent_table']}.{o['parent_key']}"
             for o in self.orphans
         ]
+        parts += [f"{t}: {n} rows repeat an (entity, time) step" for t, n in self.duplicate_steps.items()]
         raise DataError("invalid dataset keys: " + "; ".join(parts))
 
 
@@ -112,7 +115,7 @@ class Dataset:
 
     # -- checks -----------------------------------------------------------------------------
     def validate(self) -> ValidationReport:
-        """Duplicate/missing primary keys and orphan foreign keys, as counts."""
+        """Duplicate/missing primary keys, orphan foreign keys and repeated sequence steps, as counts."""
         report = ValidationReport()
         for tname, key in self.primary_keys.items():
             col = self.tables[tname][key]
@@ -131,6 +134,10 @@ class Dataset:
                 report.orphans.append(
                     {**rel.model_dump(), "count": n, "share": round(n / max(len(child), 1), 6)}
                 )
+        for tname, (entity, time) in self.sequence_keys.items():
+            dup = int(self.tables[tname].duplicated([entity, time], keep=False).sum())
+            if dup:
+                report.duplicate_steps[tname] = dup
         return report
 
 

@@ -97,6 +97,8 @@ def sniff_csv(path: str | Path, encoding: str | None = None) -> dict[str, Any]:
         raise DataError(f"cannot read {path}: {exc}") from None
     if not raw.strip():
         raise DataError(f"file {path} is empty")
+    if b"\x00" in raw and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataError(f"{path} is a binary file, not delimited text (pass format= if it is Parquet or similar)")
     enc = encoding or _sniff_encoding(raw)
     text = raw.decode(enc, errors="replace")
     lines = [ln for ln in text.splitlines()[:200] if ln.strip()]

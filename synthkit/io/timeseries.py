@@ -87,11 +87,18 @@ def read_sequences(
     static: list[str] | None = None,
     time_parts: list[str] | None = None,
     preset: str | None = None,
+    wide: bool = False,
     nrows: int | None = None,
     **read_opts: Any,
 ) -> Dataset:
-    """Load long-format or EAV time series (file, folder of files, or DataFrame) as a Dataset."""
+    """Load long-format, EAV or wide (``wide=True``: one row per entity, ``<col>__<step>``
+    columns as :func:`long_to_wide` writes them) time series from a file, a folder of files with
+    the same columns, or a DataFrame, as an entities/measurements Dataset."""
     df = _read_source(source, nrows, read_opts)
+    if wide:
+        if not entity or not time:
+            raise DataError("wide time series need entity= and time=")
+        df = wide_to_long(df, entity, time)
     preset = preset or (None if entity else _detect_preset(list(df.columns)))
     cfg: dict[str, Any] = dict(PRESETS[preset]) if preset else {}
     if preset and preset not in PRESETS:

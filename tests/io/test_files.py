@@ -138,3 +138,10 @@ def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:
     gz.write_bytes(blob[: len(blob) // 2])
     with pytest.raises(DataError, match=r"trunc\.csv\.gz"):
         read(gz)
+
+
+def test_binary_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "image.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    with pytest.raises(DataError, match=r"image\.csv is a binary file"):
+        read(path)

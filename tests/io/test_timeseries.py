@@ -71,3 +71,12 @@ def test_generic_long_frame_and_errors(tmp_path: Path) -> None:
         read_sequences(df, entity="sensor", time="when")
     with pytest.raises(DataError, match=r"measure columns \['nope'\] not found"):
         read_sequences(df, entity="sensor", time="ts", measures=["nope"])
+
+
+def test_wide_input_and_duplicate_steps_reported() -> None:
+    long = pd.DataFrame({"id": [1, 1, 2], "t": [0.0, 5.0, 1.0], "hr": [70.0, 71.0, 90.0]})
+    ds = read_sequences(long_to_wide(long, "id", "t"), entity="id", time="t", wide=True)
+    pd.testing.assert_frame_equal(ds["measurements"], long, check_dtype=False)
+    dup = read_sequences(pd.concat([long, long.iloc[:1]]), entity="id", time="t")
+    report = dup.validate()
+    assert report.duplicate_steps == {"measurements": 2} and not report.ok
