@@ -1,7 +1,23 @@
 """Ingestion: read and write files, SQL, time series and medical records (Synthea, FHIR).
 
-Entry points: :func:`read` / :func:`read_with_report` / :func:`write`, the multi-table
-:class:`Dataset`, and :func:`read_sequences` with the long/wide helpers for time series.
+Entry points:
+
+* ``read(source, *, table=None, query=None, format=None, **opts)`` -> DataFrame or :class:`Dataset`.
+  ``source`` is a file (csv/tsv/txt/data/parquet/jsonl/json/arff, optionally gzip/bz2/xz), a
+  SQLAlchemy URL (``table=`` or ``query=`` + ``params=``; neither: every table as a Dataset), a
+  Synthea export folder, a FHIR Bundle/NDJSON file or folder, or a folder of table files.
+  ``table=`` on a multi-table file source returns that one table. Options: ``delimiter``,
+  ``encoding``, ``header`` (True/False/None = sniff), ``names``, ``na_values``, ``nrows``,
+  ``on_mixed`` ("keep" | "error" | "coerce"), ``parse_dates``, ``allow_empty``.
+* The coercion report -- what was sniffed (format, encoding, delimiter, header) and which text
+  columns became numbers/booleans/dates or were left as text because they mix types -- comes back
+  from ``read_with_report(...) -> (data, report)`` as a JSON-ready dict (``{"tables": {...}}`` for a
+  Dataset). It is also attached as ``df.attrs["coercions"]`` and ``Dataset.coercions``. It holds
+  counts and formats, never data values.
+* ``write(data, target, *, table=None, if_exists="replace", format=None)``: files atomically; SQL
+  in one transaction; a Dataset to a Synthea-style CSV folder or a FHIR bundle (``.json``/``.ndjson``).
+* :class:`Dataset` (tables, primary keys, relationships, sequence keys; ``validate()``) and
+  :func:`read_sequences` / :func:`long_to_wide` / :func:`wide_to_long` for time series.
 """
 
 from synthkit.io.api import read, read_with_report, write
