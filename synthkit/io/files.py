@@ -268,6 +268,7 @@ def _read_delimited(
 def _check_header(path: Path, encoding: str, delim: str) -> None:
     with _open_binary(path) as fh:
         first = fh.readline().decode(encoding, errors="replace")
+    first = first.splitlines()[0] if first.strip() else ""  # old Mac files end lines with a bare \r
     names = [n.strip() for n in next(csv.reader([first], delimiter=delim, skipinitialspace=True), [])]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
