@@ -30,8 +30,8 @@ def read_arff(path: str | Path) -> pd.DataFrame:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
         data, meta = arff.loadarff(io.StringIO(raw.decode("utf-8", errors="replace")))
-    except (ValueError, arff.ParseArffError, NotImplementedError, IndexError) as exc:
-        raise DataError(f"cannot parse ARFF file {path}: {str(exc).splitlines()[0][:200]}") from None
+    except (ValueError, arff.ParseArffError, NotImplementedError, IndexError, StopIteration) as exc:  # StopIteration: no @data
+        raise DataError(f"cannot parse ARFF file {path}: {(str(exc).splitlines() or ['no @data section or truncated header'])[0][:200]}") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"cannot read ARFF file {path}: {exc}") from None
     df = pd.DataFrame(data)
