@@ -11,6 +11,7 @@ is also attached to every frame read as ``df.attrs["coercions"]`` (and ``Dataset
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ def read_with_report(
     table, ``{"tables": {name: report}}`` for a Dataset."""
     if isinstance(source, (pd.DataFrame, Dataset)):
         return source, {"source": "in-memory", "sniffed": {}, "coercions": []}
+    if not isinstance(source, (str, os.PathLike)):
+        raise DataError(f"cannot read from a {type(source).__name__}; give a file path, a folder or a SQL URL")
     fmt = format.lower() if format else None
     if is_sql_url(source):
         if table is None and query is None:
