@@ -18,13 +18,12 @@ import synthkit
 from synthkit.errors import ConfigError, DataError
 from synthkit.profile.metadata import ColumnMeta, Metadata
 from synthkit.report.aggregates import association_views, column_view, is_sensitive
+from synthkit.report.details import run_section, validation_section
 from synthkit.report.sections import (
     fidelity_scores,
     privacy_section,
-    run_section,
     summary_section,
     utility_section,
-    validation_section,
 )
 from synthkit.utils.atomic import write_text
 

@@ -1,4 +1,4 @@
-"""Turn a metrics.json dict (+ run info and GE results) into template context, section by section.
+"""Turn a metrics.json dict into template context: summary, privacy, fidelity scores, utility.
 
 Every lookup tolerates missing or null keys: a metric the evaluator skipped is shown as
 "not computed" with the reason from its family's ``skipped`` dict, never as a crash or a blank.
@@ -6,8 +6,6 @@ Every lookup tolerates missing or null keys: a metric the evaluator skipped is s
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from synthkit.report import svg
@@ -19,12 +17,12 @@ from synthkit.report.explain import (
     threshold_overrides,
 )
 
-__all__ = ["fidelity_scores", "privacy_section", "run_section", "summary_section", "utility_section", "validation_section"]
+__all__ = ["fidelity_scores", "overall_verdict", "privacy_section", "summary_section", "utility_section"]
 
 _VERDICT_TEXT = {
     "pass": ("Pass", "Ready to share: no privacy check, gate or headline score missed its threshold."),
     "warn": ("Review", "Review before sharing: some checks are close to or beyond their thresholds."),
-    "fail": ("Fail", "Do not share: at least one check failed."),
+    "fail": ("Fail", "Do not share: a privacy check or quality gate failed."),
     "unknown": ("Not assessed", "Privacy was not evaluated, so no sharing verdict can be given."),
 }
 
@@ -94,10 +92,18 @@ def summary_section(metrics: dict[str, Any], run: dict[str, Any], n_columns: int
     ]
     verdict, reasons = overall_verdict(metrics, headline)
     title, meaning = _VERDICT_TEXT[verdict]
+    privacy_verdict = str(_get(metrics, "privacy", "verdict") or "").lower()
+    if verdict == "fail" and privacy_verdict != "fail":
+        meaning = (f"A quality gate failed: the run missed the bar its configuration sets "
+                   f"(privacy verdict: {privacy_verdict or 'not assessed'}).")
+    elif verdict == "fail":
+        meaning = "Do not share: a privacy check failed."
     rows = _get(metrics, "meta", "rows") or {}
     kinds_txt = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
     dataset = run.get("dataset") or "dataset"
-    dataset_line = f"{dataset} — {fmt_value(rows.get('real'))} training rows"
+    dataset_line = str(dataset)
+    if "training rows" not in dataset_line:  # the pipeline's description may already say it
+        dataset_line += f" — {fmt_value(rows.get('real'))} training rows"
     if rows.get("holdout"):
         dataset_line += f", {fmt_value(rows.get('holdout'))} holdout rows"
     dataset_line += f", {n_columns} columns ({kinds_txt})"
@@ -110,7 +116,8 @@ def summary_section(metrics: dict[str, Any], run: dict[str, Any], n_columns: int
         "verdict_title": title,
         "verdict_meaning": meaning,
         "reasons": reasons,
-        "gates": [g for g in (metrics.get("gates") or []) if isinstance(g, dict)],
+        "gates": [{"gate": str(g.get("gate")), "passed": bool(g.get("passed")), "value": fmt_value(g.get("value"))}
+                  for g in (metrics.get("gates") or []) if isinstance(g, dict)],
         "headline": headline,
         "dataset_line": dataset_line,
         "model_line": model_line,
@@ -296,139 +303,3 @@ def _importance_chart(fi: dict[str, Any]) -> str:
     names = sorted(names, key=lambda n: -r[n])[:20]
     return svg.paired_bars(names, [r[n] / rt for n in names], [s[n] / st for n in names], rotate=True, width=720, height=210,
                            title="feature importance shares")
-
-
-# -- validation --------------------------------------------------------------------------------
-
-# Only aggregate fields of a GE result are shown: observed min/max or value lists could hold (copies
-# of) real extreme values, and expectation kwargs built from the real data hold raw categories.
-_SAFE_DETAIL_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "missing_percent")
-_SAFE_OBSERVED = ("mean", "median", "stdev", "std", "proportion", "row_count", "unique_value_count", "lengths", "null")
-
-
-_COUNT_TEXT = re.compile(r"\d+ of \d+ values unexpected \([\d.]+%\)")
-_DTYPE_TEXT = re.compile(r"[a-z]+[0-9]*(\[[a-z0-9, ]+\])?|\d+ columns")
-
-
-def _details(expectation: str, details: Any) -> str:
-    """Aggregate part of a GE result: counts and shares; observed values only for safe statistics."""
-    safe_observed = any(s in expectation for s in _SAFE_OBSERVED)
-    if isinstance(details, str):  # synthkit.profile.expectations.validate writes one-line summaries
-        text = details.strip()
-        if _COUNT_TEXT.fullmatch(text) or text in ("ok", "failed"):
-            return text
-        if text.startswith("observed "):
-            obs = text[len("observed "):]
-            if _DTYPE_TEXT.fullmatch(obs) and ("type" in expectation or "table_column" in expectation):
-                return text
-            number = as_number(_to_float(obs))
-            if number is not None and safe_observed:
-                return f"observed: {fmt_value(number)}"
-        if text.startswith("error"):
-            return "the expectation raised an error (see validation.json)"
-        return ""
-    if not isinstance(details, dict):
-        return ""
-    parts = []
-    for key in _SAFE_DETAIL_KEYS:
-        v = as_number(details.get(key))
-        if v is not None:
-            shown = f"{v:.3g}%" if key.endswith("percent") else fmt_value(v)
-            parts.append(f"{key.replace('_', ' ')}: {shown}")
-    obs = details.get("observed_value")
-    if as_number(obs) is not None and safe_observed:
-        parts.append(f"observed: {fmt_value(obs)}")
-    return "; ".join(parts)
-
-
-def _to_float(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def validation_section(validation: dict[str, Any] | None, sensitive: set[str]) -> dict[str, Any]:
-    if not isinstance(validation, dict):
-        return {"computed": False, "reason": "no Great Expectations results were passed to the report"}
-    results = []
-    for r in validation.get("results") or []:
-        if not isinstance(r, dict):
-            continue
-        col = r.get("column")
-        exp = str(r.get("expectation") or "")
-        results.append({
-            "expectation": exp,
-            "column": col or "(table)",
-            "success": bool(r.get("success")),
-            "details": "" if col in sensitive else _details(exp, r.get("details")),
-        })
-    results.sort(key=lambda r: (r["success"], r["column"]))
-    by_column: dict[str, dict[str, Any]] = {}
-    for r in results:
-        entry = by_column.setdefault(r["column"], {"column": r["column"], "met": 0, "total": 0, "failed": []})
-        entry["total"] += 1
-        entry["met"] += r["success"]
-        if not r["success"]:
-            entry["failed"].append(r["expectation"])
-    pct = validation.get("success_percent")
-    return {
-        "computed": True,
-        "success": validation.get("success"),
-        "evaluated": fmt_value(validation.get("evaluated")),
-        "successful": fmt_value(validation.get("successful")),
-        "percent": fmt_value(float(pct) / 100 if as_number(pct) is not None else None, True),
-        "failures": [r for r in results if not r["success"]],
-        "columns": sorted(by_column.values(), key=lambda e: (e["met"] == e["total"], e["column"])),
-        "failed": sum(not r["success"] for r in results),
-    }
-
-
-# -- run details -------------------------------------------------------------------------------
-
-
-def _pretty(obj: Any) -> str:
-    if obj is None:
-        return ""
-    if isinstance(obj, str):
-        return obj
-    try:
-        import yaml
-
-        return yaml.safe_dump(json.loads(json.dumps(obj, default=str)), sort_keys=False, default_flow_style=False).strip()
-    except Exception:  # noqa: BLE001 - any odd config object still gets shown as JSON
-        return json.dumps(obj, indent=2, default=str)
-
-
-def _rows_text(v: Any) -> str:
-    if isinstance(v, dict):
-        return " · ".join(f"{k} {fmt_value(n)}" for k, n in v.items())
-    return fmt_value(v)
-
-
-def run_section(metrics: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
-    meta = _family(metrics, "meta")
-    stage_items = [(str(k), float(v)) for k, v in (run.get("timings") or {}).items() if as_number(v) is not None]
-    eval_items = [(str(k), float(v)) for k, v in (meta.get("seconds") or {}).items() if as_number(v) is not None]
-    rows = meta.get("rows") or {}
-    facts = [
-        ("dataset", run.get("dataset")),
-        ("model", run.get("model")),
-        ("seed", run.get("seed", meta.get("seed"))),
-        ("training rows", fmt_value(rows.get("real"))),
-        ("holdout rows", fmt_value(rows.get("holdout"))),
-        ("synthetic rows", fmt_value(rows.get("synthetic"))),
-        ("rows evaluated", _rows_text(meta.get("evaluated_rows"))),
-        ("subsampled for evaluation", meta.get("subsampled")),
-        ("synthkit version", meta.get("synthkit_version") or (run.get("versions") or {}).get("synthkit")),
-        ("distance encoding", meta.get("encoding")),
-    ]
-    return {
-        "facts": [(k, v) for k, v in facts if v not in (None, "", "—")],
-        "model_params": _pretty(run.get("model_params")),
-        "config": _pretty(run.get("config")),
-        "timings_svg": svg.hbars(stage_items, title="seconds per stage", fmt="{:.1f} s") if stage_items else "",
-        "eval_timings_svg": svg.hbars(eval_items, title="seconds per metric family", fmt="{:.1f} s") if eval_items else "",
-        "versions": sorted((str(k), str(v)) for k, v in (run.get("versions") or {}).items()),
-        "excluded": [(str(k), str(v)) for k, v in (meta.get("excluded_columns") or {}).items()],
-    }
