@@ -32,6 +32,7 @@ _MAX_BARS = 12
 _MAX_DISCRETE = 20  # integer columns with at most this many values get one bar per value
 _FINE_BINS = 24
 _QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
+_MAX_ASSOC_LEVELS = 30  # categories kept per column in association matrices (rest pooled)
 _MAX_ROWS = 50_000  # aggregates of a 50k-row sample are indistinguishable on a chart and 10x faster
 
 
@@ -235,8 +236,10 @@ def _encode(series: pd.Series, meta: ColumnMeta) -> tuple[str, np.ndarray]:
     if meta.kind in ("numerical", "datetime"):
         vals = pd.Series(_as_numbers(series, meta.kind))
         return "num", vals.rank(method="average").to_numpy(dtype=float)
-    s = series.astype("object").where(series.notna(), "\0missing")
-    codes, _ = pd.factorize(s.astype(str), sort=True)
+    s = series.astype("object").where(series.notna(), "\0missing").astype(str)
+    top = s.value_counts().index[:_MAX_ASSOC_LEVELS]
+    s = s.where(s.isin(top), "\0other")  # caps the contingency table at 31 x 31 cells
+    codes, _ = pd.factorize(s, sort=True)
     return "cat", codes.astype(np.int64)
 
 

@@ -142,10 +142,16 @@ def test_wide_table_limits_heatmap(tmp_path: Path) -> None:
     from synthkit.profile import profile
 
     rng = np.random.default_rng(0)
-    real = pd.DataFrame(rng.normal(size=(300, 40)), columns=[f"c{i}" for i in range(40)])
+    real = pd.DataFrame(rng.normal(size=(3000, 40)), columns=[f"c{i}" for i in range(40)])
+    real.insert(0, "code", [f"K{i % 2500}" for i in range(3000)])  # high-cardinality categorical
+    real.insert(1, "code2", [f"Q{(i * 7) % 2900}" for i in range(3000)])
     meta = profile(real)
-    html = render_report(tmp_path / "r.html", metrics={}, real=real, synthetic=real * 1.1, metadata=meta).read_text()
-    assert "Showing the first 25 of 40 charted columns" in html
+    for col in ("code", "code2"):
+        meta.table().column(col).kind = "categorical"
+    syn = real.sample(frac=1, random_state=1).reset_index(drop=True)
+    html = render_report(tmp_path / "r.html", metrics={}, real=real, synthetic=syn, metadata=meta).read_text()
+    assert "Showing the first 25 of 42 charted columns" in html
+    assert "K17" not in html  # categories seen once or twice are pooled, never named
 
 
 def test_weak_headline_score_turns_pass_into_review(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
