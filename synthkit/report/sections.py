@@ -287,9 +287,23 @@ def utility_section(metrics: dict[str, Any]) -> dict[str, Any]:
         "models": models,
         "models_reason": _reason(metrics, "utility", "models", "tstr"),
         "lift": [(k, fmt_value(v)) for k, v in lift.items()] if isinstance(lift, dict) else None,
+        "lift_text": _lift_text(lift) if isinstance(lift, dict) else None,
         "lift_reason": _reason(metrics, "utility", "augmentation_lift"),
         "skipped": [(k, str(v)) for k, v in (ut.get("skipped") or {}).items()],
     }
+
+
+def _lift_text(lift: dict[str, Any]) -> str | None:
+    """One sentence for the augmentation experiment, when the evaluator's usual keys are there."""
+    base, aug, gain = (as_number(lift.get(k)) for k in ("real_only", "augmented", "lift"))
+    if base is None or aug is None:
+        return None
+    gain = aug - base if gain is None else gain
+    how = ", ".join(str(lift[k]) for k in ("model", "metric") if lift.get(k))
+    rows = ""
+    if lift.get("real_rows") is not None and lift.get("synthetic_rows") is not None:
+        rows = f" ({fmt_value(lift['real_rows'])} real rows + {fmt_value(lift['synthetic_rows'])} synthetic rows)"
+    return f"{how + ': ' if how else ''}real only {fmt_value(base)} → real + synthetic {fmt_value(aug)}{rows}; lift {gain:+.3f}"
 
 
 def _importance_chart(fi: dict[str, Any]) -> str:

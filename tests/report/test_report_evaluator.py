@@ -41,5 +41,7 @@ def test_report_of_real_evaluation(tmp_path: Path, evaluated: dict[str, Any], ad
     if priv.get("thresholds"):  # evaluator thresholds replace the defaults on screen
         assert "CI low" in html or "fail &gt;" in html
     assert "<polyline" in html  # DCR ECDF drawn from the evaluator's quantiles
+    if isinstance((evaluated.get("utility") or {}).get("augmentation_lift"), dict):
+        assert "real + synthetic" in html
     for col in PII:
         assert not any(v in html for v in adult_pii[col].astype(str))
