@@ -1,0 +1,25 @@
+"""Differential privacy: accounting, DP preprocessing and the guarantee in words.
+
+- :mod:`~synthkit.privacy.accounting`: zCDP ↔ (ε, δ) conversions, the RDP sum with opacus'
+  DP-SGD analysis, and :class:`PrivacyLedger` (what one model spent).
+- :mod:`~synthkit.privacy.mechanisms`: Gaussian counts, thresholded category sets, DP bounds,
+  the exponential mechanism.
+- :mod:`~synthkit.privacy.preprocess`: :class:`DPDiscretizer`, columns → codes over DP domains.
+- :mod:`~synthkit.privacy.dpsgd`: the DP-SGD loop (needs ``opacus``: ``pip install synthkit[dp]``).
+- :func:`describe_guarantee`: the sentence a report prints next to the empirical attacks.
+
+DP models (``dp-marginals``, ``dp-vae``) expose ``privacy_guarantee_`` = {"epsilon", "delta",
+"mechanism", "accountant", "epsilon_spent", ...}; it is saved in the model file.
+"""
+
+from synthkit.privacy.accounting import (
+    PrivacyLedger,
+    cdp_eps,
+    cdp_rho,
+    default_delta,
+    rdp_epsilon,
+)
+from synthkit.privacy.guarantee import describe_guarantee
+from synthkit.privacy.preprocess import DPDiscretizer
+
+__all__ = ["DPDiscretizer", "PrivacyLedger", "cdp_eps", "cdp_rho", "default_delta", "describe_guarantee", "rdp_epsilon"]

@@ -1,0 +1,43 @@
+"""The guarantee in plain words, for reports and privacy officers."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["describe_guarantee"]
+
+_MECHANISMS = {
+    "dp-sgd": "the neural network was trained with DP-SGD (per-row gradient clipping plus Gaussian noise, opacus)",
+    "mst": "the synthesizer was built only from noisy 1- and 2-way marginals (MST: Gaussian noise, zCDP)",
+}
+
+
+def _fmt(value: float) -> str:
+    if value >= 0.01:
+        return f"{value:.3g}"
+    return f"{value:.0e}".replace("e-0", "e-")
+
+
+def describe_guarantee(g: dict[str, Any] | None) -> str:
+    """One or two sentences stating what the (ε, δ) guarantee of a fitted model means.
+
+    ``g`` is a model's ``privacy_guarantee_`` (``None`` for a model trained without DP).
+    """
+    if not g or g.get("epsilon") is None or not math.isfinite(float(g["epsilon"])):
+        return ("No formal differential-privacy guarantee: this model was trained without DP; "
+                "only the empirical attack results below speak to its privacy.")
+    eps, delta = float(g["epsilon"]), float(g["delta"])
+    spent = float(g.get("epsilon_spent", eps))
+    mech = g.get("mechanism", "")
+    how = _MECHANISMS.get(mech, f"mechanism {mech}" if mech else "a differentially private mechanism")
+    accountant = g.get("accountant")
+    text = (f"({_fmt(eps)}, {_fmt(delta)})-differential privacy: adding or removing any one person's row changes "
+            f"the probability of any synthetic output by at most a factor of e^{_fmt(eps)} ≈ {math.exp(min(eps, 50)):.3g}, "
+            f"except with probability {_fmt(delta)}. {how[0].upper()}{how[1:]}; "
+            f"the privacy budget actually spent is ε = {spent:.3g}")
+    if accountant:
+        text += f" ({accountant} accountant)"
+    text += (". Category sets, numeric ranges and bins were taken from public metadata or released with a share "
+             "of the same budget; the number of rows and the column schema are treated as public.")
+    return text

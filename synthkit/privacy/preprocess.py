@@ -1,0 +1,285 @@
+"""DP preprocessing: every column becomes integer codes over a domain released under the budget.
+
+A DP synthesizer may not read category sets, numeric bounds or bins from the data for free. The
+:class:`DPDiscretizer` releases, per column and with a share of the zCDP budget:
+
+- categorical: the category set and counts. Without a public list (``public_categories``), only
+  categories whose Gaussian count clears τ = 1 + σΦ⁻¹(1−δ_c) survive, so a value held by one row
+  (or a handful) never reaches the model file or the output; values not released are re-drawn
+  from the released distribution at encode time (data-independent post-processing).
+- numerical / datetime: bounds (public ``public_bounds`` or a noisy ±2^k bucket histogram), then a
+  noisy fine histogram (``grid`` cells, an exact-zero atom, a missing cell) over those bounds, cut
+  into ``n_bins`` quantile bins. Decoding draws a cell by its noisy weight and a value inside it,
+  so the output density is the released histogram, never a training value.
+- missing values are one more cell of each histogram, kept only above the noise level.
+
+The noisy counts per code (and their variances) are the 1-way marginals the MST synthesizer
+needs, so they are kept. ``rho=None`` switches the noise off (the ε = ∞ reference point).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthkit.privacy.mechanisms import dp_bounds, gaussian_sigma, threshold_for
+
+__all__ = ["MISSING_CODE_LABEL", "DPDiscretizer"]
+
+log = logging.getLogger(__name__)
+
+MISSING_CODE_LABEL = "<missing>"
+_PUBLIC_CELL_SIGMAS = 3.0  # a public cell (missing, zero atom) is kept only when its noisy count clears 3σ
+_BOUNDS_SHARE = 0.2  # of a numeric column's ρ, when its bounds are not public
+
+
+class DPDiscretizer:
+    """Fit (privately) per-column code domains; encode a model frame to codes and decode back."""
+
+    def __init__(self, n_bins: int = 20, grid: int = 256) -> None:
+        self.n_bins = n_bins
+        self.grid = grid
+        self.columns: list[dict[str, Any]] = []
+
+    # -- fit --------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame, numerical: list[str], categorical: list[str], rho: float | None,
+            threshold_delta: float, rng: np.random.Generator, public_bounds: dict[str, tuple[float, float]],
+            public_categories: dict[str, list[str]], integer: dict[str, bool]) -> DPDiscretizer:
+        """Release every column's domain and 1-way counts; ``rho`` is the zCDP total for all columns.
+
+        ``threshold_delta`` is the δ the caller set aside for the thresholded category sets (split
+        evenly over the categorical columns without a public list); ``rho=None`` means no noise.
+        """
+        names = [c for c in frame.columns if c in numerical or c in categorical]
+        per_column = None if rho is None else rho / max(len(names), 1)
+        private_sets = [c for c in categorical if c in names and c not in public_categories]
+        delta_each = threshold_delta / len(private_sets) if private_sets else 0.0
+        self.columns = []
+        for name in names:
+            values = frame[name]
+            if name in categorical:
+                spec = self._fit_categorical(name, values, per_column, delta_each, rng, public_categories.get(name))
+            else:
+                spec = self._fit_numeric(name, values.to_numpy(dtype=float), per_column, rng,
+                                         public_bounds.get(name), bool(integer.get(name, False)))
+            self.columns.append(spec)
+        return self
+
+    def _fit_categorical(self, name: str, values: pd.Series, rho: float | None, delta: float,
+                         rng: np.random.Generator, public: list[str] | None) -> dict[str, Any]:
+        present = values.dropna().astype(str).to_numpy(dtype=object)
+        n_missing = float(values.isna().sum())
+        sigma = 0.0 if rho is None else gaussian_sigma(rho)
+        if public is not None:
+            cats = sorted({str(c) for c in public})
+            codes = pd.Categorical(present, categories=cats).codes
+            counts = np.bincount(codes[codes >= 0], minlength=len(cats)).astype(float)
+            noisy = counts + (rng.normal(0.0, sigma, len(cats)) if sigma else 0.0)
+            keep = noisy > (_PUBLIC_CELL_SIGMAS * sigma if sigma else 0.0)
+        else:
+            uniques, counts = np.unique(present, return_counts=True) if len(present) else (np.zeros(0, object), np.zeros(0))
+            cats = [str(u) for u in uniques]
+            noisy = counts.astype(float) + (rng.normal(0.0, sigma, len(cats)) if sigma else 0.0)
+            keep = noisy > (threshold_for(sigma, delta) if sigma else 0.0)
+        cats = [c for c, k in zip(cats, keep) if k]
+        noisy = np.asarray(noisy, dtype=float)[np.asarray(keep, dtype=bool)] if len(keep) else np.zeros(0)
+        spec: dict[str, Any] = {"column": name, "type": "categorical", "labels": cats, "counts": noisy.tolist(),
+                                "variance": [sigma**2] * len(cats)}
+        self._add_missing(spec, n_missing, sigma, rng)
+        if len(present) and not cats:
+            log.warning("column %r: no category cleared the DP threshold; it will be sampled as missing", name)
+        return spec
+
+    def _fit_numeric(self, name: str, values: np.ndarray, rho: float | None, rng: np.random.Generator,
+                     public: tuple[float, float] | None, integer: bool) -> dict[str, Any]:
+        finite = values[np.isfinite(values)]
+        n_missing = float(np.isnan(values).sum())
+        spec: dict[str, Any] = {"column": name, "type": "numerical", "labels": [], "counts": [], "variance": [],
+                                "integer": integer, "low": None, "high": None}
+        hist_rho = rho
+        if public is not None:
+            low, high = float(public[0]), float(public[1])
+            spec["bounds_source"] = "public"
+        elif rho is None:
+            low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+            spec["bounds_source"] = "data (no DP)"
+        else:
+            found = dp_bounds(finite, rho * _BOUNDS_SHARE, rng) if len(finite) else None
+            hist_rho = rho * (1 - _BOUNDS_SHARE)
+            spec["bounds_source"] = "dp"
+            if found is None:
+                low = high = math.nan
+            else:
+                low, high = found
+        sigma = 0.0 if hist_rho is None else gaussian_sigma(hist_rho)
+        if math.isfinite(low) and math.isfinite(high) and high >= low and (len(finite) or public is not None):
+            self._numeric_bins(spec, finite, low, high, integer, sigma, rng)
+        elif len(finite):
+            log.warning("column %r: no numeric range could be released at this budget; it will be sampled as missing", name)
+        self._add_missing(spec, n_missing, sigma, rng)
+        return spec
+
+    def _numeric_bins(self, spec: dict[str, Any], finite: np.ndarray, low: float, high: float, integer: bool,
+                      sigma: float, rng: np.random.Generator) -> None:
+        """Noisy fine histogram over [low, high] (+ zero atom) → ``n_bins`` quantile bins."""
+        if integer:
+            low, high = math.floor(low), math.ceil(high)
+            width = max(1.0, float(math.ceil((high - low + 1) / self.grid)))
+            cells = math.ceil((high - low + 1) / width)
+        else:
+            cells = self.grid
+            width = (high - low) / cells if high > low else 1.0
+        x = np.clip(finite, low, high)
+        atom = bool(low <= 0.0 <= high)
+        is_zero = (x == 0.0) if atom else np.zeros(len(x), dtype=bool)
+        cell = np.minimum(((x[~is_zero] - low) // width).astype(np.int64), cells - 1)
+        counts = np.bincount(cell, minlength=cells).astype(float)
+        noisy = counts + (rng.normal(0.0, sigma, cells) if sigma else 0.0)
+        weights = np.clip(noisy, 0.0, None)
+        # quantile bins: cut the cumulative noisy mass into n_bins equal parts at cell boundaries
+        cum = np.cumsum(weights)
+        total = cum[-1] if len(cum) else 0.0
+        if total > 0:
+            cuts = np.searchsorted(cum, total * np.arange(1, self.n_bins) / self.n_bins, side="left") + 1
+            starts = np.unique(np.concatenate([[0], np.clip(cuts, 1, cells - 1) if cells > 1 else []]).astype(int))
+        else:
+            starts = np.array([0])
+        stops = np.append(starts[1:], cells)
+        spec.update(low=float(low), high=float(high), width=float(width), cells=int(cells),
+                    cell_weights=weights.tolist(), bin_starts=starts.tolist())
+        spec["labels"] = [f"[{low + s * width:.6g}, {low + e * width:.6g})" for s, e in zip(starts, stops)]
+        spec["counts"] = [float(noisy[s:e].sum()) for s, e in zip(starts, stops)]
+        spec["variance"] = [sigma**2 * float(e - s) for s, e in zip(starts, stops)]
+        if atom:
+            zero = float(is_zero.sum()) + (float(rng.normal(0.0, sigma)) if sigma else 0.0)
+            if zero > (_PUBLIC_CELL_SIGMAS * sigma if sigma else 0.0):
+                spec["labels"].append("0")
+                spec["counts"].append(zero)
+                spec["variance"].append(sigma**2)
+                spec["zero_code"] = len(spec["labels"]) - 1
+
+    @staticmethod
+    def _add_missing(spec: dict[str, Any], n_missing: float, sigma: float, rng: np.random.Generator) -> None:
+        noisy = n_missing + (float(rng.normal(0.0, sigma)) if sigma else 0.0)
+        if noisy > (_PUBLIC_CELL_SIGMAS * sigma if sigma else 0.0) or not spec["labels"]:
+            spec["labels"].append(MISSING_CODE_LABEL)
+            spec["counts"].append(max(noisy, 0.0))
+            spec["variance"].append(sigma**2)
+            spec["missing_code"] = len(spec["labels"]) - 1
+
+    # -- layout -----------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return [c["column"] for c in self.columns]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(c["labels"]) for c in self.columns]
+
+    def marginal(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Released noisy counts of column ``j``'s codes and their noise variances."""
+        spec = self.columns[j]
+        return np.asarray(spec["counts"], dtype=float), np.asarray(spec["variance"], dtype=float)
+
+    def spec(self, column: str) -> dict[str, Any]:
+        for spec in self.columns:
+            if spec["column"] == column:
+                return spec
+        raise KeyError(column)
+
+    # -- encode / decode ----------------------------------------------------------------
+    def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """(n, d) int64 codes; values outside the released domain are re-drawn from it."""
+        n = len(frame)
+        out = np.empty((n, len(self.columns)), dtype=np.int64)
+        for j, spec in enumerate(self.columns):
+            values = frame[spec["column"]]
+            codes = np.full(n, -1, dtype=np.int64)
+            missing = values.isna().to_numpy()
+            if spec["type"] == "categorical":
+                cats = [lab for i, lab in enumerate(spec["labels"]) if i != spec.get("missing_code")]
+                codes = pd.Categorical(values.astype(object).where(~missing, None), categories=cats).codes.astype(np.int64)
+            elif "cells" in spec:
+                x = np.clip(values.to_numpy(dtype=float), spec["low"], spec["high"])
+                cell = np.clip(((x - spec["low"]) // spec["width"]), 0, spec["cells"] - 1)
+                cell = np.where(np.isnan(cell), 0, cell).astype(np.int64)
+                codes = np.searchsorted(np.asarray(spec["bin_starts"]), cell, side="right") - 1
+                if "zero_code" in spec:
+                    codes[x == 0.0] = spec["zero_code"]
+            if "missing_code" in spec:
+                codes[missing] = spec["missing_code"]
+            else:
+                codes[missing] = -1
+            bad = codes < 0
+            if bad.any():
+                codes[bad] = self._draw(spec, int(bad.sum()), rng)
+            out[:, j] = codes
+        return out
+
+    @staticmethod
+    def _draw(spec: dict[str, Any], n: int, rng: np.random.Generator) -> np.ndarray:
+        weights = np.clip(np.asarray(spec["counts"], dtype=float), 0.0, None)
+        if "missing_code" in spec and len(weights) > 1:
+            weights[spec["missing_code"]] = 0.0  # an unreleased value becomes a released value, not missing
+        if weights.sum() <= 0:
+            weights = np.ones(len(weights))
+        return rng.choice(len(weights), size=n, p=weights / weights.sum())
+
+    def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Model frame (float64 numerics, object categoricals, NaN = missing) from codes."""
+        out: dict[str, Any] = {}
+        n = len(codes)
+        for j, spec in enumerate(self.columns):
+            c = codes[:, j]
+            if spec["type"] == "categorical":
+                labels = np.asarray(spec["labels"] + [None], dtype=object)
+                values = labels[np.clip(c, 0, len(labels) - 2)]
+                if "missing_code" in spec:
+                    values = np.where(c == spec["missing_code"], np.nan, values)
+                out[spec["column"]] = pd.Series(values, dtype=object)
+                continue
+            x = np.full(n, np.nan)
+            if "cells" in spec:
+                n_bins = len(spec["bin_starts"])
+                in_bin = c < n_bins
+                x[in_bin] = self._draw_in_bins(spec, c[in_bin], rng)
+                if "zero_code" in spec:
+                    x[c == spec["zero_code"]] = 0.0
+            out[spec["column"]] = x
+        return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+    @staticmethod
+    def _draw_in_bins(spec: dict[str, Any], bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Per row: a cell of its bin by noisy weight, then a point inside the cell (vectorized)."""
+        starts = np.asarray(spec["bin_starts"], dtype=np.int64)
+        stops = np.append(starts[1:], spec["cells"])
+        weights = np.asarray(spec["cell_weights"], dtype=float)
+        widest = int((stops - starts).max())
+        offsets = starts[:, None] + np.arange(widest)[None, :]
+        inside = offsets < stops[:, None]
+        w = np.where(inside, weights[np.minimum(offsets, len(weights) - 1)], 0.0)
+        empty = w.sum(axis=1) <= 0
+        w[empty] = inside[empty].astype(float)  # a bin with no noisy mass: uniform over its cells
+        cdf = np.cumsum(w, axis=1)
+        cdf /= cdf[:, -1:]
+        u = rng.random(len(bins))
+        pick = (u[:, None] > cdf[bins]).sum(axis=1)
+        cell = starts[bins] + np.minimum(pick, (stops - starts)[bins] - 1)
+        x = spec["low"] + (cell + rng.random(len(bins))) * spec["width"]
+        if spec.get("integer"):
+            x = np.floor(x)
+        return np.clip(x, spec["low"], spec["high"])
+
+    # -- state --------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        return {"n_bins": self.n_bins, "grid": self.grid, "columns": self.columns}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> DPDiscretizer:
+        obj = cls(int(state["n_bins"]), int(state["grid"]))
+        obj.columns = list(state["columns"])
+        return obj
