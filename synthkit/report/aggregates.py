@@ -9,7 +9,8 @@ except categories seen at least ``k`` times. Concretely:
 - categorical bars show only categories with at least ``k`` real rows, the rest as
   "other (n categories)";
 - PII, id and free-text columns get no value summary at all, only counts;
-- summaries report quantiles (1%, 25%, 50%, 75%, 99%), not minima and maxima.
+- summaries report quantiles (1%, 25%, 50%, 75%, 99%), not minima and maxima; with few rows the
+  outer quantiles move inwards to the k-th smallest/largest value.
 """
 
 from __future__ import annotations
@@ -31,7 +32,18 @@ __all__ = ["ColumnView", "association_matrix", "association_views", "chartable_c
 _MAX_BARS = 12
 _MAX_DISCRETE = 20  # integer columns with at most this many values get one bar per value
 _FINE_BINS = 24
-_QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
+def _outer_level(n: int, k: int) -> float:
+    """Lowest quantile level shown: 1%, or the k-th smallest value when there are few rows.
+
+    So the most extreme number in the report is always shared by at least k real rows' side of
+    the distribution, never a single person's raw minimum or maximum.
+    """
+    return max(0.01, k / n) if n else 0.5
+
+
+def _levels(n: int, k: int) -> list[float]:
+    p = _outer_level(n, k)
+    return sorted({q for q in (p, 0.25, 0.5, 0.75, 1 - p) if p <= q <= 1 - p})
 _MAX_ASSOC_LEVELS = 30  # categories kept per column in association matrices (rest pooled)
 _MAX_ROWS = 50_000  # aggregates of a 50k-row sample are indistinguishable on a chart and 10x faster
 
@@ -130,7 +142,8 @@ def _numeric_chart(real: np.ndarray, syn: np.ndarray | None, kind: str, k: int) 
             syn_sh.append(float(1 - sum(syn_sh)) if len(s) else 0.0)
         notes.append("one bar per value; values with fewer than k real rows pooled into 'other'" if n_rare else "one bar per value")
         return svg.paired_bars(labels, real_sh, syn_sh if syn is not None else None, rotate=len(labels) > 8), n_rare, notes
-    lo, hi = np.quantile(r, [0.01, 0.99])
+    p = _outer_level(len(r), k)
+    lo, hi = np.quantile(r, [p, 1 - p])
     edges = np.linspace(lo, hi, _FINE_BINS + 1) if hi > lo else np.array([lo, hi])
 
     def counts(x: np.ndarray) -> np.ndarray:
@@ -153,7 +166,7 @@ def _numeric_chart(real: np.ndarray, syn: np.ndarray | None, kind: str, k: int) 
         real_sh.append(float(rc[a:b].sum() / len(r)))
         syn_sh.append(float(sc[a:b].sum() / len(s)) if len(s) else 0.0)
     merged = len(rc) - len(groups)
-    notes.append("bins span the real 1%–99% quantiles; tails pooled; bins with < k real rows merged")
+    notes.append(f"bins span the real {100 * p:.0f}%–{100 - 100 * p:.0f}% quantiles; tails pooled; bins with < k real rows merged")
     return svg.paired_bars(labels, real_sh, syn_sh if syn is not None else None, rotate=True, height=190), merged, notes
 
 
@@ -177,16 +190,17 @@ def _categorical_chart(real: pd.Series, syn: pd.Series | None, k: int) -> tuple[
     return svg.paired_bars(labels, real_sh, syn_sh if syn is not None else None, rotate=True, height=190), suppressed
 
 
-def _summary(real: np.ndarray, syn: np.ndarray | None, kind: str) -> list[tuple[str, str, str]]:
+def _summary(real: np.ndarray, syn: np.ndarray | None, kind: str, k: int) -> list[tuple[str, str, str]]:
     r = real[np.isfinite(real)]
     s = syn[np.isfinite(syn)] if syn is not None else np.array([])
-    if len(r) == 0:
+    if len(r) < 2 * k:  # too few people for quantiles that do not point at someone
         return []
-    rq = np.quantile(r, _QUANTILES)
-    sq = np.quantile(s, _QUANTILES) if len(s) else [np.nan] * len(_QUANTILES)
+    levels = _levels(len(r), k)
+    rq = np.quantile(r, levels)
+    sq = np.quantile(s, levels) if len(s) else [np.nan] * len(levels)
     rows = [
-        (f"{int(q * 100)}% quantile", _fmt_value(a, kind), _fmt_value(b, kind) if np.isfinite(b) else "—")
-        for q, a, b in zip(_QUANTILES, rq, sq)
+        (f"{100 * q:.0f}% quantile", _fmt_value(a, kind), _fmt_value(b, kind) if np.isfinite(b) else "—")
+        for q, a, b in zip(levels, rq, sq)
     ]
     if kind != "datetime":
         rows.append(("mean", f"{r.mean():.4g}", f"{s.mean():.4g}" if len(s) else "—"))
@@ -216,7 +230,7 @@ def column_view(meta: ColumnMeta, real: pd.Series, synthetic: pd.Series | None, 
             sn = _as_numbers(syn_s, meta.kind) if syn_s is not None else None
             view.svg, view.suppressed, notes = _numeric_chart(rn, sn, meta.kind, k)
             view.notes.extend(notes)
-            view.summary = _summary(rn, sn, meta.kind)
+            view.summary = _summary(rn, sn, meta.kind, k)
         else:
             view.svg, view.suppressed = _categorical_chart(real_s, syn_s, k)
             if view.suppressed:
@@ -244,6 +258,8 @@ def _encode(series: pd.Series, meta: ColumnMeta) -> tuple[str, np.ndarray]:
 
 
 def _cramers_v(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) == 0:
+        return float("nan")
     na, nb = a.max() + 1, b.max() + 1
     if na < 2 or nb < 2:
         return float("nan")

@@ -155,3 +155,16 @@ def test_validation_details_never_carry_values(tmp_path: Path, adult_pii: pd.Dat
     assert "987654321" not in html and "Zebulon-Secret" not in html and adult_pii["email"].iloc[0] not in html
     assert "123456789" not in html and "Zorgon-Secret" not in html
     assert "unexpected count: 3" in html and "7 of 1500 values unexpected (0.47%)" in html
+
+
+def test_small_tables_show_no_individual_extremes(tmp_path: Path) -> None:
+    """With 40 rows the 1% quantile would sit next to one person's value; the k-th value is used instead."""
+    rng = np.random.default_rng(3)
+    values = np.sort(rng.choice(np.arange(100_000, 999_999), size=40, replace=False))
+    real = pd.DataFrame({"income": values, "group": ["a", "b"] * 20})
+    meta = profile(real)
+    html = render_report(tmp_path / "r.html", metrics={}, real=real, synthetic=real.sample(frac=1, random_state=0),
+                         metadata=meta, k=K).read_text()
+    for v in (*values[:K - 1], *values[-(K - 1):]):  # the K-1 most extreme values on each side
+        assert str(v) not in html and f"{v / 1e3:.3g}k" not in html, v
+    assert "25% quantile" in html  # the k-th value of 40 rows is the 25% level

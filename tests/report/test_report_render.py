@@ -162,3 +162,20 @@ def test_weak_headline_score_turns_pass_into_review(render, adult_metrics: dict[
     summary = render(m).split('id="privacy"')[0]
     assert 'class="badge v-warn big">Review<' in summary
     assert "fidelity score 0.55 misses its threshold (≥ 0.8; fail &lt; 0.7)" in summary
+
+
+@pytest.mark.parametrize("case", ["empty synthetic", "all-missing synthetic", "one real row", "no real rows"])
+def test_degenerate_frames_still_render(tmp_path: Path, case: str) -> None:
+    import numpy as np
+
+    from synthkit.profile import profile
+
+    real = pd.DataFrame({"a": np.arange(100.0), "b": ["x", "y", "z", "w"] * 25, "e": ["p", "q"] * 50,
+                         "c": [np.nan] * 100, "d": pd.date_range("2020", periods=100)})
+    meta = profile(real)
+    syn = {"empty synthetic": real.iloc[:0], "all-missing synthetic": real.assign(a=np.nan, b=None, e=None)}.get(case, real)
+    r = {"one real row": real.iloc[:1], "no real rows": real.iloc[:0]}.get(case, real)
+    html = render_report(tmp_path / "r.html", metrics={}, real=r, synthetic=syn, metadata=meta).read_text()
+    assert re.findall(r'<section class="sec" id="(\w+)"', html) == SECTIONS
+    if case == "one real row":
+        assert "fewer than k=10 real values: chart suppressed" in html  # one person is never charted
