@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthkit.errors import DataError
+from synthkit.errors import DataError, ModelFileError
 from synthkit.profile.metadata import TableMeta
 
 __all__ = ["ColumnSpec", "TableSchema", "LEARNED_NUMERIC", "LEARNED_CATEGORICAL"]
@@ -136,7 +136,11 @@ class TableSchema:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TableSchema:
-        return cls([ColumnSpec(**c) for c in state["columns"]], state.get("tail_quantile", 0.0))
+        try:
+            return cls([ColumnSpec(**c) for c in state["columns"]], state.get("tail_quantile", 0.0))
+        except (KeyError, TypeError, AttributeError) as exc:  # a hand-edited or foreign model file
+            raise ModelFileError(f"the model's schema is invalid ({type(exc).__name__}: {exc}); "
+                                 "the model file was changed or damaged") from None
 
 
 def _role_of(kind: str, pii: str, is_primary_key: bool) -> str:
