@@ -43,7 +43,7 @@ _MODEL_JSON = "model.json"
 _WEIGHTS = "weights.pt"
 _ALLOWED_TOP_KEYS = {
     "format", "format_version", "synthkit_version", "model", "params", "metadata", "schema", "state",
-    "weights_sha256", "state_sha256", "fit_info",
+    "weights_sha256", "state_sha256", "fit_info", "constraints",
 }
 
 
@@ -79,8 +79,11 @@ class Synthesizer:
         return {name: getattr(self, name) for name in self._param_names()}
 
     # -- fit ---------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame) -> Synthesizer:
-        """Learn the distribution of ``data``; returns self."""
+    def fit(self, data: pd.DataFrame, constraints: list[Any] | None = None) -> Synthesizer:
+        """Learn the distribution of ``data``; returns self.
+
+        ``constraints`` (see :mod:`synthkit.models.constraints`) are rules every sampled row keeps.
+        """
         data = self._validate_input(data)
         if self.metadata is None:
             from synthkit.profile import profile
@@ -98,6 +101,9 @@ class Synthesizer:
             if frame[name].isna().all():
                 log.info("column %r is entirely missing; it will be sampled as missing", name)
         self._check_params()
+        from synthkit.models.constraints import fit_constraints
+
+        self.constraints_, self.constraint_report_ = fit_constraints(constraints, frame, self.schema_)
         if self.seed is not None:
             seed_everything(self.seed)
         self.n_training_rows_ = len(data)
@@ -137,10 +143,18 @@ class Synthesizer:
             seed = int(self._sample_rng_.integers(0, 2**31 - 1))
         rng = np.random.default_rng(seed)
         seed_everything(seed)
-        if conditions:
-            frame = self._sample_with_conditions(n, rng, self._normalize_conditions(conditions))
+        wanted = self._normalize_conditions(conditions) if conditions else None
+
+        def draw(k: int, r: np.random.Generator) -> pd.DataFrame:
+            return self._sample_with_conditions(k, r, wanted) if wanted else self._sample(k, r)
+
+        constraints = getattr(self, "constraints_", None)
+        if constraints:
+            from synthkit.models.constraints import enforce
+
+            frame = enforce(constraints, draw, n, rng, schema=self.schema_)
         else:
-            frame = self._sample(n, rng)
+            frame = draw(n, rng)
         regenerated = {
             spec.name: fake_column(spec.kind, spec.pii, n, rng, spec.extra) for spec in self.schema_.regenerated
         }
@@ -221,6 +235,7 @@ class Synthesizer:
             "schema": self.schema_.to_state(),
             "state": state,
             "fit_info": {"n_training_rows": self.n_training_rows_},
+            "constraints": [c.to_state() for c in getattr(self, "constraints_", [])],
             "weights_sha256": hashlib.sha256(weights).hexdigest(),
             "state_sha256": hashlib.sha256(state_text.encode()).hexdigest(),
         }
@@ -270,6 +285,9 @@ class Synthesizer:
         model.schema_ = TableSchema.from_state(doc["schema"])
         model.n_training_rows_ = int(doc.get("fit_info", {}).get("n_training_rows", 0))
         model._set_state(doc.get("state") or {}, tensors)
+        from synthkit.models.constraints import constraints_from_state
+
+        model.constraints_ = constraints_from_state(doc.get("constraints") or [])
         model._sample_rng_ = np.random.default_rng(model.seed)
         model.fitted_ = True
         return model

@@ -26,6 +26,8 @@ BUILTIN_MODULES: dict[str, str] = {
     "dp-marginals": "synthkit.models.dp_marginals",
     "gan": "synthkit.models.gan",
     "vae": "synthkit.models.vae",
+    "arm": "synthkit.models.arm",
+    "flow": "synthkit.models.flow",
 }
 
 # What `model: auto` means: the model the benchmark shows wins on quality within the time budget.

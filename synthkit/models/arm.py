@@ -1,0 +1,332 @@
+"""Autoregressive mixed-type model (``arm``), in the spirit of TabularARGN: our best-quality synthesizer.
+
+Every column is discretized into tokens (:mod:`synthkit.transform.discretize`), and the joint
+distribution is factored exactly as p(x1) p(x2 | x1) ... p(xC | x<C). One network predicts every
+column at once during training: token embeddings, a block-causal ("masked") linear layer so that
+column j only sees columns before it, per-column residual layers and per-column softmax heads,
+trained with cross-entropy and early stopping on a held-out share.
+
+Sampling goes column by column, vectorized over rows. The first layer is linear in the embeddings,
+so for sampling it is folded into per-column lookup tables (``embedding_bag`` sums them): a row
+costs a few hundred thousand multiply-adds, which is what makes sampling fast on CPU.
+
+Conditions are native: conditioned columns are sampled from their restricted distribution and,
+when earlier columns exist, rows are reweighted by how likely the condition is given their prefix
+and resampled (sequential importance resampling). Put conditioned columns first with
+``column_order`` and the conditional is exact.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from synthkit.errors import ConfigError, DataError, ModelError
+from synthkit.models.base import Synthesizer
+from synthkit.models.registry import register
+from synthkit.models.trainer import Trainer
+from synthkit.transform.discretize import Discretizer
+
+__all__ = ["ARNet", "AutoregressiveSynthesizer", "protection_defaults", "train_likelihood_model"]
+
+log = logging.getLogger(__name__)
+_CHUNK = 8_192  # rows sampled per step: small enough to stay in cache, large enough to amortize Python
+
+
+class ARNet(nn.Module):
+    """Block-causal MLP over column tokens: logits of column j depend on tokens of columns < j."""
+
+    def __init__(self, sizes: list[int], embedding_dim: int, hidden: int, depth: int, dropout: float) -> None:
+        super().__init__()
+        c, d, h = len(sizes), embedding_dim, hidden
+        self.sizes, self.embedding_dim, self.hidden, self.depth = list(sizes), d, h, depth
+        kmax = max(sizes)
+        self.register_buffer("offsets", torch.tensor(np.concatenate([[0], np.cumsum(sizes)[:-1]]), dtype=torch.long))
+        self.embed = nn.Embedding(int(sum(sizes)), d)
+        nn.init.normal_(self.embed.weight, std=1.0)
+        mask = torch.zeros(c * h, c * d)
+        for j in range(c):
+            mask[j * h:(j + 1) * h, : j * d] = 1.0
+        self.register_buffer("mask", mask)
+        self.w_in = nn.Parameter(torch.randn(c * h, c * d) / np.sqrt(max(c * d / 2, 1)))
+        self.b_in = nn.Parameter(torch.zeros(c, h))
+        self.w_hidden = nn.Parameter(torch.randn(depth, c, h, h) / np.sqrt(h))
+        self.b_hidden = nn.Parameter(torch.zeros(depth, c, h))
+        self.w_out = nn.Parameter(torch.randn(c, h, kmax) / np.sqrt(h))
+        self.b_out = nn.Parameter(torch.zeros(c, kmax))
+        valid = torch.arange(kmax)[None, :] < torch.tensor(sizes)[:, None]
+        self.register_buffer("logit_mask", torch.where(valid, 0.0, -1e9))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (n, columns, max vocabulary) of every column given the tokens before it."""
+        n, c = tokens.shape
+        e = self.embed(tokens + self.offsets).reshape(n, -1)
+        h = F.linear(e, self.w_in * self.mask).reshape(n, c, self.hidden) + self.b_in
+        h = self.dropout(F.relu(h))
+        for layer in range(self.depth):
+            h = h + self.dropout(F.relu(torch.einsum("nch,chg->ncg", h, self.w_hidden[layer]) + self.b_hidden[layer]))
+        return torch.einsum("nch,chk->nck", h, self.w_out) + self.b_out + self.logit_mask
+
+    def loss(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Mean over rows of the summed per-column cross-entropy (negative log-likelihood in nats)."""
+        logits = self.forward(tokens)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1), reduction="sum") / len(tokens)
+
+    @torch.no_grad()
+    def lookup_tables(self) -> list[torch.Tensor]:
+        """For column j: the first layer folded into one (sum of earlier vocabularies, hidden) table."""
+        c, d, h = len(self.sizes), self.embedding_dim, self.hidden
+        tables = []
+        for j in range(c):
+            parts = []
+            for i in range(j):
+                emb = self.embed.weight[self.offsets[i]: self.offsets[i] + self.sizes[i]]
+                parts.append(emb @ self.w_in[j * h:(j + 1) * h, i * d:(i + 1) * d].T)
+            tables.append(torch.cat(parts) if parts else torch.zeros(0, h))
+        return tables
+
+    @torch.no_grad()
+    def column_logits(self, j: int, table: torch.Tensor, prefix: torch.Tensor) -> torch.Tensor:
+        """Logits (n, size_j) of column j given the sampled tokens of columns < j."""
+        n = prefix.shape[0]
+        if j == 0:
+            h = self.b_in[0].expand(n, -1)
+        else:
+            local = torch.as_tensor(np.concatenate([[0], np.cumsum(self.sizes[: j - 1])]), dtype=torch.long)
+            h = F.embedding_bag(prefix[:, :j] + local, table, mode="sum") + self.b_in[j]
+        h = h.clamp_min(0.0)
+        for layer in range(self.depth):
+            h = h + (h @ self.w_hidden[layer, j] + self.b_hidden[layer, j]).clamp_min_(0.0)
+        k = self.sizes[j]
+        return h @ self.w_out[j, :, :k] + self.b_out[j, :k]
+
+
+@register("arm")
+class AutoregressiveSynthesizer(Synthesizer):
+    """Autoregressive token model; see the module docstring.
+
+    ``n_bins`` quantile bins per numeric column, ``column_order`` names columns to model first
+    (conditioning on them is then exact), ``max_minutes`` caps training time (breaks bit-for-bit
+    reproducibility, so it is off by default). Privacy defaults follow gan/vae: with PII columns in
+    the table, categories seen fewer than 10 times are never stored (``rare_strategy="drop"``) and
+    numeric tails are clipped to the 0.5 %/99.5 % quantiles (``rare_min_count``/``clip_quantile``).
+    """
+
+    test_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256}
+    native_conditions = True
+
+    def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0, n_bins: int = 64,
+                 embedding_dim: int = 16, hidden: int = 64, depth: int = 0, dropout: float = 0.1, epochs: int = 60,
+                 batch_size: int = 512, learning_rate: float = 3e-3, weight_decay: float = 1e-5,
+                 validation_fraction: float = 0.1, patience: int = 4, max_minutes: float | None = None,
+                 column_order: list[str] | None = None, max_categories: int = 255, rare_min_count: int | None = None,
+                 rare_strategy: str = "drop", clip_quantile: float | None = None) -> None:
+        super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
+        self.n_bins, self.embedding_dim, self.hidden, self.depth = n_bins, embedding_dim, hidden, depth
+        self.dropout, self.epochs, self.batch_size = dropout, epochs, batch_size
+        self.learning_rate, self.weight_decay = learning_rate, weight_decay
+        self.validation_fraction, self.patience, self.max_minutes = validation_fraction, patience, max_minutes
+        self.column_order, self.max_categories = column_order, max_categories
+        self.rare_min_count, self.rare_strategy, self.clip_quantile = rare_min_count, rare_strategy, clip_quantile
+
+    def _check_params(self) -> None:
+        for name in ("embedding_dim", "hidden", "epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.depth, int) or self.depth < 0:
+            raise ConfigError(f"depth must be an integer >= 0, got {self.depth!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not 0.0 <= float(self.validation_fraction) < 0.5:
+            raise ConfigError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction!r}")
+        if not float(self.learning_rate) > 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if self.rare_min_count is not None and (not isinstance(self.rare_min_count, int) or self.rare_min_count < 1):
+            raise ConfigError(f"rare_min_count must be an integer >= 1 or None, got {self.rare_min_count!r}")
+        if self.clip_quantile is not None and not 0 <= float(self.clip_quantile) < 0.5:
+            raise ConfigError(f"clip_quantile must be in [0, 0.5) or None, got {self.clip_quantile!r}")
+        learned = [s.name for s in self.schema_.learned]
+        unknown = [c for c in (self.column_order or []) if c not in learned]
+        if unknown:
+            raise ConfigError(f"column_order names columns that are not learned: {unknown}")
+
+    # -- fit ---------------------------------------------------------------------------
+    def _fit(self, frame: pd.DataFrame) -> None:
+        start = time.perf_counter()
+        rare, clip = protection_defaults(self)
+        frame = _clip_tails(frame, self.schema_.numerical_names, clip)
+        first = list(dict.fromkeys(self.column_order or []))
+        self.order_ = first + [c for c in frame.columns if c not in first]
+        self.discretizer_ = Discretizer.fit(frame[self.order_], self.schema_.numerical_names, n_bins=self.n_bins,
+                                            max_categories=self.max_categories, rare_min_count=rare,
+                                            rare_strategy=self.rare_strategy)
+        tokens = torch.from_numpy(self.discretizer_.encode(frame[self.order_]))
+        self.net_ = ARNet(self.discretizer_.sizes, self.embedding_dim, self.hidden, self.depth, self.dropout)
+        preprocess = time.perf_counter() - start
+        history = train_likelihood_model(self, self.net_, tokens, preprocess)
+        self.fit_info_ = history
+
+    # -- sample ------------------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator, conditions: dict[str, list[Any]] | None = None) -> pd.DataFrame:
+        self.net_.eval()
+        tables = self.net_.lookup_tables()
+        allowed = self._condition_tokens(conditions or {})
+        generator = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        chunks = [self._sample_tokens(min(_CHUNK, n - s), tables, allowed, generator) for s in range(0, n, _CHUNK)]
+        tokens = np.concatenate(chunks).astype(np.int64)
+        frame = self.discretizer_.decode(tokens, rng, allowed=conditions)
+        for name, values in (conditions or {}).items():
+            if self.discretizer_.codec(name).kind == "numerical":
+                frame[name] = _pin_numeric(frame[name].to_numpy(), tokens[:, self.order_.index(name)],
+                                           self.discretizer_.codec(name), values, rng)
+        return frame[[s.name for s in self.schema_.learned]]
+
+    def _condition_tokens(self, conditions: dict[str, list[Any]]) -> dict[int, torch.Tensor]:
+        allowed: dict[int, torch.Tensor] = {}
+        for name, values in conditions.items():
+            codec = self.discretizer_.codec(name)
+            tokens = codec.tokens_for(values)
+            tokens = tokens[tokens >= 0]
+            if len(tokens) == 0:
+                raise DataError(f"cannot condition {name!r} on {values}: no such value was seen in training")
+            allowed[self.order_.index(name)] = torch.as_tensor(tokens, dtype=torch.long)
+        return allowed
+
+    @torch.no_grad()
+    def _sample_tokens(self, n: int, tables: list[torch.Tensor], allowed: dict[int, torch.Tensor],
+                       generator: torch.Generator) -> np.ndarray:
+        tokens = torch.zeros(n, len(tables), dtype=torch.long)
+        for j in range(len(tables)):
+            logits = self.net_.column_logits(j, tables[j], tokens)
+            probs = torch.exp_(logits - logits.max(dim=1, keepdim=True).values)  # unnormalized: cumsum's end is the total
+            if j in allowed:
+                keep = torch.zeros(probs.shape[1], dtype=torch.bool)
+                keep[allowed[j]] = True
+                total = probs.sum(1)
+                probs = probs * keep
+                weight = probs.sum(1) / total  # P(condition | earlier columns)
+                if (weight <= 0).all():
+                    raise ModelError(f"the model gives the condition on {self.order_[j]!r} zero probability")
+                if j > 0 and float(weight.max() - weight.min()) > 1e-6 * float(weight.max()):
+                    idx = _systematic_resample(weight, generator)
+                    tokens, probs = tokens[idx], probs[idx]
+            cumulative = torch.cumsum(probs, dim=1)
+            u = torch.rand(n, 1, generator=generator) * cumulative[:, -1:]
+            tokens[:, j] = torch.searchsorted(cumulative, u, right=True)[:, 0].clamp_max(probs.shape[1] - 1)
+            if j in allowed:  # rounding at the top of the cumulative sum must not leave the allowed set
+                bad = ~torch.isin(tokens[:, j], allowed[j])
+                tokens[bad, j] = allowed[j][probs[bad][:, allowed[j]].argmax(1)]
+        return tokens.numpy()
+
+    def log_likelihood(self, data: pd.DataFrame) -> np.ndarray:
+        """Per-row log-probability (nats) of the rows' tokens under the model (discretized data)."""
+        self._require_fitted()
+        frame = self.schema_.to_model_frame(data)
+        tokens = torch.from_numpy(self.discretizer_.encode(frame[self.order_]))
+        self.net_.eval()
+        with torch.no_grad():
+            logp = torch.log_softmax(self.net_(tokens), dim=2).gather(2, tokens[:, :, None])[:, :, 0]
+        return logp.sum(1).numpy().astype(float)
+
+    # -- state -------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        state = {"order": self.order_, "discretizer": self.discretizer_.to_state(), "fit_info": self.fit_info_}
+        return state, dict(self.net_.state_dict())
+
+    def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
+        self.order_ = list(state["order"])
+        self.discretizer_ = Discretizer.from_state(state["discretizer"])
+        self.fit_info_ = state.get("fit_info", {})
+        self.net_ = ARNet(self.discretizer_.sizes, self.embedding_dim, self.hidden, self.depth, self.dropout)
+        self.net_.load_state_dict(tensors)
+        self.net_.eval()
+
+
+def protection_defaults(model: Synthesizer) -> tuple[int, float]:
+    """(rare_min_count, clip_quantile): stricter when the table has PII columns, as for gan/vae."""
+    from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
+
+    has_pii = any(spec.pii != "none" for spec in model.schema_.columns)
+    rare = getattr(model, "rare_min_count", None)
+    clip = getattr(model, "clip_quantile", None)
+    return (rare if rare is not None else (PII_RARE_MIN_COUNT if has_pii else 1),
+            float(clip if clip is not None else (PII_CLIP_QUANTILE if has_pii else 0.0)))
+
+
+def _clip_tails(frame: pd.DataFrame, numerical: list[str], q: float) -> pd.DataFrame:
+    if q <= 0:
+        return frame
+    frame = frame.copy()
+    for name in numerical:
+        values = frame[name].to_numpy(dtype=float)
+        if np.isfinite(values).any():
+            lo, hi = np.nanquantile(values, [q, 1 - q])
+            frame[name] = np.where(np.isnan(values), np.nan, np.clip(values, lo, hi))
+    return frame
+
+
+def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, preprocess_seconds: float) -> dict[str, Any]:
+    """Maximum likelihood with the shared :class:`Trainer`: AdamW on ``net.loss(batch)``, early stopping
+    on a held-out ``validation_fraction`` of rows (best weights restored), learning rate halved on
+    plateaus. Shared by ``arm`` and ``flow``."""
+    generator = torch.Generator().manual_seed(int(model.seed or 0))
+    perm = torch.randperm(len(data), generator=generator)
+    n_val = int(len(data) * model.validation_fraction) if len(data) >= 200 else 0
+    val, train = data[perm[:n_val]], data[perm[n_val:]]
+    trainer = Trainer(epochs=model.epochs, batch_size=min(model.batch_size, len(train)), max_minutes=model.max_minutes,
+                      patience=model.patience if n_val else None, min_delta=1e-4, device="cpu", seed=model.seed,
+                      desc=model.name)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=model.learning_rate, weight_decay=model.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+
+    def step(idx: torch.Tensor) -> dict[str, float]:
+        loss = net.loss(train[idx])
+        trainer.optimize(optimizer, loss)
+        return {"nll": float(loss.detach())}
+
+    def validate() -> float:
+        net.eval()
+        with torch.no_grad():
+            score = float(net.loss(val))
+        net.train()
+        scheduler.step(score)
+        return score
+
+    net.train()
+    history = trainer.run(len(train), step, validate if n_val else None, modules=[net])
+    net.eval()
+    epochs = len(history.epochs)
+    return {"preprocess_seconds": preprocess_seconds, "epochs": epochs, "train_seconds": history.seconds,
+            "seconds_per_epoch": history.seconds / max(epochs, 1), "stop_reason": history.stop_reason,
+            "best_epoch": history.best_epoch,
+            "best_validation_nll": min((e["val_loss"] for e in history.epochs if "val_loss" in e), default=None)}
+
+
+def _systematic_resample(weight: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Row indices drawn in proportion to ``weight`` with low variance (systematic resampling)."""
+    n = len(weight)
+    cumulative = torch.cumsum(weight.double(), 0)
+    positions = (torch.rand(1, generator=generator, dtype=torch.float64) + torch.arange(n, dtype=torch.float64)) / n
+    return torch.searchsorted(cumulative / cumulative[-1], positions).clamp_max(n - 1)
+
+
+def _pin_numeric(values: np.ndarray, tokens: np.ndarray, codec: Any, wanted: list[float], rng: np.random.Generator) -> np.ndarray:
+    """Replace decoded values by the exact condition values whose token each row drew."""
+    wanted_arr = np.asarray(wanted, dtype=float)
+    wanted_tokens = codec.encode(wanted_arr)
+    out = values.copy()
+    for token in np.unique(tokens):
+        rows = np.flatnonzero(tokens == token)
+        options = wanted_arr[wanted_tokens == token]
+        if len(options):
+            out[rows] = options[rng.integers(0, len(options), len(rows))]
+    return out

@@ -1,0 +1,255 @@
+"""Discretize a model frame into integer tokens per column, and back.
+
+Token models (the autoregressive ``arm`` synthesizer) learn categorical distributions only, so
+every column becomes a small vocabulary:
+
+- numerical: values with a large point mass ("spikes", e.g. capital-gain = 0, hours = 40) and,
+  when a column has few distinct values, every value, become *exact* tokens that decode to that
+  value; the remaining values fall into equal-mass quantile bins that decode uniformly inside the
+  bin. Missing values get a token of their own. Only aggregates are kept: spike values and bin
+  edges (quantiles).
+- categorical: the most frequent categories become tokens; categories rarer than
+  ``rare_min_count`` (or beyond ``max_categories``) share one *rare* token that decodes to one of
+  them drawn by its training frequency, so output stays inside the seen set. Missing is a token.
+
+State is plain JSON so model files need no pickle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthkit.errors import ConfigError, DataError
+
+__all__ = ["CategoricalCodec", "Discretizer", "NumericCodec"]
+
+
+class NumericCodec:
+    """Tokens of one numerical column: exact spike values, quantile bins, then missing."""
+
+    kind = "numerical"
+
+    def __init__(self, name: str, exact: list[float], edges: list[float], has_missing: bool) -> None:
+        self.name = name
+        self.exact = np.asarray(exact, dtype=float)
+        self.edges = np.asarray(edges, dtype=float)
+        self.has_missing = has_missing
+        self.n_bins = max(len(self.edges) - 1, 0)
+        self.missing_token = len(self.exact) + self.n_bins if has_missing else -1
+        self.size = len(self.exact) + self.n_bins + int(has_missing)
+
+    @classmethod
+    def fit(cls, name: str, values: np.ndarray, n_bins: int) -> NumericCodec:
+        present = values[~np.isnan(values)]
+        has_missing = bool(len(present) < len(values))
+        if len(present) == 0:
+            return cls(name, [], [], True)
+        uniq, counts = np.unique(present, return_counts=True)
+        if len(uniq) <= n_bins:
+            return cls(name, uniq.tolist(), [], has_missing)
+        spikes = uniq[counts >= len(present) / n_bins]
+        rest = present[~np.isin(present, spikes)]
+        edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, n_bins + 1))) if len(rest) else np.array([])
+        if len(edges) == 1:  # one leftover value: it is a spike in all but name
+            spikes, edges = np.union1d(spikes, edges), np.array([])
+        return cls(name, spikes.tolist(), edges.tolist(), has_missing)
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        tokens = np.full(len(values), -1, dtype=np.int64)
+        missing = np.isnan(values)
+        if self.has_missing:
+            tokens[missing] = self.missing_token
+        if len(self.exact):
+            pos = np.clip(np.searchsorted(self.exact, values), 0, len(self.exact) - 1)
+            hit = ~missing & (self.exact[pos] == values)
+            tokens[hit] = pos[hit]
+        else:
+            hit = np.zeros(len(values), dtype=bool)
+        if self.n_bins:
+            rest = ~missing & ~hit
+            b = np.clip(np.searchsorted(self.edges, values[rest], side="right") - 1, 0, self.n_bins - 1)
+            tokens[rest] = len(self.exact) + b
+        elif len(self.exact):  # values between exact tokens (unseen) snap to the nearest one
+            rest = ~missing & ~hit
+            if rest.any():
+                left = np.clip(np.searchsorted(self.exact, values[rest]) - 1, 0, len(self.exact) - 1)
+                right = np.clip(left + 1, 0, len(self.exact) - 1)
+                near_right = np.abs(self.exact[right] - values[rest]) < np.abs(self.exact[left] - values[rest])
+                tokens[rest] = np.where(near_right, right, left)
+        return tokens
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = np.full(len(tokens), np.nan)
+        n_exact = len(self.exact)
+        exact = tokens < n_exact
+        out[exact] = self.exact[tokens[exact]]
+        binned = (tokens >= n_exact) & (tokens < n_exact + self.n_bins)
+        if binned.any():
+            b = tokens[binned] - n_exact
+            lo, hi = self.edges[b], self.edges[b + 1]
+            out[binned] = lo + rng.random(len(b)) * (hi - lo)
+        return out
+
+    def tokens_for(self, values: list[float]) -> np.ndarray:
+        """Tokens whose decoded values can equal one of ``values`` (for conditions)."""
+        return np.unique(self.encode(np.asarray(values, dtype=float)))
+
+    def to_state(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "exact": self.exact.tolist(), "edges": self.edges.tolist(),
+                "has_missing": self.has_missing}
+
+
+class CategoricalCodec:
+    """Tokens of one categorical column: frequent categories, one rare token, then missing."""
+
+    kind = "categorical"
+
+    def __init__(self, name: str, categories: list[str], rare: list[str], rare_probs: list[float], has_missing: bool,
+                 has_rare: bool | None = None) -> None:
+        self.name = name
+        self.categories = np.asarray(categories, dtype=object)
+        self.rare = np.asarray(rare, dtype=object)
+        self.rare_probs = np.asarray(rare_probs, dtype=float)
+        self.has_missing = has_missing
+        # with rare_strategy="drop" the rare values are not kept (has_rare without a rare list): the
+        # rare token then decodes to a frequent category drawn by frequency (rare_probs holds those)
+        self.has_rare = bool(len(rare)) if has_rare is None else has_rare
+        self.rare_token = len(categories) if self.has_rare else -1
+        self.missing_token = len(categories) + int(self.has_rare) if has_missing else -1
+        self.size = len(categories) + int(self.has_rare) + int(has_missing)
+        self._index = {c: i for i, c in enumerate(categories)}
+        self._index.update({c: self.rare_token for c in rare})
+
+    @classmethod
+    def fit(cls, name: str, values: pd.Series, max_categories: int, rare_min_count: int,
+            rare_strategy: str = "resample") -> CategoricalCodec:
+        counts = values.value_counts(dropna=True, sort=True)
+        counts = counts.iloc[np.lexsort((counts.index.astype(str), -counts.to_numpy()))]  # stable: count desc, name
+        keep = counts[counts >= rare_min_count].iloc[:max_categories]
+        rare = counts.drop(keep.index)
+        if len(rare) == 1 and rare_min_count <= 1 and len(keep) < max_categories:  # a lone rare value needs no group
+            keep, rare = counts.iloc[: len(keep) + 1], rare.iloc[:0]
+        has_missing = bool(values.isna().any())
+        if rare_strategy == "drop" and len(rare):
+            if not len(keep):  # nothing frequent to stand in: every value is rare, keep them grouped
+                return cls(name, [], [str(c) for c in rare.index], (rare / rare.sum()).tolist(), has_missing)
+            return cls(name, [str(c) for c in keep.index], [], (keep / keep.sum()).tolist(), has_missing, has_rare=True)
+        probs = (rare / rare.sum()).tolist() if len(rare) else []
+        return cls(name, [str(c) for c in keep.index], [str(c) for c in rare.index], probs, has_missing)
+
+    def encode(self, values: pd.Series, strict: bool = False) -> np.ndarray:
+        """Tokens; values not kept go to the rare token when there is one (unless ``strict``), else -1."""
+        tokens = values.map(self._index).to_numpy(dtype=float, na_value=np.nan)
+        missing = values.isna().to_numpy()
+        tokens[missing] = self.missing_token
+        unknown = -1 if strict or not self.has_rare else self.rare_token
+        return np.nan_to_num(tokens, nan=unknown).astype(np.int64)
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator, allowed: list[str] | None = None) -> np.ndarray:
+        out = np.full(len(tokens), np.nan, dtype=object)
+        known = tokens < len(self.categories)
+        out[known] = self.categories[tokens[known]]
+        rare = tokens == self.rare_token
+        if rare.any():
+            pool = self.rare if len(self.rare) else self.categories
+            probs = self.rare_probs
+            if allowed is not None and len(self.rare):  # conditioned on some rare categories: draw only among those
+                probs = np.where(np.isin(self.rare, allowed), probs, 0.0)
+                probs = probs / probs.sum() if probs.sum() > 0 else self.rare_probs
+            cumulative = np.cumsum(probs)
+            pick = np.minimum(np.searchsorted(cumulative, rng.random(int(rare.sum())) * cumulative[-1], side="right"),
+                              len(cumulative) - 1)
+            out[rare] = pool[pick]
+        return out
+
+    def tokens_for(self, values: list[Any]) -> np.ndarray:
+        tokens = self.encode(pd.Series(values, dtype=object), strict=True)
+        return np.unique(tokens)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "categories": self.categories.tolist(), "rare": self.rare.tolist(),
+                "rare_probs": self.rare_probs.tolist(), "has_missing": self.has_missing, "has_rare": self.has_rare}
+
+
+Codec = NumericCodec | CategoricalCodec
+
+
+class Discretizer:
+    """Per-column codecs over a model frame: ``encode(frame) -> int64 (n, columns)`` and back."""
+
+    def __init__(self, codecs: list[Codec]) -> None:
+        self.codecs = codecs
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, numerical: list[str], n_bins: int = 64, max_categories: int = 255,
+            rare_min_count: int = 1, rare_strategy: str = "resample") -> Discretizer:
+        """``rare_strategy``: "resample" keeps rare categories (drawn by frequency inside the rare
+        token), "drop" never stores them (the rare token decodes to a frequent category)."""
+        if rare_strategy not in ("drop", "resample"):
+            raise ConfigError(f"rare_strategy must be 'drop' or 'resample', got {rare_strategy!r}")
+        if not isinstance(n_bins, int) or n_bins < 2:
+            raise ConfigError(f"n_bins must be an integer >= 2, got {n_bins!r}")
+        if not isinstance(max_categories, int) or max_categories < 1:
+            raise ConfigError(f"max_categories must be a positive integer, got {max_categories!r}")
+        codecs: list[Codec] = []
+        for name in frame.columns:
+            if name in numerical:
+                codecs.append(NumericCodec.fit(name, frame[name].to_numpy(dtype=float), n_bins))
+            else:
+                codecs.append(CategoricalCodec.fit(name, frame[name], max_categories, rare_min_count, rare_strategy))
+        return cls(codecs)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.codecs]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [c.size for c in self.codecs]
+
+    def codec(self, name: str) -> Codec:
+        for c in self.codecs:
+            if c.name == name:
+                return c
+        raise DataError(f"unknown column {name!r}")
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """Token matrix; a value the codec never saw (unseen category) raises DataError."""
+        out = np.empty((len(frame), len(self.codecs)), dtype=np.int64)
+        for j, codec in enumerate(self.codecs):
+            series = frame[codec.name]
+            tokens = codec.encode(series.to_numpy(dtype=float)) if codec.kind == "numerical" else codec.encode(series)
+            bad = tokens < 0
+            if bad.any():
+                example = series[bad].iloc[0]
+                raise DataError(f"column {codec.name!r} holds a value not seen in training: {str(example)[:30]!r}")
+            out[:, j] = tokens
+        return out
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator,
+               allowed: dict[str, list[Any]] | None = None) -> pd.DataFrame:
+        allowed = allowed or {}
+        data: dict[str, np.ndarray] = {}
+        for j, codec in enumerate(self.codecs):
+            if codec.kind == "numerical":
+                data[codec.name] = codec.decode(tokens[:, j], rng)
+            else:
+                data[codec.name] = codec.decode(tokens[:, j], rng, allowed.get(codec.name))
+        return pd.DataFrame(data)
+
+    def to_state(self) -> list[dict[str, Any]]:
+        return [c.to_state() for c in self.codecs]
+
+    @classmethod
+    def from_state(cls, state: list[dict[str, Any]]) -> Discretizer:
+        codecs: list[Codec] = []
+        for s in state:
+            if s["kind"] == "numerical":
+                codecs.append(NumericCodec(s["name"], s["exact"], s["edges"], s["has_missing"]))
+            else:
+                codecs.append(CategoricalCodec(s["name"], s["categories"], s["rare"], s["rare_probs"], s["has_missing"],
+                                               s.get("has_rare")))
+        return cls(codecs)

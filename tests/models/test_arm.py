@@ -1,0 +1,155 @@
+"""The autoregressive token model (``arm``) and its discretizer: round trips, dependence, conditions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthkit.errors import ConfigError, DataError
+from synthkit.models import create
+from synthkit.models.arm import ARNet
+from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny networks: one thread avoids oversubscription on busy 2-core machines (CI shares them)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+FAST = {"epochs": 12, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 128, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def arm(adult_small):
+    return create("arm", **FAST).fit(adult_small)
+
+
+# -- discretizer ---------------------------------------------------------------------------
+def test_numeric_codec_keeps_spikes_exact_and_bins_in_range():
+    rng = np.random.default_rng(0)
+    values = np.where(rng.random(5000) < 0.6, 0.0, rng.lognormal(8, 1, 5000))
+    values[rng.random(5000) < 0.05] = np.nan
+    codec = NumericCodec.fit("gain", values, n_bins=16)
+    assert 0.0 in codec.exact.tolist()
+    tokens = codec.encode(values)
+    assert (tokens >= 0).all() and tokens.max() < codec.size
+    decoded = codec.decode(tokens, rng)
+    np.testing.assert_array_equal(np.isnan(decoded), np.isnan(values))
+    assert (decoded[values == 0] == 0).all()
+    binned = tokens >= len(codec.exact)
+    binned &= tokens != codec.missing_token
+    b = tokens[binned] - len(codec.exact)
+    assert (decoded[binned] >= codec.edges[b]).all() and (decoded[binned] <= codec.edges[b + 1]).all()
+    # equal-mass bins: no bin holds more than ~3x its fair share of the continuous part
+    counts = np.bincount(b, minlength=codec.n_bins)
+    assert counts.max() < 3 * binned.sum() / codec.n_bins
+
+
+def test_few_distinct_values_are_all_exact():
+    values = np.array([1.0, 2.0, 2.0, 3.0, 7.0] * 10)
+    codec = NumericCodec.fit("x", values, n_bins=16)
+    assert codec.n_bins == 0 and codec.exact.tolist() == [1.0, 2.0, 3.0, 7.0]
+    np.testing.assert_array_equal(codec.decode(codec.encode(values), np.random.default_rng(0)), values)
+
+
+def test_rare_categories_resample_or_drop():
+    values = pd.Series(["a"] * 50 + ["b"] * 30 + ["c", "d", np.nan] * 2, dtype=object)
+    keep = CategoricalCodec.fit("x", values, max_categories=255, rare_min_count=5, rare_strategy="resample")
+    assert keep.categories.tolist() == ["a", "b"] and sorted(keep.rare.tolist()) == ["c", "d"]
+    decoded = keep.decode(keep.encode(values), np.random.default_rng(0))
+    assert set(pd.Series(decoded).dropna()) <= {"a", "b", "c", "d"}
+    assert pd.isna(decoded[values.isna().to_numpy()]).all()
+    drop = CategoricalCodec.fit("x", values, max_categories=255, rare_min_count=5, rare_strategy="drop")
+    state = json.dumps(drop.to_state())
+    assert '"c"' not in state and '"d"' not in state  # rare values are never stored
+    decoded = drop.decode(drop.encode(values), np.random.default_rng(0))
+    assert set(pd.Series(decoded).dropna()) <= {"a", "b"}
+    assert len(drop.tokens_for(["c"])) == 1 and drop.tokens_for(["c"])[0] == -1  # not a known value
+
+
+def test_discretizer_state_round_trips_through_json(adult_small):
+    frame = adult_small.copy()
+    numeric = [c for c in frame.columns if frame[c].dtype != object]
+    d = Discretizer.fit(frame, numeric, n_bins=16)
+    again = Discretizer.from_state(json.loads(json.dumps(d.to_state())))
+    np.testing.assert_array_equal(d.encode(frame), again.encode(frame))
+    assert d.sizes == again.sizes
+
+
+def test_discretizer_refuses_unseen_values(adult_small):
+    d = Discretizer.fit(adult_small[["sex"]], [], n_bins=8)
+    with pytest.raises(DataError, match="not seen in training"):
+        d.encode(pd.DataFrame({"sex": ["Martian"]}))
+
+
+# -- network ------------------------------------------------------------------------------
+def test_network_is_causal_and_lookup_tables_match_forward():
+    torch.manual_seed(0)
+    net = ARNet([3, 5, 4], embedding_dim=4, hidden=8, depth=1, dropout=0.0).eval()
+    tokens = torch.tensor([[0, 1, 2], [2, 4, 3]])
+    base = net(tokens)
+    changed = tokens.clone()
+    changed[:, 2] = 0  # the last column is nobody's input
+    assert torch.allclose(net(changed), base)
+    changed[:, 1] = 0  # column 1 feeds column 2 only
+    out = net(changed)
+    assert torch.allclose(out[:, :2], base[:, :2]) and not torch.allclose(out[:, 2], base[:, 2])
+    tables = net.lookup_tables()
+    for j, k in enumerate([3, 5, 4]):
+        assert torch.allclose(net.column_logits(j, tables[j], tokens), base[:, j, :k], atol=1e-5)
+
+
+# -- model --------------------------------------------------------------------------------
+def test_learns_dependence_between_columns(arm, adult_small):
+    out = arm.sample(2000, seed=0)
+    seen = set(zip(adult_small["education"], adult_small["education-num"]))
+    consistent = np.mean([pair in seen for pair in zip(out["education"], out["education-num"])])
+    assert consistent > 0.85, consistent  # independent columns would give about 1/16
+    real = adult_small.groupby("sex")["income"].apply(lambda s: (s == ">50K").mean())
+    synth = out.groupby("sex")["income"].apply(lambda s: (s == ">50K").mean())
+    assert abs(real["Male"] - synth["Male"]) < 0.08 and abs(real["Female"] - synth["Female"]) < 0.08
+
+
+def test_native_conditions_on_categories_and_numbers(arm, adult_small):
+    rich = arm.sample(400, seed=1, conditions={"income": ">50K"})
+    assert (rich["income"] == ">50K").all()
+    # the condition shifts the other columns the way the data does (rich rows are older, more male)
+    assert rich["age"].mean() > adult_small["age"].mean() + 2
+    assert (rich["sex"] == "Male").mean() > (adult_small["sex"] == "Male").mean()
+    ages = arm.sample(300, seed=2, conditions={"age": [30, 40], "sex": "Female"})
+    assert set(ages["age"]) <= {30, 40} and (ages["sex"] == "Female").all()
+    with pytest.raises(DataError, match="no such value"):
+        arm.sample(10, conditions={"sex": "Martian"})
+
+
+def test_conditions_are_exact_for_columns_ordered_first(adult_small):
+    model = create("arm", **{**FAST, "column_order": ["income"]}).fit(adult_small)
+    assert model.order_[0] == "income"
+    out = model.sample(1500, seed=3, conditions={"income": "<=50K"})
+    real = adult_small[adult_small["income"] == "<=50K"]
+    assert abs((out["sex"] == "Male").mean() - (real["sex"] == "Male").mean()) < 0.07
+
+
+def test_log_likelihood_prefers_real_rows(arm, adult_small):
+    real = arm.log_likelihood(adult_small.iloc[:300])
+    shuffled = adult_small.iloc[:300].copy()
+    rng = np.random.default_rng(0)
+    for col in shuffled.columns:
+        shuffled[col] = shuffled[col].to_numpy()[rng.permutation(len(shuffled))]
+    assert real.shape == (300,) and np.isfinite(real).all()
+    assert real.mean() > arm.log_likelihood(shuffled).mean() + 1.0
+
+
+@pytest.mark.parametrize("bad", [{"hidden": 0}, {"dropout": 1.5}, {"column_order": ["nope"]}, {"n_bins": 1},
+                                 {"rare_strategy": "keep"}])
+def test_bad_parameters_are_clear_errors(bad, adult_small):
+    with pytest.raises(ConfigError):
+        create("arm", **{**FAST, "epochs": 1, **bad}).fit(adult_small.iloc[:100])
