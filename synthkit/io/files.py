@@ -235,6 +235,9 @@ def _read_delimited(
         "keep_default_na": False, "skipinitialspace": True, "nrows": nrows, "low_memory": False,
         "compression": _compression(path), "encoding_errors": "strict",
     }
+    if delim == ";" and "decimal" not in opts:
+        kwargs["decimal"] = ","  # semicolon files are the European convention: 1,5 means 1.5
+        report.sniffed["decimal"] = ","
     kwargs.update(opts)
     if delim == " ":
         kwargs["skipinitialspace"] = True

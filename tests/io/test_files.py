@@ -29,6 +29,14 @@ def test_semicolon_latin1_with_header_and_missing_tokens(tmp_path: Path) -> None
     assert df["score"].isna().sum() == 2 and df["score"].iloc[0] == 1.5
 
 
+def test_semicolon_file_with_decimal_commas_and_bom(tmp_path: Path) -> None:
+    path = tmp_path / "eu.csv"
+    path.write_bytes("\ufeffpreis;menge;note\n1,5;2;a\n3,25;4;b\n".encode())
+    df, report = read_with_report(path)
+    assert report["sniffed"]["encoding"] == "utf-8-sig" and report["sniffed"]["decimal"] == ","
+    assert list(df.columns) == ["preis", "menge", "note"] and df["preis"].tolist() == [1.5, 3.25]
+
+
 def test_headerless_file_gets_generated_names(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.data", "39, State-gov, 77516\n50, Self-emp, 83311\n38, ?, 215646\n")
     assert sniff_csv(path)["header"] is False
