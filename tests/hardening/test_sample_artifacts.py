@@ -86,7 +86,7 @@ def _rehash(folder: Path) -> None:
     (folder / "model.json").write_text(json.dumps(doc))
 
 
-def _edit(key_path: list, value, rehash: bool = False):  # noqa: ANN001, ANN202
+def _edit(key_path: list, value, rehash: bool = False):
     def apply(folder: Path) -> None:
         doc = json.loads((folder / "model.json").read_text())
         node = doc
@@ -111,7 +111,7 @@ class _Payload:
 
     marker: Path
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (Path.touch, (self.marker,))
 
 
@@ -124,7 +124,7 @@ def _pickle_weights(folder: Path) -> None:
     _rehash(folder)
 
 
-def _write(name: str, data: bytes):  # noqa: ANN202
+def _write(name: str, data: bytes):
     def apply(folder: Path) -> None:
         (folder / name).write_bytes(data)
 
@@ -187,7 +187,7 @@ def test_unfitted_model_cannot_sample_or_save(tmp_path):
 def test_pickle_module_is_not_used_to_load(saved, monkeypatch):
     """Belt and braces: loading works with pickle.loads/Unpickler.load forbidden."""
 
-    def forbidden(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def forbidden(*args, **kwargs):
         raise AssertionError("pickle used while loading a model")
 
     monkeypatch.setattr(pickle, "loads", forbidden)
