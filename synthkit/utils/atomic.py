@@ -25,7 +25,16 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     (``to_parquet``, ``to_csv(compression="infer")``) behave as for the final name.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        from synthkit.errors import ConfigError
+
+        raise ConfigError(f"cannot write output {target}: it is a folder; give a file name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        from synthkit.errors import ConfigError
+
+        raise ConfigError(f"cannot write output {target}: a parent of it is a file, not a folder") from None
     end = suffix if suffix is not None else "".join(target.suffixes)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + end, dir=target.parent)
     os.close(fd)
