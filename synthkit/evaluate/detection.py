@@ -30,8 +30,16 @@ __all__ = ["detection_auc", "precision_recall_authenticity", "tree_features"]
 _MAX_CODES = 250  # HistGradientBoosting's categorical limit is max_bins (255)
 
 
-def tree_features(frames: list[pd.DataFrame], kinds: dict[str, str]) -> tuple[list[np.ndarray], np.ndarray]:
-    """Float matrices for tree models: numbers as-is, categories as shared codes (NaN = missing)."""
+def tree_features(
+    frames: list[pd.DataFrame], kinds: dict[str, str], basis: pd.DataFrame | None = None
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Float matrices for tree models: numbers as-is, categories as shared codes (NaN = missing).
+
+    Codes are the most frequent values of ``basis`` (default: the first frame); the rest share an
+    "other" code. A two-sample test must pass both samples as ``basis``: with one sample's values
+    only, values unseen in it would all be "other" in the other sample, a spurious tell.
+    """
+    basis = frames[0] if basis is None else basis
     cols = list(kinds)
     is_cat = np.array([kinds[c] not in CONTINUOUS for c in cols], dtype=bool)
     mats = [np.empty((len(f), len(cols)), dtype=float) for f in frames]
@@ -40,7 +48,7 @@ def tree_features(frames: list[pd.DataFrame], kinds: dict[str, str]) -> tuple[li
             for m, f in zip(mats, frames):
                 m[:, j] = f[col].to_numpy(dtype=float)
             continue
-        top = frames[0][col].value_counts(dropna=True).index[: _MAX_CODES - 1]
+        top = basis[col].value_counts(dropna=True).index[: _MAX_CODES - 1]
         cats = pd.Index(top)
         for m, f in zip(mats, frames):
             codes = pd.Categorical(f[col], categories=cats).codes.astype(float)
@@ -58,7 +66,7 @@ def detection_auc(
     n = min(len(real), len(syn), max_each)
     r = real.iloc[np.sort(rng.choice(len(real), n, replace=False))]
     s = syn.iloc[np.sort(rng.choice(len(syn), n, replace=False))]
-    (xr, xs), is_cat = tree_features([r, s], kinds)
+    (xr, xs), is_cat = tree_features([r, s], kinds, basis=pd.concat([r, s], ignore_index=True))
     x = np.vstack([xr, xs])
     y = np.r_[np.zeros(n, dtype=int), np.ones(n, dtype=int)]
     oof = np.empty(len(y))

@@ -7,6 +7,7 @@ Hanley-McNeil for AUCs, anonymeter's propagation for attack-vs-control risks).
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from scipy.stats import norm
@@ -20,9 +21,13 @@ Z95 = float(norm.ppf(0.975))
 
 
 def openmp_single() -> threadpool_limits:
-    """Run HistGradientBoosting single-threaded: its OpenMP threads spin-wait, and on a shared,
-    oversubscribed machine a 2-thread fit measured 25x slower than a 1-thread fit (0.55 s)."""
-    return threadpool_limits(limits=1, user_api="openmp")
+    """Limit OpenMP and BLAS pools to ``SYNTHKIT_EVAL_THREADS`` threads (default 1).
+
+    Their worker threads spin-wait; on a shared, oversubscribed machine a 2-thread
+    HistGradientBoosting fit measured 25x and a 2-thread logistic regression 10x slower than
+    single-threaded. One thread is predictable; set the variable to use more on an idle machine.
+    """
+    return threadpool_limits(limits=int(os.environ.get("SYNTHKIT_EVAL_THREADS", "1")))
 
 
 def fnum(value: float | None) -> float | None:
