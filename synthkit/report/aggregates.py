@@ -145,6 +145,14 @@ def _numeric_chart(real: np.ndarray, syn: np.ndarray | None, kind: str, k: int) 
     p = _outer_level(len(r), k)
     lo, hi = np.quantile(r, [p, 1 - p])
     edges = np.linspace(lo, hi, _FINE_BINS + 1) if hi > lo else np.array([lo, hi])
+    if integer and hi - lo >= _FINE_BINS:
+        # whole-number edges read better for counts, ages, years; floor/ceil of a quantile of
+        # integers stays between the same two order statistics, so nothing more extreme is shown
+        # (equal whole-number widths: unequal ones would draw a sawtooth of shares)
+        lo, hi = float(np.floor(lo)), float(np.ceil(hi))
+        width = float(np.ceil((hi - lo) / _FINE_BINS))
+        edges = lo + width * np.arange(int(np.ceil((hi - lo) / width)) + 1)
+        hi = float(edges[-1])
 
     def counts(x: np.ndarray) -> np.ndarray:
         inner = np.histogram(x[(x >= lo) & (x <= hi)], bins=edges)[0] if hi > lo else np.array([np.sum(x == lo)])

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 import synthkit
 from synthkit.errors import ConfigError, DataError
-from synthkit.profile.metadata import ColumnMeta, Metadata
+from synthkit.profile.metadata import ColumnMeta, Metadata, TableMeta
 from synthkit.report.aggregates import association_views, column_view, is_sensitive
 from synthkit.report.details import run_section, validation_section
 from synthkit.report.sections import (
@@ -53,11 +53,19 @@ def _check(real: Any, metadata: Any, k: Any, what: str) -> list[ColumnMeta]:
         raise ConfigError(f"metadata must be a synthkit Metadata, got {type(metadata).__name__}")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"k (minimum group size shown in charts) must be a positive integer, got {k!r}")
-    table = metadata.table()
+    table = _table_for(metadata, real)
     metas = [c for c in table.columns if c.name in real.columns]
     if not metas:
         raise DataError(f"none of the metadata columns {table.column_names[:5]}… are in the {what}")
     return metas
+
+
+def _table_for(metadata: Metadata, frame: pd.DataFrame) -> TableMeta:
+    """The only table, or for multi-table metadata the one whose columns the frame matches best."""
+    if len(metadata.tables) == 1:
+        return metadata.table()
+    cols = {str(c) for c in frame.columns}
+    return max(metadata.tables.values(), key=lambda t: len(cols & set(t.column_names)))
 
 
 def _kinds(metas: list[ColumnMeta]) -> dict[str, int]:
@@ -120,7 +128,7 @@ def render_report(
         views.append({"view": view, "score": fid["columns"].get(m.name)})
     plain = [m for m in metas if not is_sensitive(m)]
     context = {
-        "title": f"Synthetic data report — {run.get('dataset') or metadata.table().name}",
+        "title": f"Synthetic data report — {run.get('dataset') or _table_for(metadata, real).name}",
         "kind": "report",
         "version": synthkit.__version__,
         "generated_at": run.get("generated_at"),
@@ -142,7 +150,7 @@ def render_report(
 def render_profile_report(path: str | Path, *, data: pd.DataFrame, metadata: Metadata, k: int = 10) -> Path:
     """Write a profile-only report (schema, per-column distributions, associations) of ``data``."""
     metas = _check(data, metadata, k, "data")
-    table = metadata.table()
+    table = _table_for(metadata, data)
     views = [{"view": column_view(m, data[m.name], None, k), "score": None} for m in metas]
     plain = [m for m in metas if not is_sensitive(m)]
     schema = [
