@@ -179,3 +179,13 @@ def test_degenerate_frames_still_render(tmp_path: Path, case: str) -> None:
     assert re.findall(r'<section class="sec" id="(\w+)"', html) == SECTIONS
     if case == "one real row":
         assert "fewer than k=10 real values: chart suppressed" in html  # one person is never charted
+
+
+def test_multi_table_metadata_uses_the_matching_table(tmp_path: Path) -> None:
+    from synthkit.profile import Metadata, profile_table
+
+    patients = pd.DataFrame({"pid": range(50), "age": [30 + i % 40 for i in range(50)]})
+    visits = pd.DataFrame({"pid": [i % 50 for i in range(200)], "cost": [float(i) for i in range(200)], "ward": ["a", "b"] * 100})
+    meta = Metadata(tables={"patients": profile_table(patients, "patients"), "visits": profile_table(visits, "visits")})
+    html = render_profile_report(tmp_path / "p.html", data=visits, metadata=meta).read_text()
+    assert "Data profile — visits" in html and "<h4>cost</h4>" in html
