@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # name -> module that registers it. Add a line here when you add a model module.
 BUILTIN_MODULES: dict[str, str] = {
     "copula": "synthkit.models.copula",
+    "sequence": "synthkit.models.sequence",
+    "relational": "synthkit.models.relational",
     "dp-marginals": "synthkit.models.dp_marginals",
     "gan": "synthkit.models.gan",
     "vae": "synthkit.models.vae",

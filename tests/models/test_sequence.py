@@ -1,0 +1,171 @@
+"""Contract of the ``sequence`` synthesizer on real long-format data (PhysioNet ICU stays, Synthea).
+
+The flat contract (tests/models/test_contract.py) skips this model (``contract_skip``): it takes
+entity/time/context and samples entities. The same promises are checked here for that shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthkit.errors import ConfigError, DataError, ModelFileError, NotFittedError
+from synthkit.models import Synthesizer, available, create, get
+from synthkit.models.sequence import SequenceSynthesizer
+from synthkit.profile import profile
+
+COLUMNS = ["RecordID", "Time", "Age", "Gender", "Height", "HR", "MAP", "Temp", "GCS", "Urine"]
+CONTEXT = ["Age", "Gender", "Height"]
+
+
+class PickledPayload:
+    """Any non-tensor object: loading it would need pickle."""
+
+
+@pytest.fixture(scope="module")
+def icu() -> pd.DataFrame:
+    from synthkit.datasets import load
+
+    events, _ = load("icu")
+    ids = events["RecordID"].unique()[:80]
+    return events[events["RecordID"].isin(ids)][COLUMNS].reset_index(drop=True)
+
+
+def _make(**extra) -> SequenceSynthesizer:
+    return create("sequence", **{**get("sequence").test_params, **extra})  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def fitted(icu) -> SequenceSynthesizer:
+    return _make(seed=3).fit(icu, entity="RecordID", time="Time", context=CONTEXT)
+
+
+def test_registered_and_skipped_by_the_flat_contract():
+    assert "sequence" in available()
+    assert get("sequence").__dict__.get("contract_skip") is True
+
+
+def test_samples_entities_with_columns_dtypes_and_keys(fitted, icu):
+    out = fitted.sample(25, seed=1)
+    assert list(out.columns) == COLUMNS
+    for col in COLUMNS:
+        assert out[col].dtype == icu[col].dtype, col
+    assert out["RecordID"].nunique() == 25
+    assert not set(out["RecordID"]) & set(icu["RecordID"])  # entity ids are new, not real ones
+    assert out.groupby("RecordID").size().max() <= icu.groupby("RecordID").size().max()
+    assert set(out["Gender"].dropna()) <= set(icu["Gender"].dropna())
+
+
+def test_time_is_ordered_within_entities_and_context_is_constant(fitted, icu):
+    out = fitted.sample(25, seed=2)
+    assert (out.groupby("RecordID")["Time"].diff().dropna() >= 0).all()
+    assert out["Time"].min() >= icu["Time"].min() and out["Time"].max() <= icu["Time"].max()
+    assert (out.groupby("RecordID")[CONTEXT].nunique(dropna=False) <= 1).all().all()
+    # missing values survive per measure (GCS is mostly missing, HR mostly present)
+    assert out["GCS"].isna().mean() > out["HR"].isna().mean()
+
+
+def test_seed_reproduces(fitted):
+    pd.testing.assert_frame_equal(fitted.sample(10, seed=5), fitted.sample(10, seed=5))
+    assert not fitted.sample(10, seed=5).equals(fitted.sample(10, seed=6))
+
+
+def test_fit_is_seeded(icu):
+    small = icu[icu["RecordID"].isin(icu["RecordID"].unique()[:30])]
+    a = _make(seed=11, epochs=1).fit(small, entity="RecordID", time="Time", context=CONTEXT).sample(8, seed=0)
+    b = _make(seed=11, epochs=1).fit(small, entity="RecordID", time="Time", context=CONTEXT).sample(8, seed=0)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_save_load_round_trip_without_pickle(fitted, tmp_path: Path):
+    fitted.save(tmp_path / "m")
+    loaded = Synthesizer.load(tmp_path / "m")
+    assert type(loaded) is SequenceSynthesizer
+    pd.testing.assert_frame_equal(loaded.sample(12, seed=9), fitted.sample(12, seed=9))
+    import torch
+
+    torch.save({"x": PickledPayload()}, tmp_path / "m" / "weights.pt")
+    doc = json.loads((tmp_path / "m" / "model.json").read_text())
+    doc["weights_sha256"] = hashlib.sha256((tmp_path / "m" / "weights.pt").read_bytes()).hexdigest()
+    (tmp_path / "m" / "model.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="cannot read weights"):
+        Synthesizer.load(tmp_path / "m")
+
+
+def test_model_file_holds_no_real_entity_ids(fitted, icu, tmp_path: Path):
+    fitted.save(tmp_path / "m")
+    text = (tmp_path / "m" / "model.json").read_text()
+    assert not any(f"{rid}" in text for rid in icu["RecordID"].unique()[:20])
+
+
+def test_keys_from_metadata_and_sample_for(icu):
+    metadata = profile(icu)
+    table = metadata.table()
+    table.sequence_key, table.sequence_index = "RecordID", "Time"
+    model = _make(metadata=metadata, context=CONTEXT).fit(icu)
+    context = pd.DataFrame({"Age": [30.0, 80.0, 55.0], "Gender": ["F", "M", "F"], "Height": [np.nan, 180.0, 160.0]})
+    out = model.sample_for(context, lengths=np.array([3, 0, 7]), starts=np.array([0.0, 0.0, 60.0]), seed=0)
+    sizes = out.groupby("RecordID", sort=False).size().tolist()
+    assert sizes == [3, 7]
+    assert out["Age"].iloc[0] == 30.0 and out["Age"].iloc[-1] == 55.0
+    assert out["Time"].iloc[3] == 60
+
+
+def test_datetime_time_and_end_dates_follow_start():
+    """Synthea encounters per patient: START is the time, STOP is learned relative to it."""
+    from synthkit.datasets import load
+
+    enc = load("ehr")["encounters"][["PATIENT", "START", "STOP", "ENCOUNTERCLASS", "BASE_ENCOUNTER_COST"]]
+    model = _make(epochs=1).fit(enc, entity="PATIENT", time="START")
+    out = model.sample(6, seed=0)
+    assert out["START"].dtype == enc["START"].dtype and out["STOP"].dtype == enc["STOP"].dtype
+    assert (out["STOP"] >= out["START"]).all()
+    assert (out.groupby("PATIENT")["START"].diff().dropna() >= pd.Timedelta(0)).all()
+    assert out["PATIENT"].str.len().median() == enc["PATIENT"].str.len().median()  # uuid-like fakes
+
+
+@pytest.mark.parametrize("problem", ["no_entity", "unknown_column", "varying_context", "missing_time", "text_time"])
+def test_bad_input_is_a_clear_error(icu, problem):
+    data, kwargs = icu.copy(), {"entity": "RecordID", "time": "Time", "context": CONTEXT}
+    if problem == "no_entity":
+        kwargs["entity"] = None
+    elif problem == "unknown_column":
+        kwargs["context"] = ["Age", "Weight"]
+    elif problem == "varying_context":
+        data["Age"] = np.arange(len(data), dtype=float)
+    elif problem == "missing_time":
+        data.loc[3, "Time"] = np.nan
+    else:
+        data["Time"] = data["Time"].astype(str) + " min"
+    with pytest.raises(DataError, match="entity|Weight|Age|Time"):
+        _make().fit(data, **kwargs)
+
+
+def test_bad_params_and_calls(fitted):
+    with pytest.raises(NotFittedError):
+        _make().sample(3)
+    with pytest.raises(DataError):
+        fitted.sample(0)
+    with pytest.raises(ConfigError, match="hidden"):
+        _make(hidden=0).fit(pd.DataFrame({"e": [1, 1], "t": [0, 1], "x": [1.0, 2.0]}), entity="e", time="t")
+    with pytest.raises(ConfigError, match="conditions"):
+        fitted.sample(3, conditions={"Age": 50})
+
+
+@pytest.mark.integration
+def test_learns_lengths_marginals_and_autocorrelation(icu):
+    """A short real fit: length distribution and marginals close, vitals stay autocorrelated."""
+    from synthkit.evaluate.temporal import temporal_metrics
+
+    model = create("sequence", epochs=10, hidden=48, embed=24, batch_size=8, lr=1e-2, seed=0)
+    model.fit(icu, entity="RecordID", time="Time", context=CONTEXT)
+    out = model.sample(80, seed=0)
+    scores = temporal_metrics(icu, out, "RecordID", "Time", ["HR", "MAP", "Temp", "Urine"])
+    assert scores["length"]["ks"] < 0.25
+    assert scores["marginals"]["HR"]["ks"] < 0.15
+    assert scores["autocorrelation"]["HR"]["synthetic_lag1"] > 0.2
