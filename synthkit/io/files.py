@@ -256,6 +256,8 @@ def _read_delimited(
             raise DataError(f"file {path} is empty") from None
         except (pd.errors.ParserError, ValueError, OSError, EOFError) as exc:
             raise DataError(f"cannot parse {path} as delimited text (delimiter {delim!r}): {str(exc).strip()[:200]}") from None
+        except TypeError as exc:  # an unknown reader option, e.g. a typo in a pipeline's source.options
+            raise DataError(f"invalid reader option for {path}: {str(exc).splitlines()[0][:200]}") from None
     if df is None:
         raise DataError(f"cannot decode {path} with any known encoding; pass encoding=")
     if not has_header and "names" not in opts:
