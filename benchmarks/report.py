@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import sys
 import tempfile
@@ -133,7 +134,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "browser_load_seconds": None if load is None else round(load, 3),
         "targets": {"size_mb": 5.0, "render_seconds": 5.0},
         "ok": size < 5e6 and seconds < 5.0 and (load is None or load < 5.0),
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+                    "load_average_1min": round(os.getloadavg()[0], 2)},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_json(RESULTS / "report.json", result)
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"| HTML size | {size / 1e6:.2f} MB | < 5 MB |\n"
         f"| Python render (aggregates + templates + write) | {seconds:.2f} s | < 5 s |\n"
         f"| Chromium load + layout | {'n/a' if load is None else f'{load:.2f} s'} | < 5 s |\n"
+        f"\nMachine: {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} while measuring (shared machine: noisy).\n"
     )
     write_text(RESULTS / "report.md", md)
     log.info("%s", json.dumps(result))

@@ -82,7 +82,13 @@ def _sample(series: pd.Series) -> pd.Series:
 def _as_numbers(series: pd.Series, kind: str) -> np.ndarray:
     """Float values (datetimes as ns since epoch), NaN for missing or unparseable."""
     if kind == "datetime":
-        parsed = pd.to_datetime(series, errors="coerce", utc=True)
+        if pd.api.types.is_datetime64_any_dtype(series):  # parsing again would walk every value
+            parsed = series
+        else:
+            parsed = pd.to_datetime(series, errors="coerce", utc=True)
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        parsed = parsed.dt.as_unit("ns")
         out = parsed.astype("int64").to_numpy(dtype=float)
         out[parsed.isna().to_numpy()] = np.nan
         return out
