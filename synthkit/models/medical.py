@@ -27,14 +27,18 @@ __all__ = ["CodeBook", "join_mixed", "root_ids", "shift_dates", "split_mixed"]
 
 _CODE_NAME = re.compile(r"code", re.IGNORECASE)
 _NAN_KEY = "__nan__"
+_SEP = " \x1f "  # unit separator: never inside a code or a description
 
 
 class CodeBook:
     """Functional dependencies ``dependent ← determinant`` among categorical columns of a table."""
 
-    def __init__(self, mappings: dict[str, dict[str, Any]] | None = None, determinants: dict[str, str] | None = None) -> None:
+    def __init__(self, mappings: dict[str, dict[str, Any]] | None = None, determinants: dict[str, str] | None = None,
+                 joint: dict[str, str] | None = None) -> None:
         self.mappings = mappings or {}  # dependent -> {determinant value: dependent value}
         self.determinants = determinants or {}  # dependent -> determinant
+        # near-dependent pairs (one description, two codes): learned as one joint category
+        self.joint = joint or {}  # partner -> column holding "value<SEP>partner value"
 
     @classmethod
     def fit(cls, df: pd.DataFrame, exclude: list[str] | tuple[str, ...] = (), min_consistency: float = 0.999) -> CodeBook:
@@ -61,15 +65,38 @@ class CodeBook:
                     mode = pairs.groupby("a")["b"].agg(lambda s: s.value_counts().index[0])
                     book.determinants[dep] = det
                     book.mappings[dep] = {str(k): (None if v == _NAN_KEY else v) for k, v in mode.items()}
+        taken = set(book.determinants) | set(book.determinants.values())
+        for det in order:
+            if det in taken or not _CODE_NAME.search(det):
+                continue
+            for dep in candidates:
+                if dep == det or dep in taken:
+                    continue
+                pairs = pd.DataFrame({"a": keys[det], "b": keys[dep]})
+                top = pairs.groupby(["a", "b"], sort=False).size()
+                if top.groupby(level="a").max().sum() >= 0.9 * n or top.groupby(level="b").max().sum() >= 0.9 * n:
+                    book.joint[dep] = det
+                    taken |= {det, dep}
+                    break
         return book
 
     def strip(self, df: pd.DataFrame) -> pd.DataFrame:
-        """``df`` without the dependent columns."""
-        return df.drop(columns=[c for c in self.determinants if c in df.columns])
+        """``df`` without the dependent columns; joint pairs merged into one column."""
+        out = df.drop(columns=[c for c in self.determinants if c in df.columns])
+        for dep, det in self.joint.items():
+            a = out[det].astype(object).where(out[det].notna(), _NAN_KEY).astype(str)
+            b = out[dep].astype(object).where(out[dep].notna(), _NAN_KEY).astype(str)
+            out[det] = a + _SEP + b
+            out = out.drop(columns=[dep])
+        return out
 
     def restore(self, df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
         """Add the dependent columns back from their determinants (in ``columns`` order if given)."""
         out = df.copy()
+        for dep, det in self.joint.items():
+            parts = out[det].astype(str).str.split(_SEP, n=1, expand=True, regex=False).reindex(columns=[0, 1])
+            out[det] = parts[0].where(parts[0] != _NAN_KEY).where(out[det].notna())
+            out[dep] = parts[1].where(parts[1] != _NAN_KEY).where(out[det].notna())
         for dep, det in self.determinants.items():
             key = out[det].astype(object).where(out[det].notna(), _NAN_KEY).astype(str)
             out[dep] = key.map(self.mappings[dep]).astype(object)
@@ -77,23 +104,27 @@ class CodeBook:
         return out[columns] if columns is not None else out
 
     def to_state(self) -> dict[str, Any]:
-        return {"mappings": self.mappings, "determinants": self.determinants}
+        return {"mappings": self.mappings, "determinants": self.determinants, "joint": self.joint}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> CodeBook:
-        return cls(dict(state["mappings"]), dict(state["determinants"]))
+        return cls(dict(state["mappings"]), dict(state["determinants"]), dict(state.get("joint", {})))
 
 
 def split_mixed(series: pd.Series, min_numeric_share: float = 0.5) -> tuple[pd.Series, pd.Series, int] | None:
-    """(numbers, text, decimals) for a text column that mostly holds numbers; None otherwise."""
+    """(numbers, text, decimals) for a text column holding mostly numbers *and* some text; None
+    otherwise. Columns of digits only, or named like codes, stay categorical: SNOMED/LOINC codes
+    are labels, not quantities."""
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return None
+    if _CODE_NAME.search(str(series.name or "")):
         return None
     present = series.notna()
     if not present.any():
         return None
     numbers = pd.to_numeric(series.where(present), errors="coerce")
     share = numbers.notna().sum() / present.sum()
-    if share < min_numeric_share:
+    if share < min_numeric_share or share == 1.0:
         return None
     text = series.where(present & numbers.isna())
     as_text = series[numbers.notna()].astype(str)
@@ -111,16 +142,14 @@ def join_mixed(numbers: pd.Series, text: pd.Series, decimals: int) -> pd.Series:
 def root_ids(tables: dict[str, pd.DataFrame], relationships: list[Relationship], root: str, root_key: str) -> dict[str, pd.Series]:
     """For every table reachable from ``root`` through foreign keys, the root key of each row."""
     out = {root: tables[root][root_key]}
-    changed = True
-    while changed:
-        changed = False
+    for _ in range(len(tables)):  # enough passes for the deepest chain; later paths fill gaps
         for rel in relationships:
-            if rel.parent_table in out and rel.child_table not in out and rel.child_table in tables:
+            if rel.parent_table in out and rel.child_table in tables and rel.child_table != root:
                 parent = tables[rel.parent_table]
                 lookup = pd.Series(out[rel.parent_table].to_numpy(), index=parent[rel.parent_key].to_numpy())
                 lookup = lookup[~lookup.index.duplicated()]
-                out[rel.child_table] = tables[rel.child_table][rel.child_key].map(lookup)
-                changed = True
+                found = tables[rel.child_table][rel.child_key].map(lookup)
+                out[rel.child_table] = out[rel.child_table].fillna(found) if rel.child_table in out else found
     return out
 
 
