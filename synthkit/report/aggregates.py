@@ -340,6 +340,8 @@ def association_views(
         "columns": len(cols),
         "shown": len(shown),
         "real_svg": svg.heatmap(labels, real_m.tolist(), title="real associations", size=size),
+        "scale_svg": svg.color_scale(True),
+        "diff_scale_svg": svg.color_scale(False),
     }
     if synthetic is not None:
         syn_m = association_matrix(synthetic, shown)

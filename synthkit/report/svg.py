@@ -228,6 +228,19 @@ def interval_bar(value: float, lo: float | None, hi: float | None, threshold: fl
     return "".join(parts)
 
 
+def color_scale(diverging: bool = True) -> str:
+    """A small colour key for heatmaps: -1 … 0 … +1 (diverging) or 0 … 1 (sequential)."""
+    stops = [-1.0, -0.5, 0.0, 0.5, 1.0] if diverging else [0.0, 0.25, 0.5, 0.75, 1.0]
+    parts = ['<svg class="scale" viewBox="0 0 170 24" width="170" height="24" aria-hidden="true">']
+    for i, v in enumerate(stops):
+        fill = _diverging(v) if diverging else _sequential(v)
+        parts.append(f'<rect x="{10 + 30 * i}" y="2" width="30" height="9" fill="{fill}" stroke="#ccd3db" stroke-width="0.5"/>')
+    for i, v in ((0, stops[0]), (2, stops[2]), (4, stops[4])):
+        parts.append(f'<text class="tick" x="{25 + 30 * i}" y="22" text-anchor="middle" font-size="8">{v:g}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _open(cls: str, width: float, height: float, title: str) -> str:
     return (
         f'<svg class="{cls}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
