@@ -209,7 +209,8 @@ def _summary(real: np.ndarray, syn: np.ndarray | None, kind: str, k: int) -> lis
     s = syn[np.isfinite(syn)] if syn is not None else np.array([])
     if len(r) < 2 * k:  # too few people for quantiles that do not point at someone
         return []
-    levels = _levels(len(r), k)
+    # a tiny synthetic sample could carry a copied real extreme at its edge: judge by the smaller one
+    levels = _levels(min(len(r), len(s)) if len(s) else len(r), k)
     rq = np.quantile(r, levels)
     sq = np.quantile(s, levels) if len(s) else [np.nan] * len(levels)
     rows = [
