@@ -26,6 +26,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "sequence": "synthkit.models.sequence",
     "relational": "synthkit.models.relational",
     "dp-marginals": "synthkit.models.dp_marginals",
+    "dp-vae": "synthkit.models.dp_vae",
     "gan": "synthkit.models.gan",
     "vae": "synthkit.models.vae",
     "arm": "synthkit.models.arm",

@@ -3,8 +3,10 @@
 Why not the shared :class:`~synthkit.models.trainer.Trainer`: its fixed-size shuffled batches and
 validation-based early stopping do not match the Poisson-sampling RDP analysis (and validation
 loss would be a non-private read), so DP models drive this small loop instead. opacus provides
-the per-sample gradients (``GradSampleModule``) and the clip-and-noise step (``DPOptimizer``,
-seeded through its ``generator``); the steps are charged to a :class:`PrivacyLedger`, whose ε is
+per-sample clipping by ghost clipping (``GradSampleModuleFastGradientClipping``: per-row gradient
+norms without materializing per-row gradients, then a second backward pass on the re-weighted
+loss — several times faster than per-sample gradients for wide one-hot layers) and the noise step
+(``DPOptimizerFastGradientClipping``, seeded through its ``generator``); the steps are charged to a :class:`PrivacyLedger`, whose ε is
 opacus' ``RDPAccountant`` ε for the same history (plus ρα for the zCDP preprocessing).
 
 The number of steps is fixed before training from the budget: :func:`max_steps_within` gives the
@@ -19,8 +21,9 @@ import warnings
 
 import numpy as np
 import torch
-from opacus import GradSampleModule
-from opacus.optimizers import DPOptimizer
+from opacus.grad_sample import GradSampleModuleFastGradientClipping
+from opacus.optimizers import DPOptimizerFastGradientClipping
+from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
 from torch import nn
 
 from synthkit.errors import ConfigError, ModelError
@@ -88,12 +91,14 @@ class DPSGD:
         self.noise_multiplier = float(noise_multiplier)
         self.sample_rate = float(sample_rate)
         self.allowed_steps = allowed_steps  # None: found from the ledger at the first step
+        self.max_grad_norm = float(max_grad_norm)
         if ledger is not None:
-            self.module: nn.Module = GradSampleModule(module, loss_reduction="mean")
+            self.module: nn.Module = GradSampleModuleFastGradientClipping(
+                module, max_grad_norm=self.max_grad_norm, use_ghost_clipping=True, loss_reduction="mean")
             generator = torch.Generator()
             generator.manual_seed(int(seed))
-            self.optimizer: torch.optim.Optimizer = DPOptimizer(
-                optimizer, noise_multiplier=self.noise_multiplier, max_grad_norm=float(max_grad_norm),
+            self.optimizer: torch.optim.Optimizer = DPOptimizerFastGradientClipping(
+                optimizer, noise_multiplier=self.noise_multiplier, max_grad_norm=self.max_grad_norm,
                 expected_batch_size=int(expected_batch_size), loss_reduction="mean", generator=generator)
         else:
             self.module, self.optimizer = module, optimizer
@@ -105,8 +110,11 @@ class DPSGD:
             if self.allowed_steps is not None:
                 self.allowed_steps -= 1
 
-    def step(self, loss: torch.Tensor) -> None:
-        """backward → (clip per row + noise) → optimizer step → charge the ledger; refuses overspending."""
+    def step(self, loss_per_row: torch.Tensor) -> None:
+        """(clip per row + noise) gradient step on ``loss_per_row`` (batch,), then charge the ledger.
+
+        Refuses (ModelError) a step that would overspend the budget.
+        """
         if self.ledger is not None:
             if self.allowed_steps is None:  # ε grows with the steps: find once how many the budget allows
                 self.allowed_steps = max_steps_within(self.ledger, self.noise_multiplier, self.sample_rate, 10**7)
@@ -117,14 +125,17 @@ class DPSGD:
         self.optimizer.zero_grad(set_to_none=True)
         with warnings.catch_warnings():  # opacus' hooks warn when the inputs need no gradient (ours never do)
             warnings.filterwarnings("ignore", message="Full backward hook is firing")
-            loss.backward()
+            if self.ledger is not None:
+                DPTensorFastGradientClipping(self.module, self.optimizer, loss_per_row, "mean").backward()
+            else:
+                loss_per_row.mean().backward()
         self.optimizer.step()
         if self.ledger is not None:
             self.ledger.sgd_step(self.noise_multiplier, self.sample_rate)
 
     def close(self) -> None:
         """Remove opacus' hooks so the bare module can be saved and used for sampling."""
-        if isinstance(self.module, GradSampleModule):
+        if isinstance(self.module, GradSampleModuleFastGradientClipping):
             self.module._close()
 
 

@@ -81,11 +81,11 @@ def test_dpsgd_step_refuses_to_exceed_the_budget():
     sgd = DPSGD(net, torch.optim.SGD(net.parameters(), lr=0.1), ledger, 2.0, 1.0, 0.05, 8, seed=0)
     x = torch.randn(8, 3)
     for _ in range(allowed):
-        sgd.step(sgd.module(x).pow(2).mean())
+        sgd.step(sgd.module(x).pow(2).sum(dim=1))
     assert ledger.sgd_steps == allowed
     assert ledger.epsilon_spent() <= 1.0
     with pytest.raises(ModelError, match="refused"):
-        sgd.step(sgd.module(x).pow(2).mean())
+        sgd.step(sgd.module(x).pow(2).sum(dim=1))
     assert ledger.sgd_steps == allowed  # the refused step was not taken
 
 
