@@ -189,3 +189,30 @@ def test_multi_table_metadata_uses_the_matching_table(tmp_path: Path) -> None:
     meta = Metadata(tables={"patients": profile_table(patients, "patients"), "visits": profile_table(visits, "visits")})
     html = render_profile_report(tmp_path / "p.html", data=visits, metadata=meta).read_text()
     assert "Data profile — visits" in html and "<h4>cost</h4>" in html
+
+
+def test_hostile_names_and_odd_dtypes_are_escaped(tmp_path: Path) -> None:
+    import numpy as np
+
+    from synthkit.profile import profile
+
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame({
+        "<script>alert(1)</script>": rng.integers(-2**62, 2**62, n),
+        "inf col": np.where(rng.random(n) < 0.1, np.inf, rng.normal(size=n)),
+        "mixed": [1, "a", 2.5, None, True] * 60,
+        "tz": pd.date_range("2020", periods=n, freq="h", tz="US/Eastern"),
+        'q "x" & <y>': rng.choice(["<b>", "&amp;", '"', "x"], n),
+        "cat dtype": pd.Categorical(rng.choice(["a", "b"], n)),
+        "Int64": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+    })
+    meta = profile(df)
+    for path in (
+        render_profile_report(tmp_path / "p.html", data=df, metadata=meta),
+        render_report(tmp_path / "r.html", metrics={"fidelity": {"columns": {"<script>alert(1)</script>": {"score": "x"}}}},
+                      real=df, synthetic=df.sample(frac=1, random_state=1), metadata=meta),
+    ):
+        html = path.read_text()
+        assert "<script" not in html and "<b>" not in html and "<y>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
