@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit import __version__
-from synthkit.errors import DataError, ModelError, ModelFileError, NotFittedError
+from synthkit.errors import DataError, ModelError, ModelFileError, NotFittedError, SynthkitError
 from synthkit.models.fakes import fake_column
 from synthkit.profile.metadata import Metadata, TableMeta
 from synthkit.transform.schema import TableSchema
@@ -160,27 +160,44 @@ class Synthesizer:
         }
         return self.schema_.from_model_frame(frame.reset_index(drop=True), regenerated)
 
-    def _normalize_conditions(self, conditions: dict[str, Any]) -> dict[str, list[Any]]:
+    def _normalize_conditions(self, conditions: Any) -> dict[str, list[Any]]:
+        """Conditions as column -> allowed model-frame values; malformed ones are refused at once."""
+        if not isinstance(conditions, dict):
+            raise DataError(f"conditions must map column names to values, got {type(conditions).__name__}")
         learned = {spec.name: spec for spec in self.schema_.learned}
         out: dict[str, list[Any]] = {}
         for column, wanted in conditions.items():
             if column not in learned:
                 raise DataError(f"cannot condition on {column!r}: not a learned column of this model")
-            values = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
+            values = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
+            if not values:
+                raise DataError(f"condition on {column!r} allows no value (empty list)")
+            if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in values):
+                raise DataError(f"condition on {column!r} asks for a missing value; conditions need concrete values")
             if learned[column].role == "categorical":
-                out[column] = [str(v) if not isinstance(v, bool) else str(v) for v in values]
+                out[column] = [str(v) for v in values]
             else:
-                out[column] = [float(v) for v in values]
+                try:
+                    out[column] = [float(v) for v in values]
+                except (TypeError, ValueError):
+                    raise DataError(f"condition on numerical column {column!r} needs numbers, got {values!r}") from None
         return out
 
     def _sample_with_conditions(self, n: int, rng: np.random.Generator, conditions: dict[str, list[Any]]) -> pd.DataFrame:
-        """Rejection sampling: draw batches, keep rows meeting every condition, give up clearly."""
+        """Rejection sampling: draw batches, keep rows meeting every condition, give up clearly.
+
+        The effort is bounded: a condition the model never produces in the first 50,000 draws (an
+        unseen category, say) is refused instead of looping for minutes.
+        """
         if self.native_conditions:
             return self._sample(n, rng, conditions=conditions)  # type: ignore[call-arg]
         kept: list[pd.DataFrame] = []
-        have, batch = 0, max(1000, 2 * n)
-        for _ in range(50):
+        have, drawn, batch = 0, 0, max(1000, 2 * n)
+        budget = max(200_000, 50 * n)
+        while drawn < budget:
+            batch = min(batch, budget - drawn)
             frame = self._sample(batch, rng)
+            drawn += batch
             mask = np.ones(len(frame), dtype=bool)
             for column, values in conditions.items():
                 mask &= frame[column].isin(values).to_numpy()
@@ -188,9 +205,14 @@ class Synthesizer:
             have += int(mask.sum())
             if have >= n:
                 return pd.concat(kept, ignore_index=True).iloc[:n]
-            rate = max(have, 1) / ((len(kept)) * batch)
-            batch = int(min(max(batch, (n - have) / rate * 1.2), 5_000_000))
-        raise ModelError(f"could not generate {n} rows meeting {conditions} (only {have} found); the condition may be too rare")
+            if have == 0 and drawn >= 50_000:
+                break
+            rate = max(have, 1) / drawn
+            batch = int(min(max(batch, (n - have) / rate * 1.2), 1_000_000))
+        raise ModelError(
+            f"could not generate {n} rows meeting the conditions on {sorted(conditions)} "
+            f"({have} of {drawn:,} draws matched); the condition is unseen or too rare for this model"
+        )
 
     def _require_fitted(self) -> None:
         if not getattr(self, "fitted_", False):
@@ -224,7 +246,6 @@ class Synthesizer:
         buffer = io.BytesIO()
         torch.save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, buffer)
         weights = buffer.getvalue()
-        state_text = json.dumps(state, sort_keys=True, allow_nan=False)
         doc = {
             "format": "synthkit-model",
             "format_version": MODEL_FORMAT_VERSION,
@@ -237,8 +258,9 @@ class Synthesizer:
             "fit_info": {"n_training_rows": self.n_training_rows_},
             "constraints": [c.to_state() for c in getattr(self, "constraints_", [])],
             "weights_sha256": hashlib.sha256(weights).hexdigest(),
-            "state_sha256": hashlib.sha256(state_text.encode()).hexdigest(),
         }
+        doc = json.loads(json.dumps(doc, allow_nan=False, default=_json_default))  # canonical JSON types
+        doc["state_sha256"] = _content_sha256(doc)
         write_bytes(path / _WEIGHTS, weights)
         write_text(path / _MODEL_JSON, json.dumps(doc, indent=1, allow_nan=False, default=_json_default))
         return path
@@ -256,8 +278,8 @@ class Synthesizer:
             raise ModelFileError(f"{path} is not a synthkit model folder (needs {_MODEL_JSON} and {_WEIGHTS})")
         try:
             doc = json.loads(doc_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelFileError(f"{doc_path} is not valid JSON: {exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise ModelFileError(f"{doc_path} is not valid JSON: {str(exc)[:200]}") from None
         if not isinstance(doc, dict) or doc.get("format") != "synthkit-model":
             raise ModelFileError(f"{doc_path} is not a synthkit model file")
         extra = set(doc) - _ALLOWED_TOP_KEYS
@@ -268,29 +290,57 @@ class Synthesizer:
         weights = weights_path.read_bytes()
         if hashlib.sha256(weights).hexdigest() != doc.get("weights_sha256"):
             raise ModelFileError(f"{weights_path} does not match its checksum; the model file was changed or damaged")
-        state_text = json.dumps(doc.get("state"), sort_keys=True, allow_nan=False)
-        if hashlib.sha256(state_text.encode()).hexdigest() != doc.get("state_sha256"):
-            raise ModelFileError(f"{doc_path} state does not match its checksum; the model file was changed or damaged")
-        model_cls = get(doc["model"])
+        try:
+            content_ok = _content_sha256(doc) == doc.get("state_sha256")
+        except (TypeError, ValueError):
+            content_ok = False
+        if not content_ok:
+            raise ModelFileError(f"{doc_path} does not match its checksum; the model file was changed or damaged")
+        try:
+            model_cls = get(str(doc.get("model")))
+        except SynthkitError as exc:
+            raise ModelFileError(f"{path}: {exc}") from None
         if cls is not Synthesizer and not issubclass(model_cls, cls):
             raise ModelFileError(f"{path} holds a {doc['model']!r} model, not a {cls.name!r} model")
         try:
             tensors = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for corrupt or pickled payloads
             raise ModelFileError(f"cannot read weights from {weights_path}: {str(exc).splitlines()[0]}") from None
-        metadata = Metadata.from_dict(doc["metadata"]) if doc.get("metadata") else None
-        params = dict(doc.get("params") or {})
-        model = model_cls(metadata=metadata, **params)
-        model.table_ = metadata.table() if metadata else None  # type: ignore[assignment]
-        model.schema_ = TableSchema.from_state(doc["schema"])
-        model.n_training_rows_ = int(doc.get("fit_info", {}).get("n_training_rows", 0))
-        model._set_state(doc.get("state") or {}, tensors)
-        from synthkit.models.constraints import constraints_from_state
-
-        model.constraints_ = constraints_from_state(doc.get("constraints") or [])
+        try:
+            model = _restore(model_cls, doc, tensors)
+        except SynthkitError as exc:
+            raise ModelFileError(f"{path}: the model file is damaged or foreign ({exc})") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as exc:
+            raise ModelFileError(f"{path}: the model file is damaged or foreign ({type(exc).__name__}: {str(exc)[:200]})") from None
         model._sample_rng_ = np.random.default_rng(model.seed)
         model.fitted_ = True
         return model
+
+
+def _content_sha256(doc: dict[str, Any]) -> str:
+    """Checksum over everything that shapes the model except the checksums themselves."""
+    covered = {k: v for k, v in doc.items() if k not in ("weights_sha256", "state_sha256")}
+    return hashlib.sha256(json.dumps(covered, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
+def _restore(model_cls: type[Synthesizer], doc: dict[str, Any], tensors: dict[str, Any]) -> Synthesizer:
+    """Rebuild a fitted model from a checked model document and its tensors."""
+    from synthkit.models.constraints import constraints_from_state
+
+    metadata = Metadata.from_dict(doc["metadata"]) if doc.get("metadata") else None
+    params = doc.get("params") or {}
+    if not isinstance(params, dict):
+        raise TypeError("params is not a mapping")
+    unknown = set(params) - set(model_cls._param_names())
+    if unknown:
+        raise ValueError(f"unknown parameters {sorted(unknown)} for model {model_cls.name!r}")
+    model = model_cls(metadata=metadata, **params)
+    model.table_ = metadata.table() if metadata else None  # type: ignore[assignment]
+    model.schema_ = TableSchema.from_state(doc["schema"])
+    model.n_training_rows_ = int(doc.get("fit_info", {}).get("n_training_rows", 0))
+    model._set_state(doc.get("state") or {}, tensors)
+    model.constraints_ = constraints_from_state(doc.get("constraints") or [])
+    return model
 
 
 def _validate_n(n: Any) -> int:
