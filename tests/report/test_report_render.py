@@ -203,7 +203,7 @@ def test_hostile_names_and_odd_dtypes_are_escaped(tmp_path: Path) -> None:
         "inf col": np.where(rng.random(n) < 0.1, np.inf, rng.normal(size=n)),
         "mixed": [1, "a", 2.5, None, True] * 60,
         "tz": pd.date_range("2020", periods=n, freq="h", tz="US/Eastern"),
-        'q "x" & <y>': rng.choice(["<b>", "&amp;", '"', "x"], n),
+        'q "x" & <y>': rng.choice(["<bx>", "&amp;", '"', "x"], n),
         "cat dtype": pd.Categorical(rng.choice(["a", "b"], n)),
         "Int64": pd.array(rng.integers(0, 5, n), dtype="Int64"),
     })
@@ -214,5 +214,5 @@ def test_hostile_names_and_odd_dtypes_are_escaped(tmp_path: Path) -> None:
                       real=df, synthetic=df.sample(frac=1, random_state=1), metadata=meta),
     ):
         html = path.read_text()
-        assert "<script" not in html and "<b>" not in html and "<y>" not in html
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<script" not in html and "<bx>" not in html and "<y>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;bx&gt;" in html
