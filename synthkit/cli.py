@@ -2,7 +2,7 @@
 
 Exit codes (documented in the README): 0 success; 2 bad input or configuration (one-line
 message, no traceback); 3 a pipeline quality gate failed (outputs kept, marked failed);
-1 an unexpected internal error (set ``SYNTHKIT_DEBUG=1`` for the traceback).
+4 the leakage audit found real PII values or real rows in an output; 1 an unexpected internal error (set ``SYNTHKIT_DEBUG=1`` for the traceback).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from synthkit import __version__
-from synthkit.errors import ConfigError, DataError, SynthkitError
+from synthkit.errors import ConfigError, DataError, LeakageError, SynthkitError
 
 __all__ = ["app", "main"]
 
@@ -127,6 +127,8 @@ def run(
         for gate in result.gates:
             mark = "pass" if gate["passed"] else "FAIL"
             typer.echo(f"  gate [{mark}] {gate['gate']} (value {gate['value']})")
+        if result.leaks:
+            typer.echo(f"  LEAKAGE AUDIT FAILED: {len(result.leaks)} finding(s); see audit.json (sink skipped)")
     raise typer.Exit(result.exit_code)
 
 
@@ -255,6 +257,29 @@ def report_cmd(
     meta = _load_metadata(metadata) or profile_data(real_df)
     render_report(output, metrics=scores, real=real_df, synthetic=read_data(synthetic), metadata=meta)
     typer.echo(f"report -> {output}")
+
+
+@app.command()
+def audit(
+    run_dir: Annotated[Optional[Path], typer.Argument(help="run folder to scan (every file in it)")] = None,
+    real: Annotated[str, typer.Option("--real", help="the real data the outputs were made from")] = "",
+    synthetic: Annotated[Optional[Path], typer.Option("--synthetic", help="a synthetic table to scan")] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", help="a saved model folder to scan")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="an HTML report to scan")] = None,
+    metadata: Annotated[Optional[Path], typer.Option("--metadata", help="metadata JSON saying which columns are PII")] = None,
+    table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
+) -> None:
+    """Scan outputs for real PII values and whole real rows (exit 4 if any is found)."""
+    from synthkit.audit import audit as run_audit
+
+    if not real:
+        raise ConfigError("--real is required: the audit compares outputs with the real data")
+    result = run_audit(read_data(real, table), _load_metadata(metadata), synthetic=synthetic, model_dir=model,
+                       report_path=report, run_dir=run_dir)
+    typer.echo(json.dumps(result.to_dict(), indent=2, default=str) if json_out else result.summary())
+    if not result.passed:
+        raise typer.Exit(LeakageError.exit_code)
 
 
 @app.command()

@@ -36,6 +36,7 @@ EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
 EXIT_INPUT_ERROR = 2
 EXIT_GATE_FAILED = 3
+EXIT_LEAK = 4
 
 
 @dataclass
@@ -49,9 +50,12 @@ class RunResult:
     files: dict[str, str]
     timings: dict[str, float]
     headline: dict[str, Any] = field(default_factory=dict)
+    leaks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
+        if self.status == "leak_detected":
+            return EXIT_LEAK
         return EXIT_GATE_FAILED if self.status == "gate_failed" else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +66,7 @@ class RunResult:
             "output_dir": str(self.output_dir),
             "files": self.files,
             "gates": self.gates,
+            "leaks": self.leaks,
             "headline": self.headline,
             "timings": self.timings,
         }
@@ -156,18 +161,38 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
         metrics["validation"] = {k: validation.get(k) for k in ("success", "evaluated", "successful", "success_percent")}
     write_json(folder.path("metrics.json"), metrics)
     files["metrics"] = "metrics.json"
-    with _timed(timings, "sink"):
-        files.update(write_sink(cfg, synthetic, folder))
     if cfg.report.enabled:
         with _timed(timings, "report"):
             _report(cfg, metrics, train, synthetic, metadata, validation, model, timings, folder)
             files["report"] = "report.html"
+    with _timed(timings, "audit"):
+        leak = _audit(pd.concat([train, holdout], ignore_index=True), metadata, folder, files)
+    if leak:
+        status = "leak_detected"
+    metrics["status"] = status
+    metrics["audit"] = {"passed": not leak, "findings": len(leak)}
+    write_json(folder.path("metrics.json"), metrics)
+    if not leak:  # never push leaked data to an external sink
+        with _timed(timings, "sink"):
+            files.update(write_sink(cfg, synthetic, folder))
     headline = {
         "fidelity": metrics.get("fidelity", {}).get("score"),
         "privacy_verdict": metrics.get("privacy", {}).get("verdict"),
         "utility": metrics.get("utility", {}).get("ratio"),
     }
-    return RunResult(cfg.name, folder.out, status, gates, files, timings, headline)
+    return RunResult(cfg.name, folder.out, status, gates, files, timings, headline, leak)
+
+
+def _audit(real: pd.DataFrame, metadata: Metadata, folder: RunFolder, files: dict[str, str]) -> list[dict[str, Any]]:
+    """Scan every output of the run for real PII values and unique real rows (values never logged)."""
+    from synthkit.audit import audit
+
+    result = audit(real, metadata, run_dir=folder.staging)
+    write_json(folder.path("audit.json"), result.to_dict())
+    files["audit"] = "audit.json"
+    if not result.passed:
+        log.error("%s", result.summary())
+    return list(result.findings)
 
 
 def _expectation_suite(metadata: Metadata, folder: RunFolder, files: dict[str, str]) -> Any:

@@ -54,12 +54,14 @@ def first_run(tmp_path_factory) -> tuple[Path, object]:
 def test_run_writes_every_output(first_run):
     _, result = first_run
     out = result.output_dir
-    for name in ("synthetic.csv", "metrics.json", "report.html", "metadata.json", "expectations.json", "validation.json"):
+    for name in ("synthetic.csv", "metrics.json", "report.html", "metadata.json", "expectations.json", "validation.json",
+                 "audit.json"):
         assert (out / name).is_file(), name
     assert (out / "model" / "model.json").is_file()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "ok" and result.exit_code == EXIT_OK
     assert metrics["gates"][0]["passed"] is True
+    assert metrics["audit"] == {"passed": True, "findings": 0}
     assert 0 < metrics["fidelity"]["score"] <= 1
     synthetic = pd.read_csv(out / "synthetic.csv")
     assert len(synthetic) == 750  # half of 1,500 rows trains; the other half is the holdout
