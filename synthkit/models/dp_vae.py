@@ -25,6 +25,7 @@ import logging
 from typing import Any, ClassVar
 
 import numpy as np
+import opacus  # noqa: F401  (first: without the optional dependency the registry marks dp-vae unavailable at once)
 import pandas as pd
 import torch
 from torch import nn

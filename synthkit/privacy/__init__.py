@@ -6,7 +6,8 @@
   the exponential mechanism.
 - :mod:`~synthkit.privacy.preprocess`: :class:`DPDiscretizer`, columns → codes over DP domains.
 - :mod:`~synthkit.privacy.dpsgd`: the DP-SGD loop (needs ``opacus``: ``pip install synthkit[dp]``).
-- :func:`describe_guarantee`: the sentence a report prints next to the empirical attacks.
+- :func:`describe_guarantee`: the sentence a report prints next to the empirical attacks;
+  :func:`dp_metrics` packs guarantee + sentence for ``metrics["privacy"]["dp"]``.
 
 DP models (``dp-marginals``, ``dp-vae``) expose ``privacy_guarantee_`` = {"epsilon", "delta",
 "mechanism", "accountant", "epsilon_spent", ...}; it is saved in the model file.
@@ -19,7 +20,8 @@ from synthkit.privacy.accounting import (
     default_delta,
     rdp_epsilon,
 )
-from synthkit.privacy.guarantee import describe_guarantee
+from synthkit.privacy.guarantee import describe_guarantee, dp_metrics
 from synthkit.privacy.preprocess import DPDiscretizer
 
-__all__ = ["DPDiscretizer", "PrivacyLedger", "cdp_eps", "cdp_rho", "default_delta", "describe_guarantee", "rdp_epsilon"]
+__all__ = ["DPDiscretizer", "PrivacyLedger", "cdp_eps", "cdp_rho", "default_delta", "describe_guarantee", "dp_metrics",
+           "rdp_epsilon"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["describe_guarantee"]
+__all__ = ["describe_guarantee", "dp_metrics"]
 
 _MECHANISMS = {
     "dp-sgd": "the neural network was trained with DP-SGD (per-row gradient clipping plus Gaussian noise, opacus)",
@@ -41,3 +41,15 @@ def describe_guarantee(g: dict[str, Any] | None) -> str:
     text += (". Category sets, numeric ranges and bins were taken from public metadata or released with a share "
              "of the same budget; the number of rows and the column schema are treated as public.")
     return text
+
+
+def dp_metrics(model: Any) -> dict[str, Any] | None:
+    """``metrics["privacy"]["dp"]`` for a fitted model: its guarantee plus the sentence, or None.
+
+    None when the model has no ``privacy_guarantee_`` (not a DP model, or fitted with ``epsilon=None``).
+    """
+    g = getattr(model, "privacy_guarantee_", None)
+    if not g:
+        return None
+    keys = ("epsilon", "delta", "mechanism", "accountant", "epsilon_spent")
+    return {**{k: g[k] for k in keys if k in g}, "statement": describe_guarantee(g)}

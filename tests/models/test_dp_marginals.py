@@ -11,7 +11,7 @@ import pytest
 
 from synthkit.errors import ConfigError
 from synthkit.models import Synthesizer, create
-from synthkit.privacy import cdp_eps, describe_guarantee
+from synthkit.privacy import cdp_eps, describe_guarantee, dp_metrics
 from synthkit.profile import profile
 
 
@@ -44,6 +44,9 @@ def test_guarantee_is_recorded_saved_and_restored(data, tmp_path: Path):
     assert loaded.privacy_guarantee_ == g
     assert json.loads((tmp_path / "m" / "model.json").read_text())["state"]["privacy_guarantee"] == g
     assert describe_guarantee(loaded.privacy_guarantee_).startswith("(2, 1e-6)-differential privacy")
+    metrics = dp_metrics(loaded)
+    assert metrics["epsilon_spent"] == g["epsilon_spent"] and metrics["statement"].startswith("(2, 1e-6)")
+    assert dp_metrics(create("copula")) is None
 
 
 def test_singleton_categories_never_reach_the_model_file_or_output(data, tmp_path: Path):
