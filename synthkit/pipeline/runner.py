@@ -146,6 +146,7 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
     if cfg.evaluate.enabled:
         with _timed(timings, "evaluate"):
             metrics = _evaluate(cfg, train, synthetic, holdout, metadata)
+    _record_dp_guarantee(model, metrics)
     gates = check_gates(cfg.gates, metrics)
     status = "gate_failed" if any(not g["passed"] for g in gates) else "ok"
     metrics["gates"] = gates
@@ -181,6 +182,16 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
         "utility": metrics.get("utility", {}).get("ratio"),
     }
     return RunResult(cfg.name, folder.out, status, gates, files, timings, headline, leak)
+
+
+def _record_dp_guarantee(model: Any, metrics: dict[str, Any]) -> None:
+    """Put a DP model's formal guarantee beside the empirical privacy results (metrics and report)."""
+    guarantee = getattr(model, "privacy_guarantee_", None)
+    if not guarantee:
+        return
+    from synthkit.privacy import describe_guarantee
+
+    metrics.setdefault("privacy", {})["dp"] = {**guarantee, "statement": describe_guarantee(guarantee)}
 
 
 def _audit(real: pd.DataFrame, metadata: Metadata, folder: RunFolder, files: dict[str, str]) -> list[dict[str, Any]]:
