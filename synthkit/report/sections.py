@@ -243,7 +243,8 @@ def fidelity_scores(metrics: dict[str, Any]) -> dict[str, Any]:
         "reason": _reason(metrics, "fidelity", "fidelity"),
         "rows": rows,
         "columns": cols,
-        "worst_svg": svg.hbars(scored[:15], title="lowest column scores", max_value=1.0) if scored else "",
+        "worst_svg": svg.hbars(scored[:15], title="lowest column scores", max_value=1.0, min_value=_axis_floor(scored)) if scored else "",
+        "worst_floor": _axis_floor(scored) if scored else 0.0,
         "worst_pairs": pairs[:10],
         "definition": str(fid["score_definition"]) if fid.get("score_definition") else None,
         "n_pairs": len(pairs),
@@ -252,6 +253,12 @@ def fidelity_scores(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- utility -----------------------------------------------------------------------------------
+
+
+def _axis_floor(scored: list[tuple[str, float]]) -> float:
+    """Start the score axis a little below the lowest score so that differences near 1 show."""
+    low = min(v for _, v in scored)
+    return max(0.0, float(int(low * 10)) / 10 - 0.1)
 
 
 def utility_section(metrics: dict[str, Any]) -> dict[str, Any]:

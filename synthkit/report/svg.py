@@ -185,9 +185,10 @@ def hbars(
     title: str = "",
     width: int = 420,
     max_value: float | None = None,
+    min_value: float = 0.0,
     fmt: str = "{:.2f}",
 ) -> str:
-    """Labelled horizontal bars (timings, per-column scores)."""
+    """Labelled horizontal bars (timings, per-column scores); bars start at ``min_value``."""
     if not items:
         return ""
     row = 16
@@ -199,7 +200,7 @@ def hbars(
     for i, (lab, val) in enumerate(items):
         y = 3 + i * row
         v = val if _finite(val) else 0.0
-        w = max(pw * min(v / top, 1.0), 0.0)
+        w = max(pw * min((v - min_value) / ((top - min_value) or 1.0), 1.0), 0.0)
         parts.append(f'<text class="tick" x="{left - 4}" y="{y + 11}" text-anchor="end">{escape(_short(lab, 20))}</text>')
         parts.append(f'<rect class="bar" x="{left}" y="{y + 2}" width="{_f(w)}" height="{row - 5}"/>')
         parts.append(f'<text class="tick" x="{_f(left + w + 4)}" y="{y + 11}">{escape(fmt.format(v))}</text>')
