@@ -34,7 +34,7 @@ def _result(n_attack: int, n_control: int, n: int, **extra: Any) -> dict[str, An
 
 def singling_out(
     train: pd.DataFrame, control: pd.DataFrame, syn: pd.DataFrame, kinds: dict[str, str],
-    rng: np.random.Generator, n_attacks: int = 500, n_cols: int = 3, max_rounds: int = 10,
+    rng: np.random.Generator, n_attacks: int = 500, n_cols: int = 3, max_rounds: int = 5,
 ) -> dict[str, Any]:
     """Multivariate singling out: predicates unique in the synthetic data, tried on train vs control.
 
@@ -114,7 +114,7 @@ def singling_out(
 
 def linkability(
     train: pd.DataFrame, control: pd.DataFrame, syn: pd.DataFrame, encoder: MixedEncoder,
-    aux_cols: tuple[list[str], list[str]], rng: np.random.Generator, n_attacks: int = 5000, n_neighbors: int = 1,
+    aux_cols: tuple[list[str], list[str]], rng: np.random.Generator, n_attacks: int = 2000, n_neighbors: int = 1,
 ) -> dict[str, Any]:
     """Can the synthetic data link two halves of one real record (columns A vs columns B)?
 

@@ -84,13 +84,18 @@ def detection_auc(
 
 
 def precision_recall_authenticity(
-    real_x: np.ndarray, syn_x: np.ndarray, syn_to_real: tuple[np.ndarray, np.ndarray], n_steps: int = 30
+    real_x: np.ndarray, syn_x: np.ndarray, seed: int, max_rows: int = 10_000, n_steps: int = 30
 ) -> dict[str, Any]:
-    """Alpha-precision, beta-recall and authenticity on encoded rows.
+    """Alpha-precision, beta-recall and authenticity on encoded rows (each side capped at ``max_rows``).
 
-    ``syn_to_real`` holds the (distances, indices) of every synthetic row's nearest real rows,
-    computed once by the caller and shared with the privacy family.
+    The three need real->real, real->synthetic and synthetic->real neighbours: quadratic cost, so
+    like the detection test they use at most 10,000 rows per side (reported as ``prd_rows``).
     """
+    rng = np.random.default_rng(seed)
+    if len(real_x) > max_rows:
+        real_x = real_x[np.sort(rng.choice(len(real_x), max_rows, replace=False))]
+    if len(syn_x) > max_rows:
+        syn_x = syn_x[np.sort(rng.choice(len(syn_x), max_rows, replace=False))]
     alphas = np.linspace(0, 1, n_steps)
     center = real_x.mean(axis=0)
     radii = np.quantile(np.linalg.norm(real_x - center, axis=1), alphas)
@@ -110,10 +115,11 @@ def precision_recall_authenticity(
     alpha_precision = 1 - np.abs(alphas - precision_curve).sum() / alphas.sum()
     beta_recall = 1 - np.abs(alphas - recall_curve).sum() / alphas.sum()
 
-    d_sr, i_sr = syn_to_real
+    d_sr, i_sr = knn(real_x, syn_x, k=1)
     authentic = d_sr[:, 0] > real_to_real[i_sr[:, 0]]
     return {
         "alpha_precision": fnum(max(alpha_precision, 0.0)),
         "beta_recall": fnum(max(beta_recall, 0.0)),
         "authenticity": fnum(authentic.mean()),
+        "prd_rows": {"real": len(real_x), "synthetic": len(syn_x)},
     }

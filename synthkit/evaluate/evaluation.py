@@ -129,7 +129,6 @@ def _evaluate(
     enc = MixedEncoder(prep.kinds).fit(prep.train if prep.holdout is None else pd.concat([prep.train, prep.holdout]))
     xt, xs = enc.transform(prep.train), enc.transform(prep.synthetic)
     xh = None if prep.holdout is None else enc.transform(prep.holdout)
-    syn_to_train = knn(xt, xs, k=2)
     seconds["prepare"] = round(time.perf_counter() - t_start, 3)
 
     bar = progress(total=len(families), desc="evaluate")
@@ -139,9 +138,9 @@ def _evaluate(
         bar.set_postfix_str(family)
         t0 = time.perf_counter()
         if family == "fidelity":
-            scores["fidelity"] = _fidelity(prep, xt, xs, syn_to_train, seed)
+            scores["fidelity"] = _fidelity(prep, xt, xs, seed)
         elif family == "privacy":
-            scores["privacy"] = _privacy(prep, enc, xt, xh, xs, syn_to_train, seed, target, sensitive_columns, quasi_identifiers)
+            scores["privacy"] = _privacy(prep, enc, xt, xh, xs, seed, target, sensitive_columns, quasi_identifiers)
         else:
             scores["utility"] = _utility(prep, target, seed)
         seconds[family] = round(time.perf_counter() - t0, 3)
@@ -166,7 +165,7 @@ def _evaluate(
     return Evaluation(scores)
 
 
-def _fidelity(prep: Prepared, xt: np.ndarray, xs: np.ndarray, syn_to_train: tuple, seed: int) -> dict[str, Any]:
+def _fidelity(prep: Prepared, xt: np.ndarray, xs: np.ndarray, seed: int) -> dict[str, Any]:
     skipped: dict[str, str] = {}
     columns = fidelity.column_scores(prep.train, prep.synthetic, prep.kinds)
     shapes = [c["score"] for c in columns.values() if c["score"] is not None]
@@ -186,7 +185,7 @@ def _fidelity(prep: Prepared, xt: np.ndarray, xs: np.ndarray, syn_to_train: tupl
         "pairs": pairs,
     }
     out.update(detection.detection_auc(prep.train, prep.synthetic, prep.kinds, seed))
-    out.update(detection.precision_recall_authenticity(xt, xs, syn_to_train))
+    out.update(detection.precision_recall_authenticity(xt, xs, seed))
     det = out["detection_auc"]
     parts = [v for v in (out["column_shapes"], trends if trends is not None else trends_all,
                          None if det is None else 1 - 2 * max(det - 0.5, 0.0)) if v is not None]
@@ -196,8 +195,7 @@ def _fidelity(prep: Prepared, xt: np.ndarray, xs: np.ndarray, syn_to_train: tupl
     return out
 
 
-def _privacy(prep: Prepared, enc: MixedEncoder, xt: np.ndarray, xh: np.ndarray | None, xs: np.ndarray,
-             syn_to_train: tuple, seed: int, target: str | None, sensitive: Sequence[str] | None,
+def _privacy(prep: Prepared, enc: MixedEncoder, xt: np.ndarray, xh: np.ndarray | None, xs: np.ndarray, seed: int, target: str | None, sensitive: Sequence[str] | None,
              qis: Sequence[str] | None) -> dict[str, Any]:
     skipped: dict[str, str] = {}
     if prep.holdout is None or xh is None:
@@ -210,7 +208,7 @@ def _privacy(prep: Prepared, enc: MixedEncoder, xt: np.ndarray, xh: np.ndarray |
     else:
         qi_list, source = list(qis), "given"
     out = privacy.privacy_scores(
-        prep.train, prep.holdout, prep.synthetic, prep.kinds, enc, xt, xh, xs, syn_to_train[0], seed,
+        prep.train, prep.holdout, prep.synthetic, prep.kinds, enc, xt, xh, xs, knn(xt, xs, k=2)[0], seed,
         sens, qi_list, source, prep.raw_pii, prep.pii_columns, skipped,
     )
     verdict, reasons, score = privacy_verdict(out)

@@ -11,11 +11,11 @@ from synthkit.evaluate import split_holdout
 
 @pytest.fixture(scope="session")
 def adult_split(adult: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """1,500 train + 1,500 holdout rows of Adult train, and 1,500 unseen rows of Adult test."""
+    """1,000 train + 1,000 holdout rows of Adult train, and 1,000 unseen rows of Adult test."""
     train_all, test_all = adult
-    real = train_all.sample(3000, random_state=1).reset_index(drop=True)
+    real = train_all.sample(2000, random_state=1).reset_index(drop=True)
     train, holdout = split_holdout(real, share=0.5, seed=0)
-    unseen = test_all.sample(1500, random_state=2).reset_index(drop=True)
+    unseen = test_all.sample(1000, random_state=2).reset_index(drop=True)
     return {"train": train, "holdout": holdout, "unseen": unseen}
 
 
