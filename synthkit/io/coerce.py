@@ -78,10 +78,12 @@ def coerce_frame(
     parse_dates: bool = True,
     booleans: bool = True,
     skip: set[str] | frozenset[str] = frozenset(),
+    native: bool = False,
 ) -> pd.DataFrame:
     """Convert text columns that are really numbers, booleans or dates; record it in ``report``.
 
-    Columns in ``skip`` (e.g. those the caller read with ``dtype=str``) stay text."""
+    Columns in ``skip`` (e.g. those the caller read with ``dtype=str``) stay text. ``native``: the
+    frame was read from a text format (CSV), so plain numbers and True/False are not reported."""
     if on_mixed not in ("keep", "error", "coerce"):
         raise DataError(f"on_mixed must be 'keep', 'error' or 'coerce', not {on_mixed!r}")
     out = df.copy() if any(_is_text(df[c]) for c in df.columns) else df
@@ -89,18 +91,24 @@ def coerce_frame(
         series = df[col]
         if not _is_text(series):
             continue
-        if series.dtype == object and series.isna().any():
-            series = series.where(series.notna(), np.nan)  # parquet/JSON/SQL give None: one missing marker
+        missing = series.isna().to_numpy()  # one scan of the column for missing values
+        has_missing = bool(missing.any())
+        if has_missing and not native and series.dtype == object:
+            series = series.where(~missing, np.nan)  # parquet/JSON/SQL give None: one missing marker
             out[col] = series
         if col in skip:
             continue
-        present = series.dropna()
+        present = series[~missing] if has_missing else series
         if present.empty:
             continue
-        text = present.astype(str).str.strip()
+        # Text read from CSV is already str; other sources may hold mixed Python objects.
+        text = present if native else present.astype(str)
+        sample = text.iloc[:_SAMPLE]
+        if (sample.str.strip() != sample).any():
+            text = text.str.strip()
         converted = (
-            (_as_boolean(series, text, col, report) if booleans else None)
-            or _as_number(series, text, col, report, on_mixed)
+            (_as_boolean(series, text, col, report, native) if booleans else None)
+            or _as_number(series, text, col, report, on_mixed, native)
             or (_as_datetime(series, text, col, report) if parse_dates else None)
         )
         if converted is not None:
@@ -112,38 +120,54 @@ def _is_text(series: pd.Series) -> bool:
     return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
 
 
-def _as_boolean(series: pd.Series, text: pd.Series, col: str, report: CoercionReport) -> tuple[pd.Series] | None:
-    lowered = text.str.lower()
-    uniq = set(lowered.unique())
-    if len(uniq) > 4 or not uniq <= (_TRUE | _FALSE) or not (uniq & _TRUE and uniq & _FALSE):
+def _as_boolean(
+    series: pd.Series, text: pd.Series, col: str, report: CoercionReport, native: bool
+) -> tuple[pd.Series] | None:
+    distinct = text.unique()  # hashing, not a per-value string operation
+    if len(distinct) > 8:
+        return None
+    uniq = {str(v).lower() for v in distinct}
+    literal = uniq <= {"true", "false"}  # True/False text is boolean even when constant
+    if len(uniq) > 4 or not uniq <= (_TRUE | _FALSE) or not (literal or (uniq & _TRUE and uniq & _FALSE)):
         return None
     if uniq <= {"0", "1"}:
         return None  # leave 0/1 text to the numeric rule: it round-trips as integers
     values = pd.Series(pd.NA, index=series.index, dtype="boolean")
-    values[text.index] = lowered.isin(_TRUE).to_numpy()
+    truthy = [v for v in distinct if str(v).lower() in _TRUE]
+    values[text.index] = text.isin(truthy).to_numpy()
     if not values.isna().any():
         values = values.astype(bool)
-    report.coercions.append(Coercion(str(col), "boolean", f"values {sorted(uniq)} read as True/False", len(text)))
+    if not (native and uniq <= {"true", "false"}):  # True/False text in a CSV is no coercion
+        report.coercions.append(Coercion(str(col), "boolean", f"values {sorted(uniq)} read as True/False", len(text)))
     return (values,)
 
 
 def _as_number(
-    series: pd.Series, text: pd.Series, col: str, report: CoercionReport, on_mixed: MixedPolicy
+    series: pd.Series, text: pd.Series, col: str, report: CoercionReport, on_mixed: MixedPolicy, native: bool
 ) -> tuple[pd.Series] | None:
     sample = text.iloc[:_SAMPLE]
     if not sample.str.match(_NUMBER_CHARS).mean() > 0.5:
         return None
-    detail = "numbers stored as text"
-    cleaned = text
-    has_thousands = text.str.match(_THOUSANDS)
-    if has_thousands.any():
-        cleaned = text.where(~has_thousands, text.str.replace(",", "", regex=False))
-        detail = "numbers with thousands separators"
-    cleaned = cleaned.str.replace(" ", "", regex=False)
-    numbers = pd.to_numeric(cleaned, errors="coerce")
+    numbers = pd.to_numeric(text, errors="coerce")  # fast path: plain numbers
     failed = numbers.isna()
+    detail = None if native else "numbers stored as text"  # in CSV, plain numbers are no coercion
+    if failed.any():
+        cleaned = text
+        if report.sniffed.get("decimal") == ",":
+            comma = text.str.contains(",", regex=False)
+            cleaned = text.where(~comma, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+            detail = "decimal commas" if comma.any() else detail
+        else:
+            thousands = text.str.match(_THOUSANDS)
+            if thousands.any():
+                cleaned = text.where(~thousands, text.str.replace(",", "", regex=False))
+                detail = "numbers with thousands separators"
+        numbers = pd.to_numeric(cleaned.str.replace(" ", "", regex=False), errors="coerce")
+        failed = numbers.isna()
     if failed.all():
         return None
+    if _leading_zero(text):
+        return None  # leading zeros ("02134", CVX "08") mark codes: numbers would lose them
     if failed.any():
         bad = text[failed]
         example = str(bad.iloc[0])[:30]
@@ -157,13 +181,22 @@ def _as_number(
             log.warning("%s: %s; kept as text", report.source, msg)
             report.coercions.append(Coercion(str(col), "mixed", msg + "; kept as text", len(text), int(failed.sum())))
             return None
-        detail += f"; {int(failed.sum())} non-numeric value(s) set missing"
-    full = pd.Series(np.nan, index=series.index, dtype=float)
-    full[text.index] = numbers.to_numpy(dtype=float)
-    if not full.isna().any() and np.all(np.floor(full.to_numpy()) == full.to_numpy()) and np.abs(full).max() < 2**53:
-        full = full.astype(np.int64)
-    report.coercions.append(Coercion(str(col), "numerical", detail, len(text), int(failed.sum())))
+        detail = (detail or "numbers stored as text") + f"; {int(failed.sum())} non-numeric value(s) set missing"
+    if len(text) == len(series) and not failed.any():
+        full = numbers  # int64 when every value is a whole number, as pandas' own parser gives
+    else:
+        full = pd.Series(np.nan, index=series.index, dtype=float)
+        full[text.index] = numbers.to_numpy(dtype=float)
+    if detail:
+        report.coercions.append(Coercion(str(col), "numerical", detail, len(text), int(failed.sum())))
     return (full,)
+
+
+def _leading_zero(text: pd.Series) -> bool:
+    """Any all-digit value starting with 0 (numpy string ufuncs: C loops, not Python ones)."""
+    arr = text.to_numpy(dtype=str)
+    starts = np.strings.startswith(arr, "0") & (np.strings.str_len(arr) > 1)
+    return bool(starts.any()) and bool(np.strings.isdigit(arr[starts]).any())
 
 
 def _as_datetime(series: pd.Series, text: pd.Series, col: str, report: CoercionReport) -> tuple[pd.Series] | None:

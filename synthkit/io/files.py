@@ -15,7 +15,7 @@ import gzip
 import io
 import logging
 import lzma
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ def read_file(
             raise DataError(f"unknown encoding {encoding!r} for {path}") from None
     report = CoercionReport(source=str(path), sniffed={"format": fmt})
     if fmt in ("csv", "tsv"):
-        df = _read_delimited(path, fmt, delimiter, encoding, header, na_values, nrows, report, pandas_opts)
+        df = _read_delimited(path, fmt, delimiter, encoding, header, na_values, nrows, report, dict(pandas_opts))
     elif fmt == "parquet":
         df = _guard(path, lambda: pd.read_parquet(path, **pandas_opts))
     elif fmt == "jsonl":
@@ -194,7 +194,7 @@ def read_file(
         raise DataError(f"{path} holds no data rows (only a header); an empty table cannot be profiled or learned")
     forced = pandas_opts.get("dtype")
     skip = {c for c, t in forced.items() if t in (str, "str", object, "object", "string")} if isinstance(forced, dict) else set()
-    df = coerce_frame(df, report, on_mixed=on_mixed, parse_dates=parse_dates, skip=skip)
+    df = coerce_frame(df, report, on_mixed=on_mixed, parse_dates=parse_dates, skip=skip, native=fmt in ("csv", "tsv"))
     df.attrs["coercions"] = report.to_dict()
     return df.reset_index(drop=True), report
 
@@ -236,8 +236,14 @@ def _read_delimited(
         "compression": _compression(path), "encoding_errors": "strict",
     }
     if delim == ";" and "decimal" not in opts:
-        kwargs["decimal"] = ","  # semicolon files are the European convention: 1,5 means 1.5
-        report.sniffed["decimal"] = ","
+        report.sniffed["decimal"] = ","  # semicolon files are the European convention: 1,5 means 1.5
+    # Everything is read as text and typed by coerce_frame, so leading zeros ("02134") and the
+    # coercion report survive; a caller's dtype= still wins for the columns it names.
+    user_dtype = opts.pop("dtype", None)
+    if isinstance(user_dtype, dict):
+        kwargs["dtype"] = defaultdict(lambda: str, user_dtype)
+    else:
+        kwargs["dtype"] = str if user_dtype is None else user_dtype
     kwargs.update(opts)
     if delim == " ":
         kwargs["skipinitialspace"] = True

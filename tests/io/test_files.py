@@ -79,6 +79,11 @@ def test_coercions_are_applied_and_reported(tmp_path: Path) -> None:
     assert df.attrs["coercions"]["coercions"] == report["coercions"]
 
 
+def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
+    df = read(_write(tmp_path / "z.csv", "zip,n\n02134,1\n90210,2\n"))
+    assert df["zip"].tolist() == ["02134", "90210"] and df["n"].tolist() == [1, 2]
+
+
 def test_mixed_column_policies(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.csv", "a,b\n1,2\n2,oops\n3,4\n")
     with pytest.raises(DataError, match=r"x\.csv.*column 'b' mixes numbers"):
