@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -233,7 +234,9 @@ def _date_format(sample: pd.Series) -> str | None:
 
 def _parse_dates(text: pd.Series, fmt: str) -> pd.Series | None:
     try:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        with warnings.catch_warnings():  # mixed UTC offsets: pandas warns, we simply keep the text
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce")
     except (ValueError, TypeError, OverflowError):
         return None
     if parsed.isna().any() or not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
