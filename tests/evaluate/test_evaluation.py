@@ -86,12 +86,30 @@ def test_json_round_trip(scores, tmp_path):
         Evaluation.from_json(tmp_path / "other.json")
 
 
-def test_same_seed_same_scores(small):
-    train, holdout, unseen = small
-    a = evaluate(train.iloc[:300], unseen.iloc[:300], holdout.iloc[:300], seed=5, families=("privacy",)).scores
-    b = evaluate(train.iloc[:300], unseen.iloc[:300], holdout.iloc[:300], seed=5, families=("privacy",)).scores
+def test_mixed_kinds_other_dtypes_and_same_seed_same_scores():
+    """Datetime, boolean, 0/1 and missing values; synthetic dtypes differ but mean the same."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    df = pd.DataFrame({
+        "when": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1000, n), unit="D"),
+        "flag": rng.random(n) < 0.3,
+        "code01": rng.integers(0, 2, n),
+        "cat": np.where(rng.random(n) < 0.1, None, rng.choice(list("abcde"), n)),
+        "x": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+    })
+    df["y"] = df["x"].fillna(0) * 2 + df["flag"] + rng.normal(size=n)
+    train, rest = split_holdout(df, share=2 / 3, seed=0)
+    holdout, syn = split_holdout(rest, share=0.5, seed=1)
+    syn = syn.assign(when=syn["when"].astype(str), flag=syn["flag"].astype(int))
+    a = evaluate(train, syn, holdout, target="flag", seed=1).scores
+    b = evaluate(train, syn, holdout, target="flag", seed=1).scores
     a["meta"].pop("seconds"), b["meta"].pop("seconds")
     assert a == b
+    assert a["meta"]["columns"] == {"when": "datetime", "flag": "boolean", "code01": "boolean", "cat": "categorical",
+                                    "x": "numerical", "y": "numerical"}
+    assert a["fidelity"]["columns"]["when"]["metric"] == "KSComplement" and a["fidelity"]["columns"]["when"]["score"] > 0.85
+    assert a["fidelity"]["columns"]["flag"]["score"] > 0.9  # True/1 read as the same value
+    assert a["privacy"]["verdict"] == "pass" and a["utility"]["task"] == "classification"
 
 
 def test_dcr_share_and_ims_match_brute_force(small):
