@@ -11,14 +11,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 from scipy.special import ndtri
 
 __all__ = [
     "dp_bounds",
-    "dp_category_counts",
     "exponential_choice",
-    "gaussian_counts",
     "gaussian_sigma",
     "log_bucket_edges",
     "threshold_for",
@@ -32,12 +29,6 @@ def gaussian_sigma(rho: float, sensitivity: float = 1.0) -> float:
     return sensitivity / math.sqrt(2.0 * rho)
 
 
-def gaussian_counts(counts: np.ndarray, rho: float, rng: np.random.Generator) -> np.ndarray:
-    """``counts`` + N(0, σ²) with σ for ``rho``-zCDP (histogram over a public domain)."""
-    counts = np.asarray(counts, dtype=float)
-    return counts + rng.normal(0.0, gaussian_sigma(rho), size=counts.shape)
-
-
 def threshold_for(sigma: float, delta: float) -> float:
     """Release threshold τ so that a key held by a single row survives with probability ≤ ``delta``.
 
@@ -45,30 +36,6 @@ def threshold_for(sigma: float, delta: float) -> float:
     so τ = 1 + σ Φ⁻¹(1 − δ) (the Gaussian "DP set union" argument).
     """
     return 1.0 + sigma * float(ndtri(1.0 - delta))
-
-
-def dp_category_counts(values: np.ndarray, rho: float, delta: float, rng: np.random.Generator,
-                       public: list[str] | None = None) -> tuple[list[str], np.ndarray]:
-    """Noisy counts of a categorical column; categories seen by few rows never survive.
-
-    Without a public category list the domain is the observed values, so a Gaussian count is
-    released only above :func:`threshold_for` (costs ``delta``); with ``public`` the domain is fixed
-    and every listed category gets a noisy count (no δ). ``values`` holds strings (no missing).
-    Returns the released categories (sorted) and their noisy counts (clipped at 0).
-    """
-    sigma = gaussian_sigma(rho)
-    if public is not None:
-        domain = sorted({str(c) for c in public})
-        codes = pd.Categorical(values, categories=domain).codes  # -1: outside the public list, not counted
-        true = np.bincount(codes[codes >= 0], minlength=len(domain)).astype(float)
-        noisy = true + rng.normal(0.0, sigma, size=len(domain))
-        return domain, np.clip(noisy, 0.0, None)
-    if len(values) == 0:
-        return [], np.zeros(0)
-    uniques, counts = np.unique(values, return_counts=True)
-    noisy = counts + rng.normal(0.0, sigma, size=len(counts))
-    keep = noisy > threshold_for(sigma, delta)
-    return [str(u) for u in uniques[keep]], noisy[keep]
 
 
 def log_bucket_edges(max_exponent: int = 64, min_exponent: int = -16) -> np.ndarray:

@@ -104,6 +104,10 @@ class DPModelMixin:
     def _dp_begin(self, n_rows: int) -> PrivacyLedger | None:
         """Scrub data-derived metadata/schema fields; open the ledger (None when ``epsilon`` is None)."""
         self._publicize()
+        for constraint in getattr(self, "constraints_", None) or []:
+            if constraint.to_state().get("type") == "fixed_combinations":
+                raise ConfigError("a fixed_combinations constraint stores the category combinations seen in the training "
+                                  "data, outside the privacy budget; it cannot be used with a DP model")
         if self.epsilon is None:
             log.warning("%s: epsilon=None — trained WITHOUT differential privacy (reference run)", type(self).__name__)
             return None

@@ -90,3 +90,10 @@ def test_bad_budget_is_a_clear_error(data):
                 {"preprocessing_share": 0.7, "selection_share": 0.5}, {"bounds": {"nope": [0, 1]}}):
         with pytest.raises(ConfigError):
             create("dp-marginals", **bad).fit(data.iloc[:200])
+
+
+def test_data_reading_constraints_are_refused_but_public_ones_work(data):
+    with pytest.raises(ConfigError, match="fixed_combinations"):
+        create("dp-marginals").fit(data, constraints=[{"type": "fixed_combinations", "columns": ["sex", "relationship"]}])
+    model = create("dp-marginals", epsilon=3.0).fit(data, constraints=[{"type": "bounds", "column": "age", "low": 20, "high": 60}])
+    assert model.sample(500, seed=0)["age"].between(20, 60).all()
