@@ -234,9 +234,11 @@ def _date_format(sample: pd.Series) -> str | None:
 
 def _parse_dates(text: pd.Series, fmt: str) -> pd.Series | None:
     try:
-        with warnings.catch_warnings():  # mixed UTC offsets: pandas warns, we simply keep the text
+        with warnings.catch_warnings():  # mixed UTC offsets: pandas warns; we parse them to UTC
             warnings.simplefilter("ignore", FutureWarning)
             parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+            if fmt == "ISO8601" and not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
+                parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)  # mixed offsets -> UTC
     except (ValueError, TypeError, OverflowError):
         return None
     if parsed.isna().any() or not pd.api.types.is_datetime64_any_dtype(parsed.dtype):

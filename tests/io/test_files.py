@@ -84,6 +84,11 @@ def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
     assert df["zip"].tolist() == ["02134", "90210"] and df["n"].tolist() == [1, 2]
 
 
+def test_mixed_utc_offsets_become_utc(tmp_path: Path) -> None:
+    df = read(_write(tmp_path / "tz.csv", "t\n2020-01-01T00:00:00+01:00\n2020-06-01T00:00:00+02:00\n"))
+    assert str(df["t"].dtype) == "datetime64[ns, UTC]" and df["t"].iloc[0] == pd.Timestamp("2019-12-31T23:00Z")
+
+
 def test_mixed_column_policies(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.csv", "a,b\n1,2\n2,oops\n3,4\n")
     with pytest.raises(DataError, match=r"x\.csv.*column 'b' mixes numbers"):
