@@ -206,6 +206,9 @@ class _Scanner:
         self.real, self.meta, self.min_cols, self.result = real, table, min_cols, result
         cells = [pd.Series(s.column, index=s.cells) for s in sources if s.in_tables]
         self.cells = _first_source(cells)
+        # numeric, boolean and date columns can only hold a real value that is itself a number
+        self.numeric_values = bool(len(self.cells)) and bool(
+            pd.Series(self.cells.index, dtype=object).str.fullmatch(r"[+-]?\d+(\.\d+)?").any())
         self.kinds = {s.column: (s.what, s.pii) for s in sources}
         by_k: dict[int, list[pd.Series]] = {}
         for s in sources:
@@ -230,7 +233,8 @@ class _Scanner:
             series = frame[col]
             if isinstance(series, pd.DataFrame):  # duplicate column names in the output
                 series = series.iloc[:, 0]
-            if len(self.cells):
+            typed = pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype)
+            if len(self.cells) and (self.numeric_values or not typed):
                 text = cell_text(series)
                 hit = text.isin(self.cells.index)
                 if hit.any():

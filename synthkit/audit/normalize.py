@@ -30,6 +30,8 @@ __all__ = [
 #: phone, dotted numbers, O'Brien). Everything else (spaces, quotes, brackets, commas, ``=``) splits.
 TOKEN = re.compile(r"[\w@.+\-/#'’]+")
 _EDGE = ".-'’/+#"
+_NOT_TOKEN = r"[^\w@.+\-/#'’]+"
+_EDGE_RUNS = r"(?:(?<=\s)|^)[.\-'’/+#]+|[.\-'’/+#]+(?=\s|$)"
 _MISSING = "\x00<NA>"
 
 
@@ -63,11 +65,11 @@ def value_keys(series: pd.Series) -> pd.Series:
     text = cell_text(series)
     if text.empty:
         return text
-    tokens = text.str.findall(TOKEN)
-    exploded = tokens.explode().dropna().astype(str).str.strip(_EDGE)
-    exploded = exploded[exploded.str.len() > 0]
-    joined = exploded.groupby(level=0).agg(" ".join)
-    return joined.reindex(text.index).dropna()
+    # same result as findall(TOKEN) + strip(_EDGE) + " ".join, with vectorized regex replacements
+    spaced = text.str.replace(_NOT_TOKEN, " ", regex=True)
+    spaced = spaced.str.replace(_EDGE_RUNS, "", regex=True)
+    keys = spaced.str.replace(r"\s+", " ", regex=True).str.strip()
+    return keys[keys.str.len() > 0]
 
 
 def ngrams(tokens: pd.Series, k: int) -> pd.Series:
