@@ -25,6 +25,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "copula": "synthkit.models.copula",
     "sequence": "synthkit.models.sequence",
     "relational": "synthkit.models.relational",
+    "sdv-par": "synthkit.models.sdv_par",
     "dp-marginals": "synthkit.models.dp_marginals",
     "dp-vae": "synthkit.models.dp_vae",
     "gan": "synthkit.models.gan",

@@ -1,0 +1,156 @@
+"""Sequence benchmark: ``sequence`` vs ``sdv-par`` on PhysioNet 2012 ICU stays and Beijing air quality.
+
+For each dataset, ``--entities`` entities (ICU stays; station x ``--window``-hour windows) are
+drawn with a fixed seed; each model is fitted and samples as many entities, in its own process with
+a time cap (``--cap-minutes``; a model that does not finish is reported as "timeout"). Reported:
+fit and sample seconds and :func:`synthkit.evaluate.temporal.temporal_metrics` (length and
+inter-event time distances, per-measure marginal KS, lag-1 autocorrelation difference,
+discriminative accuracy, train-on-synthetic next-step MAE). Writes
+``benchmarks/results/sequence.json`` and ``sequence.md``.
+
+    .venv/bin/python benchmarks/sequence.py [--entities 1000] [--cap-minutes 10] [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# this folder holds benchmark scripts whose names (profile.py, ...) shadow standard modules
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import logging
+import multiprocessing as mp
+import os
+import platform
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthkit.utils.atomic import write_json, write_text
+
+log = logging.getLogger("benchmarks.sequence")
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SYNTHKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+ICU_PARAMS = ["Age", "Gender", "Height", "Weight", "HR", "MAP", "SysABP", "DiasABP", "NISysABP", "NIDiasABP",
+              "NIMAP", "Temp", "GCS", "RespRate", "Urine", "FiO2", "MechVent", "pH", "Lactate"]
+BEIJING_MEASURES = ["PM2.5", "PM10", "SO2", "NO2", "CO", "O3", "TEMP", "PRES", "DEWP", "RAIN", "wd", "WSPM"]
+
+
+def icu(entities: int, seed: int) -> dict[str, Any]:
+    from synthkit.datasets import ICU_CONTEXT, icu_wide
+
+    long = pd.read_csv(SHARED / "physionet-2012-icu" / "set-a_long.csv.gz")
+    long = long[long["Parameter"].isin(ICU_PARAMS)]
+    ids = np.random.default_rng(seed).permutation(long["RecordID"].unique())[:entities]
+    df = icu_wide(long[long["RecordID"].isin(ids)])
+    measures = [c for c in df.columns if c not in ("RecordID", "Time", *ICU_CONTEXT)]
+    return {"df": df, "entity": "RecordID", "time": "Time", "context": ICU_CONTEXT, "measures": measures}
+
+
+def beijing(entities: int, seed: int, window: int) -> dict[str, Any]:
+    frames = [pd.read_csv(p) for p in sorted((SHARED / "beijing-multisite-air-quality").glob("PRSA_Data_*.csv.gz"))]
+    df = pd.concat(frames, ignore_index=True)
+    df["time"] = pd.to_datetime(df[["year", "month", "day", "hour"]])
+    df["window"] = df["station"] + "/" + (df.groupby("station").cumcount() // window).astype(str)
+    ids = np.random.default_rng(seed).permutation(df["window"].unique())[:entities]
+    df = df[df["window"].isin(ids)][["window", "time", "station", *BEIJING_MEASURES]].reset_index(drop=True)
+    return {"df": df, "entity": "window", "time": "time", "context": ["station"],
+            "measures": [m for m in BEIJING_MEASURES if m != "wd"] + ["wd"]}
+
+
+def _job(model: str, params: dict[str, Any], data: dict[str, Any], n: int, seed: int, queue: Any) -> None:
+    import torch
+
+    from synthkit.evaluate.temporal import temporal_metrics
+    from synthkit.models import create
+
+    torch.set_num_threads(1)
+    try:
+        start = time.perf_counter()
+        synth = create(model, seed=seed, **params).fit(data["df"], entity=data["entity"], time=data["time"], context=data["context"])
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        out = synth.sample(n, seed=seed)
+        sample_s = time.perf_counter() - start
+        scores = temporal_metrics(data["df"], out, data["entity"], data["time"], data["measures"], seed=seed)
+        queue.put({"status": "ok", "fit_seconds": fit_s, "sample_seconds": sample_s, "rows": len(out), "metrics": scores})
+    except Exception as exc:  # noqa: BLE001 - reported, not raised: one failing model must not hide the other's numbers
+        queue.put({"status": "error", "error": f"{type(exc).__name__}: {exc}"})
+
+
+def run_one(model: str, params: dict[str, Any], data: dict[str, Any], n: int, seed: int, cap_minutes: float) -> dict[str, Any]:
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_job, args=(model, params, data, n, seed, queue))
+    start = time.perf_counter()
+    proc.start()
+    proc.join(cap_minutes * 60)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return {"status": "timeout", "cap_minutes": cap_minutes}
+    result = queue.get() if not queue.empty() else {"status": "error", "error": f"exit code {proc.exitcode}"}
+    result["wall_seconds"] = time.perf_counter() - start
+    return result
+
+
+def _row(dataset: str, model: str, r: dict[str, Any]) -> str:
+    if r.get("status") != "ok":
+        return f"| {dataset} | {model} | {r.get('status')} {r.get('error', '')[:80]} | | | | | | | | |"
+    m = r["metrics"]
+    gap = m.get("inter_event_time", {}).get("ks")
+
+    def f(v: Any) -> str:
+        return "—" if v is None else f"{v:.3f}"
+
+    return (f"| {dataset} | {model} | {r['fit_seconds']:.0f} | {r['sample_seconds']:.1f} | {f(m['length']['ks'])} | "
+            f"{m['length']['real_mean']:.1f} / {m['length']['synthetic_mean']:.1f} | {f(gap)} | {f(m['marginal_ks_mean'])} | "
+            f"{f(m['autocorrelation_lag1_mean_abs_diff'])} | {f(m['discriminative']['accuracy'])} | "
+            f"{f(m['predictive']['tstr_mae'])} / {f(m['predictive']['trtr_mae'])} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=1000)
+    parser.add_argument("--window", type=int, default=48, help="Beijing: hours per entity window")
+    parser.add_argument("--cap-minutes", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=15, help="sequence epochs")
+    parser.add_argument("--par-epochs", type=int, default=32)
+    parser.add_argument("--quick", action="store_true", help="100 entities, 2 epochs: a smoke run")
+    parser.add_argument("--datasets", default="icu,beijing")
+    parser.add_argument("--models", default="sequence,sdv-par")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.quick:
+        args.entities, args.epochs, args.par_epochs = 100, 2, 2
+    params = {"sequence": {"epochs": args.epochs, "max_minutes": args.cap_minutes * 0.6},
+              "sdv-par": {"epochs": args.par_epochs}}
+    results: dict[str, Any] = {"settings": vars(args), "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                               "results": {}}
+    rows = []
+    for dataset in args.datasets.split(","):
+        data = icu(args.entities, args.seed) if dataset == "icu" else beijing(args.entities, args.seed, args.window)
+        info = {"entities": int(data["df"][data["entity"]].nunique()), "rows": len(data["df"]), "measures": data["measures"]}
+        results["results"][dataset] = {"data": info}
+        for model in args.models.split(","):
+            log.info("%s: fitting %s on %d entities (%d rows)", dataset, model, info["entities"], info["rows"])
+            r = run_one(model, params[model], data, info["entities"], args.seed, args.cap_minutes)
+            results["results"][dataset][model] = r
+            rows.append(_row(dataset, model, r))
+            write_json(REPO / "benchmarks" / "results" / "sequence.json", results)
+    header = ("| data | model | fit s | sample s | length KS | mean length real / synth | gap KS | marginal KS (mean) | "
+              "lag-1 autocorr diff (mean) | discriminator acc (0.5 ideal) | next-step MAE TSTR / TRTR |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|")
+    text = (f"# Sequence benchmark\n\n{args.entities} entities per dataset, sampled back as many; 2-core machine shared with "
+            f"other jobs, timings noisy. Settings: {vars(args)}.\n\n{header}\n" + "\n".join(rows) + "\n")
+    write_text(REPO / "benchmarks" / "results" / "sequence.md", text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
