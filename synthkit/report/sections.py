@@ -200,7 +200,7 @@ def privacy_section(metrics: dict[str, Any], pii_columns: list[dict[str, str]]) 
         "dcr_baseline": isinstance(priv.get("dcr_ecdf"), dict) and bool(priv["dcr_ecdf"].get("holdout_to_train")),
         "pii_leak": _row(metrics, "privacy.pii_leaks", "pii_leaks", overrides=ov),
         "pii_columns": pii_columns,
-        "dp": metric_row("privacy.dp.epsilon", dp.get("epsilon"), overrides=ov) | {"delta": fmt_value(dp.get("delta"))} if dp else None,
+        "dp": metric_row("privacy.dp.epsilon", dp.get("epsilon"), overrides=ov) | {"delta": fmt_value(dp.get("delta")), "statement": dp.get("statement")} if dp else None,
         "thresholds": [(k, fmt_value(v)) for k, v in (priv.get("thresholds") or {}).items()],
         "skipped": [(k, str(v)) for k, v in (priv.get("skipped") or {}).items()],
     }

@@ -216,3 +216,14 @@ def test_hostile_names_and_odd_dtypes_are_escaped(tmp_path: Path) -> None:
         html = path.read_text()
         assert "<script" not in html and "<bx>" not in html and "<y>" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;bx&gt;" in html
+
+
+def test_dp_guarantee_is_stated_in_words(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    from synthkit.privacy import describe_guarantee
+
+    guarantee = {"epsilon": 3.0, "delta": 1e-6, "mechanism": "mst", "accountant": "zCDP", "epsilon_spent": 3.0}
+    metrics = copy.deepcopy(adult_metrics)
+    metrics["privacy"]["dp"] = {**guarantee, "statement": describe_guarantee(guarantee)}
+    html = render(metrics)
+    assert "Differential privacy" in html
+    assert "-differential privacy:" in html and "e^3" in html
