@@ -20,11 +20,11 @@ $(VENV)/.torch: $(BIN)/python
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.torch pyproject.toml
-	$(BIN)/pip install -q -e ".[sdv]"
+	$(BIN)/pip install -q -e ".[sdv,dp]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install -q -e ".[sdv,test]"
+	$(BIN)/pip install -q -e ".[sdv,dp,test]"
 	touch $@
 
 install: $(VENV)/.installed
