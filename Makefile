@@ -13,7 +13,6 @@ export SYNTHKIT_QUIET ?= 1
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.torch: $(BIN)/python
 	$(BIN)/pip install -q "$(TORCH_SPEC)"
