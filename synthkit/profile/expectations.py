@@ -34,6 +34,8 @@ _NUMERIC = ["int", "float", "int8", "int16", "int32", "int64", "uint8", "uint16"
 _BOOL = ["bool", "bool_", "boolean", "BooleanDtype"]
 _DATETIME = ["datetime64", "datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]", "Timestamp", "datetime"]
 _TEXT = ["str", "object", "string", "StringDtype", "category", "CategoricalDtypeType"]
+# an object column may hold Python scalars of several types (GE checks each value's type name)
+_OBJECT_VALUES = ["int", "float", "bool", "Decimal", "date", "datetime", "Timestamp", "list", "dict"]
 # share of rows a null-share expectation may miss by (absolute): synthetic data need not match to 1e-6
 _NULL_SLACK = 0.01
 
@@ -55,6 +57,8 @@ def _type_list(kind: str, dtype: str | None) -> list[str]:
             types += members
     if kind in ("categorical", "id") and _dtype_family(dtype) == "numeric":
         types += _NUMERIC
+    if (dtype or "object") == "object":
+        types += _OBJECT_VALUES
     return sorted(set(types))
 
 
