@@ -101,24 +101,60 @@ def _run_child(case: str, seed: int, n: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--child", choices=["adult", "million"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--skip-million", action="store_true")
-    args = parser.parse_args()
-    if args.child:
-        res = _adult_case(args.seed) if args.child == "adult" else _million_case(args.seed, args.rows)
-        res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-        sys.stdout.write(json.dumps(res) + "\n")
-        return
-    cases = [_run_child("adult", args.seed, args.rows)]
-    if not args.skip_million:
-        cases.append(_run_child("million", args.seed, args.rows))
-    env = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-           "load_average_1min": round(os.getloadavg()[0], 2), "threads": os.environ.get("SYNTHKIT_EVAL_THREADS", "1")}
-    write_json(RESULTS / "evaluate.json", {"environment": env, "cases": cases})
+# Runs inside a separate interpreter that has anonymeter (it pins numpy<1.27, so it cannot share
+# synthkit's environment): the same frames, the same attacks, anonymeter's own implementation.
+_ANONYMETER_SCRIPT = """
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import pandas as pd
+from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
+d, qis = sys.argv[1], json.loads(sys.argv[2])
+train, holdout = pd.read_csv(d + "/train.csv"), pd.read_csv(d + "/holdout.csv")
+rest = [c for c in train.columns if c not in qis]
+out = {}
+for name in ("copy", "unseen"):
+    syn = pd.read_csv(d + "/" + name + ".csv")
+    r = {}
+    for key, ev in (
+        ("singling_out", SinglingOutEvaluator(ori=train, syn=syn, control=holdout, n_attacks=500, n_cols=3).evaluate(mode="multivariate")),
+        ("linkability", LinkabilityEvaluator(ori=train, syn=syn, control=holdout, n_attacks=2000, aux_cols=(qis, rest), n_neighbors=1).evaluate(n_jobs=1)),
+        ("inference_income", InferenceEvaluator(ori=train, syn=syn, control=holdout, aux_cols=qis, secret="income", n_attacks=3000).evaluate(n_jobs=1)),
+    ):
+        res, risk = ev.results(), ev.risk()
+        r[key] = {"risk": risk.value, "risk_ci": list(risk.ci), "attack_rate": res.attack_rate.value, "control_rate": res.control_rate.value}
+    out[name] = r
+print(json.dumps(out))
+"""
+
+
+def _anonymeter_crosscheck(python: str, seed: int) -> dict:
+    """Our singling-out/linkability/inference risks vs anonymeter's on the Adult copy/unseen canaries."""
+    import tempfile
+
+    from synthkit.datasets import load
+    from synthkit.evaluate import evaluate, split_holdout
+
+    full, test = load("adult")
+    train, holdout = split_holdout(full.sample(6000, random_state=1).reset_index(drop=True), share=0.5, seed=seed)
+    frames = {"train": train, "holdout": holdout, "copy": train, "unseen": test.sample(3000, random_state=2)}
+    qis = ["age", "sex", "race", "marital-status", "native-country"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, df in frames.items():
+            df.to_csv(Path(tmp) / f"{name}.csv", index=False)
+        out = subprocess.run([python, "-c", _ANONYMETER_SCRIPT, tmp, json.dumps(qis)], check=True, capture_output=True,
+                             text=True, env={**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    ours: dict = {}
+    for name in ("copy", "unseen"):
+        p = evaluate(train, frames[name].reset_index(drop=True), holdout, target="income", seed=seed, quasi_identifiers=qis,
+                     families=("privacy",)).scores["privacy"]
+        ours[name] = {key: {k: src[k] for k in ("risk", "risk_ci", "attack_rate", "control_rate")} for key, src in (
+            ("singling_out", p["singling_out"]), ("linkability", p["linkability"]), ("inference_income", p["inference_risk"]["income"]))}
+    return {"quasi_identifiers": qis, "rows": {"train": 3000, "holdout": 3000, "synthetic": 3000}, "anonymeter": theirs, "synthkit": ours}
+
+
+def _markdown(results: dict) -> str:
+    env, cases = results["environment"], results["cases"]
     lines = [
         "# Evaluation benchmark", "",
         (f"Python {env['python']}, {env['cpus']} CPUs, load average {env['load_average_1min']} at the end "
@@ -137,8 +173,54 @@ def main() -> None:
               f"(shapes {adult['column_shapes']:.3f}, pair trends {adult['column_pair_trends']:.3f}, detection AUC "
               f"{adult['detection_auc']:.3f}), DCR share {adult['dcr_share']:.3f}, MIA AUC "
               f"{adult['membership_inference_auc']:.3f}, utility ratio {adult['utility_ratio']:.3f}."), ""]
-    write_text(RESULTS / "evaluate.md", "\n".join(lines))
-    sys.stdout.write("\n".join(lines) + "\n")
+    cross = results.get("anonymeter_crosscheck")
+    if cross:
+        lines += ["## Cross-check against anonymeter", "",
+                  (f"Adult, {cross['rows']['train']:,} train / {cross['rows']['holdout']:,} control rows; synthetic = a copy of "
+                   f"train or {cross['rows']['synthetic']:,} unseen rows; quasi-identifiers {', '.join(cross['quasi_identifiers'])}. "
+                   "anonymeter ran in its own environment (numpy 1.26)."), "",
+                  "| synthetic | attack | anonymeter risk [95% CI] (attack / control) | synthkit risk [95% CI] (attack / control) |",
+                  "|---|---|---|---|"]
+        for case, attacks in cross["anonymeter"].items():
+            for key, a in attacks.items():
+                o = cross["synthkit"][case][key]
+                fmt = lambda r: (f"{r['risk']:.3f} [{r['risk_ci'][0]:.3f}, {r['risk_ci'][1]:.3f}] "
+                                 f"({r['attack_rate']:.3f} / {r['control_rate']:.3f})")
+                lines.append(f"| {case} | {key} | {fmt(a)} | {fmt(o)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--child", choices=["adult", "million"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-million", action="store_true")
+    parser.add_argument("--anonymeter-python", help="python of an environment with anonymeter: adds the cross-check")
+    parser.add_argument("--only-anonymeter", action="store_true", help="keep the timed cases of the last run")
+    args = parser.parse_args()
+    if args.child:
+        res = _adult_case(args.seed) if args.child == "adult" else _million_case(args.seed, args.rows)
+        res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        sys.stdout.write(json.dumps(res) + "\n")
+        return
+    path = RESULTS / "evaluate.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    if not args.only_anonymeter:
+        cases = [_run_child("adult", args.seed, args.rows)]
+        if not args.skip_million:
+            cases.append(_run_child("million", args.seed, args.rows))
+        results["cases"] = cases
+        results["environment"] = {
+            "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "load_average_1min": round(os.getloadavg()[0], 2), "threads": os.environ.get("SYNTHKIT_EVAL_THREADS", "1")}
+    if args.anonymeter_python:
+        results["anonymeter_crosscheck"] = _anonymeter_crosscheck(args.anonymeter_python, args.seed)
+    write_json(path, results)
+    text = _markdown(results)
+    write_text(RESULTS / "evaluate.md", text)
+    sys.stdout.write(text + "\n")
 
 
 if __name__ == "__main__":
