@@ -72,6 +72,25 @@ class Evaluation:
         return f"Evaluation(fidelity={fid}, utility={util}, verdict={self.verdict!r})"
 
 
+_LAYOUT: dict[str, dict[str, Any]] = {
+    "fidelity": {"score": None, "column_shapes": None, "column_pair_trends": None, "columns": {}, "pairs": {},
+                 "detection_auc": None, "detection_auc_ci": None, "alpha_precision": None, "beta_recall": None,
+                 "authenticity": None},
+    "privacy": {"verdict": None, "reasons": [], "score": None, "thresholds": THRESHOLDS, "dcr_share": None,
+                "dcr_share_ci": None, "dcr_ecdf": None, "ims_train": None, "ims_holdout": None, "nndr": None,
+                "membership_inference_auc": None, "membership_inference_auc_ci": None, "singling_out_risk": None,
+                "singling_out_risk_ci": None, "linkability_risk": None, "linkability_risk_ci": None,
+                "inference_risk": {}, "k_anonymity": None, "pii_leaks": None, "pii_columns": []},
+    "utility": {"target": None, "task": None, "models": {}, "ratio": None, "score": None,
+                "feature_importance_agreement": None, "augmentation_lift": None},
+}
+
+
+def empty_family(family: str, reason: str) -> dict[str, Any]:
+    """A family's full key layout with nulls and the reason, so readers never miss a key."""
+    return {**_LAYOUT[family], "skipped": {family: reason}}
+
+
 def _check_options(prep: Prepared, target: str | None, sensitive: Sequence[str] | None, qis: Sequence[str] | None,
                    families: Sequence[str]) -> None:
     unknown = [f for f in families if f not in FAMILIES]
@@ -134,6 +153,7 @@ def _evaluate(
     bar = progress(total=len(families), desc="evaluate")
     for family in FAMILIES:
         if family not in families:
+            scores[family] = empty_family(family, f"not requested (families={list(families)})")
             continue
         bar.set_postfix_str(family)
         t0 = time.perf_counter()
@@ -201,7 +221,7 @@ def _privacy(prep: Prepared, enc: MixedEncoder, xt: np.ndarray, xh: np.ndarray |
     if prep.holdout is None or xh is None:
         reason = ("no holdout: without real rows the model never saw there is no reference for memorization; "
                   "split the real data with split_holdout() before fitting and pass holdout=")
-        return {"verdict": None, "reasons": [reason], "score": None, "thresholds": THRESHOLDS, "skipped": {"privacy": reason}}
+        return {**empty_family("privacy", reason), "reasons": [reason]}
     sens = list(sensitive) if sensitive is not None else ([target] if target is not None else [])
     if qis is None:
         qi_list, source = privacy.infer_quasi_identifiers(list(prep.kinds) + list(prep.pii_columns), prep.pii_columns), "inferred"
@@ -216,8 +236,8 @@ def _privacy(prep: Prepared, enc: MixedEncoder, xt: np.ndarray, xh: np.ndarray |
 
 
 def _utility(prep: Prepared, target: str | None, seed: int) -> dict[str, Any]:
-    empty: dict[str, Any] = {"target": target, "task": None, "models": {}, "ratio": None, "score": None,
-                             "feature_importance_agreement": None, "augmentation_lift": None}
+    empty = {**empty_family("utility", ""), "target": target}
+    empty.pop("skipped")
     if target is None:
         return {**empty, "skipped": {"utility": "no target column given (target=)"}}
     if target not in prep.kinds:

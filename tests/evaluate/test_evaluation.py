@@ -148,7 +148,9 @@ def test_no_holdout_skips_privacy_with_reason(small):
     train, _, unseen = small
     s = evaluate(train, unseen, target="income", families=("privacy", "utility")).scores
     assert s["privacy"]["verdict"] is None and "holdout" in s["privacy"]["skipped"]["privacy"]
+    assert s["privacy"]["dcr_share"] is None and "membership_inference_auc" in s["privacy"]  # full layout, nulls
     assert Evaluation(s).verdict == "not evaluated"
+    assert s["fidelity"]["score"] is None and "not requested" in s["fidelity"]["skipped"]["fidelity"]
     assert "may have seen" in s["utility"]["test_set"] and s["utility"]["ratio"] is not None
 
 
