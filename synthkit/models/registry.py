@@ -32,6 +32,9 @@ BUILTIN_MODULES: dict[str, str] = {
     "vae": "synthkit.models.vae",
     "arm": "synthkit.models.arm",
     "flow": "synthkit.models.flow",
+    "sdv-copula": "synthkit.models.sdv_adapters",
+    "sdv-ctgan": "synthkit.models.sdv_adapters",
+    "sdv-tvae": "synthkit.models.sdv_adapters",
 }
 
 # What `model: auto` means: the model the benchmark shows wins on quality within the time budget.

@@ -19,6 +19,13 @@ from synthkit.models import Synthesizer, available, create, get
 MODELS = [name for name in available() if not get(name).__dict__.get("contract_skip")]
 
 
+def _skip_unless_pickle_free(name: str) -> None:
+    """Known exception, listed with its reason (like scikit-learn's known failures): the sdv-*
+    adapters cannot save without pickle (SDV's state is cloudpickled), so their save refuses."""
+    if not getattr(get(name), "pickle_free", True):
+        pytest.skip(f"{name} is not pickle-free by design (SDV state); its save raises ModelError")
+
+
 class PickledPayload:
     """Any non-tensor object: loading it would need pickle's full power."""
 
@@ -93,6 +100,7 @@ def test_fit_is_seeded(contract_data):
 
 def test_save_load_round_trip_without_pickle(fitted, tmp_path: Path):
     name, model = fitted
+    _skip_unless_pickle_free(name)
     model.save(tmp_path / "m")
     loaded = Synthesizer.load(tmp_path / "m")
     assert type(loaded) is type(model)
@@ -113,6 +121,7 @@ def test_save_load_round_trip_without_pickle(fitted, tmp_path: Path):
 
 def test_tampered_model_file_is_refused(fitted, tmp_path: Path):
     name, model = fitted
+    _skip_unless_pickle_free(name)
     model.save(tmp_path / "m")
     doc = json.loads((tmp_path / "m" / "model.json").read_text())
     doc["unexpected"] = 1
@@ -153,6 +162,8 @@ def test_pii_columns_are_regenerated_not_learned(contract_data, tmp_path: Path):
         out = model.sample(400, seed=0)
         assert not set(out["ssn"]) & set(df["ssn"]), name
         assert out["ssn"].str.match(r"^9\d\d-\d\d-\d{4}$").all()
+        if not getattr(get(name), "pickle_free", True):
+            continue  # no model file to inspect (see _skip_unless_pickle_free)
         model.save(tmp_path / name)
         blob = (tmp_path / name / "model.json").read_text() + (tmp_path / name / "weights.pt").read_bytes().decode("latin-1")
         assert not any(v in blob for v in df["ssn"]), f"{name}: a real SSN is stored in the model file"
