@@ -106,6 +106,15 @@ def _canonical(series: pd.Series, kind: str, frame: str) -> pd.Series:
             out = mapped.where(mapped.notna(), series.astype("object").where(series.isna(), series.astype(str)))
         return out.where(series.notna(), np.nan).astype(object)
     else:
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            # numeric codes: 3, 3.0 and Int64 3 are one category ("3"), whatever dtype NaNs forced
+            num = pd.to_numeric(series, errors="coerce").astype(float)
+            whole = num.dropna()
+            if len(whole) and bool(np.all(np.floor(whole) == whole)):
+                text = num.astype("Int64").astype(str)
+            else:
+                text = num.astype(str)
+            return text.astype(object).where(num.notna(), np.nan)
         return series.astype("object").where(series.isna(), series.astype(str)).astype(object)
     bad = out.isna() & series.notna()
     if bad.any():

@@ -112,6 +112,19 @@ def test_mixed_kinds_other_dtypes_and_same_seed_same_scores():
     assert a["privacy"]["verdict"] == "pass" and a["utility"]["task"] == "classification"
 
 
+def test_numeric_category_codes_match_across_dtypes():
+    """A code column is float in one frame (NaN forces it) and Int64 in another: same categories."""
+    rng = np.random.default_rng(0)
+    codes = rng.integers(1, 6, 900).astype(float)
+    codes[:50] = np.nan
+    real = pd.DataFrame({"code": codes, "x": rng.normal(size=900)})
+    syn = pd.DataFrame({"code": pd.array(rng.integers(1, 6, 900), dtype="Int64"), "x": rng.normal(size=900)})
+    meta = profile(real)
+    meta.table().column("code").kind = "categorical"
+    cols = evaluate(real, syn, metadata=meta, families=("fidelity",)).scores["fidelity"]["columns"]
+    assert cols["code"]["metric"] == "TVComplement" and cols["code"]["score"] > 0.9
+
+
 def test_dcr_share_and_ims_match_brute_force(small):
     """Independent oracle: full distance matrices with scipy and exact matches with a pandas merge."""
     train, holdout, _ = small
