@@ -20,7 +20,7 @@ import pandas as pd
 from synthkit.errors import DataError
 from synthkit.io.dataset import Dataset
 from synthkit.io.files import _COMPRESSION, FILE_FORMATS, read_file, write_file
-from synthkit.io.sql import is_sql_url, list_tables, read_sql, write_sql
+from synthkit.io.sql import is_sql_url, list_tables, read_sql, reflect_keys, write_sql
 
 __all__ = ["read", "read_with_report", "write"]
 
@@ -59,7 +59,9 @@ def read_with_report(
             for name in names:
                 frames[name], rep = read_sql(source, table=name, **opts)
                 reports[name] = rep.to_dict()
-            return Dataset(frames, name=Path(str(source)).stem, coercions=reports), {"tables": reports}
+            pks, rels = reflect_keys(source, names)  # keys the schema declares; profiling finds the rest
+            ds = Dataset(frames, primary_keys=pks, relationships=rels, name=Path(str(source)).stem, coercions=reports)
+            return ds, {"tables": reports}
         df, rep = read_sql(source, table=table, query=query, **opts)
         return df, rep.to_dict()
     if isinstance(source, str) and "://" in source:

@@ -81,6 +81,33 @@ def list_tables(url: str) -> list[str]:
         engine.dispose()
 
 
+def reflect_keys(url: str, tables: list[str]) -> tuple[dict[str, str], list[Any]]:
+    """Declared single-column primary keys and foreign keys among ``tables``, from the schema."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from synthkit.profile.metadata import Relationship
+
+    engine = engine_for(url)
+    pks: dict[str, str] = {}
+    rels: list[Relationship] = []
+    try:
+        insp = inspect(engine)
+        for name in tables:
+            cols = insp.get_pk_constraint(name).get("constrained_columns") or []
+            if len(cols) == 1:
+                pks[name] = cols[0]
+            for fk in insp.get_foreign_keys(name):
+                parent, pcols, ccols = fk.get("referred_table"), fk.get("referred_columns") or [], fk.get("constrained_columns") or []
+                if parent in tables and len(pcols) == 1 and len(ccols) == 1:
+                    rels.append(Relationship(parent_table=parent, parent_key=pcols[0], child_table=name, child_key=ccols[0]))
+    except SQLAlchemyError as exc:
+        raise DataError(f"cannot inspect keys of {_redact(url)}: {str(exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    return pks, rels
+
+
 def read_sql(
     url: str,
     *,

@@ -104,3 +104,22 @@ def test_sql_errors_are_clear(tmp_path: Path) -> None:
         read(url, table="empty")
     with pytest.raises(DataError, match="cannot open database URL"):
         read("nosuchdialect://host/db", table="t")
+
+
+def test_declared_keys_are_reflected(tmp_path: Path) -> None:
+    db = tmp_path / "keys.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE patients (pid INTEGER PRIMARY KEY, name TEXT);
+            CREATE TABLE visits (vid INTEGER PRIMARY KEY, patient INTEGER REFERENCES patients(pid), cost REAL);
+            INSERT INTO patients VALUES (1, 'a'), (2, 'b');
+            INSERT INTO visits VALUES (10, 1, 5.0), (11, 1, 7.5), (12, 3, 1.0);
+            """
+        )
+    ds = read(f"sqlite:///{db}")
+    assert ds.primary_keys == {"patients": "pid", "visits": "vid"}
+    assert [(r.child_table, r.child_key, r.parent_table, r.parent_key) for r in ds.relationships] == [
+        ("visits", "patient", "patients", "pid")]
+    report = ds.validate()
+    assert report.orphans[0]["count"] == 1  # visit 12 points at a patient that does not exist
