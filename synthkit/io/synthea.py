@@ -76,8 +76,6 @@ def _with_keys(frames: dict[str, pd.DataFrame], name: str, reports: dict[str, di
         for col, parent in SYNTHEA_LINKS.items():
             if col in df.columns and parent in pks and parent != child:
                 rels.append(Relationship(parent_table=parent, parent_key="Id", child_table=child, child_key=col))
-        if child == "providers" and "ORGANIZATION" in df.columns and "organizations" in pks:
-            pass  # already covered by SYNTHEA_LINKS
     return Dataset(frames, primary_keys=pks, relationships=rels, name=name, coercions=reports)
 
 
