@@ -22,6 +22,7 @@ __all__ = ["EVALUATED_KINDS", "Prepared", "prepare", "split_holdout"]
 log = logging.getLogger(__name__)
 
 EVALUATED_KINDS = ("numerical", "datetime", "categorical", "boolean")
+MIN_ROWS = 20  # cross-validation folds, second neighbours and interval estimates need a few rows
 
 
 def split_holdout(df: pd.DataFrame, share: float = 0.5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -65,6 +66,8 @@ def _check_frame(df: object, name: str) -> pd.DataFrame:
         raise EvaluationError(f"{name} data must be a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0:
         raise EvaluationError(f"{name} data has no rows")
+    if len(df) < MIN_ROWS:
+        raise EvaluationError(f"{name} data has {len(df)} rows; evaluation needs at least {MIN_ROWS}")
     if df.columns.duplicated().any():
         raise EvaluationError(f"{name} data has duplicate column names: {sorted(map(str, df.columns[df.columns.duplicated()]))}")
     return df

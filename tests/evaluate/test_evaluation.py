@@ -187,6 +187,7 @@ def test_constant_target_is_a_documented_skip(small):
         (lambda r, s: (r, s.assign(extra=1)), "column mismatch.*unexpected \\['extra'\\]"),
         (lambda r, s: (r, s.assign(age=s["age"].astype(str).where(s.index > 3, "old"))), "'age' is numerical.*'old'"),
         (lambda r, s: (r, s.iloc[:0]), "synthetic data has no rows"),
+        (lambda r, s: (r.iloc[:5], s), "real data has 5 rows; evaluation needs at least 20"),
         (lambda r, s: (r, s.to_numpy()), "must be a pandas DataFrame"),
     ],
 )
