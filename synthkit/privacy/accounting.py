@@ -176,7 +176,10 @@ class PrivacyLedger:
         history = list(self.sgd_history) + list(extra_steps)
         if history:
             return rdp_epsilon(history, self.conversion_delta, self.rho)[0]
-        return cdp_eps(self.rho, self.conversion_delta)
+        spent = cdp_eps(self.rho, self.conversion_delta)
+        if spent > self.epsilon and cdp_delta(self.rho, self.epsilon) <= self.conversion_delta:
+            return self.epsilon  # bisection rounding above an ε that provably holds
+        return spent
 
     @property
     def sgd_steps(self) -> int:

@@ -82,7 +82,7 @@ def poisson_batch(n_rows: int, sample_rate: float, rng: np.random.Generator) -> 
 
 
 class DPSGD:
-    """Wrap ``module`` and ``optimizer`` for DP-SGD (or plain SGD when ``ledger`` is None)."""
+    """Wrap ``module`` and ``optimizer`` for DP-SGD (clipping without noise when ``ledger`` is None)."""
 
     def __init__(self, module: nn.Module, optimizer: torch.optim.Optimizer, ledger: PrivacyLedger | None,
                  noise_multiplier: float, max_grad_norm: float, sample_rate: float, expected_batch_size: int,
@@ -92,16 +92,15 @@ class DPSGD:
         self.sample_rate = float(sample_rate)
         self.allowed_steps = allowed_steps  # None: found from the ledger at the first step
         self.max_grad_norm = float(max_grad_norm)
-        if ledger is not None:
-            self.module: nn.Module = GradSampleModuleFastGradientClipping(
-                module, max_grad_norm=self.max_grad_norm, use_ghost_clipping=True, loss_reduction="mean")
-            generator = torch.Generator()
-            generator.manual_seed(int(seed))
-            self.optimizer: torch.optim.Optimizer = DPOptimizerFastGradientClipping(
-                optimizer, noise_multiplier=self.noise_multiplier, max_grad_norm=self.max_grad_norm,
-                expected_batch_size=int(expected_batch_size), loss_reduction="mean", generator=generator)
-        else:
-            self.module, self.optimizer = module, optimizer
+        if ledger is None:  # the ε = ∞ reference keeps the per-row clipping, without noise
+            self.noise_multiplier = 0.0
+        self.module: nn.Module = GradSampleModuleFastGradientClipping(
+            module, max_grad_norm=self.max_grad_norm, use_ghost_clipping=True, loss_reduction="mean")
+        generator = torch.Generator()
+        generator.manual_seed(int(seed))
+        self.optimizer: torch.optim.Optimizer = DPOptimizerFastGradientClipping(
+            optimizer, noise_multiplier=self.noise_multiplier, max_grad_norm=self.max_grad_norm,
+            expected_batch_size=int(expected_batch_size), loss_reduction="mean", generator=generator)
 
     def charge_empty_step(self) -> None:
         """An empty Poisson batch: nothing to learn, but the step is accounted (conservatively)."""
@@ -125,10 +124,7 @@ class DPSGD:
         self.optimizer.zero_grad(set_to_none=True)
         with warnings.catch_warnings():  # opacus' hooks warn when the inputs need no gradient (ours never do)
             warnings.filterwarnings("ignore", message="Full backward hook is firing")
-            if self.ledger is not None:
-                DPTensorFastGradientClipping(self.module, self.optimizer, loss_per_row, "mean").backward()
-            else:
-                loss_per_row.mean().backward()
+            DPTensorFastGradientClipping(self.module, self.optimizer, loss_per_row, "mean").backward()
         self.optimizer.step()
         if self.ledger is not None:
             self.ledger.sgd_step(self.noise_multiplier, self.sample_rate)
