@@ -223,10 +223,10 @@ def to_markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Model benchmark: synthkit vs SDV",
         "",
-        f"Machine: {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), sdv {m.get('sdv')}, "
+        (f"Machine: {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), sdv {m.get('sdv')}, "
         f"ctgan {m.get('ctgan')}, sdmetrics {m.get('sdmetrics')}. Training budget per model: "
         f"{results['settings']['minutes']} min. Sampling speed measured on {results['settings']['sample_rows']:,} rows. "
-        "Quality = SDMetrics Quality Score of as many synthetic rows as training rows vs the training rows.",
+        "Quality = SDMetrics Quality Score of as many synthetic rows as training rows vs the training rows."),
         "",
     ]
     for dataset, block in results["datasets"].items():

@@ -197,7 +197,8 @@ class AutoregressiveSynthesizer(Synthesizer):
             tokens = codec.tokens_for(values)
             tokens = tokens[tokens >= 0]
             if len(tokens) == 0:
-                raise DataError(f"cannot condition {name!r} on {values}: no such value was seen in training")
+                raise DataError(f"cannot condition {name!r} on {values}: no such value was seen in training "
+                                "(or it was too rare to be kept: see rare_min_count)")
             allowed[self.order_.index(name)] = torch.as_tensor(tokens, dtype=torch.long)
         return allowed
 

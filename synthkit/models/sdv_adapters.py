@@ -25,13 +25,17 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from sdv.metadata import Metadata as SDVMetadata
-from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
+from sdv.single_table import (
+    CTGANSynthesizer,
+    GaussianCopulaSynthesizer,
+    TVAESynthesizer,
+)
 
 from synthkit.errors import ConfigError, ModelError
 from synthkit.models.base import Synthesizer
 from synthkit.models.registry import register
 
-__all__ = ["SDVCopula", "SDVCTGAN", "SDVTVAE"]
+__all__ = ["SDVCTGAN", "SDVTVAE", "SDVCopula"]
 
 log = logging.getLogger(__name__)
 _TABLE = "table"
