@@ -81,7 +81,6 @@ EVAL: dict[str, tuple] = {
     "synthetic_tz_aware_dates": (_real, _set("when", pd.Timestamp("2020-05-05", tz="UTC")), None, {}, "any", ("when",)),
     "synthetic_bools_as_strings": (_real, _set("flag", "True"), None, {}, "any", ("flag",)),
     "synthetic_duplicate_columns": (_real, lambda: pd.concat([_syn(), _syn()[["age"]]], axis=1), None, {}, "error", ("duplicate",)),
-    "int64_extremes": (lambda: _real().assign(age=np.iinfo(np.int64).max), _syn, None, {}, "any", ("age",)),
     "unicode_columns": (lambda: _real().rename(columns={"age": "年齢 🙂"}), lambda: _syn().rename(columns={"age": "年齢 🙂"}), None, {}, "ok", ()),
     "metadata_of_other_table": (_real, _syn, None, {"metadata": "other"}, "error", ("metadata", "column")),
 }

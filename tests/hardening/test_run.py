@@ -128,7 +128,8 @@ def test_pipeline_config(name, tmp_path, monkeypatch):
     _prepare(tmp_path)
     path = tmp_path / "pipeline.yaml"
     path.write_text(text)
-    attempt("run", lambda: run(path, overrides=overrides), expect=expect, words=words, limit=120)
+    # sink paths are checked when the sink is written, after fit and evaluation: allow for a slow machine
+    attempt("run", lambda: run(path, overrides=overrides), expect=expect, words=words, limit=300)
     assert not (tmp_path / "PWNED").exists(), "a YAML tag ran code"
     assert not (tmp_path.parent / "escape.csv").exists() and not Path("/tmp/synthkit-escape.csv").exists()
 
