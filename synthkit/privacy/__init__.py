@@ -20,8 +20,8 @@ from synthkit.privacy.accounting import (
     default_delta,
     rdp_epsilon,
 )
-from synthkit.privacy.guarantee import describe_guarantee, dp_metrics
+from synthkit.privacy.guarantee import describe_guarantee, dp_metrics, mia_auc_bound
 from synthkit.privacy.preprocess import DPDiscretizer
 
 __all__ = ["DPDiscretizer", "PrivacyLedger", "cdp_eps", "cdp_rho", "default_delta", "describe_guarantee", "dp_metrics",
-           "rdp_epsilon"]
+           "mia_auc_bound", "rdp_epsilon"]

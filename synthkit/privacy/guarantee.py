@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["describe_guarantee", "dp_metrics"]
+import numpy as np
+
+__all__ = ["describe_guarantee", "dp_metrics", "mia_auc_bound"]
 
 _MECHANISMS = {
     "dp-sgd": "the neural network was trained with DP-SGD (per-row gradient clipping plus Gaussian noise, opacus)",
@@ -17,6 +19,20 @@ def _fmt(value: float) -> str:
     if value >= 0.01:
         return f"{value:.3g}"
     return f"{value:.0e}".replace("e-0", "e-")
+
+
+def mia_auc_bound(epsilon: float, delta: float) -> float:
+    """Highest ROC AUC any membership-inference attack can reach against an (ε, δ)-DP release.
+
+    (ε, δ)-DP caps an attack's true-positive rate at every false-positive rate x by
+    min(1, e^ε x + δ, 1 − e^−ε (1 − δ − x)) (Kairouz et al., 2015); the AUC bound is the area
+    under that curve (numerically, on a fine grid). It puts the guarantee on the same scale as the
+    empirical attack: 0.5 means no attack can do better than guessing.
+    """
+    x = np.linspace(0.0, 1.0, 200_001)
+    e = math.exp(min(float(epsilon), 700.0))
+    tpr = np.minimum.reduce([np.ones_like(x), e * x + delta, 1.0 - (1.0 - delta - x) / e])
+    return float(np.clip(np.trapezoid(np.clip(tpr, 0.0, 1.0), x), 0.5, 1.0))
 
 
 def describe_guarantee(g: dict[str, Any] | None) -> str:
@@ -38,6 +54,7 @@ def describe_guarantee(g: dict[str, Any] | None) -> str:
             f"the privacy budget actually spent is ε = {spent:.3g}")
     if accountant:
         text += f" ({accountant} accountant)"
+    text += f". Hence no membership-inference attack can reach an AUC above {mia_auc_bound(eps, delta):.3f}"
     text += (". Category sets, numeric ranges and bins were taken from public metadata or released with a share "
              "of the same budget; the number of rows and the column schema are treated as public.")
     return text
@@ -52,4 +69,5 @@ def dp_metrics(model: Any) -> dict[str, Any] | None:
     if not g:
         return None
     keys = ("epsilon", "delta", "mechanism", "accountant", "epsilon_spent")
-    return {**{k: g[k] for k in keys if k in g}, "statement": describe_guarantee(g)}
+    return {**{k: g[k] for k in keys if k in g}, "mia_auc_bound": mia_auc_bound(float(g["epsilon"]), float(g["delta"])),
+            "statement": describe_guarantee(g)}

@@ -17,6 +17,7 @@ from synthkit.privacy import (
     cdp_rho,
     default_delta,
     describe_guarantee,
+    mia_auc_bound,
     rdp_epsilon,
 )
 
@@ -118,3 +119,14 @@ def test_noise_calibration_meets_the_target():
     assert spent <= 2.0
     assert spent > 1.9  # not wastefully noisy
     assert np.isfinite(sigma)
+
+
+def test_mia_auc_bound_puts_epsilon_on_the_attack_scale():
+    assert mia_auc_bound(1e-9, 0.0) == pytest.approx(0.5, abs=1e-6)
+    # ε = 1, δ = 0: TPR ≤ min(e·x, 1 − (1 − x)/e), area = 0.731 (closed form)
+    x0 = (1 - math.exp(-1)) / (math.e - math.exp(-1))
+    closed = math.e * x0**2 / 2 + (1 - x0) - (1 - x0) ** 2 / (2 * math.e)
+    assert mia_auc_bound(1.0, 0.0) == pytest.approx(closed, abs=1e-6)
+    bounds = [mia_auc_bound(e, 1e-5) for e in (0.1, 1, 3, 10)]
+    assert bounds == sorted(bounds) and bounds[-1] <= 1.0
+    assert "AUC above 0.731" in describe_guarantee({"epsilon": 1.0, "delta": 1e-9, "mechanism": "mst"})
