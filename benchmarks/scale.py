@@ -85,7 +85,7 @@ def _rss() -> int:
         return int(fh.read().split()[1]) * _PAGE
 
 
-def run(n: int, model_name: str, eval_rows: int) -> dict[str, Any]:
+def run(n: int, model_name: str, eval_rows: int, out: Path | None = None) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
@@ -101,6 +101,8 @@ def run(n: int, model_name: str, eval_rows: int) -> dict[str, Any]:
             value = fn()
         stages.append({"stage": name, "seconds": round(watch.seconds, 2), "peak_rss_gb": round(watch.peak / 2**30, 3)})
         print(f"{name:<10} {watch.seconds:8.1f} s  peak RSS {watch.peak / 2**30:6.2f} GB", flush=True)
+        if out is not None:  # partial results survive a run stopped in a later (slow) stage
+            write_json(out / "scale.partial.json", {"rows": n, "model": model_name, "stages": stages})
         return value
 
     real = stage("data", lambda: make_frame(n))
@@ -170,7 +172,7 @@ def main() -> None:
     parser.add_argument("--eval-rows", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
-    res = run(args.rows, args.model, args.eval_rows)
+    res = run(args.rows, args.model, args.eval_rows, args.out)
     write_json(args.out / "scale.json", res)
     write_text(args.out / "scale.md", to_markdown(res))
     print(to_markdown(res))
