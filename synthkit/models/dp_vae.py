@@ -190,6 +190,8 @@ class DPVAE(DPModelMixin, Synthesizer):
         self.stop_reason_ = "epochs" if steps == planned else "budget"
         if self.stop_reason_ == "budget":
             log.info("dp-vae: privacy budget spent after %d of %d planned steps; training stopped", steps, planned)
+        # mean loss per 50 steps, for diagnostics only: NOT differentially private (exact losses on real rows),
+        # so it is never saved and should not be published
         self.loss_history_ = [float(np.mean(losses[i:i + 50])) for i in range(0, len(losses), 50)]
         self._dp_finish(ledger)
 
@@ -214,8 +216,8 @@ class DPVAE(DPModelMixin, Synthesizer):
     # -- state -------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         state = self._dp_state()
-        state.update(noise_multiplier=self.noise_multiplier_, steps=self.steps_, stop_reason=self.stop_reason_,
-                     loss_history=self.loss_history_)
+        # the training losses are computed on real rows without noise: they stay in memory, never in the file
+        state.update(noise_multiplier=self.noise_multiplier_, steps=self.steps_, stop_reason=self.stop_reason_)
         return state, {f"decoder.{k}": v for k, v in self.net_.decoder.state_dict().items()}
 
     def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
@@ -223,7 +225,7 @@ class DPVAE(DPModelMixin, Synthesizer):
         self.noise_multiplier_ = float(state["noise_multiplier"])
         self.steps_ = int(state["steps"])
         self.stop_reason_ = str(state["stop_reason"])
-        self.loss_history_ = list(state.get("loss_history", []))
+        self.loss_history_ = []
         self._build(self.discretizer_.sizes)
         self.net_.decoder.load_state_dict({k.split(".", 1)[1]: v for k, v in tensors.items()})
         self.net_.eval()

@@ -86,6 +86,7 @@ def test_guarantee_round_trips_and_reads_in_words(fitted, tmp_path: Path):
     assert loaded.privacy_guarantee_ == fitted.privacy_guarantee_
     doc = json.loads((tmp_path / "m" / "model.json").read_text())
     assert doc["state"]["privacy_guarantee"]["epsilon_spent"] == fitted.privacy_guarantee_["epsilon_spent"]
+    assert "loss_history" not in doc["state"]  # exact training losses are not DP outputs
     pd.testing.assert_frame_equal(loaded.sample(50, seed=4), fitted.sample(50, seed=4))
     assert describe_guarantee(loaded.privacy_guarantee_).startswith("(2, 1e-6)-differential privacy")
 
