@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100 entities, 2 epochs: a smoke run")
     parser.add_argument("--datasets", default="icu,beijing")
     parser.add_argument("--models", default="sequence,sdv-par")
+    parser.add_argument("--tag", default="", help="suffix of the result files (sequence<tag>.json/md)")
     parser.add_argument("--ehr-only", action="store_true", help="only the relational Synthea check (relational.json/md)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -188,13 +189,13 @@ def main() -> None:
             r = run_one(model, params[model], data, info["entities"], args.seed, args.cap_minutes)
             results["results"][dataset][model] = r
             rows.append(_row(dataset, model, r))
-            write_json(REPO / "benchmarks" / "results" / "sequence.json", results)
+            write_json(REPO / "benchmarks" / "results" / f"sequence{args.tag}.json", results)
     header = ("| data | model | fit s | sample s | length KS | mean length real / synth | gap KS | marginal KS (mean) | "
               "lag-1 autocorr diff (mean) | discriminator acc (0.5 ideal) | next-step MAE TSTR / TRTR |\n"
               "|---|---|---|---|---|---|---|---|---|---|---|")
     text = (f"# Sequence benchmark\n\n{args.entities} entities per dataset, sampled back as many; 2-core machine shared with "
             f"other jobs, timings noisy. Settings: {vars(args)}.\n\n{header}\n" + "\n".join(rows) + "\n")
-    write_text(REPO / "benchmarks" / "results" / "sequence.md", text)
+    write_text(REPO / "benchmarks" / "results" / f"sequence{args.tag}.md", text)
     print(text)
 
 
