@@ -186,12 +186,11 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
 
 def _record_dp_guarantee(model: Any, metrics: dict[str, Any]) -> None:
     """Put a DP model's formal guarantee beside the empirical privacy results (metrics and report)."""
-    guarantee = getattr(model, "privacy_guarantee_", None)
-    if not guarantee:
+    if not getattr(model, "privacy_guarantee_", None):
         return
-    from synthkit.privacy import describe_guarantee
+    from synthkit.privacy import dp_metrics
 
-    metrics.setdefault("privacy", {})["dp"] = {**guarantee, "statement": describe_guarantee(guarantee)}
+    metrics.setdefault("privacy", {})["dp"] = dp_metrics(model)
 
 
 def _audit(real: pd.DataFrame, metadata: Metadata, folder: RunFolder, files: dict[str, str]) -> list[dict[str, Any]]:
