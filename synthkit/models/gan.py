@@ -17,6 +17,7 @@ aggregates and category counts — no rows.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any, ClassVar
 
@@ -100,7 +101,9 @@ class TabularGAN(NeuralSynthesizer):
     Parameters beyond :class:`NeuralSynthesizer`'s: ``embedding_dim`` (noise size),
     ``generator_dims`` / ``critic_dims`` (hidden layers), ``pac`` (rows per critic pack; the batch
     is rounded down to a multiple), ``critic_steps`` (critic updates per generator update),
-    ``weight_decay`` (generator), ``tau`` (Gumbel-softmax temperature while training).
+    ``weight_decay`` (generator), ``tau`` (Gumbel-softmax temperature while training),
+    ``sample_precision`` (``"auto"``: bfloat16 generator for sampling where that is fast — CPUs
+    with AMX, CUDA with bf16 — else float32; or force ``"float32"`` / ``"bfloat16"``).
     """
 
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 100, "embedding_dim": 16, "generator_dims": (32, 32), "critic_dims": (32, 32)}
@@ -113,7 +116,8 @@ class TabularGAN(NeuralSynthesizer):
                  max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",
                  clip_quantile: float | None = None, embedding_dim: int = 128,
                  generator_dims: tuple[int, ...] = (256, 256), critic_dims: tuple[int, ...] = (256, 256),
-                 pac: int = 10, critic_steps: int = 1, weight_decay: float = 1e-6, tau: float = 0.2) -> None:
+                 pac: int = 10, critic_steps: int = 1, weight_decay: float = 1e-6, tau: float = 0.2,
+                 sample_precision: str = "auto") -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, epochs=epochs,
                          batch_size=batch_size, max_minutes=max_minutes, learning_rate=learning_rate,
                          patience=patience, validation_fraction=validation_fraction, grad_clip=grad_clip,
@@ -126,6 +130,7 @@ class TabularGAN(NeuralSynthesizer):
         self.critic_steps = critic_steps
         self.weight_decay = weight_decay
         self.tau = tau
+        self.sample_precision = sample_precision
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -141,6 +146,8 @@ class TabularGAN(NeuralSynthesizer):
                 raise ConfigError(f"{name} must be a non-empty list of positive integers, got {dims!r}")
         if self.batch_size < self.pac:
             raise ConfigError(f"batch_size ({self.batch_size}) must be at least pac ({self.pac})")
+        if self.sample_precision not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(f"sample_precision must be 'auto', 'float32' or 'bfloat16', got {self.sample_precision!r}")
         if not (isinstance(self.tau, (int, float)) and self.tau > 0):
             raise ConfigError(f"tau must be a positive number, got {self.tau!r}")
 
@@ -162,8 +169,8 @@ class TabularGAN(NeuralSynthesizer):
         self.cond_ = CondSampler.from_matrix(data.cpu().numpy(), self.encoder_.category_spans)
         self._build_modules({})
         critic = Critic(self.layout_.dim + self.cond_.dim, self.critic_dims, self.pac).to(self.device_)
-        opt_g = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=(0.5, 0.9), weight_decay=self.weight_decay)
-        opt_d = torch.optim.Adam(critic.parameters(), lr=self.lr, betas=(0.5, 0.9), weight_decay=self.weight_decay)
+        opt_g = self._adam(self.generator_.parameters(), betas=(0.5, 0.9), weight_decay=self.weight_decay)
+        opt_d = self._adam(critic.parameters(), betas=(0.5, 0.9), weight_decay=self.weight_decay)
         trainer = self._trainer()
         batch = max(self.pac, (min(self.batch_size, len(data)) // self.pac) * self.pac)
         rng = np.random.default_rng(self.seed)
@@ -214,6 +221,7 @@ class TabularGAN(NeuralSynthesizer):
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         gen = self._torch_generator(rng)
         self.generator_.eval()
+        network, dtype = self._sampling_network()
         parts: list[np.ndarray] = []
         for start in range(0, n, _SAMPLE_CHUNK):
             m = min(_SAMPLE_CHUNK, n - start)
@@ -221,5 +229,20 @@ class TabularGAN(NeuralSynthesizer):
             z = torch.from_numpy(rng.standard_normal((m, self.embedding_dim), dtype=np.float32)).to(self.device_)
             if self.cond_.dim:
                 z = torch.cat([z, torch.from_numpy(self.cond_.sample_original(m, rng)).to(self.device_)], dim=1)
-            parts.append(self.layout_.perturb(self.generator_(z), generator=gen).cpu().numpy())
+            logits = network(z.to(dtype)).float()
+            parts.append(self.layout_.perturb(logits, generator=gen).cpu().numpy())
         return self.encoder_.reverse(np.concatenate(parts), rng)
+
+    def _sampling_network(self) -> tuple[nn.Module, torch.dtype]:
+        """The generator for sampling: a bfloat16 copy when ``sample_precision`` resolves to it.
+
+        On CPUs with AMX tiles (or CUDA with bf16) bfloat16 matrix products are several times
+        faster; logits move by ~1e-2, far below the generator's own noise. Cached per fitted model.
+        """
+        if not self._use_bf16(self.sample_precision):
+            return self.generator_, torch.float32
+        cached = getattr(self, "_bf16_generator", None)
+        if cached is None or cached[0] is not self.generator_:
+            cached = (self.generator_, copy.deepcopy(self.generator_).to(torch.bfloat16).eval())
+            self._bf16_generator = cached
+        return cached[1], torch.bfloat16

@@ -16,6 +16,7 @@ and 99.5 % quantiles. Without PII columns they become 1 and 0 (off).
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -30,7 +31,7 @@ from synthkit.models.trainer import Trainer, TrainingHistory, resolve_device
 from synthkit.transform.encoders import Span
 from synthkit.transform.table import TableEncoder
 
-__all__ = ["PII_CLIP_QUANTILE", "PII_RARE_MIN_COUNT", "NeuralSynthesizer", "SpanLayout"]
+__all__ = ["PII_CLIP_QUANTILE", "PII_RARE_MIN_COUNT", "NeuralSynthesizer", "SpanLayout", "fast_bf16"]
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,31 @@ class NeuralSynthesizer(Synthesizer):
                 raise ModelFileError(f"weights of {name!r} do not fit the {self.name} network: {str(exc).splitlines()[0]}") from None
             module.to(self.device_).eval()
 
+    def _adam(self, params: Any, **kwargs: Any) -> torch.optim.Adam:
+        """Adam with the fused kernel where torch has one (several times fewer kernel launches)."""
+        return torch.optim.Adam(params, lr=self.lr, fused=self.device_.type in ("cpu", "cuda"), **kwargs)
+
+    def _use_bf16(self, precision: str) -> bool:
+        """Whether ``precision`` ("auto" | "float32" | "bfloat16") means bfloat16 on this device."""
+        return precision == "bfloat16" or (precision == "auto" and fast_bf16(self.device_))
+
     def _torch_generator(self, rng: np.random.Generator) -> torch.Generator:
         gen = torch.Generator(device=self.device_)
         gen.manual_seed(int(rng.integers(0, 2**62)))
         return gen
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bfloat16 matrix products are fast here: CUDA with bf16, or a CPU with AMX tiles."""
+    return _fast_bf16(device.type)
+
+
+@functools.lru_cache(maxsize=4)
+def _fast_bf16(device_type: str) -> bool:
+    if device_type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
+            return "amx_bf16" in handle.read(1_000_000)
+    except OSError:  # not Linux: stay with float32
+        return False

@@ -51,7 +51,7 @@ def fit_mixture(
     max_modes: int = 10,
     weight_threshold: float = 0.005,
     max_iter: int = 100,
-    tol: float = 1e-5,
+    tol: float = 1e-4,
     max_samples: int = 20_000,
 ) -> Mixture1D:
     """EM for a 1-D Gaussian mixture on finite ``values``; modes lighter than ``weight_threshold`` are pruned.
@@ -66,32 +66,38 @@ def fit_mixture(
         return Mixture1D(np.zeros(0), np.zeros(0), np.zeros(0))
     if len(x) > max_samples:
         x = rng.choice(x, size=max_samples, replace=False)
-    spread = float(np.std(x))
+    center, spread = float(np.mean(x)), float(np.std(x))
     floor = max(1e-3 * spread, 1e-9 * max(1.0, float(np.abs(x).max())), 1e-12)
     uniques = np.unique(x)
     k = int(min(max_modes, len(uniques)))
     if k <= 1 or spread <= floor:
-        return Mixture1D(np.array([float(np.mean(x))]), np.array([max(spread, floor)]), np.array([1.0]))
+        return Mixture1D(np.array([center]), np.array([max(spread, floor)]), np.array([1.0]))
     # half the starting means at data quantiles (dense regions), half at quantiles of the distinct
     # values (so a tail behind a spike such as "capital loss = 0" still gets its own modes)
     probs = (np.arange(k) + 0.5) / k
     means = np.unique(np.concatenate([np.quantile(x, probs[::2]), np.quantile(uniques, probs[1::2])]))
+    # EM runs on standardized values so the sufficient statistics (Σr·z, Σr·z²) are well scaled
+    z = (x - center) / spread
+    z2 = z * z
+    zfloor = floor / spread
+    means = (means - center) / spread
     k = len(means)
-    stds = np.full(k, max(spread / k, floor))
+    stds = np.full(k, max(1.0 / k, zfloor))
     weights = np.full(k, 1.0 / k)
     previous = -np.inf
     for iteration in range(max_iter):
-        logp = _log_joint(x, means, stds, weights)
-        top = logp.max(axis=1, keepdims=True)
-        p = np.exp(logp - top)
-        total = p.sum(axis=1, keepdims=True)
-        loglik = float(np.mean(np.log(total[:, 0]) + top[:, 0]))
-        resp = p / total
-        nk = resp.sum(axis=0) + 1e-12
+        p = _log_joint(z, means, stds, weights)
+        top = p.max(axis=1, keepdims=True)
+        p -= top
+        np.exp(p, out=p)
+        total = p.sum(axis=1)
+        loglik = float(np.mean(np.log(total) + top[:, 0]))
+        p /= total[:, None]
+        nk = p.sum(axis=0) + 1e-12
         weights = nk / nk.sum()
-        means = (resp * x[:, None]).sum(axis=0) / nk
-        var = (resp * (x[:, None] - means[None, :]) ** 2).sum(axis=0) / nk
-        stds = np.sqrt(np.maximum(var, floor * floor))
+        means = (z @ p) / nk
+        var = (z2 @ p) / nk - means * means
+        stds = np.sqrt(np.maximum(var, zfloor * zfloor))
         keep = weights >= weight_threshold
         if not keep.all() and keep.any():
             means, stds, weights = means[keep], stds[keep], weights[keep] / weights[keep].sum()
@@ -100,6 +106,7 @@ def fit_mixture(
         if abs(loglik - previous) < tol * max(1.0, abs(loglik)) and iteration > 5:
             break
         previous = loglik
+    means, stds = means * spread + center, stds * spread
     order = np.argsort(means, kind="stable")
     return Mixture1D(means[order], stds[order], weights[order])
 
