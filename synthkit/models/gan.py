@@ -98,6 +98,9 @@ class Critic(nn.Module):
 class TabularGAN(NeuralSynthesizer):
     """Conditional WGAN-GP with PacGAN and training-by-sampling (CTGAN family).
 
+    Defaults (CTGAN's network sizes, batch 500, 100 epochs) take a few minutes on Adult with 2 CPU
+    cores; use ``max_minutes`` to bound time instead (training stops after the step past it).
+
     Parameters beyond :class:`NeuralSynthesizer`'s: ``embedding_dim`` (noise size),
     ``generator_dims`` / ``critic_dims`` (hidden layers), ``pac`` (rows per critic pack; the batch
     is rounded down to a multiple), ``critic_steps`` (critic updates per generator update),
@@ -110,7 +113,7 @@ class TabularGAN(NeuralSynthesizer):
     default_learning_rate = 2e-4
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
-                 epochs: int | None = 300, batch_size: int = 500, max_minutes: float | None = None,
+                 epochs: int | None = 100, batch_size: int = 500, max_minutes: float | None = None,
                  learning_rate: float | None = None, patience: int | None = None, validation_fraction: float = 0.0,
                  grad_clip: float | None = None, device: str = "auto", numeric_encoding: str = "gmm",
                  max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",

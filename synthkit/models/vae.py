@@ -74,7 +74,9 @@ class Decoder(nn.Module):
 
 @register("vae")
 class TabularVAE(NeuralSynthesizer):
-    """TVAE-style VAE. Extra parameters: ``latent_dim``, ``encoder_dims``, ``decoder_dims``,
+    """TVAE-style VAE (defaults: TVAE's sizes, batch 500, 150 epochs ≈ 3 min on Adult, 2 cores).
+
+    Extra parameters: ``latent_dim``, ``encoder_dims``, ``decoder_dims``,
     ``loss_factor`` (weight of reconstruction vs KL, TVAE uses 2), ``weight_decay``,
     ``sample_categories`` (``"softmax"`` or ``"argmax"``).
     """
@@ -83,7 +85,7 @@ class TabularVAE(NeuralSynthesizer):
     default_learning_rate = 1e-3
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
-                 epochs: int | None = 300, batch_size: int = 500, max_minutes: float | None = None,
+                 epochs: int | None = 150, batch_size: int = 500, max_minutes: float | None = None,
                  learning_rate: float | None = None, patience: int | None = None, validation_fraction: float = 0.0,
                  grad_clip: float | None = None, device: str = "auto", numeric_encoding: str = "gmm",
                  max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",
