@@ -92,13 +92,15 @@ class SpanLayout:
         """tanh on scalars; Gumbel noise on group logits, so a group's argmax is a draw from its softmax.
 
         Cheaper than building one-hots: :meth:`TableEncoder.reverse` takes the argmax per group.
+        Noise is added to the whole matrix in place (no gather/scatter of the group positions);
+        the scalars are then overwritten from their saved tanh.
         """
-        out = logits
+        values = torch.tanh(logits[:, self.value_index]) if len(self.value_index) else None
         if self.n_groups:
-            out[:, self.flat_index] += _gumbel((logits.shape[0], len(self.flat_index)), generator, logits.device)
-        if len(self.value_index):
-            out[:, self.value_index] = torch.tanh(out[:, self.value_index])
-        return out
+            logits.add_(_gumbel(logits.shape, generator, logits.device))
+        if values is not None:
+            logits[:, self.value_index] = values
+        return logits
 
     def sample_groups(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One-hot draws from each group's softmax (Gumbel-max); scalars pass through tanh."""
