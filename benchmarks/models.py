@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from synthkit.models import available, create, get
 from synthkit.utils.atomic import write_json, write_text
 
-__all__ = ["DATASETS", "MODELS", "load_dataset", "main", "run_benchmark"]
+__all__ = ["DATASETS", "MODELS", "load_dataset", "main", "run_benchmark", "to_markdown"]
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def _quality(real: pd.DataFrame, synthetic: pd.DataFrame, model: Any) -> dict[st
 def bench_one(name: str, data: pd.DataFrame, minutes: float, sample_rows: int) -> dict[str, Any]:
     """Fit, sample and score one model on one table; errors are recorded, not raised."""
     gc.collect()
-    row: dict[str, Any] = {"model": name}
+    row: dict[str, Any] = {"model": name, "load_average_1min": os.getloadavg()[0]}  # timings mean little on a busy machine
     try:
         with _PeakRSS() as memory:
             model = create(name, **_params(name, minutes))
@@ -243,6 +243,10 @@ def to_markdown(results: dict[str, Any]) -> str:
                 f"{_fmt(r.get('column_pair_trends'), 3)} | {_fmt(r.get('fit_seconds'), 1)} | "
                 f"{_fmt(r.get('preprocess_seconds'), 1)} | {_fmt(r.get('seconds_per_epoch'), 2)} | "
                 f"{_fmt(r.get('epochs'))} | {_fmt(r.get('sample_rows_per_second'), 0)} | {_fmt(r.get('peak_memory_mb'), 0)} |")
+        lines.append("")
+    for note in results.get("notes", []):
+        lines.append(f"- {note}")
+    if results.get("notes"):
         lines.append("")
     if results.get("unavailable_models"):
         lines.append(f"Not available in this installation: {', '.join(results['unavailable_models'])}.")
