@@ -117,6 +117,7 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
         load_source,
         profile_source,
         sample_synthetic,
+        sequence_columns,
         write_sink,
     )
 
@@ -128,13 +129,15 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
         metadata.save(folder.path("metadata.json"))
         files["metadata"] = "metadata.json"
         suite = _expectation_suite(metadata, folder, files)
+    sequence = sequence_columns(cfg, metadata)
     with _timed(timings, "holdout"):
-        train, holdout = load_holdout(cfg, real)
+        train, holdout = load_holdout(cfg, real, entity=sequence["entity"] if sequence else None)
     with _timed(timings, "fit"):
         model, reused = fit_or_reuse(cfg, train, metadata, folder, reuse_model)
         files["model"] = "model"
     with _timed(timings, "sample"):
-        synthetic = sample_synthetic(cfg, model, len(train))
+        n_units = train[sequence["entity"]].nunique() if sequence else len(train)
+        synthetic = sample_synthetic(cfg, model, n_units)
         with atomic_path(folder.path("synthetic.csv")) as tmp:
             synthetic.to_csv(tmp, index=False)
         files["synthetic"] = "synthetic.csv"
@@ -146,6 +149,8 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
     if cfg.evaluate.enabled:
         with _timed(timings, "evaluate"):
             metrics = _evaluate(cfg, train, synthetic, holdout, metadata)
+            if sequence:
+                metrics["temporal"] = _temporal(train, synthetic, sequence, cfg.seed)
     _record_dp_guarantee(model, metrics)
     gates = check_gates(cfg.gates, metrics)
     status = "gate_failed" if any(not g["passed"] for g in gates) else "ok"
@@ -182,6 +187,13 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
         "utility": metrics.get("utility", {}).get("ratio"),
     }
     return RunResult(cfg.name, folder.out, status, gates, files, timings, headline, leak)
+
+
+def _temporal(train: pd.DataFrame, synthetic: pd.DataFrame, sequence: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Sequence-level fidelity (lengths, gaps, autocorrelations, discriminative/predictive scores)."""
+    from synthkit.evaluate.temporal import temporal_metrics
+
+    return temporal_metrics(train, synthetic, sequence["entity"], sequence["time"], sequence["measures"], seed=seed)
 
 
 def _record_dp_guarantee(model: Any, metrics: dict[str, Any]) -> None:

@@ -89,8 +89,33 @@ def profile_source(cfg: PipelineConfig, real: pd.DataFrame) -> Metadata:
     return Metadata.from_dict(metadata.to_dict())
 
 
-def load_holdout(cfg: PipelineConfig, real: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split off (or read) the holdout before fitting: the model never sees it."""
+def sequence_columns(cfg: PipelineConfig, metadata: Metadata) -> dict[str, Any] | None:
+    """Entity, time and context columns when the configured model is sequential, else None."""
+    from synthkit.models.registry import get
+
+    model_cls = get(_model_name(cfg))
+    if not hasattr(model_cls, "sample_for"):  # only sequence models generate whole entities
+        return None
+    table = metadata.table()
+    params = cfg.model.params
+    entity = params.get("entity") or table.sequence_key
+    if not entity:
+        raise ConfigError(f"model {model_cls.name!r} needs model.params.entity (the column naming each sequence)")
+    time = params.get("time") or table.sequence_index
+    context = list(params.get("context") or [])
+    for column in [entity, time, *context]:
+        if column is not None and column not in table.column_names:
+            raise ConfigError(f"model.params names column {column!r}, which the data does not have")
+    measures = [c for c in table.column_names if c not in {entity, time, *context}]
+    return {"entity": entity, "time": time, "context": context, "measures": measures}
+
+
+def load_holdout(cfg: PipelineConfig, real: pd.DataFrame, entity: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off (or read) the holdout before fitting: the model never sees it.
+
+    With an ``entity`` column (sequences) whole entities are held out, so no held-out person has
+    a single event in the training data.
+    """
     if cfg.holdout.path:
         from synthkit.io import read
 
@@ -102,7 +127,12 @@ def load_holdout(cfg: PipelineConfig, real: pd.DataFrame) -> tuple[pd.DataFrame,
         return real, holdout
     from synthkit.evaluate import split_holdout
 
-    return split_holdout(real, share=cfg.holdout.share, seed=cfg.holdout.seed)
+    if entity is None:
+        return split_holdout(real, share=cfg.holdout.share, seed=cfg.holdout.seed)
+    ids = pd.DataFrame({entity: pd.unique(real[entity])})
+    train_ids, _ = split_holdout(ids, share=cfg.holdout.share, seed=cfg.holdout.seed)
+    in_train = real[entity].isin(train_ids[entity]).to_numpy()
+    return real[in_train].reset_index(drop=True), real[~in_train].reset_index(drop=True)
 
 
 def _model_name(cfg: PipelineConfig) -> str:
@@ -143,7 +173,10 @@ def fit_or_reuse(cfg: PipelineConfig, train: pd.DataFrame, metadata: Metadata, f
 
 
 def sample_synthetic(cfg: PipelineConfig, model: Synthesizer, n_train: int) -> pd.DataFrame:
-    """Sample as many rows as configured (default: as many as the training rows)."""
+    """Sample as many rows as configured (default: as many as the training rows).
+
+    For sequence models ``n_train`` counts training entities and rows mean entities.
+    """
     if cfg.sample.rows is not None:
         n = cfg.sample.rows
     elif cfg.sample.ratio is not None:
