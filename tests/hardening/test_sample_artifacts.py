@@ -57,10 +57,13 @@ def test_sample_n(model, case):
         assert len(out) == int(n)
 
 
-# Cases that still fail in synthkit/models/base.py (being edited by another helper) are listed with
-# their reproductions in PENDING.md beside this file; they join this table once fixed.
 COND_CASES = {
     "unknown_column": ({"no_such": 1}, "error", ("no_such",)),
+    "unseen_category": ({"workclass": "Astronaut"}, "error", ("workclass",)),
+    "numeric_text": ({"age": "abc"}, "error", ("age",)),
+    "nan_value": ({"sex": float("nan")}, "error", ("sex",)),
+    "empty_list": ({"sex": []}, "error", ("sex",)),
+    "not_a_dict": (["sex", "Male"], "error", ("conditions",)),
     "seen_category": ({"sex": "Female"}, "ok", ()),
     "list_of_values": ({"race": ["White", "Black"]}, "ok", ()),
     "numeric_exact_value": ({"age": 37}, "any", ("age",)),
@@ -145,6 +148,12 @@ TAMPER = {
     "model_json_not_json": (_write("model.json", b"{not json"), ("not valid JSON",)),
     "model_json_binary": (_write("model.json", b"\xff\xfe\x00garbage"), ("not valid JSON", "model.json")),
     "model_json_list": (_write("model.json", b"[1, 2, 3]"), ("not a synthkit model",)),
+    "model_json_deep_nesting": (_write("model.json", b"[" * 100_000 + b"]" * 100_000), ("model.json",)),
+    "other_model_class": (_edit(["model"], "gan", rehash=True), ("gan", "model", "weights", "state")),
+    "unknown_param": (_edit(["params", "exec"], "rm -rf /", rehash=True), ("exec", "param", "model")),
+    "schema_missing": (_edit(["schema"], _DELETE, rehash=True), ("schema", "model")),
+    "fit_info_garbage": (_edit(["fit_info"], "x", rehash=True), ("fit_info", "model")),
+    "state_missing_marginals": (_edit(["state"], {}, rehash=True), ("state", "marginals", "model")),
     "foreign_format": (_edit(["format"], "sdv-model"), ("not a synthkit model",)),
     "wrong_version": (_edit(["format_version"], 99), ("version",)),
     "version_as_text": (_edit(["format_version"], "1"), ("version",)),
