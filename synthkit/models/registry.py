@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 # name -> module that registers it. Add a line here when you add a model module.
 BUILTIN_MODULES: dict[str, str] = {
     "copula": "synthkit.models.copula",
+    "dp-marginals": "synthkit.models.dp_marginals",
+    "dp-vae": "synthkit.models.dp_vae",
     "sequence": "synthkit.models.sequence",
     "relational": "synthkit.models.relational",
     "sdv-par": "synthkit.models.sdv_par",
-    "dp-marginals": "synthkit.models.dp_marginals",
-    "dp-vae": "synthkit.models.dp_vae",
     "gan": "synthkit.models.gan",
     "vae": "synthkit.models.vae",
     "arm": "synthkit.models.arm",
@@ -37,8 +37,9 @@ BUILTIN_MODULES: dict[str, str] = {
     "sdv-tvae": "synthkit.models.sdv_adapters",
 }
 
-# What `model: auto` means: the model the benchmark shows wins on quality within the time budget.
-DEFAULT_MODEL = "copula"
+# What `model: auto` means: the model the benchmark shows wins on quality within the time budget
+# (benchmarks/results/models.md: arm leads on Adult, default-credit-card and insurance).
+DEFAULT_MODEL = "arm"
 
 _REGISTRY: dict[str, type[Synthesizer]] = {}
 _FAILED: dict[str, str] = {}
@@ -83,7 +84,7 @@ def get(name: str) -> type[Synthesizer]:
         return _REGISTRY[name]
     if name in _FAILED:
         raise ConfigError(f"model {name!r} needs an optional dependency that is not installed ({_FAILED[name]}); "
-                          "install synthkit[sdv] for the sdv-* models")
+                          "install synthkit[sdv] for the sdv-* models, synthkit[dp] for dp-vae")
     raise ConfigError(f"unknown model {name!r}; available: {', '.join(available())}")
 
 

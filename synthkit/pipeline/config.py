@@ -111,6 +111,17 @@ class SinkConfig(_Section):
             raise ValueError("a SQL sink 'url' needs a 'table'")
         return self
 
+    @field_validator("path")
+    @classmethod
+    def _inside_run_folder(cls, value: str | None) -> str | None:
+        """Checked when the config loads, so a bad path fails fast instead of after a whole run."""
+        if value is not None:
+            from pathlib import PurePath
+
+            if PurePath(value).is_absolute() or ".." in PurePath(value).parts or value.startswith("~"):
+                raise ValueError("must be a relative path inside the run folder")
+        return value
+
 
 class ReportConfig(_Section):
     """The HTML report."""

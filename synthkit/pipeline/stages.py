@@ -77,15 +77,14 @@ def profile_source(cfg: PipelineConfig, real: pd.DataFrame) -> Metadata:
     for column in [*overrides.kinds, *overrides.pii]:
         if column not in table.column_names:
             raise ConfigError(f"profile override names column {column!r}, which the data does not have")
-    try:
-        for column, kind in overrides.kinds.items():
-            table.column(column).kind = kind  # type: ignore[assignment]
-        for column, pii in overrides.pii.items():
-            table.column(column).pii = pii  # type: ignore[assignment]
-        if overrides.primary_key is not None:
-            table.primary_key = overrides.primary_key
-    except ValueError as exc:  # pydantic validate_assignment
-        raise ConfigError(f"invalid profile override: {str(exc).splitlines()[-1].strip()}") from None
+    for column, kind in overrides.kinds.items():
+        _override(table.column(column), "kind", kind, f"profile.kinds.{column}")
+    for column, pii in overrides.pii.items():
+        _override(table.column(column), "pii", pii, f"profile.pii.{column}")
+    if overrides.primary_key is not None:
+        if overrides.primary_key not in table.column_names:
+            raise ConfigError(f"profile.primary_key names column {overrides.primary_key!r}, which the data does not have")
+        table.primary_key = overrides.primary_key
     return Metadata.from_dict(metadata.to_dict())
 
 
@@ -108,6 +107,18 @@ def sequence_columns(cfg: PipelineConfig, metadata: Metadata) -> dict[str, Any] 
             raise ConfigError(f"model.params names column {column!r}, which the data does not have")
     measures = [c for c in table.column_names if c not in {entity, time, *context}]
     return {"entity": entity, "time": time, "context": context, "measures": measures}
+
+
+def _override(column: Any, field: str, value: Any, key: str) -> None:
+    """Set a metadata field from the config; a value the schema refuses is named with its key."""
+    from pydantic import ValidationError
+
+    try:
+        setattr(column, field, value)
+    except ValidationError as exc:
+        allowed = exc.errors()[0].get("ctx", {}).get("expected", "")
+        hint = f" (expected {allowed})" if allowed else ""
+        raise ConfigError(f"{key}: {value!r} is not a valid {field}{hint}") from None
 
 
 def load_holdout(cfg: PipelineConfig, real: pd.DataFrame, entity: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
