@@ -160,7 +160,10 @@ def utility_scores(
     out["feature_importance_agreement"] = None
     if "hgb.tstr" in fitted and len(features) >= 2:
         out.update(_importance_agreement(fitted, list(features), y["holdout"], task, classes, seed))
-    out["augmentation_lift"] = _augmentation(ht_real, y["real"], ht_syn, y["synthetic"], ht_test, y["holdout"], hgb, task, classes, seed) if syn_ok else None
+    # Augmentation needs no second class in the synthetic rows: minority-only synthetic rows added
+    # to a small real set is exactly the scarce-data use case.
+    out["augmentation_lift"] = (_augmentation(ht_real, y["real"], ht_syn, y["synthetic"], ht_test, y["holdout"], hgb, task, classes, seed)
+                                if len(syn) >= 10 else None)
     return out
 
 

@@ -130,3 +130,33 @@ def test_sink_path_cannot_escape_the_run_folder(tmp_path):
     proc = _cli("run", str(path))
     assert proc.returncode == 2 and "inside the run folder" in proc.stderr
     assert not (tmp_path / "escaped.csv").exists()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "pipeline, overrides",
+    [
+        ("adult.yaml", ["source.max_rows=1500", "model.params.epochs=3", "evaluate.max_rows=500"]),
+        ("augment.yaml", ["model.params.epochs=3", "sample.rows=300"]),
+        ("icu.yaml", ["model.params.epochs=1", "sample.rows=40", "evaluate.max_rows=1000"]),
+    ],
+)
+def test_example_pipeline_runs_with_its_own_model(tmp_path, pipeline, overrides):
+    """The shipped pipelines as written (their models, gates), only smaller; run from a clean folder."""
+    args = ["run", str(REPO / "pipelines" / pipeline), "--json"]
+    for item in overrides:
+        args += ["--set", item]
+    proc = _cli(*args, cwd=tmp_path)
+    assert proc.returncode in (EXIT_OK, EXIT_GATE_FAILED), proc.stderr
+    summary = json.loads(proc.stdout)
+    out = tmp_path / summary["output_dir"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["audit"]["passed"] is True
+    assert metrics["status"] == summary["status"]
+    if pipeline == "icu.yaml":
+        synthetic = pd.read_csv(out / "synthetic.csv")
+        assert synthetic["RecordID"].nunique() == 40
+        assert metrics["temporal"]["n_entities"]["synthetic"] == 40
+    if pipeline == "augment.yaml":
+        assert set(pd.read_csv(out / "synthetic.csv")["income"]) == {">50K"}
+        assert metrics["utility"]["augmentation_lift"] is not None
