@@ -128,6 +128,9 @@ def evaluate(
     Each input is subsampled to ``max_rows`` (sizes reported in ``meta``) to bound time and memory.
     OpenMP code (gradient boosting, neighbour search) runs single-threaded: see ``openmp_single``.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise EvaluationError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed) % 2**32  # numpy and scikit-learn take 32-bit seeds
     with openmp_single():
         return _evaluate(real, synthetic, holdout, metadata, target, seed, sensitive_columns, quasi_identifiers,
                          max_rows, families)

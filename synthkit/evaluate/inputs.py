@@ -113,8 +113,8 @@ def _canonical(series: pd.Series, kind: str, frame: str) -> pd.Series:
             # numeric codes: 3, 3.0 and Int64 3 are one category ("3"), whatever dtype NaNs forced
             num = pd.to_numeric(series, errors="coerce").astype(float)
             whole = num.dropna()
-            if len(whole) and bool(np.all(np.floor(whole) == whole)):
-                text = num.astype("Int64").astype(str)
+            if len(whole) and bool(np.all(np.floor(whole) == whole)) and bool((whole.abs() < 2**53).all()):
+                text = num.astype("Int64").astype(str)  # beyond 2**53 floats are not exact integers
             else:
                 text = num.astype(str)
             return text.astype(object).where(num.notna(), np.nan)

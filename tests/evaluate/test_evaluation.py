@@ -263,3 +263,21 @@ def test_regression_target(small):
     assert u["task"] == "regression" and set(u["models"]) == {"linear", "hgb"}
     assert set(u["models"]["hgb"]["trtr"]) == {"r2", "mae"}
     assert u["augmentation_lift"]["metric"] == "r2"
+
+
+def test_int64_extremes_and_huge_seeds_evaluate() -> None:
+    """Cases from the hardening corpus: int64-max columns and seeds beyond 32 bits."""
+    import numpy as np
+    import pandas as pd
+
+    from synthkit.evaluate import evaluate
+
+    def frame(seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        return pd.DataFrame({"age": rng.integers(18, 90, 60), "group": rng.choice(["a", "b", "c"], 60)})
+
+    extreme = evaluate(frame(0).assign(age=np.iinfo(np.int64).max), frame(1), families=("fidelity",))
+    assert 0 <= extreme.scores["fidelity"]["column_shapes"] < 1
+    a = evaluate(frame(0), frame(1), seed=2**63, families=("fidelity",)).scores["fidelity"]["score"]
+    b = evaluate(frame(0), frame(1), seed=2**63, families=("fidelity",)).scores["fidelity"]["score"]
+    assert a == b
