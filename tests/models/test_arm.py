@@ -15,13 +15,7 @@ from synthkit.models.arm import ARNet
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks: one thread avoids oversubscription on busy 2-core machines (CI shares them)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FAST = {"epochs": 12, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 128, "seed": 0}

@@ -12,15 +12,7 @@ from synthkit.errors import ConfigError, ModelError
 from synthkit.models import Synthesizer, create
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks: one thread avoids oversubscription on busy 2-core machines."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

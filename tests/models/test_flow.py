@@ -11,13 +11,7 @@ from synthkit.models import create
 from synthkit.models.flow import GaussianizedColumns, RealNVP
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks: one thread avoids oversubscription on busy 2-core machines."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _perturbed(dim: int) -> RealNVP:
