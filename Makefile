@@ -42,6 +42,7 @@ demo: install
 	$(BIN)/synthkit run pipelines/adult.yaml
 
 test: install-test browser
+	$(BIN)/python -m ruff check synthkit tests benchmarks notebooks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test

@@ -124,8 +124,7 @@ AUGMENT = [
     ("md", "# Augmenting scarce data\n\nAn ML team has only 1,000 labelled rows and few positives. Does adding "
            "synthetic minority rows help a classifier on real, unseen data?"),
     ("code", SETUP),
-    ("code", '''import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
+    ("code", '''from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 from synthkit.datasets import load
