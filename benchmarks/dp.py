@@ -23,9 +23,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-# the script's own folder holds benchmarks/profile.py, which would shadow the stdlib ``profile``
-# module that torch.distributed (imported by opacus) needs through cProfile
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
 from synthkit.utils.atomic import write_json, write_text

@@ -1,6 +1,6 @@
 """Benchmark: profiling 1 M rows x 20 columns (time and peak memory) and GE validation on Adult.
 
-Run: ``.venv/bin/python benchmarks/profile.py [--rows 1000000]``. Writes
+Run: ``.venv/bin/python benchmarks/profiling.py [--rows 1000000]``. Writes
 ``benchmarks/results/profile.json`` and ``benchmarks/results/profile.md``. The frame mixes the
 column types real data has (floats with missing values, integers, low/high-cardinality categories,
 dates, ids, booleans, e-mails and ZIP codes) so that every profiling path is exercised.
