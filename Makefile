@@ -49,7 +49,7 @@ lint: install-test
 	$(BIN)/python -m ruff check synthkit tests
 
 bench: install
-	$(BIN)/synthkit bench
+	$(BIN)/python benchmarks/models.py
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache
