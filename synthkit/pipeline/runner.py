@@ -121,6 +121,12 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
         write_sink,
     )
 
+    from synthkit.models.registry import get
+    from synthkit.models.relational import RelationalSynthesizer
+    from synthkit.pipeline.stages import model_name
+
+    if issubclass(get(model_name(cfg)), RelationalSynthesizer):
+        return _run_relational(cfg, folder, timings, reuse_model)
     files: dict[str, str] = {}
     with _timed(timings, "source"):
         real = load_source(cfg)
@@ -187,6 +193,77 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
         "utility": metrics.get("utility", {}).get("ratio"),
     }
     return RunResult(cfg.name, folder.out, status, gates, files, timings, headline, leak)
+
+
+def _run_relational(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float], reuse_model: bool) -> RunResult:
+    """The multi-table flow (see :mod:`synthkit.pipeline.multitable`)."""
+    from synthkit.models import create
+    from synthkit.pipeline import multitable as mt
+    from synthkit.pipeline.stages import model_name
+    from synthkit.profile import profile
+    from synthkit.report import render_report
+
+    files: dict[str, str] = {}
+    with _timed(timings, "source"):
+        dataset = mt.load_dataset(cfg)
+        root, _ = mt.root_table(dataset)
+    with _timed(timings, "profile"):
+        metadata = profile(dataset, name=cfg.name)
+        metadata.save(folder.path("metadata.json"))
+        files["metadata"] = "metadata.json"
+    with _timed(timings, "holdout"):
+        train, holdout = mt.split_dataset(dataset, cfg.holdout.share, cfg.holdout.seed)
+    if reuse_model:
+        log.info("--reuse-model is not supported for multi-table runs yet; fitting a new model")
+    with _timed(timings, "fit"):
+        params = {"seed": cfg.seed, **cfg.model.params}
+        try:
+            model = create(model_name(cfg), **params)
+        except TypeError as exc:
+            raise ConfigError(f"invalid parameters for model {model_name(cfg)!r}: {exc}") from None
+        model.fit(train)
+        model.save(folder.path("model"))
+        files["model"] = "model"
+    with _timed(timings, "sample"):
+        seed = cfg.sample.seed if cfg.sample.seed is not None else cfg.seed
+        if cfg.sample.rows is not None:
+            synthetic = model.sample(cfg.sample.rows, seed=seed)
+        else:
+            synthetic = model.sample(seed=seed, scale=cfg.sample.ratio or 1.0)
+        mt.write_tables(folder, synthetic, files)
+    keys = mt.integrity(synthetic, dataset)
+    scores: dict[str, dict[str, Any]] = {}
+    if cfg.evaluate.enabled:
+        with _timed(timings, "evaluate"):
+            scores = mt.evaluate_tables(cfg, train, synthetic, holdout, metadata)
+    metrics = mt.headline(root, scores)
+    metrics["keys"] = keys
+    _record_dp_guarantee(model, metrics)
+    gates = check_gates(cfg.gates, metrics)
+    status = "gate_failed" if any(not g["passed"] for g in gates) else "ok"
+    metrics.update(gates=gates, status=status)
+    metrics.setdefault("meta", {})["pipeline"] = {"name": cfg.name, "model": model.name, "model_reused": False,
+                                                  "seed": cfg.seed, "timings": timings, "root_table": root}
+    write_json(folder.path("metrics.json"), metrics)
+    files["metrics"] = "metrics.json"
+    if cfg.report.enabled:
+        with _timed(timings, "report"):
+            run_info = {"dataset": f"{_describe_source(cfg, len(train.tables[root]))}, root table {root!r} of {sorted(synthetic)}",
+                        "model": model.name, "model_params": model.get_params(), "config": json.loads(cfg.model_dump_json()),
+                        "timings": timings, "versions": versions(), "seed": cfg.seed}
+            render_report(folder.path("report.html"), metrics=metrics, real=train.tables[root], synthetic=synthetic[root],
+                          metadata=Metadata.single(metadata.table(root)), run=run_info, k=cfg.report.k)
+            files["report"] = "report.html"
+    with _timed(timings, "audit"):
+        leak = mt.audit_tables(train, holdout, synthetic, metadata, folder, root)
+        files["audit"] = "audit.json"
+    if leak:
+        status = "leak_detected"
+    metrics.update(status=status, audit={"passed": not leak, "findings": len(leak)})
+    write_json(folder.path("metrics.json"), metrics)
+    head = {"fidelity": (metrics.get("fidelity") or {}).get("score"), "privacy_verdict": (metrics.get("privacy") or {}).get("verdict"),
+            "utility": (metrics.get("utility") or {}).get("ratio"), "keys": keys}
+    return RunResult(cfg.name, folder.out, status, gates, files, timings, head, leak)
 
 
 def _temporal(train: pd.DataFrame, synthetic: pd.DataFrame, sequence: dict[str, Any], seed: int) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def sequence_columns(cfg: PipelineConfig, metadata: Metadata) -> dict[str, Any] 
     """Entity, time and context columns when the configured model is sequential, else None."""
     from synthkit.models.registry import get
 
-    model_cls = get(_model_name(cfg))
+    model_cls = get(model_name(cfg))
     if not hasattr(model_cls, "sample_for"):  # only sequence models generate whole entities
         return None
     table = metadata.table()
@@ -146,7 +146,8 @@ def load_holdout(cfg: PipelineConfig, real: pd.DataFrame, entity: str | None = N
     return real[in_train].reset_index(drop=True), real[~in_train].reset_index(drop=True)
 
 
-def _model_name(cfg: PipelineConfig) -> str:
+def model_name(cfg: PipelineConfig) -> str:
+    """The registered model a config asks for ('auto' resolved)."""
     return DEFAULT_MODEL if cfg.model.name == "auto" else cfg.model.name
 
 
@@ -155,7 +156,7 @@ def fit_or_reuse(cfg: PipelineConfig, train: pd.DataFrame, metadata: Metadata, f
     """Fit the configured model, or load the previous run's model when it matches exactly."""
     from synthkit.pipeline.runner import fingerprint
 
-    name = _model_name(cfg)
+    name = model_name(cfg)
     params = dict(cfg.model.params)
     params.setdefault("seed", cfg.seed)
     stamp = fingerprint(train, name, params, cfg.seed, metadata.to_dict())

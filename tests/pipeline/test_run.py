@@ -160,3 +160,23 @@ def test_example_pipeline_runs_with_its_own_model(tmp_path, pipeline, overrides)
     if pipeline == "augment.yaml":
         assert set(pd.read_csv(out / "synthetic.csv")["income"]) == {">50K"}
         assert metrics["utility"]["augmentation_lift"] is not None
+
+
+@pytest.mark.integration
+def test_multitable_pipeline_keeps_keys_and_dates(tmp_path):
+    """Synthea patients -> encounters -> conditions/observations through the runner's relational flow."""
+    proc = _cli("run", str(REPO / "pipelines" / "multitable" / "ehr.yaml"), "--json",
+                "--set", "model.params.child_params.epochs=1", "--set", "evaluate.families=[fidelity]",
+                "--set", "gates=[keys.orphans == 0, keys.dated_before_root == 0]", cwd=tmp_path)
+    summary = json.loads(proc.stdout)
+    out = tmp_path / summary["output_dir"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["keys"]["orphans"] == 0 and metrics["keys"]["duplicate_keys"] == 0
+    assert metrics["keys"]["dated_before_root"] == 0 and metrics["keys"]["root_date_column"] == "BIRTHDATE"
+    assert [g["passed"] for g in metrics["gates"]] == [True, True]
+    assert set(metrics["tables"]) == {"patients", "encounters", "conditions", "observations"}
+    tables = {name: pd.read_csv(out / "synthetic" / f"{name}.csv") for name in metrics["tables"]}
+    assert set(tables["encounters"]["PATIENT"]) <= set(tables["patients"]["Id"])
+    assert (out / "report.html").is_file() and (out / "audit.json").is_file()
+    # the exit code follows the status: ok, or 4 when the audit finds reproduced rows
+    assert proc.returncode == {"ok": EXIT_OK, "leak_detected": 4}[summary["status"]], proc.stderr
