@@ -38,8 +38,9 @@ def load_dataset(cfg: PipelineConfig) -> Any:
         data = read(src.path or src.url, **src.options)
     if not isinstance(data, Dataset):
         raise ConfigError("the relational model needs a multi-table source (a Dataset: Synthea/FHIR folder, database, 'ehr')")
-    if cfg.sink.path or cfg.sink.url:
-        raise ConfigError("sinks are not supported for multi-table runs yet; the tables are written to synthetic/<table>.csv")
+    if cfg.sink.url:
+        raise ConfigError("SQL sinks are not supported for multi-table runs yet; use sink.path (a Synthea folder, "
+                          "or a FHIR .json bundle / .ndjson file)")
     return data
 
 
@@ -150,6 +151,18 @@ def headline(root: str, scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
                               "reasons": list(dict.fromkeys([*reasons, *metrics["privacy"].get("reasons", [])]))}
     metrics["tables"] = summary
     return metrics
+
+
+def write_sink(cfg: PipelineConfig, synthetic: dict[str, pd.DataFrame], dataset: Any, folder: RunFolder) -> dict[str, str]:
+    """The synthetic tables as a Synthea-style CSV folder, or a FHIR R4 bundle (.json) / NDJSON (.ndjson)."""
+    if not cfg.sink.path:
+        return {}
+    from synthkit.io import Dataset, write
+    from synthkit.pipeline.stages import safe_output_path
+
+    target = safe_output_path(folder, cfg.sink.path)
+    write(Dataset(tables=synthetic, primary_keys=dataset.primary_keys, relationships=dataset.relationships), target)
+    return {"sink": cfg.sink.path}
 
 
 def write_tables(folder: RunFolder, synthetic: dict[str, pd.DataFrame], files: dict[str, str]) -> None:

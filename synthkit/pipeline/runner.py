@@ -261,6 +261,9 @@ def _run_relational(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, f
         status = "leak_detected"
     metrics.update(status=status, audit={"passed": not leak, "findings": len(leak)})
     write_json(folder.path("metrics.json"), metrics)
+    if not leak:  # never push leaked data to an external format
+        with _timed(timings, "sink"):
+            files.update(mt.write_sink(cfg, synthetic, dataset, folder))
     head = {"fidelity": (metrics.get("fidelity") or {}).get("score"), "privacy_verdict": (metrics.get("privacy") or {}).get("verdict"),
             "utility": (metrics.get("utility") or {}).get("ratio"), "keys": keys}
     return RunResult(cfg.name, folder.out, status, gates, files, timings, head, leak)

@@ -167,7 +167,8 @@ def test_multitable_pipeline_keeps_keys_and_dates(tmp_path):
     """Synthea patients -> encounters -> conditions/observations through the runner's relational flow."""
     proc = _cli("run", str(REPO / "pipelines" / "multitable" / "ehr.yaml"), "--json",
                 "--set", "model.params.child_params.epochs=1", "--set", "evaluate.families=[fidelity]",
-                "--set", "gates=[keys.orphans == 0, keys.dated_before_root == 0]", cwd=tmp_path)
+                "--set", "gates=[keys.orphans == 0, keys.dated_before_root == 0]",
+                "--set", "sink.path=fhir/bundle.json", cwd=tmp_path)
     summary = json.loads(proc.stdout)
     out = tmp_path / summary["output_dir"]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -178,5 +179,11 @@ def test_multitable_pipeline_keeps_keys_and_dates(tmp_path):
     tables = {name: pd.read_csv(out / "synthetic" / f"{name}.csv") for name in metrics["tables"]}
     assert set(tables["encounters"]["PATIENT"]) <= set(tables["patients"]["Id"])
     assert (out / "report.html").is_file() and (out / "audit.json").is_file()
-    # the exit code follows the status: ok, or 4 when the audit finds reproduced rows
+    # the exit code follows the status: ok, or 4 when the audit finds reproduced rows (then no sink)
     assert proc.returncode == {"ok": EXIT_OK, "leak_detected": 4}[summary["status"]], proc.stderr
+    if summary["status"] == "ok":
+        from synthkit.io import read
+
+        back = read(out / "fhir" / "bundle.json")
+        assert len(back.tables["patients"]) == len(tables["patients"])
+        assert len(back.tables["encounters"]) == len(tables["encounters"])
