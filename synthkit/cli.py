@@ -247,12 +247,9 @@ def report_cmd(
     from synthkit.profile import profile as profile_data
     from synthkit.report import render_report
 
-    try:
-        scores = json.loads(Path(metrics).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"metrics file not found: {metrics}") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{metrics} is not valid JSON: {exc}") from None
+    from synthkit.utils.jsonfile import read_json
+
+    scores = read_json(metrics, "metrics file", DataError)
     real_df = read_data(real)
     meta = _load_metadata(metadata) or profile_data(real_df)
     render_report(output, metrics=scores, real=real_df, synthetic=read_data(synthetic), metadata=meta)

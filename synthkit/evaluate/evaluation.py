@@ -7,7 +7,6 @@ reason in its family's ``skipped`` dict, so nothing is silently left out.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from synthkit.evaluate.inputs import Prepared, prepare, split_holdout
 from synthkit.evaluate.stats import fnum, knn, openmp_single
 from synthkit.evaluate.verdict import THRESHOLDS, privacy_verdict
 from synthkit.profile.metadata import Metadata
+from synthkit.utils.jsonfile import read_json
 from synthkit.utils.atomic import write_json
 from synthkit.utils.progress import progress
 
@@ -54,12 +54,7 @@ class Evaluation:
     @classmethod
     def from_json(cls, path: str | Path) -> Evaluation:
         path = Path(path)
-        try:
-            scores = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise EvaluationError(f"metrics file not found: {path}") from None
-        except json.JSONDecodeError as exc:
-            raise EvaluationError(f"metrics file {path} is not valid JSON: {exc}") from None
+        scores = read_json(path, "metrics file", EvaluationError)
         if not isinstance(scores, dict) or "schema_version" not in scores:
             raise EvaluationError(f"{path} is not a synthkit metrics.json (no schema_version)")
         if scores["schema_version"] > SCHEMA_VERSION:

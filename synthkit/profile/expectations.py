@@ -12,7 +12,6 @@ validation summary can go into a shareable report.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -23,6 +22,7 @@ import pandas as pd
 
 from synthkit.errors import ConfigError, DataError
 from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.utils.jsonfile import read_json
 from synthkit.utils.atomic import write_json
 
 __all__ = ["build_suite", "load_suite", "save_suite", "validate"]
@@ -119,13 +119,7 @@ def load_suite(path_or_dict: str | Path | dict[str, Any]) -> Any:
     gx = _gx()
     data = path_or_dict
     if not isinstance(data, dict):
-        path = Path(data)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"expectation suite not found: {path}") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"expectation suite {path} is not valid JSON: {exc}") from None
+        data = read_json(data, "expectation suite", ConfigError)
     try:
         return gx.ExpectationSuite(**data)
     except Exception as exc:  # noqa: BLE001  GE raises many types for a malformed suite

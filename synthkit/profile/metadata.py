@@ -8,13 +8,13 @@ single-table dataset is the common case and has helpers of its own.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synthkit.errors import ConfigError
+from synthkit.utils.jsonfile import read_json
 from synthkit.utils.atomic import write_json
 
 __all__ = [
@@ -191,14 +191,7 @@ class Metadata(_Strict):
 
     @classmethod
     def load(cls, path: str | Path) -> Metadata:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"metadata file not found: {path}") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"metadata file {path} is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(path, "metadata file", ConfigError))
 
 
 def _first_error(exc: ValidationError) -> str:
