@@ -67,6 +67,24 @@ class Generator(nn.Module):
         return self.head(self.body(z))
 
 
+class _Dropout(nn.Module):
+    """Inverted dropout from a uniform draw: same distribution as ``nn.Dropout``, ~3x faster on CPU.
+
+    torch's CPU ``bernoulli_`` costs ~12 ns per element; at the critic's sizes it was a tenth of
+    a training step.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, device=x.device) >= self.p
+        return x * keep * (1.0 / (1.0 - self.p))
+
+
 class Critic(nn.Module):
     """WGAN critic over packs of ``pac`` rows (PacGAN)."""
 
@@ -76,7 +94,7 @@ class Critic(nn.Module):
         layers: list[nn.Module] = []
         d = d_in * pac
         for h in hidden:
-            layers += [nn.Linear(d, h), nn.LeakyReLU(0.2), nn.Dropout(0.5)]
+            layers += [nn.Linear(d, h), nn.LeakyReLU(0.2), _Dropout(0.5)]
             d = h
         layers.append(nn.Linear(d, 1))
         self.net = nn.Sequential(*layers)
@@ -84,14 +102,21 @@ class Critic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.reshape(-1, x.shape[1] * self.pac))
 
-    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
-        """WGAN-GP on interpolates, one mixing weight per pack (as CTGAN)."""
+    def wgan_gp_loss(self, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(Wasserstein loss, gradient penalty) with fake, real and interpolated packs in one pass.
+
+        The interpolates mix real and fake with one weight per pack (as CTGAN). One forward over
+        the three stacked batches reads the wide first layer (``pac`` × row width inputs) once
+        instead of three times, and its weight gradient is one product instead of three.
+        """
         packs = real.shape[0] // self.pac
         alpha = torch.rand(packs, 1, 1, device=real.device).expand(packs, self.pac, real.shape[1]).reshape(-1, real.shape[1])
         mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        grads = torch.autograd.grad(self(mixed).sum(), mixed, create_graph=True)[0]
+        scores = self(torch.cat([fake, real, mixed]))
+        on_fake, on_real, on_mixed = scores[:packs], scores[packs:2 * packs], scores[2 * packs:]
+        grads = torch.autograd.grad(on_mixed.sum(), mixed, create_graph=True)[0]
         norms = grads.reshape(-1, self.pac * real.shape[1]).norm(2, dim=1)
-        return weight * ((norms - 1) ** 2).mean()
+        return on_fake.mean() - on_real.mean(), weight * ((norms - 1) ** 2).mean()
 
 
 @register("gan")
@@ -106,7 +131,9 @@ class TabularGAN(NeuralSynthesizer):
     is rounded down to a multiple), ``critic_steps`` (critic updates per generator update),
     ``weight_decay`` (generator), ``tau`` (Gumbel-softmax temperature while training),
     ``sample_precision`` (``"auto"``: bfloat16 generator for sampling where that is fast — CPUs
-    with AMX, CUDA with bf16 — else float32; or force ``"float32"`` / ``"bfloat16"``).
+    with AMX, CUDA with bf16 — else float32; or force ``"float32"`` / ``"bfloat16"``),
+    ``train_precision`` (the same choice for training: bfloat16 autocast of the matrix products,
+    weights, optimizer state and losses stay float32).
     """
 
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 100, "embedding_dim": 16, "generator_dims": (32, 32), "critic_dims": (32, 32)}
@@ -120,7 +147,7 @@ class TabularGAN(NeuralSynthesizer):
                  clip_quantile: float | None = None, embedding_dim: int = 128,
                  generator_dims: tuple[int, ...] = (256, 256), critic_dims: tuple[int, ...] = (256, 256),
                  pac: int = 10, critic_steps: int = 1, weight_decay: float = 1e-6, tau: float = 0.2,
-                 sample_precision: str = "auto") -> None:
+                 sample_precision: str = "auto", train_precision: str = "auto") -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, epochs=epochs,
                          batch_size=batch_size, max_minutes=max_minutes, learning_rate=learning_rate,
                          patience=patience, validation_fraction=validation_fraction, grad_clip=grad_clip,
@@ -134,6 +161,7 @@ class TabularGAN(NeuralSynthesizer):
         self.weight_decay = weight_decay
         self.tau = tau
         self.sample_precision = sample_precision
+        self.train_precision = train_precision
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -149,8 +177,9 @@ class TabularGAN(NeuralSynthesizer):
                 raise ConfigError(f"{name} must be a non-empty list of positive integers, got {dims!r}")
         if self.batch_size < self.pac:
             raise ConfigError(f"batch_size ({self.batch_size}) must be at least pac ({self.pac})")
-        if self.sample_precision not in ("auto", "float32", "bfloat16"):
-            raise ConfigError(f"sample_precision must be 'auto', 'float32' or 'bfloat16', got {self.sample_precision!r}")
+        for name in ("sample_precision", "train_precision"):
+            if getattr(self, name) not in ("auto", "float32", "bfloat16"):
+                raise ConfigError(f"{name} must be 'auto', 'float32' or 'bfloat16', got {getattr(self, name)!r}")
         if not (isinstance(self.tau, (int, float)) and self.tau > 0):
             raise ConfigError(f"tau must be a positive number, got {self.tau!r}")
 
@@ -191,22 +220,35 @@ class TabularGAN(NeuralSynthesizer):
             rows = torch.from_numpy(rng.integers(0, len(data), batch)).to(dev)
             return z, data[rows]
 
+        autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self._use_bf16(self.train_precision))
+
+        def critic_update(fake: torch.Tensor, real: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            fake_in, real_in = torch.cat([fake, cond], 1), torch.cat([real, cond], 1)
+            with autocast:
+                loss_d, penalty = critic.wgan_gp_loss(real_in, fake_in)
+            trainer.optimize(opt_d, loss_d + penalty)
+            return loss_d, penalty
+
         def step(_: torch.Tensor) -> dict[str, float]:
             self.generator_.train()
-            for _ in range(self.critic_steps):
+            for _ in range(self.critic_steps - 1):  # extra critic updates on their own batches
                 zc, real = draw()
-                cond = zc[:, self.embedding_dim:]
-                with torch.no_grad():
-                    fake = self.layout_.activate(self.generator_(zc), tau=self.tau)
-                fake_in, real_in = torch.cat([fake, cond], 1), torch.cat([real, cond], 1)
-                loss_d = critic(fake_in).mean() - critic(real_in).mean()
-                penalty = critic.gradient_penalty(real_in, fake_in)
-                trainer.optimize(opt_d, loss_d + penalty)
-            zc, _real = draw()
+                with torch.no_grad(), autocast:
+                    fake = self.layout_.activate(self.generator_(zc).float(), tau=self.tau)
+                critic_update(fake, real, zc[:, self.embedding_dim:])
+            # The last critic update and the generator update share one generated batch (as in
+            # PyTorch's DCGAN example): the critic sees it detached, then the generator is scored
+            # on it by the updated critic. That saves a generator forward pass per step.
+            zc, real = draw()
             cond = zc[:, self.embedding_dim:]
-            logits = self.generator_(zc)
+            with autocast:
+                logits = self.generator_(zc).float()
             fake = self.layout_.activate(logits, tau=self.tau)
-            loss_g = -critic(torch.cat([fake, cond], 1)).mean()
+            loss_d, penalty = critic_update(fake.detach(), real, cond)
+            critic.requires_grad_(False)  # the generator step needs no critic weight gradients
+            with autocast:
+                loss_g = -critic(torch.cat([fake, cond], 1)).mean()
+            critic.requires_grad_(True)
             cond_loss = torch.zeros((), device=dev)
             if self.cond_.dim:
                 target = torch.zeros_like(logits)

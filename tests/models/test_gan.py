@@ -13,6 +13,7 @@ import torch
 from synthkit.errors import ConfigError
 from synthkit.models import Synthesizer, create
 from synthkit.models.condvec import CondSampler
+from synthkit.models.gan import Critic, _Dropout
 from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT, SpanLayout
 from synthkit.profile import profile
 from synthkit.transform import Span
@@ -96,6 +97,7 @@ def test_time_budget_replaces_epochs(adult_small):
     ({"patience": 3}, "patience"), ({"pac": 0}, "pac"), ({"generator_dims": ()}, "generator_dims"),
     ({"batch_size": 5}, "batch_size"), ({"numeric_encoding": "fft"}, "numeric_encoding"), ({"epochs": 0}, "epochs"),
     ({"rare_strategy": "keep"}, "rare_strategy"), ({"learning_rate": -1}, "learning_rate"),
+    ({"train_precision": "half"}, "train_precision"),
 ])
 def test_bad_parameters_are_clear_errors(adult_small, params, match):
     with pytest.raises(ConfigError, match=match):
@@ -129,10 +131,36 @@ def test_loaded_model_keeps_history(fitted_gan, tmp_path: Path):
     assert loaded.loss_history_ == fitted_gan.loss_history_
 
 
+def test_one_pass_critic_loss_equals_separate_passes():
+    """The stacked fake/real/interpolate pass gives CTGAN's loss and penalty exactly."""
+    torch.manual_seed(0)
+    critic = Critic(6, (16, 16), pac=4).eval()  # eval: no dropout, so passes are comparable
+    real, fake = torch.randn(40, 6), torch.randn(40, 6)
+    torch.manual_seed(1)
+    loss, penalty = critic.wgan_gp_loss(real, fake)
+    torch.manual_seed(1)  # the same interpolation weights
+    alpha = torch.rand(10, 1, 1).expand(10, 4, 6).reshape(-1, 6)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    grads = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)[0]
+    expected_penalty = 10.0 * ((grads.reshape(-1, 24).norm(2, dim=1) - 1) ** 2).mean()
+    torch.testing.assert_close(loss, critic(fake).mean() - critic(real).mean())
+    torch.testing.assert_close(penalty, expected_penalty)
+
+
+def test_fast_dropout_keeps_the_expected_value():
+    layer = _Dropout(0.5).train()
+    torch.manual_seed(0)
+    out = layer(torch.ones(200, 500))
+    assert set(out.unique().tolist()) == {0.0, 2.0}
+    assert abs(out.mean().item() - 1.0) < 0.01
+    assert torch.equal(layer.eval()(torch.ones(3, 3)), torch.ones(3, 3))
+
+
 @pytest.mark.integration
-def test_learns_adult_marginals(adult_small):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_learns_adult_marginals(adult_small, precision):
     model = create("gan", seed=0, epochs=12, batch_size=250, embedding_dim=32, generator_dims=(64, 64),
-                   critic_dims=(64, 64)).fit(adult_small)
+                   critic_dims=(64, 64), train_precision=precision).fit(adult_small)
     out = model.sample(4000, seed=0)
     for col in ["sex", "income", "relationship"]:
         real = adult_small[col].value_counts(normalize=True)
