@@ -13,6 +13,21 @@ does (``"argmax"``).
 
 Privacy defaults: see :mod:`synthkit.models.nn_base`. Model files hold the decoder weights and
 encoder aggregates only.
+
+Differential privacy (``epsilon=...``, needs ``opacus``: ``pip install synthkit[dp]``): the same
+networks are trained with DP-SGD (Poisson sampling, per-row clipping to ``max_grad_norm``,
+Gaussian noise; :mod:`synthkit.privacy.neural`). The TableEncoder, which reads categories, modes
+and ranges from the raw data, is replaced by the DP release of
+:class:`~synthkit.privacy.preprocess.DPDiscretizer` (``preprocessing_share`` of the budget, or
+public ``bounds`` / ``categories``): every column is one softmax group over released codes, numeric
+columns as ``n_bins`` quantile bins of a noisy histogram. ``delta`` defaults to min(1e-5, 1/n^1.1).
+The noise multiplier is calibrated so that ``epochs`` expected passes spend the budget; with an
+explicit ``noise_multiplier`` training stops when the next step would overspend
+(``stop_reason_ == "budget"``). The ε spent (opacus' RDP accountant + the preprocessing's zCDP)
+is ``privacy_guarantee_["epsilon_spent"]``, saved in the model file and picked up by the pipeline
+(metrics.json, report). ``dp=True`` with ``epsilon=None`` runs the same pipeline without noise
+(the ε = ∞ reference). Early stopping is refused with DP (a validation loss is a non-private read).
+``dp-vae`` is this model with DP on and defaults tuned for DP-SGD (small network, large batches).
 """
 
 from __future__ import annotations
@@ -25,9 +40,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from synthkit.errors import ConfigError
+from synthkit.errors import ConfigError, ModelFileError
 from synthkit.models.nn_base import NeuralSynthesizer
 from synthkit.models.registry import register
+from synthkit.privacy.neural import DPNeuralMixin
 
 __all__ = ["Decoder", "Encoder", "TabularVAE"]
 
@@ -59,6 +75,20 @@ class Encoder(nn.Module):
         return self.mu(h), self.logvar(h)
 
 
+class _DPNet(nn.Module):
+    """Encoder + decoder as one module, so DP-SGD clips each row's gradient over both networks."""
+
+    def __init__(self, encoder: Encoder, decoder: Decoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x)
+        logvar = logvar.clamp(-8.0, 8.0)  # noisy steps can push it far; exp() must stay finite
+        return self.decoder(mu + noise * torch.exp(0.5 * logvar)), mu, logvar
+
+
 class Decoder(nn.Module):
     """Latent code → logits of the encoded row, plus a learned σ per output."""
 
@@ -73,12 +103,15 @@ class Decoder(nn.Module):
 
 
 @register("vae")
-class TabularVAE(NeuralSynthesizer):
+class TabularVAE(DPNeuralMixin, NeuralSynthesizer):
     """TVAE-style VAE (defaults: TVAE's sizes, batch 500, 150 epochs ≈ 3 min on Adult, 2 cores).
 
     Extra parameters: ``latent_dim``, ``encoder_dims``, ``decoder_dims``,
     ``loss_factor`` (weight of reconstruction vs KL, TVAE uses 2), ``weight_decay``,
     ``sample_categories`` (``"softmax"`` or ``"argmax"``).
+    DP parameters (see the module docstring): ``epsilon`` (None = no DP), ``delta``,
+    ``max_grad_norm``, ``noise_multiplier``, ``n_bins``, ``bounds``, ``categories``,
+    ``preprocessing_share``, ``dp``.
     """
 
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 100, "latent_dim": 16, "encoder_dims": (32,), "decoder_dims": (32,)}
@@ -91,7 +124,11 @@ class TabularVAE(NeuralSynthesizer):
                  max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",
                  clip_quantile: float | None = None, latent_dim: int = 128,
                  encoder_dims: tuple[int, ...] = (128, 128), decoder_dims: tuple[int, ...] = (128, 128),
-                 loss_factor: float = 2.0, weight_decay: float = 1e-5, sample_categories: str = "softmax") -> None:
+                 loss_factor: float = 2.0, weight_decay: float = 1e-5, sample_categories: str = "softmax",
+                 epsilon: float | None = None, delta: float | None = None, max_grad_norm: float = 10.0,
+                 noise_multiplier: float | None = None, n_bins: int = 20, bounds: dict[str, list[float]] | None = None,
+                 categories: dict[str, list[str]] | None = None, preprocessing_share: float = 0.1,
+                 dp: bool | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, epochs=epochs,
                          batch_size=batch_size, max_minutes=max_minutes, learning_rate=learning_rate,
                          patience=patience, validation_fraction=validation_fraction, grad_clip=grad_clip,
@@ -103,9 +140,19 @@ class TabularVAE(NeuralSynthesizer):
         self.loss_factor = loss_factor
         self.weight_decay = weight_decay
         self.sample_categories = sample_categories
+        self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
+        self.noise_multiplier = noise_multiplier
+        self.n_bins = n_bins
+        self.bounds = bounds
+        self.categories = categories
+        self.preprocessing_share = preprocessing_share
+        self.dp = dp
 
     def _check_params(self) -> None:
         super()._check_params()
+        self._check_dp_neural_params()
         if not isinstance(self.latent_dim, int) or isinstance(self.latent_dim, bool) or self.latent_dim < 1:
             raise ConfigError(f"latent_dim must be a positive integer, got {self.latent_dim!r}")
         for name in ("encoder_dims", "decoder_dims"):
@@ -138,6 +185,10 @@ class TabularVAE(NeuralSynthesizer):
 
     # -- fit --------------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame) -> None:
+        self.discretizer_ = self.privacy_guarantee_ = None  # a refit without DP drops an earlier DP release
+        if self.dp_enabled:
+            self._fit_dp(frame)
+            return
         data = self._prepare(frame)
         self._build_modules({})
         encoder = Encoder(self.layout_.dim, self.encoder_dims, self.latent_dim).to(self.device_)
@@ -171,10 +222,34 @@ class TabularVAE(NeuralSynthesizer):
         self.decoder_.eval()
         self._record(history)
 
+    def _fit_dp(self, frame: pd.DataFrame) -> None:
+        """DP-SGD over the DP-released code domains (see the module docstring)."""
+        ledger, x, _, rng = self._dp_prepare(frame)
+        self._build_modules({})
+        self.decoder_.sigma.requires_grad_(False)  # no scalar outputs with DP: σ is unused (and not a DP output)
+        encoder = Encoder(self.layout_.dim, self.encoder_dims, self.latent_dim).to(self.device_)
+        net = _DPNet(encoder, self.decoder_)
+        params = [p for p in net.parameters() if p.requires_grad]
+        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        noise_gen = torch.Generator(device=self.device_).manual_seed(self._dp_seed() + 1)
+
+        def per_row_loss(module: nn.Module, rows: torch.Tensor) -> torch.Tensor:
+            xb = x[rows.to(self.device_)]
+            noise = torch.randn((len(xb), self.latent_dim), generator=noise_gen, device=self.device_)
+            logits, mu, logvar = module(xb, noise)
+            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
+            return self.loss_factor * self.layout_.cross_entropy(logits, xb) + kl
+
+        net.train()
+        self._dp_train(ledger, net, opt, per_row_loss, len(x), rng)
+        self.decoder_.eval()
+
     # -- sample -----------------------------------------------------------------------------
     @torch.no_grad()
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         gen = self._torch_generator(rng)
+        if getattr(self, "discretizer_", None) is not None:
+            return self._sample_dp(n, rng, gen)
         self.decoder_.eval()
         vi = self.layout_.value_index
         sigma = self.decoder_.sigma[vi]
@@ -191,3 +266,32 @@ class TabularVAE(NeuralSynthesizer):
             out[:, vi] = (out[:, vi] + noise * sigma).clamp(-1.0, 1.0)
             parts.append(out.cpu().numpy())
         return self.encoder_.reverse(np.concatenate(parts), rng)
+
+    @torch.no_grad()
+    def _sample_dp(self, n: int, rng: np.random.Generator, gen: torch.Generator) -> pd.DataFrame:
+        self.decoder_.eval()
+        parts: list[np.ndarray] = []
+        for start in range(0, n, _SAMPLE_CHUNK):
+            m = min(_SAMPLE_CHUNK, n - start)
+            z = torch.from_numpy(rng.standard_normal((m, self.latent_dim), dtype=np.float32)).to(self.device_)
+            parts.append(self._dp_sample_codes(self.decoder_(z), gen))
+        return self._dp_decode(np.concatenate(parts) if parts else np.zeros((0, len(self.layout_.spans)), np.int64), rng)
+
+    # -- state ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        if getattr(self, "discretizer_", None) is None:
+            return super()._get_state()
+        return self._dp_neural_state(), {f"decoder.{k}": v for k, v in self.decoder_.state_dict().items()}
+
+    def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
+        if "discretizer" not in state:
+            self.discretizer_ = self.privacy_guarantee_ = None
+            super()._set_state(state, tensors)
+            return
+        self._set_dp_neural_state(state)
+        self._build_modules({})
+        try:
+            self.decoder_.load_state_dict({k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("decoder.")})
+        except RuntimeError as exc:
+            raise ModelFileError(f"weights of 'decoder' do not fit the {self.name} network: {str(exc).splitlines()[0]}") from None
+        self.decoder_.to(self.device_).eval()

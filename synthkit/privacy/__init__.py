@@ -6,10 +6,12 @@
   the exponential mechanism.
 - :mod:`~synthkit.privacy.preprocess`: :class:`DPDiscretizer`, columns → codes over DP domains.
 - :mod:`~synthkit.privacy.dpsgd`: the DP-SGD loop (needs ``opacus``: ``pip install synthkit[dp]``).
+- :mod:`~synthkit.privacy.neural`: the DP path of the shared neural models (``vae`` with
+  ``epsilon=...``; ``dp-vae`` is that model with DP defaults): DP code domains, DP-SGD, state.
 - :func:`describe_guarantee`: the sentence a report prints next to the empirical attacks;
   :func:`dp_metrics` packs guarantee + sentence for ``metrics["privacy"]["dp"]``.
 
-DP models (``dp-marginals``, ``dp-vae``) expose ``privacy_guarantee_`` = {"epsilon", "delta",
+DP models (``dp-marginals``, ``dp-vae``, ``vae`` with ``epsilon``) expose ``privacy_guarantee_`` = {"epsilon", "delta",
 "mechanism", "accountant", "epsilon_spent", ...}; it is saved in the model file.
 """
 

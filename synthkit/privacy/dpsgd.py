@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,7 +32,7 @@ from torch import nn
 from synthkit.errors import ConfigError, ModelError
 from synthkit.privacy.accounting import RDP_INTEGER_ORDERS, PrivacyLedger, rdp_epsilon
 
-__all__ = ["DPSGD", "calibrate_noise", "max_steps_within", "planned_steps", "poisson_batch"]
+__all__ = ["DPSGD", "DPTrainingRun", "calibrate_noise", "max_steps_within", "planned_steps", "poisson_batch", "train_dp_sgd"]
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +142,64 @@ def planned_steps(n_rows: int, batch_size: int, epochs: int) -> tuple[float, int
     """(sampling rate, steps) for ``epochs`` passes with expected batch ``batch_size``."""
     q = min(1.0, batch_size / n_rows)
     return q, max(1, math.ceil(epochs / q))
+
+
+@dataclass
+class DPTrainingRun:
+    """What :func:`train_dp_sgd` did: the noise, the steps taken and why it stopped.
+
+    ``losses`` are exact mean losses on real rows (not DP): diagnostics kept in memory, never saved.
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    planned_steps: int
+    stop_reason: str  # "epochs" | "budget" | "time"
+    losses: list[float] = field(default_factory=list)
+
+
+def train_dp_sgd(module: nn.Module, optimizer: torch.optim.Optimizer, ledger: PrivacyLedger | None,
+                 per_row_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor], n_rows: int, batch_size: int,
+                 epochs: int, max_grad_norm: float, noise_multiplier: float | None, seed: int,
+                 rng: np.random.Generator, max_seconds: float | None = None) -> DPTrainingRun:
+    """Poisson batches → ``per_row_loss(wrapped module, row indices)`` → clipped, noised step.
+
+    The shared loop of every DP-SGD model (the module holds every trainable network whose
+    gradients see real rows: a VAE's encoder + decoder, a GAN's critic). With ``noise_multiplier``
+    None, σ is calibrated so that ``epochs`` expected passes spend exactly the budget left after
+    preprocessing; with an explicit σ the run stops as soon as the next step would overspend
+    (``stop_reason == "budget"``). ``ledger`` None = clipping without noise (the ε = ∞ reference).
+    The time limit only shortens the run (fewer steps, less ε); it never adds steps.
+    """
+    q, planned = planned_steps(n_rows, batch_size, epochs)
+    sigma, steps = 0.0, planned
+    if ledger is not None:
+        sigma = float(noise_multiplier) if noise_multiplier is not None else \
+            calibrate_noise(ledger.epsilon, ledger.conversion_delta, q, planned, ledger.rho)
+        steps = max_steps_within(ledger, sigma, q, planned)
+        if steps == 0:
+            raise ConfigError(f"noise_multiplier={sigma} is too small: one DP-SGD step would exceed epsilon={ledger.epsilon}")
+    sgd = DPSGD(module, optimizer, ledger, sigma, float(max_grad_norm), q, batch_size, seed, allowed_steps=steps)
+    losses: list[float] = []
+    start = time.perf_counter()
+    taken, reason = 0, "epochs" if steps == planned else "budget"
+    try:
+        for _ in range(steps):
+            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                reason = "time"
+                break
+            idx = poisson_batch(n_rows, q, rng)
+            taken += 1
+            if len(idx) == 0:  # probability (1-q)^n
+                sgd.charge_empty_step()
+                continue
+            per_row = per_row_loss(sgd.module, torch.from_numpy(idx))
+            sgd.step(per_row)
+            losses.append(float(per_row.detach().mean()))
+    finally:
+        sgd.close()
+    if reason == "budget":
+        log.info("DP-SGD: privacy budget spent after %d of %d planned steps; training stopped", taken, planned)
+    return DPTrainingRun(noise_multiplier=sigma, sample_rate=q, steps=taken, planned_steps=planned,
+                         stop_reason=reason, losses=losses)

@@ -105,10 +105,14 @@ def test_dp_sgd_models_are_unavailable_not_broken_without_opacus():
             "from synthkit.models import get\n"
             "assert get('dp-marginals').name == 'dp-marginals'\n"
             "from synthkit.errors import ConfigError\n"
-            "try:\n    get('dp-vae')\nexcept ConfigError as e:\n    print('ok', e)\n")
+            "try:\n    get('dp-vae')\nexcept ConfigError as e:\n    print('ok', e)\n"
+            "from synthkit.datasets import load\nfrom synthkit.models import create\n"
+            "create('vae', epochs=1).fit(load('adult')[0].iloc[:50])\n"  # the plain vae works without opacus
+            "try:\n    create('vae', epsilon=1.0, epochs=1).fit(load('adult')[0].iloc[:50])\n"
+            "except ConfigError as e:\n    assert 'opacus' in str(e), e\n    print('ok vae')\n")
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("ok")
+    assert out.stdout.startswith("ok") and "ok vae" in out.stdout
 
 
 def test_noise_calibration_meets_the_target():
