@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
@@ -98,11 +99,10 @@ class ARNet(nn.Module):
         """Logits (n, size_j) of column j given the sampled tokens of columns < j."""
         n = prefix.shape[0]
         if j == 0:
-            h = self.b_in[0].expand(n, -1)
+            h = self.b_in[0].expand(n, -1).clone()
         else:
-            local = torch.as_tensor(np.concatenate([[0], np.cumsum(self.sizes[: j - 1])]), dtype=torch.long)
-            h = F.embedding_bag(prefix[:, :j] + local, table, mode="sum") + self.b_in[j]
-        h = h.clamp_min(0.0)
+            h = F.embedding_bag(prefix[:, :j] + self.offsets[:j], table, mode="sum") + self.b_in[j]
+        h = h.clamp_min_(0.0)  # h is fresh (embedding sum + bias): in place is safe
         for layer in range(self.depth):
             h = h + (h @ self.w_hidden[layer, j] + self.b_hidden[layer, j]).clamp_min_(0.0)
         k = self.sizes[j]
@@ -180,9 +180,7 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.net_.eval()
         tables = self.net_.lookup_tables()
         allowed = self._condition_tokens(conditions or {})
-        generator = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
-        chunks = [self._sample_tokens(min(_CHUNK, n - s), tables, allowed, generator) for s in range(0, n, _CHUNK)]
-        tokens = np.concatenate(chunks).astype(np.int64)
+        tokens = self._sample_chunks(n, tables, allowed, int(rng.integers(0, 2**62)))
         frame = self.discretizer_.decode(tokens, rng, allowed=conditions)
         for name, values in (conditions or {}).items():
             if self.discretizer_.codec(name).kind == "numerical":
@@ -202,13 +200,39 @@ class AutoregressiveSynthesizer(Synthesizer):
             allowed[self.order_.index(name)] = torch.as_tensor(tokens, dtype=torch.long)
         return allowed
 
+    def _sample_chunks(self, n: int, tables: list[torch.Tensor], allowed: dict[int, torch.Tensor], seed: int) -> np.ndarray:
+        """Tokens of ``n`` rows, sampled in chunks spread over ``torch.get_num_threads()`` threads.
+
+        One chunk's columns are small products and elementwise passes over ~8k rows: torch's
+        intra-op threads barely help there, whole chunks in parallel do (torch releases the GIL in
+        its kernels). Each chunk has its own generator seeded from ``seed`` and its index, so the
+        output does not depend on the number of threads or their timing.
+        """
+        starts = list(range(0, n, _CHUNK))
+        workers = min(torch.get_num_threads(), len(starts))
+
+        def chunk(i: int) -> np.ndarray:
+            generator = torch.Generator().manual_seed(seed + i)
+            return self._sample_tokens(min(_CHUNK, n - starts[i]), tables, allowed, generator)
+
+        if workers <= 1:
+            return np.concatenate([chunk(i) for i in range(len(starts))]).astype(np.int64)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # one kernel thread per worker: no oversubscription
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                parts = list(pool.map(chunk, range(len(starts))))
+        finally:
+            torch.set_num_threads(threads)
+        return np.concatenate(parts).astype(np.int64)
+
     @torch.no_grad()
     def _sample_tokens(self, n: int, tables: list[torch.Tensor], allowed: dict[int, torch.Tensor],
                        generator: torch.Generator) -> np.ndarray:
         tokens = torch.zeros(n, len(tables), dtype=torch.long)
         for j in range(len(tables)):
             logits = self.net_.column_logits(j, tables[j], tokens)
-            probs = torch.exp_(logits - logits.max(dim=1, keepdim=True).values)  # unnormalized: cumsum's end is the total
+            probs = torch.exp_(logits - logits.amax(dim=1, keepdim=True))  # unnormalized: cumsum's end is the total
             if j in allowed:
                 keep = torch.zeros(probs.shape[1], dtype=torch.bool)
                 keep[allowed[j]] = True

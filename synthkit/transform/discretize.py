@@ -82,16 +82,17 @@ class NumericCodec:
         return tokens
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        out = np.full(len(tokens), np.nan)
-        n_exact = len(self.exact)
-        exact = tokens < n_exact
-        out[exact] = self.exact[tokens[exact]]
-        binned = (tokens >= n_exact) & (tokens < n_exact + self.n_bins)
-        if binned.any():
-            b = tokens[binned] - n_exact
-            lo, hi = self.edges[b], self.edges[b + 1]
-            out[binned] = lo + rng.random(len(b)) * (hi - lo)
-        return out
+        """Exact tokens → their value, bin tokens → uniform in the bin, missing → NaN.
+
+        Two table lookups and one uniform per row (exact tokens have width 0), instead of masked
+        assignments per token kind.
+        """
+        n_bins = self.n_bins
+        start = np.concatenate([self.exact, self.edges[:-1] if n_bins else [], [np.nan] * int(self.has_missing)])
+        width = np.concatenate([np.zeros(len(self.exact)), np.diff(self.edges) if n_bins else [], [0.0] * int(self.has_missing)])
+        if n_bins:
+            return start[tokens] + rng.random(len(tokens)) * width[tokens]
+        return start[tokens].astype(float)
 
     def tokens_for(self, values: list[float]) -> np.ndarray:
         """Tokens whose decoded values can equal one of ``values`` (for conditions)."""
@@ -149,9 +150,10 @@ class CategoricalCodec:
         return np.nan_to_num(tokens, nan=unknown).astype(np.int64)
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator, allowed: list[str] | None = None) -> np.ndarray:
-        out = np.full(len(tokens), np.nan, dtype=object)
-        known = tokens < len(self.categories)
-        out[known] = self.categories[tokens[known]]
+        # one take from a token -> value table (rare and missing tokens map to NaN first): a masked
+        # assignment into an object array costs ~10x more at a million rows
+        table = np.concatenate([self.categories, np.full(self.size - len(self.categories), np.nan, dtype=object)])
+        out = table[tokens]
         rare = tokens == self.rare_token
         if rare.any():
             pool = self.rare if len(self.rare) else self.categories
