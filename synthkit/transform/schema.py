@@ -12,6 +12,8 @@ The state is JSON-serializable so that model files need no pickle.
 
 from __future__ import annotations
 
+import logging
+import zoneinfo
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +22,8 @@ import pandas as pd
 
 from synthkit.errors import DataError, ModelFileError
 from synthkit.profile.metadata import TableMeta
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ColumnSpec", "TableSchema", "LEARNED_NUMERIC", "LEARNED_CATEGORICAL"]
 
@@ -172,7 +176,7 @@ def _to_numeric(series: pd.Series, kind: str, spec: ColumnSpec) -> np.ndarray:
                 dt = pd.to_datetime(series, errors="coerce", utc=True)
         tz = getattr(dt.dtype, "tz", None)
         if tz is not None:
-            spec.datetime_tz = str(tz)
+            spec.datetime_tz = _timezone_name(tz)
             dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
         unit = np.datetime_data(dt.dtype)[0] if hasattr(dt.dtype, "str") else "ns"
         ints = dt.to_numpy().astype("datetime64[" + unit + "]").astype(np.int64).astype(float)
@@ -190,6 +194,38 @@ def _to_numeric(series: pd.Series, kind: str, spec: ColumnSpec) -> np.ndarray:
     return arr
 
 
+def _timezone_name(tz: Any) -> str | None:
+    """A name the time zone can be rebuilt from (stored in JSON), or None (timestamps then come back in UTC).
+
+    ``str(tz)`` is not always one: dateutil zones print as ``tzfile('/usr/share/zoneinfo/…')`` and
+    zoneinfo-only keys such as ``posix/UTC`` are unknown to pytz, which pandas asks first.
+    """
+    candidates = [getattr(tz, "key", None), getattr(tz, "zone", None), str(tz)]
+    filename = getattr(tz, "_filename", None)  # dateutil tzfile: the zoneinfo path names the zone
+    if isinstance(filename, str) and "zoneinfo/" in filename:
+        candidates.insert(0, filename.split("zoneinfo/", 1)[1])
+    for name in candidates:
+        if isinstance(name, str) and name and _timezone(name, strict=False) is not None:
+            return name
+    log.warning("time zone %r cannot be stored by name; sampled timestamps will be in UTC", tz)
+    return None
+
+
+def _timezone(name: str, strict: bool = True) -> Any:
+    """The time zone ``name`` as pandas takes it: its own lookup (pytz/dateutil) first, then zoneinfo."""
+    try:
+        pd.DatetimeTZDtype(tz=name)
+        return name
+    except Exception:  # pytz.UnknownTimeZoneError and friends: pandas does not re-export one type
+        pass
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        if not strict:
+            return None
+        raise ModelFileError(f"the model's time zone {name!r} is unknown on this machine") from None
+
+
 def _from_numeric(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
     missing = np.isnan(values)
     if spec.low is not None and spec.high is not None:
@@ -202,8 +238,7 @@ def _from_numeric(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
         dt[missing] = pd.NaT
         target = spec.dtype if spec.dtype.startswith("datetime64") else f"datetime64[{unit}]"
         if spec.datetime_tz:
-            dt = dt.dt.tz_localize("UTC").dt.tz_convert(spec.datetime_tz)
-            return dt
+            return dt.dt.tz_localize("UTC").dt.tz_convert(_timezone(spec.datetime_tz))
         try:
             return dt.astype(target)
         except (TypeError, ValueError):
