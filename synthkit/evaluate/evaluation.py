@@ -115,6 +115,7 @@ def evaluate(
     quasi_identifiers: Sequence[str] | None = None,
     max_rows: int = 20_000,
     families: Sequence[str] = FAMILIES,
+    entity: str | None = None,
 ) -> Evaluation:
     """Compare ``synthetic`` with the ``real`` rows it was fitted on (and an unseen ``holdout``).
 
@@ -122,22 +123,25 @@ def evaluate(
     tests on a 30% split of ``real``, which the model may have seen (recorded in ``test_set``).
     Each input is subsampled to ``max_rows`` (sizes reported in ``meta``) to bound time and memory.
     OpenMP code (gradient boosting, neighbour search) runs single-threaded: see ``openmp_single``.
+    ``entity`` names the column whose rows belong together (a patient's encounters, an ICU stay's
+    events) when train and holdout were split by it: the membership attack then splits its
+    reference and non-member rows by entity too, comparing like with like.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise EvaluationError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed) % 2**32  # numpy and scikit-learn take 32-bit seeds
     with openmp_single():
         return _evaluate(real, synthetic, holdout, metadata, target, seed, sensitive_columns, quasi_identifiers,
-                         max_rows, families)
+                         max_rows, families, entity)
 
 
 def _evaluate(
     real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None, metadata: Metadata | None,
     target: str | None, seed: int, sensitive_columns: Sequence[str] | None, quasi_identifiers: Sequence[str] | None,
-    max_rows: int, families: Sequence[str],
+    max_rows: int, families: Sequence[str], entity: str | None = None,
 ) -> Evaluation:
     t_start = time.perf_counter()
-    prep = prepare(real, synthetic, holdout, metadata, max_rows=max_rows, seed=seed)
+    prep = prepare(real, synthetic, holdout, metadata, max_rows=max_rows, seed=seed, entity=entity)
     families = tuple(families)
     _check_options(prep, target, sensitive_columns, quasi_identifiers, families)
     seconds: dict[str, float] = {"prepare": 0.0}
@@ -227,7 +231,7 @@ def _privacy(prep: Prepared, enc: MixedEncoder, xt: np.ndarray, xh: np.ndarray |
         qi_list, source = list(qis), "given"
     out = privacy.privacy_scores(
         prep.train, prep.holdout, prep.synthetic, prep.kinds, enc, xt, xh, xs, knn(xt, xs, k=2)[0], seed,
-        sens, qi_list, source, prep.raw_pii, prep.pii_columns, skipped,
+        sens, qi_list, source, prep.raw_pii, prep.pii_columns, skipped, holdout_groups=prep.holdout_groups,
     )
     verdict, reasons, score = privacy_verdict(out)
     return {"verdict": verdict, "reasons": reasons, "score": fnum(score), "thresholds": THRESHOLDS, **out, "skipped": skipped}

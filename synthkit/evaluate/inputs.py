@@ -59,6 +59,7 @@ class Prepared:
     subsampled: bool
     table: TableMeta
     raw_pii: dict[str, dict[str, pd.Series]] = field(default_factory=dict)
+    holdout_groups: np.ndarray | None = None  # entity of each holdout row (``entity=``), else None
 
 
 def _check_frame(df: object, name: str) -> pd.DataFrame:
@@ -142,6 +143,7 @@ def prepare(
     metadata: Metadata | None,
     max_rows: int,
     seed: int,
+    entity: str | None = None,
 ) -> Prepared:
     """Validate, canonicalize and subsample; raise :class:`EvaluationError` naming any problem."""
     real = _check_frame(real, "real")
@@ -152,6 +154,8 @@ def prepare(
         _check_columns(real, holdout, "holdout")
     if not isinstance(max_rows, int) or max_rows < 100:
         raise EvaluationError(f"max_rows must be an integer >= 100, got {max_rows!r}")
+    if entity is not None and (entity not in real.columns or (holdout is not None and entity not in holdout.columns)):
+        raise EvaluationError(f"entity column {entity!r} is not in the real and holdout data")
     if metadata is None:
         from synthkit.profile import profile
 
@@ -209,4 +213,5 @@ def prepare(
         subsampled=subsampled,
         table=table,
         raw_pii=raw_pii,
+        holdout_groups=None if hold_s is None or entity is None else hold_s[entity].astype(str).to_numpy(),
     )

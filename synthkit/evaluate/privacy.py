@@ -83,18 +83,32 @@ def _nndr(d_st: np.ndarray, d_ht: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _membership(xs: np.ndarray, xt: np.ndarray, xh: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+def _membership(xs: np.ndarray, xt: np.ndarray, xh: np.ndarray, rng: np.random.Generator,
+                groups: np.ndarray | None = None) -> dict[str, Any]:
     """Density-ratio attack (DOMIAS-style, nearest-neighbour densities).
 
     Half the holdout is the attacker's reference sample of the population, the other half are the
     non-members, and as many training rows are the members. A record's score is
     log(d_reference / d_synthetic): high when the synthetic data is denser around it than the
     population, i.e. when the generator over-fitted it. AUC 0.5 = no membership signal.
+
+    With ``groups`` (the entity of each holdout row: a patient, an ICU stay) the holdout is halved
+    by entity: rows of one patient are near each other, so a non-member whose own patient's other
+    rows sit in the reference would score "population-like" while members never can, and a model
+    that saw nobody at all would look like it leaked (measured on Synthea: AUC 0.58-0.69 for real
+    rows of third patients; ~0.5 when split by patient).
     """
-    half = len(xh) // 2
-    m = min(half, 5000)
-    perm = rng.permutation(len(xh))
-    ref, non = xh[perm[:half]], xh[perm[half:half + m]]
+    by_entity = groups is not None and len(np.unique(np.asarray(groups, dtype=str))) >= 4
+    if by_entity:
+        _, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+        in_ref = rng.permutation(int(codes.max()) + 1)[codes] % 2 == 0
+        ref_idx, non_idx = np.flatnonzero(in_ref), rng.permutation(np.flatnonzero(~in_ref))
+        m = min(len(non_idx), len(xt), 5000)
+    else:
+        perm = rng.permutation(len(xh))
+        ref_idx, non_idx = perm[: len(xh) // 2], perm[len(xh) // 2:]
+        m = min(len(xh) // 2, 5000)
+    ref, non = xh[ref_idx], xh[non_idx[:m]]
     mem = xt[rng.choice(len(xt), m, replace=False)]
     queries = np.vstack([mem, non])
     d_syn, _ = knn(xs, queries, k=1)
@@ -104,7 +118,7 @@ def _membership(xs: np.ndarray, xt: np.ndarray, xh: np.ndarray, rng: np.random.G
     labels = np.r_[np.ones(m, dtype=bool), np.zeros(m, dtype=bool)]
     auc, (lo, hi) = auc_with_ci(labels, score)
     return {"membership_inference_auc": fnum(auc), "membership_inference_auc_ci": [fnum(lo), fnum(hi)],
-            "membership_inference_rows": 2 * m}
+            "membership_inference_rows": 2 * m, "membership_inference_split": "by entity" if by_entity else "by row"}
 
 
 def _k_anonymity(syn: pd.DataFrame, qis: list[str]) -> dict[str, Any]:
@@ -135,8 +149,10 @@ def privacy_scores(
     xt: np.ndarray, xh: np.ndarray, xs: np.ndarray, d_st: np.ndarray, seed: int,
     sensitive: list[str], qis: list[str], qis_source: str,
     raw_pii: dict[str, dict[str, pd.Series]], pii: dict[str, str], skipped: dict[str, str],
+    holdout_groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """All privacy measures except the verdict; ``d_st``: synthetic->train distances to 2 neighbours."""
+    """All privacy measures except the verdict; ``d_st``: synthetic->train distances to 2 neighbours;
+    ``holdout_groups``: the entity of each holdout row, when rows come in entities (patients)."""
     rng = np.random.default_rng(seed)
     out: dict[str, Any] = {}
     dcr, d_ht = _dcr(xs, xt, xh, d_st)
@@ -147,7 +163,7 @@ def privacy_scores(
     out["ims_train_ci"] = [fnum(v) for v in wilson(ims_t.sum(), len(hs))]
     out["ims_holdout_ci"] = [fnum(v) for v in wilson(ims_h.sum(), len(hs))]
     out["nndr"] = _nndr(d_st, d_ht)
-    out.update(_membership(xs, xt, xh, rng))
+    out.update(_membership(xs, xt, xh, rng, holdout_groups))
 
     so = attacks.singling_out(train, holdout, syn, kinds, rng)
     out["singling_out_risk"], out["singling_out_risk_ci"] = so["risk"], so["risk_ci"]

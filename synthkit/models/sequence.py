@@ -112,6 +112,7 @@ class SequenceSynthesizer(Synthesizer):
         if self.seed is not None:
             seed_everything(self.seed)
         ctx_frame, flat, lengths = self._prepare(frame, ent_codes)
+        self.window_ = self._open_time_bounds()
         self._fit_context(ctx_frame)
         with single_thread():
             self._fit_net(ctx_frame, flat, lengths)
@@ -171,6 +172,51 @@ class SequenceSynthesizer(Synthesizer):
         self.relative_columns_ = [s.name for s in specs if s.kind == "datetime" and self.time_ is not None]
         cats = [s.name for s in specs if s.role == "categorical"]
         return cats + [s.name for s in specs if s.role != "categorical"]
+
+    def _open_time_bounds(self) -> list[float] | None:
+        """The observed time window [first, last], kept for :meth:`_into_window`; the time column and
+        the datetime columns measured from it lose their decode clip. Clipping at the raw extremes
+        piles every overshooting event onto the latest real timestamp (on Synthea a third of the
+        synthetic encounters sat on one real patient's visit time, down to the second, and with a
+        common code and value that reproduced that patient's unique rows). Times are built from a
+        start plus learned gaps, so they need no clip below; above, entities are fitted into the
+        window instead. An end date that may be missing (a condition's STOP) and falls past its
+        observed end is the not-yet-ended case, so it becomes missing (``ends_``)."""
+        self.ends_: dict[str, float] = {}
+        if self.time_ is None:
+            return None
+        spec = self._spec(self.time_)
+        window = None if spec.low is None or spec.high is None else [float(spec.low), float(spec.high)]
+        for name in (self.time_, *self.relative_columns_):
+            column = self._spec(name)
+            if name != self.time_ and column.nullable and column.high is not None:
+                self.ends_[name] = float(column.high)
+            column.low = column.high = None
+        return window
+
+    def _into_window(self, start: np.ndarray, offsets: np.ndarray, ent: np.ndarray, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Starts and per-event offsets of entities that would run past the window's end, compressed
+        so the entity ends at a random point of the last tenth of its room (order, count and relative
+        spacing kept; the end itself is never hit exactly). Starts beyond the end move just inside."""
+        if not getattr(self, "window_", None) or len(start) == 0:
+            return start, offsets
+        low, high = self.window_
+        width = high - low
+        if width <= 0:
+            return start, offsets
+        late = start >= high
+        if late.any():
+            start = start.copy()
+            start[late] = high - width * rng.uniform(0.001, 0.01, int(late.sum()))
+        span = np.zeros(len(start))
+        np.maximum.at(span, ent, offsets)
+        over = (start + span > high) & (span > 0)
+        if not over.any():
+            return start, offsets
+        scale = np.ones(len(start))
+        scale[over] = (high - start[over]) * rng.uniform(0.9, 1.0, int(over.sum())) / span[over]
+        return start, offsets * scale[ent]
 
     def _fit_context(self, ctx: pd.DataFrame) -> None:
         columns = []
@@ -278,11 +324,15 @@ class SequenceSynthesizer(Synthesizer):
             delta = np.maximum(np.nan_to_num(steps.pop(_DELTA), nan=0.0), 0.0)
             delta[first] = 0.0
             cum = np.cumsum(delta)
-            out[self.time_] = ctx[START].to_numpy(dtype=float)[ent] + cum - np.repeat(cum[first], lengths[lengths > 0])
+            offsets = cum - np.repeat(cum[first], lengths[lengths > 0])
+            start, offsets = self._into_window(np.nan_to_num(ctx[START].to_numpy(dtype=float)), offsets, ent, rng)
+            out[self.time_] = start[ent] + offsets
         for name in self.context_:
             out[name] = ctx[name].to_numpy()[ent]
         for name, values in steps.items():
             out[name] = values + out[self.time_] if name in self.relative_columns_ else values
+            if name in getattr(self, "ends_", {}):
+                out[name] = np.where(out[name] > self.ends_[name], np.nan, out[name])
         frame = pd.DataFrame(out, index=pd.RangeIndex(len(ent)))[[s.name for s in self.schema_.learned]]
         regenerated: dict[str, pd.Series] = {}
         for spec in self.schema_.regenerated:
@@ -301,7 +351,8 @@ class SequenceSynthesizer(Synthesizer):
             "event_columns": self.event_columns_, "relative_columns": self.relative_columns_,
             "context_codecs": {c: k.to_state() for c, k in self.context_codecs_.items()},
             "step_codecs": {c: k.to_state() for c, k in self.step_codecs_.items()},
-            "context_model": ctx_doc, "history": self.history_,
+            "context_model": ctx_doc, "history": self.history_, "window": getattr(self, "window_", None),
+            "ends": getattr(self, "ends_", {}),
         }
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
         tensors.update({f"context.{k}": v for k, v in ctx_tensors.items()})
@@ -313,6 +364,7 @@ class SequenceSynthesizer(Synthesizer):
         self.context_codecs_ = {c: ColumnCodec.from_state(s) for c, s in state["context_codecs"].items()}
         self.step_codecs_ = {c: ColumnCodec.from_state(s) for c, s in state["step_codecs"].items()}
         self.history_ = state.get("history", {})
+        self.window_, self.ends_ = state.get("window"), dict(state.get("ends") or {})
         self.context_model_ = import_model(state["context_model"], _strip(tensors, "context."))
         self.net_ = SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
                                 [k.vocab_size for k in self.step_codecs_.values()], self.hidden, self.embed,

@@ -113,6 +113,9 @@ def evaluate_tables(cfg: PipelineConfig, train: Any, synthetic: dict[str, pd.Dat
     from synthkit.evaluate import evaluate
 
     scores: dict[str, dict[str, Any]] = {}
+    root, _ = root_table(train)
+    # each child table's key to the root entity: rows of one patient go to the same side of the attack
+    owner = {r.child_table: r.child_key for r in train.relationships if r.parent_table == root}
     for name, real in train.tables.items():
         table = metadata.table(name)
         cols = set(table.column_names)
@@ -124,7 +127,7 @@ def evaluate_tables(cfg: PipelineConfig, train: Any, synthetic: dict[str, pd.Dat
             target=cfg.evaluate.target if cfg.evaluate.target in cols else None, seed=cfg.seed,
             sensitive_columns=[c for c in cfg.evaluate.sensitive_columns if c in cols] or None,
             quasi_identifiers=[c for c in cfg.evaluate.quasi_identifiers if c in cols] or None,
-            max_rows=cfg.evaluate.max_rows, families=tuple(cfg.evaluate.families),
+            max_rows=cfg.evaluate.max_rows, families=tuple(cfg.evaluate.families), entity=owner.get(name),
         ).scores
     return scores
 

@@ -154,7 +154,7 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
     metrics: dict[str, Any] = {"schema_version": 1}
     if cfg.evaluate.enabled:
         with _timed(timings, "evaluate"):
-            metrics = _evaluate(cfg, train, synthetic, holdout, metadata)
+            metrics = _evaluate(cfg, train, synthetic, holdout, metadata, entity=sequence["entity"] if sequence else None)
             if sequence:
                 metrics["temporal"] = _temporal(train, synthetic, sequence, cfg.seed)
     _record_dp_guarantee(model, metrics)
@@ -319,7 +319,8 @@ def _validate(synthetic: pd.DataFrame, suite: Any, folder: RunFolder, files: dic
     return result
 
 
-def _evaluate(cfg: PipelineConfig, train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, metadata: Metadata) -> dict[str, Any]:
+def _evaluate(cfg: PipelineConfig, train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, metadata: Metadata,
+              entity: str | None = None) -> dict[str, Any]:
     from synthkit.evaluate import evaluate
 
     table = metadata.table()
@@ -337,6 +338,7 @@ def _evaluate(cfg: PipelineConfig, train: pd.DataFrame, synthetic: pd.DataFrame,
         quasi_identifiers=cfg.evaluate.quasi_identifiers or None,
         max_rows=cfg.evaluate.max_rows,
         families=tuple(cfg.evaluate.families),
+        entity=entity,  # held out by entity: the membership attack compares whole entities too
     )
     return dict(evaluation.scores)
 

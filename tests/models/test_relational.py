@@ -85,6 +85,18 @@ def test_no_child_is_dated_before_its_patients_birth(synthetic):
     assert (enc.groupby("PATIENT", sort=False)["START"].diff().dropna() >= pd.Timedelta(0)).all()
 
 
+def test_no_synthetic_date_is_a_real_timestamp(ehr):
+    """Dates are built per synthetic patient (birth + learned offsets), never copied: clipping to the
+    latest real date once put a third of all encounters on one real visit, down to the second."""
+    model = create("relational", child_params={"epochs": 2, "hidden": 32, "embed": 16, "n_bins": 16}, seed=2).fit(ehr)
+    made = model.sample(scale=2.0, seed=1)
+    for table, cols in {"encounters": ["START", "STOP"], "conditions": ["STOP"], "observations": ["DATE"]}.items():
+        for col in cols:
+            values = made[table][col].dropna()
+            assert len(values) and not values.isin(set(ehr[table][col].dropna())).any(), f"{table}.{col}"
+            assert values.max() < ehr[table][col].max() + pd.Timedelta(days=1), f"{table}.{col} runs past the data's end"
+
+
 def test_code_description_and_unit_pairs_are_never_mixed(synthetic, ehr):
     for table, cols in {"conditions": ["CODE", "DESCRIPTION"], "encounters": ["CODE", "DESCRIPTION"],
                         "observations": ["CODE", "DESCRIPTION", "UNITS"]}.items():

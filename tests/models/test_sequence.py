@@ -129,6 +129,24 @@ def test_datetime_time_and_end_dates_follow_start():
     assert out["PATIENT"].str.len().median() == enc["PATIENT"].str.len().median()  # uuid-like fakes
 
 
+def test_times_stay_in_the_window_without_piling_on_the_last_real_timestamp():
+    """Overshooting entities are fitted into the observed window, not clipped onto its real end."""
+    from synthkit.datasets import load
+
+    enc = load("ehr")["encounters"][["PATIENT", "START", "STOP", "ENCOUNTERCLASS"]]
+    model = _make(epochs=1).fit(enc, entity="PATIENT", time="START")
+    out = model.sample(40, seed=0)
+    last = enc["START"].max()
+    assert out["START"].max() < last  # inside the window, never on its (real) end
+    assert not out["START"].isin(set(enc["START"])).any() and not out["STOP"].isin(set(enc["STOP"])).any()
+    assert (out.groupby("PATIENT")["START"].diff().dropna() >= pd.Timedelta(0)).all()
+    # the same for numbers: ICU minutes since admission stay within the 48-hour window
+    icu, _ = load("icu")
+    icu = icu[icu["RecordID"].isin(icu["RecordID"].unique()[:40])][["RecordID", "Time", "HR"]]
+    minutes = _make(epochs=1).fit(icu, entity="RecordID", time="Time").sample(30, seed=1)["Time"]
+    assert minutes.min() >= icu["Time"].min() and minutes.max() <= icu["Time"].max()
+
+
 @pytest.mark.parametrize("problem", ["no_entity", "unknown_column", "varying_context", "missing_time", "text_time"])
 def test_bad_input_is_a_clear_error(icu, problem):
     data, kwargs = icu.copy(), {"entity": "RecordID", "time": "Time", "context": CONTEXT}
