@@ -181,12 +181,12 @@ class AutoregressiveSynthesizer(Synthesizer):
         tables = self.net_.lookup_tables()
         allowed = self._condition_tokens(conditions or {})
         tokens = self._sample_chunks(n, tables, allowed, int(rng.integers(0, 2**62)))
-        frame = self.discretizer_.decode(tokens, rng, allowed=conditions)
+        frame = self.discretizer_.decode(tokens, rng, allowed=conditions, columns=[s.name for s in self.schema_.learned])
         for name, values in (conditions or {}).items():
             if self.discretizer_.codec(name).kind == "numerical":
                 frame[name] = _pin_numeric(frame[name].to_numpy(), tokens[:, self.order_.index(name)],
                                            self.discretizer_.codec(name), values, rng)
-        return frame[[s.name for s in self.schema_.learned]]
+        return frame
 
     def _condition_tokens(self, conditions: dict[str, list[Any]]) -> dict[int, torch.Tensor]:
         allowed: dict[int, torch.Tensor] = {}

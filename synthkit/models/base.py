@@ -158,7 +158,7 @@ class Synthesizer:
         regenerated = {
             spec.name: fake_column(spec.kind, spec.pii, n, rng, spec.extra) for spec in self.schema_.regenerated
         }
-        return self.schema_.from_model_frame(frame.reset_index(drop=True), regenerated)
+        return self.schema_.from_model_frame(frame, regenerated)  # it resets a non-default index itself
 
     def _normalize_conditions(self, conditions: Any) -> dict[str, list[Any]]:
         """Conditions as column -> allowed model-frame values; malformed ones are refused at once."""

@@ -232,7 +232,8 @@ class Discretizer:
         return out
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator,
-               allowed: dict[str, list[Any]] | None = None) -> pd.DataFrame:
+               allowed: dict[str, list[Any]] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """Values of every column from (n, columns) tokens; ``columns`` orders the frame (one copy, not two)."""
         allowed = allowed or {}
         data: dict[str, np.ndarray] = {}
         for j, codec in enumerate(self.codecs):
@@ -240,6 +241,8 @@ class Discretizer:
                 data[codec.name] = codec.decode(tokens[:, j], rng)
             else:
                 data[codec.name] = codec.decode(tokens[:, j], rng, allowed.get(codec.name))
+        if columns is not None:
+            data = {name: data[name] for name in columns}
         return pd.DataFrame(data)
 
     def to_state(self) -> list[dict[str, Any]]:

@@ -123,6 +123,8 @@ class TableSchema:
     def from_model_frame(self, frame: pd.DataFrame, regenerated: dict[str, pd.Series]) -> pd.DataFrame:
         """Original columns, order and dtypes from a model frame plus regenerated columns."""
         n = len(frame)
+        if not frame.index.equals(pd.RangeIndex(n)):
+            frame = frame.reset_index(drop=True)
         out: dict[str, pd.Series] = {}
         for spec in self.columns:
             if spec.role == "regenerate":
@@ -259,7 +261,6 @@ def _from_numeric(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
 
 
 def _from_categorical(values: pd.Series, spec: ColumnSpec) -> pd.Series:
-    values = values.reset_index(drop=True)
     if spec.extra.get("bool_values") or spec.dtype == "bool" or spec.dtype == "boolean":
         mapped = values.map({"True": True, "False": False, "1": True, "0": False})
         if spec.dtype == "bool" and not mapped.isna().any():
@@ -274,7 +275,7 @@ def _from_categorical(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         return values.astype("category")
     if spec.dtype.startswith("string"):
         return values.astype(spec.dtype)
-    return values.astype(object)
+    return values.astype(object, copy=False)  # the final DataFrame copies once; no need to copy here
 
 
 def _regeneration_hints(series: pd.Series) -> dict[str, Any]:
