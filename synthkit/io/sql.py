@@ -45,9 +45,31 @@ def engine_for(url: str) -> Any:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        return create_engine(url)
+        engine = create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise DataError(f"cannot open database URL {_redact(url)}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _transactional_ddl(engine)
+    return engine
+
+
+def _transactional_ddl(engine: Any) -> None:
+    """Make SQLite's CREATE/DROP TABLE part of the transaction, as they are in PostgreSQL.
+
+    Python's sqlite3 driver (before 3.12's ``autocommit`` attribute) begins transactions only
+    before INSERT/UPDATE/DELETE, so a failed multi-table write left the tables it had created or
+    dropped behind. SQLAlchemy's documented recipe: no driver-level transactions, and an explicit
+    BEGIN when SQLAlchemy starts one.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
 
 
 def _redact(url: str) -> str:

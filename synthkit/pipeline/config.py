@@ -102,14 +102,8 @@ class SinkConfig(_Section):
 
     path: str | None = Field(None, description="extra file output (CSV/Parquet/JSONL)")
     url: str | None = Field(None, description="SQLAlchemy URL to write to")
-    table: str | None = Field(None, description="SQL table name")
+    table: str | None = Field(None, description="SQL table name (multi-table runs: optional prefix of every table's name)")
     if_exists: Literal["replace", "append", "fail"] = "replace"
-
-    @model_validator(mode="after")
-    def _table_for_url(self) -> SinkConfig:
-        if self.url and not self.table:
-            raise ValueError("a SQL sink 'url' needs a 'table'")
-        return self
 
     @field_validator("path")
     @classmethod
@@ -152,6 +146,13 @@ class PipelineConfig(_Section):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
             raise ValueError("use letters, digits, '_', '.', '-' only (it names the output folder)")
         return value
+
+    @model_validator(mode="after")
+    def _table_for_sql_sink(self) -> PipelineConfig:
+        """A single-table run needs the SQL table's name; a multi-table run names tables after its own."""
+        if self.sink.url and not self.sink.table and self.model.name != "relational":
+            raise ValueError("sink.table: a SQL sink 'url' needs a 'table' (the name of the table to write)")
+        return self
 
     @field_validator("gates")
     @classmethod

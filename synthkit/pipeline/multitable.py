@@ -38,9 +38,6 @@ def load_dataset(cfg: PipelineConfig) -> Any:
         data = read(src.path or src.url, **src.options)
     if not isinstance(data, Dataset):
         raise ConfigError("the relational model needs a multi-table source (a Dataset: Synthea/FHIR folder, database, 'ehr')")
-    if cfg.sink.url:
-        raise ConfigError("SQL sinks are not supported for multi-table runs yet; use sink.path (a Synthea folder, "
-                          "or a FHIR .json bundle / .ndjson file)")
     return data
 
 
@@ -157,15 +154,25 @@ def headline(root: str, scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_sink(cfg: PipelineConfig, synthetic: dict[str, pd.DataFrame], dataset: Any, folder: RunFolder) -> dict[str, str]:
-    """The synthetic tables as a Synthea-style CSV folder, or a FHIR R4 bundle (.json) / NDJSON (.ndjson)."""
-    if not cfg.sink.path:
-        return {}
+    """The synthetic tables as a Synthea-style CSV folder, a FHIR R4 bundle (.json) / NDJSON (.ndjson),
+    and/or a database: every table under its own name (prefixed by ``sink.table`` if given), all in
+    one transaction so a reader never sees children without their parents."""
+    files: dict[str, str] = {}
     from synthkit.io import Dataset, write
-    from synthkit.pipeline.stages import safe_output_path
 
-    target = safe_output_path(folder, cfg.sink.path)
-    write(Dataset(tables=synthetic, primary_keys=dataset.primary_keys, relationships=dataset.relationships), target)
-    return {"sink": cfg.sink.path}
+    if cfg.sink.path:
+        from synthkit.pipeline.stages import safe_output_path
+
+        target = safe_output_path(folder, cfg.sink.path)
+        write(Dataset(tables=synthetic, primary_keys=dataset.primary_keys, relationships=dataset.relationships), target)
+        files["sink"] = cfg.sink.path
+    if cfg.sink.url:
+        from synthkit.io.sql import write_sql
+
+        prefix = cfg.sink.table or ""
+        write_sql({f"{prefix}{name}": frame for name, frame in synthetic.items()}, cfg.sink.url, if_exists=cfg.sink.if_exists)
+        files["sink_sql"] = ", ".join(f"{prefix}{name}" for name in synthetic)
+    return files
 
 
 def write_tables(folder: RunFolder, synthetic: dict[str, pd.DataFrame], files: dict[str, str]) -> None:

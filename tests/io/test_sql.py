@@ -86,6 +86,20 @@ def test_multi_table_write_is_one_transaction(tmp_path: Path) -> None:
         assert conn.execute("select count(*) from first").fetchone() == (2,)
 
 
+def test_failed_write_leaves_no_created_or_dropped_table_behind(tmp_path: Path) -> None:
+    """SQLite's DDL joins the transaction: a failure later in the write undoes CREATE and DROP too."""
+    url = _url(tmp_path)
+    write(pd.DataFrame({"a": [1]}), url, table="second")
+    with pytest.raises(DataError):  # "first" would be created, then "second" exists
+        write(Dataset({"first": pd.DataFrame({"a": [5]}), "second": pd.DataFrame({"a": [2]})}), url, if_exists="fail")
+    assert list_tables(url) == ["second"]
+    # replace: "second" is dropped and re-created, then a value SQLite cannot bind fails the write
+    unbindable = pd.DataFrame({"a": [{"nested": 1}]})
+    with pytest.raises(DataError):
+        write(Dataset({"second": pd.DataFrame({"a": [7]}), "third": unbindable}), url, if_exists="replace")
+    assert list_tables(url) == ["second"] and read(url, table="second")["a"].tolist() == [1]
+
+
 def test_sql_errors_are_clear(tmp_path: Path) -> None:
     url = _url(tmp_path)
     with pytest.raises(DataError, match="database file not found"):
