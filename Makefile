@@ -49,6 +49,7 @@ lint: install-test
 	$(BIN)/python -m ruff check synthkit tests
 
 bench: install
+	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/models.py
 
 clean:
