@@ -162,7 +162,8 @@ class DPTrainingRun:
 def train_dp_sgd(module: nn.Module, optimizer: torch.optim.Optimizer, ledger: PrivacyLedger | None,
                  per_row_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor], n_rows: int, batch_size: int,
                  epochs: int, max_grad_norm: float, noise_multiplier: float | None, seed: int,
-                 rng: np.random.Generator, max_seconds: float | None = None) -> DPTrainingRun:
+                 rng: np.random.Generator, max_seconds: float | None = None,
+                 after_step: Callable[[], None] | None = None) -> DPTrainingRun:
     """Poisson batches → ``per_row_loss(wrapped module, row indices)`` → clipped, noised step.
 
     The shared loop of every DP-SGD model (the module holds every trainable network whose
@@ -171,6 +172,8 @@ def train_dp_sgd(module: nn.Module, optimizer: torch.optim.Optimizer, ledger: Pr
     preprocessing; with an explicit σ the run stops as soon as the next step would overspend
     (``stop_reason == "budget"``). ``ledger`` None = clipping without noise (the ε = ∞ reference).
     The time limit only shortens the run (fewer steps, less ε); it never adds steps.
+    ``after_step`` runs after every DP step: a GAN's generator update, which sees real rows only
+    through the DP-trained critic (post-processing, no extra ε).
     """
     q, planned = planned_steps(n_rows, batch_size, epochs)
     sigma, steps = 0.0, planned
@@ -197,6 +200,8 @@ def train_dp_sgd(module: nn.Module, optimizer: torch.optim.Optimizer, ledger: Pr
             per_row = per_row_loss(sgd.module, torch.from_numpy(idx))
             sgd.step(per_row)
             losses.append(float(per_row.detach().mean()))
+            if after_step is not None:
+                after_step()
     finally:
         sgd.close()
     if reason == "budget":

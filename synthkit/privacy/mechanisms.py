@@ -44,12 +44,16 @@ def log_bucket_edges(max_exponent: int = 64, min_exponent: int = -16) -> np.ndar
     return np.concatenate([-pos[::-1], pos])
 
 
-def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator) -> tuple[float, float] | None:
+def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator,
+              false_bucket_rate: float = 1e-3) -> tuple[float, float] | None:
     """Private (low, high) of finite ``values`` from a noisy histogram over ±2^k buckets.
 
-    The lowest and highest buckets whose noisy count clears 3σ (plus a small share of the noisy
-    total, so isolated outliers are cut) give the bounds — coarse (a factor of 2) but honest; pass
-    public bounds in metadata for tighter ones. Returns None when no bucket clears the bar.
+    The lowest and highest buckets whose noisy count clears the bar give the bounds — coarse (a
+    factor of 2) but honest; pass public bounds in metadata for tighter ones. The bar is
+    σΦ⁻¹(1 − r/B) for B buckets, so that an *empty* bucket (pure noise) clears it with probability
+    at most r = ``false_bucket_rate`` over all of them — with a flat 3σ one of the ~160 empty
+    buckets cleared it one time in five and stretched the range to ±2^50 (plus a small share of
+    the noisy total, so isolated outliers are cut). Returns None when no bucket clears the bar.
     """
     edges = log_bucket_edges()
     # bucket i holds [edges[i], edges[i+1]); values with |x| < 2^-16 fall into the middle bucket
@@ -59,7 +63,7 @@ def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator) -> tuple
     sigma = gaussian_sigma(rho)
     noisy = counts + rng.normal(0.0, sigma, size=len(counts))
     total = max(float(np.clip(noisy, 0, None).sum()), 1.0)
-    bar = max(3.0 * sigma, 0.001 * total)
+    bar = max(sigma * float(ndtri(1.0 - false_bucket_rate / len(counts))), 0.001 * total)
     hits = np.flatnonzero(noisy > bar)
     if len(hits) == 0:
         return None

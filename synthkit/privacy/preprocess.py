@@ -140,8 +140,10 @@ class DPDiscretizer:
         counts = np.bincount(cell, minlength=cells).astype(float)
         noisy = counts + (rng.normal(0.0, sigma, cells) if sigma else 0.0)
         weights = np.clip(noisy, 0.0, None)
-        # quantile bins: cut the cumulative noisy mass into n_bins equal parts at cell boundaries
-        cum = np.cumsum(weights)
+        # quantile bins: cut the cumulative noisy mass into n_bins equal parts at cell boundaries. The
+        # cut uses the unclipped counts: their noise has mean 0, whereas clipping at 0 adds ~0.4σ to
+        # every empty cell, which on small data spread the bins evenly over the range
+        cum = np.maximum.accumulate(np.cumsum(noisy)) if sigma else np.cumsum(weights)
         total = cum[-1] if len(cum) else 0.0
         if total > 0:
             cuts = np.searchsorted(cum, total * np.arange(1, self.n_bins) / self.n_bins, side="left") + 1

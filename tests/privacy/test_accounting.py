@@ -90,6 +90,29 @@ def test_dpsgd_step_refuses_to_exceed_the_budget():
     assert ledger.sgd_steps == allowed  # the refused step was not taken
 
 
+def test_train_dp_sgd_stops_at_the_budget_and_calls_the_generator_hook():
+    from opacus.accountants import RDPAccountant
+
+    from synthkit.privacy.dpsgd import train_dp_sgd
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 1)
+    x = torch.randn(200, 3)
+    ledger = PrivacyLedger(epsilon=1.0, delta=1e-5)
+    hook_calls = []
+    run = train_dp_sgd(net, torch.optim.SGD(net.parameters(), lr=0.1), ledger,
+                       lambda module, rows: module(x[rows]).pow(2).sum(dim=1), n_rows=200, batch_size=20, epochs=100,
+                       max_grad_norm=1.0, noise_multiplier=2.0, seed=0, rng=np.random.default_rng(0),
+                       after_step=lambda: hook_calls.append(1))
+    assert run.stop_reason == "budget" and 0 < run.steps < run.planned_steps == 1000
+    assert ledger.sgd_steps == run.steps and len(hook_calls) == len(run.losses) <= run.steps
+    acc = RDPAccountant()
+    acc.history = [(2.0, 0.1, run.steps)]
+    assert ledger.epsilon_spent() == pytest.approx(acc.get_epsilon(delta=1e-5), abs=1e-6) and ledger.epsilon_spent() <= 1.0
+    acc.history = [(2.0, 0.1, run.steps + 1)]
+    assert acc.get_epsilon(delta=1e-5) > 1.0
+
+
 def test_describe_guarantee_in_words():
     g = {"epsilon": 3.0, "delta": 1e-6, "mechanism": "dp-sgd", "accountant": "RDP", "epsilon_spent": 2.99}
     text = describe_guarantee(g)

@@ -93,3 +93,21 @@ def test_noisy_release_is_seeded_and_state_round_trips():
     clone = DPDiscretizer.from_state(a.to_state())
     codes = a.encode(frame, np.random.default_rng(0))
     pd.testing.assert_frame_equal(a.decode(codes, np.random.default_rng(3)), clone.decode(codes, np.random.default_rng(3)))
+
+
+def test_dp_bounds_of_small_data_are_not_stretched_by_noise_in_empty_buckets():
+    # 300 rows and σ ≈ 16: a flat 3σ bar let one of ~160 empty buckets through one time in five
+    values = np.random.default_rng(0).integers(20_000, 900_000, 300).astype(float)
+    found = [dp_bounds(values, 0.002, np.random.default_rng(seed)) for seed in range(100)]
+    assert all(f is not None for f in found)
+    lows, highs = np.array([f[0] for f in found]), np.array([f[1] for f in found])
+    assert (lows >= 2.0**13).all() and (highs <= 2.0**21).all(), (lows.min(), highs.max())
+
+
+def test_quantile_bins_follow_the_data_not_the_noise_on_small_data():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": np.r_[rng.normal(100, 5, 290), rng.uniform(0, 1000, 10)]})
+    disc = DPDiscretizer(n_bins=10).fit(frame, ["x"], [], 0.01, 0.0, np.random.default_rng(0), {"x": (0.0, 1000.0)}, {}, {})
+    starts = np.asarray(disc.spec("x")["bin_starts"]) * disc.spec("x")["width"]
+    # bins sit where the data is (around 100), not evenly over [0, 1000] (clipped noise mass: ~800 "rows")
+    assert ((starts > 60) & (starts < 140)).sum() >= 3 and (starts < 300).all(), starts
