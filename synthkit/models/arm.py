@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +30,7 @@ from torch.nn import functional as F
 
 from synthkit.errors import ConfigError, DataError, ModelError
 from synthkit.models.base import Synthesizer
+from synthkit.models.chunked import map_chunks
 from synthkit.models.registry import register
 from synthkit.models.trainer import Trainer
 from synthkit.transform.discretize import Discretizer
@@ -201,30 +201,12 @@ class AutoregressiveSynthesizer(Synthesizer):
         return allowed
 
     def _sample_chunks(self, n: int, tables: list[torch.Tensor], allowed: dict[int, torch.Tensor], seed: int) -> np.ndarray:
-        """Tokens of ``n`` rows, sampled in chunks spread over ``torch.get_num_threads()`` threads.
+        """Tokens of ``n`` rows, chunk by chunk on parallel threads (see :mod:`synthkit.models.chunked`)."""
 
-        One chunk's columns are small products and elementwise passes over ~8k rows: torch's
-        intra-op threads barely help there, whole chunks in parallel do (torch releases the GIL in
-        its kernels). Each chunk has its own generator seeded from ``seed`` and its index, so the
-        output does not depend on the number of threads or their timing.
-        """
-        starts = list(range(0, n, _CHUNK))
-        workers = min(torch.get_num_threads(), len(starts))
+        def chunk(rows: int, chunk_seed: int) -> np.ndarray:
+            return self._sample_tokens(rows, tables, allowed, torch.Generator().manual_seed(chunk_seed))
 
-        def chunk(i: int) -> np.ndarray:
-            generator = torch.Generator().manual_seed(seed + i)
-            return self._sample_tokens(min(_CHUNK, n - starts[i]), tables, allowed, generator)
-
-        if workers <= 1:
-            return np.concatenate([chunk(i) for i in range(len(starts))]).astype(np.int64)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # one kernel thread per worker: no oversubscription
-        try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                parts = list(pool.map(chunk, range(len(starts))))
-        finally:
-            torch.set_num_threads(threads)
-        return np.concatenate(parts).astype(np.int64)
+        return np.concatenate(map_chunks(n, _CHUNK, seed, chunk)).astype(np.int64)
 
     @torch.no_grad()
     def _sample_tokens(self, n: int, tables: list[torch.Tensor], allowed: dict[int, torch.Tensor],

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from synthkit.errors import ConfigError
+from synthkit.models.chunked import map_chunks
 from synthkit.models.condvec import CondSampler
 from synthkit.models.nn_base import NeuralSynthesizer
 from synthkit.models.registry import register
@@ -35,7 +36,7 @@ __all__ = ["Critic", "Generator", "TabularGAN"]
 
 log = logging.getLogger(__name__)
 
-_SAMPLE_CHUNK = 65_536
+_SAMPLE_CHUNK = 16_384  # rows per chunk: chunks run on parallel threads (synthkit.models.chunked)
 
 
 class _Residual(nn.Module):
@@ -264,19 +265,22 @@ class TabularGAN(NeuralSynthesizer):
     # -- sample -----------------------------------------------------------------------------
     @torch.no_grad()
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        gen = self._torch_generator(rng)
         self.generator_.eval()
         network, dtype = self._sampling_network()
-        parts: list[np.ndarray] = []
-        for start in range(0, n, _SAMPLE_CHUNK):
-            m = min(_SAMPLE_CHUNK, n - start)
-            # numpy's ziggurat normals are several times faster than torch.randn on CPU
-            z = torch.from_numpy(rng.standard_normal((m, self.embedding_dim), dtype=np.float32)).to(self.device_)
+        dev = self.device_
+
+        def chunk(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+            gen = torch.Generator(device=dev).manual_seed(seed)
+            z = torch.randn(rows, self.embedding_dim, generator=gen, device=dev)
             if self.cond_.dim:
-                z = torch.cat([z, torch.from_numpy(self.cond_.sample_original(m, rng)).to(self.device_)], dim=1)
-            logits = network(z.to(dtype)).float()
-            parts.append(self.layout_.perturb(logits, generator=gen).cpu().numpy())
-        return self.encoder_.reverse(np.concatenate(parts), rng)
+                cond = self.cond_.sample_original(rows, np.random.default_rng(seed))
+                z = torch.cat([z, torch.from_numpy(cond).to(dev)], dim=1)
+            return self.layout_.draw_codes(network(z.to(dtype)).float(), generator=gen)
+
+        parts = map_chunks(n, _SAMPLE_CHUNK, int(rng.integers(0, 2**62)), chunk, parallel=dev.type == "cpu")
+        values = np.concatenate([v for v, _ in parts])
+        codes = np.concatenate([c for _, c in parts])
+        return self.encoder_.reverse_codes(values, codes, rng)
 
     def _sampling_network(self) -> tuple[nn.Module, torch.dtype]:
         """The generator for sampling: a bfloat16 copy when ``sample_precision`` resolves to it.

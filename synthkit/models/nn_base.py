@@ -102,6 +102,19 @@ class SpanLayout:
             logits[:, self.value_index] = values
         return logits
 
+    def draw_codes(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(tanh of the scalars (n, scalars), one Gumbel-max draw per softmax group (n, groups)), as numpy.
+
+        For :meth:`TableEncoder.reverse_codes`: the wide activated matrix is never handed over, and
+        the draws happen where the sampler runs (in its chunk's thread). ``logits`` is overwritten.
+        """
+        values = torch.tanh(logits[:, self.value_index]) if len(self.value_index) else logits[:, :0]
+        if not self.n_groups:
+            return values.cpu().numpy(), np.zeros((len(logits), 0), dtype=np.int64)
+        logits.add_(_gumbel(logits.shape, generator, logits.device))
+        codes = torch.stack([logits[:, s.start:s.stop].argmax(dim=1) for s in self.spans if s.activation == "softmax"], dim=1)
+        return values.cpu().numpy(), codes.cpu().numpy()
+
     def sample_groups(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One-hot draws from each group's softmax (Gumbel-max); scalars pass through tanh."""
         out = torch.zeros_like(logits)

@@ -183,9 +183,17 @@ class NumericEncoder(ColumnEncoder):
         n = len(block)
         if self.empty:
             return np.full(n, np.nan)
-        alpha = np.clip(block[:, 0].astype(np.float64), -1.0, 1.0)
         slots = self.width - 1
         mode = block[:, 1:].argmax(axis=1) if slots > 1 else np.zeros(n, dtype=np.int64)
+        return self.from_parts(block[:, 0], mode)
+
+    def from_parts(self, value: np.ndarray, mode: np.ndarray) -> np.ndarray:
+        """Values from the scalar part (in [-1, 1]) and the chosen mode slot of each row."""
+        n = len(value)
+        if self.empty:
+            return np.full(n, np.nan)
+        alpha = np.clip(np.asarray(value, dtype=np.float64), -1.0, 1.0)
+        slots = self.width - 1
         if self.method == "gmm":
             k = self.mixture.n_modes
             m = np.minimum(mode, k - 1)

@@ -148,6 +148,26 @@ class TableEncoder:
             start += enc.width
         return pd.DataFrame(out, index=pd.RangeIndex(len(matrix)))
 
+    def reverse_codes(self, values: np.ndarray, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Model frame from the scalar parts ``values`` (n, tanh spans) and the chosen slot of every
+        softmax group ``codes`` (n, softmax spans), both in span order.
+
+        The same result as :meth:`reverse` on a matrix whose groups have their maxima at ``codes``;
+        a sampler that draws the slots itself skips building and re-scanning the wide matrix.
+        """
+        out: dict[str, Any] = {}
+        v = g = 0
+        for enc in self.encoders:
+            if isinstance(enc, NumericEncoder):
+                has_mode = len(enc.layout()) > 1
+                mode = codes[:, g] if has_mode else np.zeros(len(values), dtype=np.int64)
+                out[enc.column] = enc.from_parts(values[:, v], mode)
+                v, g = v + 1, g + int(has_mode)
+            else:
+                out[enc.column] = enc.from_codes(codes[:, g], rng)
+                g += 1
+        return pd.DataFrame(out, index=pd.RangeIndex(len(values)))
+
     def codes(self, frame: pd.DataFrame) -> np.ndarray:
         """(n, n_categorical) int64 codes of the categorical columns, for embedding layers."""
         encs = self.categorical_encoders
