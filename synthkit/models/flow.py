@@ -32,6 +32,7 @@ from torch import nn
 from synthkit.errors import ConfigError
 from synthkit.models.arm import train_likelihood_model
 from synthkit.models.base import Synthesizer
+from synthkit.models.chunked import map_chunks
 from synthkit.models.registry import register
 
 __all__ = ["FlowSynthesizer", "GaussianizedColumns", "RealNVP"]
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 _EPS = 1e-6
 _MISSING = "__synthkit_missing__"
 _LOG_2PI = math.log(2 * math.pi)
+_SAMPLE_CHUNK = 8_192  # rows per sampling chunk: the coupling nets' activations stay in cache
 
 
 class GaussianizedColumns:
@@ -229,9 +231,12 @@ class FlowSynthesizer(Synthesizer):
         self.fit_info_ = train_likelihood_model(self, self.flow_, z, preprocess)
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        generator = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
         self.flow_.eval()
-        z = self.flow_.sample(n, generator).double().numpy()
+
+        def chunk(rows: int, seed: int) -> np.ndarray:  # cache-sized chunks, in parallel, without autograd
+            return self.flow_.sample(rows, torch.Generator().manual_seed(seed)).double().numpy()
+
+        z = np.concatenate(map_chunks(n, _SAMPLE_CHUNK, int(rng.integers(0, 2**62)), chunk))
         z = np.nan_to_num(z, nan=0.0, posinf=8.0, neginf=-8.0)
         return self.columns_.decode(ndtr(z))
 

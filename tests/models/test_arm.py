@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from synthkit.errors import ConfigError, DataError
-import synthkit.models.arm as arm_module
 from synthkit.models import create
 from synthkit.models.arm import ARNet
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
@@ -131,23 +130,6 @@ def test_conditions_are_exact_for_columns_ordered_first(adult_small):
     out = model.sample(1500, seed=3, conditions={"income": "<=50K"})
     real = adult_small[adult_small["income"] == "<=50K"]
     assert abs((out["sex"] == "Male").mean() - (real["sex"] == "Male").mean()) < 0.07
-
-
-def test_sampling_is_the_same_with_any_number_of_threads(arm, monkeypatch):
-    """Chunks are sampled in parallel threads, each with its own seeded generator."""
-    monkeypatch.setattr(arm_module, "_CHUNK", 500)  # several chunks even for a small sample
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        serial = arm.sample(3000, seed=7)
-        torch.set_num_threads(2)
-        parallel = arm.sample(3000, seed=7)
-        restored = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(threads)
-    pd.testing.assert_frame_equal(serial, parallel)
-    assert restored == 2  # the kernel thread count is restored after the parallel chunks
-    assert not serial.iloc[:500].reset_index(drop=True).equals(serial.iloc[500:1000].reset_index(drop=True))
 
 
 def test_log_likelihood_prefers_real_rows(arm, adult_small):
