@@ -13,6 +13,18 @@ rows at once, against mode collapse) and a WGAN-GP loss. What differs is the eng
 Privacy defaults: see :mod:`synthkit.models.nn_base` (rare categories and numeric tails are
 protected when the table has PII columns). Model files hold the generator weights, encoder
 aggregates and category counts — no rows.
+
+Differential privacy (``epsilon=...``, needs ``opacus``), as DP-CTGAN (smartnoise) and DPGAN do:
+only the critic touches real rows, so only the critic is trained with DP-SGD (Poisson batches,
+per-row clipping to ``max_grad_norm``, Gaussian noise; :mod:`synthkit.privacy.neural`); the
+generator learns from the noisy critic alone, which is post-processing and costs no ε. Three
+things change with DP, each because the non-private version reads data outside the budget: the
+TableEncoder is replaced by the DP release of column codes (``preprocessing_share`` of ε, or public
+``bounds`` / ``categories``); there is no conditional vector (training-by-sampling picks real rows
+by category, which breaks Poisson sampling; its category counts are raw reads); and the critic sees
+one row at a time (``pac=1``: a pack mixes several people in one clipped gradient) with a
+cross-entropy loss (the gradient penalty's double backward has no per-row clipping in opacus).
+``dp=True`` without ``epsilon`` runs the same pipeline without noise (the ε = ∞ reference).
 """
 
 from __future__ import annotations
@@ -25,12 +37,14 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-from synthkit.errors import ConfigError
+from synthkit.errors import ConfigError, ModelFileError
 from synthkit.models.chunked import map_chunks
 from synthkit.models.condvec import CondSampler
 from synthkit.models.nn_base import NeuralSynthesizer
 from synthkit.models.registry import register
+from synthkit.privacy.neural import DPNeuralMixin
 
 __all__ = ["Critic", "Generator", "TabularGAN"]
 
@@ -121,7 +135,7 @@ class Critic(nn.Module):
 
 
 @register("gan")
-class TabularGAN(NeuralSynthesizer):
+class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
     """Conditional WGAN-GP with PacGAN and training-by-sampling (CTGAN family).
 
     Defaults (CTGAN's network sizes, batch 500, 100 epochs) take a few minutes on Adult with 2 CPU
@@ -135,6 +149,9 @@ class TabularGAN(NeuralSynthesizer):
     with AMX, CUDA with bf16 — else float32; or force ``"float32"`` / ``"bfloat16"``),
     ``train_precision`` (the same choice for training: bfloat16 autocast of the matrix products,
     weights, optimizer state and losses stay float32).
+    DP parameters (see the module docstring): ``epsilon`` (None = no DP), ``delta``,
+    ``max_grad_norm``, ``noise_multiplier``, ``n_bins``, ``bounds``, ``categories``,
+    ``preprocessing_share``, ``dp``.
     """
 
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 100, "embedding_dim": 16, "generator_dims": (32, 32), "critic_dims": (32, 32)}
@@ -148,7 +165,11 @@ class TabularGAN(NeuralSynthesizer):
                  clip_quantile: float | None = None, embedding_dim: int = 128,
                  generator_dims: tuple[int, ...] = (256, 256), critic_dims: tuple[int, ...] = (256, 256),
                  pac: int = 10, critic_steps: int = 1, weight_decay: float = 1e-6, tau: float = 0.2,
-                 sample_precision: str = "auto", train_precision: str = "auto") -> None:
+                 sample_precision: str = "auto", train_precision: str = "auto",
+                 epsilon: float | None = None, delta: float | None = None, max_grad_norm: float = 1.0,
+                 noise_multiplier: float | None = None, n_bins: int = 20, bounds: dict[str, list[float]] | None = None,
+                 categories: dict[str, list[str]] | None = None, preprocessing_share: float = 0.1,
+                 dp: bool | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, epochs=epochs,
                          batch_size=batch_size, max_minutes=max_minutes, learning_rate=learning_rate,
                          patience=patience, validation_fraction=validation_fraction, grad_clip=grad_clip,
@@ -163,9 +184,19 @@ class TabularGAN(NeuralSynthesizer):
         self.tau = tau
         self.sample_precision = sample_precision
         self.train_precision = train_precision
+        self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
+        self.noise_multiplier = noise_multiplier
+        self.n_bins = n_bins
+        self.bounds = bounds
+        self.categories = categories
+        self.preprocessing_share = preprocessing_share
+        self.dp = dp
 
     def _check_params(self) -> None:
         super()._check_params()
+        self._check_dp_neural_params()
         if self.patience is not None:
             raise ConfigError("patience (early stopping) is not available for gan: GAN losses do not track quality; use epochs or max_minutes")
         for name in ("embedding_dim", "pac", "critic_steps"):
@@ -198,6 +229,10 @@ class TabularGAN(NeuralSynthesizer):
 
     # -- fit --------------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame) -> None:
+        self.discretizer_ = self.privacy_guarantee_ = None  # a refit without DP drops an earlier DP release
+        if self.dp_enabled:
+            self._fit_dp(frame)
+            return
         data = self._prepare(frame)
         self.cond_ = CondSampler.from_matrix(data.cpu().numpy(), self.encoder_.category_spans)
         self._build_modules({})
@@ -262,6 +297,62 @@ class TabularGAN(NeuralSynthesizer):
         self.generator_.eval()
         self._record(history)
 
+    def _fit_dp(self, frame: pd.DataFrame) -> None:
+        """DP-SGD on the critic over the DP-released code domains; the generator follows it."""
+        ledger, x, _, rng = self._dp_prepare(frame)
+        self.cond_ = CondSampler([], [])  # no conditional vector with DP (see the module docstring)
+        self._build_modules({})
+        dev = self.device_
+        critic = Critic(self.layout_.dim, self.critic_dims, pac=1).to(dev)
+        opt_d = torch.optim.Adam(critic.parameters(), lr=self.lr, betas=(0.5, 0.9))
+        opt_g = self._adam(self.generator_.parameters(), betas=(0.5, 0.9), weight_decay=self.weight_decay)
+        noise = torch.Generator(device=dev).manual_seed(self._dp_seed() + 1)
+
+        def fake_rows(m: int) -> torch.Tensor:
+            z = torch.randn((m, self.embedding_dim), generator=noise, device=dev)
+            return self.layout_.activate(self.generator_(z), tau=self.tau, generator=noise)
+
+        def per_row_loss(module: nn.Module, rows: torch.Tensor) -> torch.Tensor:
+            """The critic's cross-entropy on each real row and on as many generated rows, in one pass.
+
+            Every row of the pass is clipped on its own; a real row's influence is one clipped
+            gradient whatever the generated rows do, so the noise covers it (the generated rows
+            carry no private data). One pass: opacus' ghost clipping refuses a module called twice.
+            """
+            real = x[rows.to(dev)]
+            with torch.no_grad():
+                fake = fake_rows(len(real))
+            scores = module(torch.cat([real, fake]))[:, 0]
+            return torch.cat([F.softplus(-scores[: len(real)]), F.softplus(scores[len(real):])])
+
+        def critic_without_hooks(h: torch.Tensor) -> torch.Tensor:
+            """The critic's forward through its parameters, bypassing the modules that carry opacus' hooks."""
+            for layer in critic.net:
+                if isinstance(layer, nn.Linear):
+                    h = F.linear(h, layer.weight, layer.bias)
+                elif isinstance(layer, nn.LeakyReLU):
+                    h = F.leaky_relu(h, layer.negative_slope)
+                else:
+                    h = layer(h)
+            return h
+
+        def generator_step() -> None:
+            """Non-saturating generator loss against the DP critic: post-processing, no ε."""
+            self.generator_.train()
+            critic.requires_grad_(False)  # the generator step computes no critic gradients
+            try:
+                loss = F.softplus(-critic_without_hooks(fake_rows(int(self.batch_size)))[:, 0]).mean()
+                opt_g.zero_grad(set_to_none=True)
+                loss.backward()
+                opt_g.step()
+            finally:
+                critic.requires_grad_(True)
+
+        self.generator_.train()
+        critic.train()
+        self._dp_train(ledger, critic, opt_d, per_row_loss, len(x), rng, after_step=generator_step)
+        self.generator_.eval()
+
     # -- sample -----------------------------------------------------------------------------
     @torch.no_grad()
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -277,10 +368,39 @@ class TabularGAN(NeuralSynthesizer):
                 z = torch.cat([z, torch.from_numpy(cond).to(dev)], dim=1)
             return self.layout_.draw_codes(network(z.to(dtype)).float(), generator=gen)
 
+        if getattr(self, "discretizer_", None) is not None:  # DP: one softmax group of released codes per column
+            def dp_chunk(rows: int, seed: int) -> np.ndarray:
+                gen = torch.Generator(device=dev).manual_seed(seed)
+                z = torch.randn(rows, self.embedding_dim, generator=gen, device=dev)
+                return self._dp_sample_codes(network(z.to(dtype)).float(), gen)
+
+            codes = map_chunks(n, _SAMPLE_CHUNK, int(rng.integers(0, 2**62)), dp_chunk, parallel=dev.type == "cpu")
+            return self._dp_decode(np.concatenate(codes), rng)
         parts = map_chunks(n, _SAMPLE_CHUNK, int(rng.integers(0, 2**62)), chunk, parallel=dev.type == "cpu")
         values = np.concatenate([v for v, _ in parts])
         codes = np.concatenate([c for _, c in parts])
         return self.encoder_.reverse_codes(values, codes, rng)
+
+    # -- state ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        if getattr(self, "discretizer_", None) is None:
+            return super()._get_state()
+        return self._dp_neural_state(), {f"generator.{k}": v for k, v in self.generator_.state_dict().items()}
+
+    def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
+        self._bf16_generator = None
+        if "discretizer" not in state:
+            self.discretizer_ = self.privacy_guarantee_ = None
+            super()._set_state(state, tensors)
+            return
+        self._set_dp_neural_state(state)
+        self.cond_ = CondSampler([], [])
+        self._build_modules({})
+        try:
+            self.generator_.load_state_dict({k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("generator.")})
+        except RuntimeError as exc:
+            raise ModelFileError(f"weights of 'generator' do not fit the {self.name} network: {str(exc).splitlines()[0]}") from None
+        self.generator_.to(self.device_).eval()
 
     def _sampling_network(self) -> tuple[nn.Module, torch.dtype]:
         """The generator for sampling: a bfloat16 copy when ``sample_precision`` resolves to it.

@@ -128,13 +128,16 @@ class DPNeuralMixin(DPModelMixin):
 
     def _dp_train(self, ledger: PrivacyLedger | None, module: nn.Module, optimizer: torch.optim.Optimizer,
                   per_row_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor], n_rows: int,
-                  rng: np.random.Generator) -> None:
-        """DP-SGD on ``module`` (every network that sees real rows); records the spend."""
+                  rng: np.random.Generator, after_step: Callable[[], None] | None = None) -> None:
+        """DP-SGD on ``module`` (every network that sees real rows); records the spend.
+
+        ``after_step``: a GAN's generator update after every critic step (post-processing)."""
         from synthkit.privacy.dpsgd import train_dp_sgd
 
         run = train_dp_sgd(module, optimizer, ledger, per_row_loss, n_rows, int(self.batch_size), int(self.epochs),
                            float(self.max_grad_norm), self.noise_multiplier, self._dp_seed(), rng,
-                           max_seconds=None if self.max_minutes is None else 60.0 * float(self.max_minutes))
+                           max_seconds=None if self.max_minutes is None else 60.0 * float(self.max_minutes),
+                           after_step=after_step)
         self.noise_multiplier_ = run.noise_multiplier
         self.steps_ = run.steps
         self.stop_reason_ = run.stop_reason
