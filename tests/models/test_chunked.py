@@ -18,6 +18,7 @@ SAMPLERS = {
     "gan": ("synthkit.models.gan", "_SAMPLE_CHUNK", {"epochs": 1, "batch_size": 200, "embedding_dim": 16,
                                                      "generator_dims": (32, 32), "critic_dims": (32, 32)}),
     "flow": ("synthkit.models.flow", "_SAMPLE_CHUNK", {"epochs": 2}),
+    "copula": ("synthkit.models.copula", "_SAMPLE_CHUNK", {}),
 }
 
 
