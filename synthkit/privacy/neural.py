@@ -102,6 +102,9 @@ class DPNeuralMixin(DPModelMixin):
         if self.epochs is None:
             raise ConfigError("DP training needs epochs (the noise is calibrated for a planned number of steps); "
                               "max_minutes can only shorten it")
+        if getattr(self, "grad_clip", None) is not None:
+            raise ConfigError("grad_clip clips the batch gradient; with differential privacy each row's gradient is "
+                              "clipped to max_grad_norm instead: drop grad_clip")
         if self.patience is not None or self.validation_fraction:
             raise ConfigError("early stopping (patience / validation_fraction) reads a validation loss on real rows "
                               "outside the privacy budget; it cannot be used with differential privacy")

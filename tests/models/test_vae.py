@@ -173,6 +173,7 @@ def test_dp_round_trip_reference_run_and_errors(dp_vae, dp_data, tmp_path):
     for params, match in [({"epsilon": 1.0, "dp": False}, "dp=False"), ({"epsilon": 1.0, "patience": 3}, "early stopping"),
                           ({"noise_multiplier": 1.0}, "only apply"), ({"epsilon": 1.0, "max_grad_norm": 0}, "max_grad_norm"),
                           ({"epsilon": -1.0}, "epsilon"), ({"epsilon": 1.0, "delta": 2.0}, "delta"),
-                          ({"epsilon": 1.0, "epochs": None, "max_minutes": 1.0}, "epochs")]:
+                          ({"epsilon": 1.0, "epochs": None, "max_minutes": 1.0}, "epochs"),
+                          ({"epsilon": 1.0, "grad_clip": 1.0}, "max_grad_norm")]:
         with pytest.raises(ConfigError, match=match):
             create("vae", **{**DP_FAST, **params}).fit(dp_data.iloc[:50])
