@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 from synthkit.evaluate.encoding import CONTINUOUS
 from synthkit.evaluate.stats import auc_with_ci, fnum, knn, openmp_single
 
-__all__ = ["detection_auc", "precision_recall_authenticity", "tree_features"]
+__all__ = ["detection_auc", "fillable_for_trees", "precision_recall_authenticity", "tree_features"]
 
 _MAX_CODES = 250  # HistGradientBoosting's categorical limit is max_bins (255)
 
@@ -58,6 +58,21 @@ def tree_features(
     return mats, is_cat
 
 
+def fillable_for_trees(x: np.ndarray) -> np.ndarray:
+    """``x`` with every all-missing column set to 0, for fitting a HistGradientBoosting model.
+
+    scikit-learn's histogram binning raises a bare ValueError on a feature without a single value
+    (a synthetic column sampled entirely missing, say); such a feature carries no information, and
+    a constant is never split on, so the fitted model is the one that column's absence gives.
+    """
+    empty = np.isnan(x).all(axis=0)
+    if not empty.any():
+        return x
+    x = x.copy()
+    x[:, empty] = 0.0
+    return x
+
+
 def detection_auc(
     real: pd.DataFrame, syn: pd.DataFrame, kinds: dict[str, str], seed: int, folds: int = 5, max_each: int = 10_000
 ) -> dict[str, Any]:
@@ -76,7 +91,7 @@ def detection_auc(
             max_iter=100, categorical_features=is_cat, early_stopping=False, random_state=seed
         )
         with openmp_single():
-            clf.fit(x[fit_idx], y[fit_idx])
+            clf.fit(fillable_for_trees(x[fit_idx]), y[fit_idx])
             oof[test_idx] = clf.predict_proba(x[test_idx])[:, 1]
     auc, ci = auc_with_ci(y, oof)
     return {"detection_auc": fnum(auc), "detection_auc_ci": [fnum(ci[0]), fnum(ci[1])], "detection_rows": 2 * n,

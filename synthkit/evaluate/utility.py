@@ -33,7 +33,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from synthkit.evaluate.detection import tree_features
+from synthkit.evaluate.detection import fillable_for_trees, tree_features
 from synthkit.evaluate.encoding import CONTINUOUS
 from synthkit.evaluate.stats import fnum
 
@@ -53,7 +53,8 @@ def _linear(features: dict[str, str], task: str, seed: int) -> Any:
     cat = [c for c, k in features.items() if k not in CONTINUOUS]
     pre = ColumnTransformer(
         [
-            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), num),
+            # keep_empty_features: a column missing in every fitted row stays (as 0), so fit and test keep one width
+            ("num", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()), num),
             ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="__missing__"),
                                   OneHotEncoder(handle_unknown="ignore", max_categories=20)), cat),
         ]
@@ -140,8 +141,10 @@ def utility_scores(
     for name in (linear_name, "hgb"):
         res: dict[str, Any] = {}
         for mode, (x_fit, y_fit, x_test) in {
-            "trtr": ((train[list(features)], y["real"], test[list(features)]) if name != "hgb" else (ht_real, y["real"], ht_test)),
-            "tstr": ((syn[list(features)], y["synthetic"], test[list(features)]) if name != "hgb" else (hs_syn, y["synthetic"], hs_test)),
+            "trtr": ((train[list(features)], y["real"], test[list(features)]) if name != "hgb"
+                     else (fillable_for_trees(ht_real), y["real"], ht_test)),
+            "tstr": ((syn[list(features)], y["synthetic"], test[list(features)]) if name != "hgb"
+                     else (fillable_for_trees(hs_syn), y["synthetic"], hs_test)),
         }.items():
             if mode == "tstr" and not syn_ok:
                 res[mode] = None

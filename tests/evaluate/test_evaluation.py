@@ -218,6 +218,18 @@ def test_all_nan_column_is_excluded_with_reason(small):
     assert "empty" not in s["fidelity"]["columns"]
 
 
+def test_a_synthetic_column_sampled_all_missing_is_scored_not_crashed(small):
+    """scikit-learn's histogram binning fails on a feature without values; the release is still scored."""
+    train, holdout, unseen = small
+    numeric = next(c for c in train.columns if pd.api.types.is_float_dtype(train[c]) or pd.api.types.is_integer_dtype(train[c]))
+    target = next(c for c in train.columns if c != numeric and train[c].nunique() == 2)
+    syn = unseen.assign(**{numeric: np.nan})
+    s = evaluate(train, syn, holdout, target=target, families=("fidelity", "utility"), seed=0).scores
+    assert s["utility"]["models"]["hgb"]["tstr"] is not None and s["utility"]["ratio"] is not None
+    assert s["fidelity"]["detection_auc"] is not None
+    assert s["fidelity"]["columns"][numeric]["score"] < 0.5  # the empty column is scored as the miss it is
+
+
 def test_subsampling_is_reported(small):
     train, holdout, unseen = small
     m = evaluate(train, unseen, holdout, max_rows=200, families=("fidelity",)).scores["meta"]
