@@ -156,14 +156,17 @@ def root_ids(tables: dict[str, pd.DataFrame], relationships: list[Relationship],
 def shift_dates(tables: dict[str, pd.DataFrame], relationships: list[Relationship], root: str, root_key: str,
                 max_days: int = 365, seed: int | None = 0) -> dict[str, pd.DataFrame]:
     """Every datetime column of ``root`` and its descendants moved by one random whole number of days
-    in [-max_days, max_days] per root row (patient), the same shift in every table."""
+    in [-max_days, max_days], never 0, per root row (patient), the same shift in every table."""
     if root not in tables or root_key not in tables[root].columns:
         raise DataError(f"shift_dates: no table {root!r} with key column {root_key!r}")
     if max_days < 0:
         raise DataError(f"shift_dates: max_days must be >= 0, got {max_days}")
     rng = np.random.default_rng(seed)
     keys = tables[root][root_key]
-    shift = pd.Series(rng.integers(-max_days, max_days + 1, size=len(keys)), index=keys.to_numpy())
+    # never 0 days: a date a model reproduces exactly (a value several real patients share, such as
+    # one person's several Synthea lives with the same first visit) must still move
+    days = rng.integers(1, max_days + 1, size=len(keys)) * rng.choice([-1, 1], size=len(keys)) if max_days else np.zeros(len(keys), dtype=np.int64)
+    shift = pd.Series(days, index=keys.to_numpy())
     shift = shift[~shift.index.duplicated()]
     owners = root_ids(tables, relationships, root, root_key)
     out = dict(tables)

@@ -157,6 +157,9 @@ def test_example_pipeline_runs_with_its_own_model(tmp_path, pipeline, overrides)
         synthetic = pd.read_csv(out / "synthetic.csv")
         assert synthetic["RecordID"].nunique() == 40
         assert metrics["temporal"]["n_entities"]["synthetic"] == 40
+        # held out by stay, attacked by stay: rows of one stay never sit on both sides of the attack
+        assert metrics["privacy"]["membership_inference_split"] == "by entity"
+        assert metrics["privacy"]["membership_inference_auc"] < 0.6
     if pipeline == "augment.yaml":
         assert set(pd.read_csv(out / "synthetic.csv")["income"]) == {">50K"}
         assert metrics["utility"]["augmentation_lift"] is not None
