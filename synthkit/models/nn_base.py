@@ -88,45 +88,21 @@ class SpanLayout:
             out[:, self.flat_index] = torch.exp(shifted - log_total)
         return out
 
-    def perturb(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """tanh on scalars; Gumbel noise on group logits, so a group's argmax is a draw from its softmax.
-
-        Cheaper than building one-hots: :meth:`TableEncoder.reverse` takes the argmax per group.
-        Noise is added to the whole matrix in place (no gather/scatter of the group positions);
-        the scalars are then overwritten from their saved tanh.
-        """
-        values = torch.tanh(logits[:, self.value_index]) if len(self.value_index) else None
-        if self.n_groups:
-            logits.add_(_gumbel(logits.shape, generator, logits.device))
-        if values is not None:
-            logits[:, self.value_index] = values
-        return logits
-
-    def draw_codes(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def draw_codes(self, logits: torch.Tensor, generator: torch.Generator | None = None,
+                   draw: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(tanh of the scalars (n, scalars), one Gumbel-max draw per softmax group (n, groups)), as numpy.
 
         For :meth:`TableEncoder.reverse_codes`: the wide activated matrix is never handed over, and
         the draws happen where the sampler runs (in its chunk's thread). ``logits`` is overwritten.
+        ``draw=False`` takes each group's argmax instead of a draw.
         """
         values = torch.tanh(logits[:, self.value_index]) if len(self.value_index) else logits[:, :0]
         if not self.n_groups:
             return values.cpu().numpy(), np.zeros((len(logits), 0), dtype=np.int64)
-        logits.add_(_gumbel(logits.shape, generator, logits.device))
+        if draw:
+            logits.add_(_gumbel(logits.shape, generator, logits.device))
         codes = torch.stack([logits[:, s.start:s.stop].argmax(dim=1) for s in self.spans if s.activation == "softmax"], dim=1)
         return values.cpu().numpy(), codes.cpu().numpy()
-
-    def sample_groups(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One-hot draws from each group's softmax (Gumbel-max); scalars pass through tanh."""
-        out = torch.zeros_like(logits)
-        if len(self.value_index):
-            out[:, self.value_index] = torch.tanh(logits[:, self.value_index])
-        if self.n_groups:
-            grouped = logits[:, self.group_index].masked_fill(~self.group_mask, float("-inf"))
-            grouped = grouped + _gumbel(grouped.shape, generator, logits.device)
-            choice = grouped.argmax(dim=-1)  # (B, G)
-            cols = self.group_index[torch.arange(self.n_groups, device=logits.device)[None, :], choice]
-            out.scatter_(1, cols, 1.0)
-        return out
 
     def group_cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """(batch, groups) cross-entropy of each softmax group against one-hot ``target`` (full width)."""
@@ -284,11 +260,6 @@ class NeuralSynthesizer(Synthesizer):
     def _use_bf16(self, precision: str) -> bool:
         """Whether ``precision`` ("auto" | "float32" | "bfloat16") means bfloat16 on this device."""
         return precision == "bfloat16" or (precision == "auto" and fast_bf16(self.device_))
-
-    def _torch_generator(self, rng: np.random.Generator) -> torch.Generator:
-        gen = torch.Generator(device=self.device_)
-        gen.manual_seed(int(rng.integers(0, 2**62)))
-        return gen
 
 
 def fast_bf16(device: torch.device) -> bool:

@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from synthkit.errors import ConfigError, ModelFileError
+from synthkit.models.chunked import map_chunks
 from synthkit.models.nn_base import NeuralSynthesizer
 from synthkit.models.registry import register
 from synthkit.privacy.neural import DPNeuralMixin
@@ -49,7 +50,7 @@ __all__ = ["Decoder", "Encoder", "TabularVAE"]
 
 log = logging.getLogger(__name__)
 
-_SAMPLE_CHUNK = 65_536
+_SAMPLE_CHUNK = 16_384  # rows per chunk: chunks run on parallel threads
 
 
 def _mlp(d_in: int, hidden: tuple[int, ...]) -> tuple[nn.Sequential, int]:
@@ -247,35 +248,30 @@ class TabularVAE(DPNeuralMixin, NeuralSynthesizer):
     # -- sample -----------------------------------------------------------------------------
     @torch.no_grad()
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        gen = self._torch_generator(rng)
+        """Chunks on parallel threads (:mod:`synthkit.models.chunked`): codes, then decode once."""
+        self.decoder_.eval()
+        dev = self.device_
+        seed = int(rng.integers(0, 2**62))
         if getattr(self, "discretizer_", None) is not None:
-            return self._sample_dp(n, rng, gen)
-        self.decoder_.eval()
-        vi = self.layout_.value_index
-        sigma = self.decoder_.sigma[vi]
-        parts: list[np.ndarray] = []
-        for start in range(0, n, _SAMPLE_CHUNK):
-            m = min(_SAMPLE_CHUNK, n - start)
-            z = torch.from_numpy(rng.standard_normal((m, self.latent_dim), dtype=np.float32)).to(self.device_)
-            out = self.decoder_(z)
-            if self.sample_categories == "softmax":
-                out = self.layout_.perturb(out, generator=gen)  # tanh on scalars, Gumbel-max on groups
-            else:
-                out[:, vi] = torch.tanh(out[:, vi])
-            noise = torch.from_numpy(rng.standard_normal((m, len(vi)), dtype=np.float32)).to(self.device_)
-            out[:, vi] = (out[:, vi] + noise * sigma).clamp(-1.0, 1.0)
-            parts.append(out.cpu().numpy())
-        return self.encoder_.reverse(np.concatenate(parts), rng)
+            def dp_chunk(rows: int, chunk_seed: int) -> np.ndarray:
+                gen = torch.Generator(device=dev).manual_seed(chunk_seed)
+                z = torch.randn(rows, self.latent_dim, generator=gen, device=dev)
+                return self._dp_sample_codes(self.decoder_(z), gen)
 
-    @torch.no_grad()
-    def _sample_dp(self, n: int, rng: np.random.Generator, gen: torch.Generator) -> pd.DataFrame:
-        self.decoder_.eval()
-        parts: list[np.ndarray] = []
-        for start in range(0, n, _SAMPLE_CHUNK):
-            m = min(_SAMPLE_CHUNK, n - start)
-            z = torch.from_numpy(rng.standard_normal((m, self.latent_dim), dtype=np.float32)).to(self.device_)
-            parts.append(self._dp_sample_codes(self.decoder_(z), gen))
-        return self._dp_decode(np.concatenate(parts) if parts else np.zeros((0, len(self.layout_.spans)), np.int64), rng)
+            codes = map_chunks(n, _SAMPLE_CHUNK, seed, dp_chunk, parallel=dev.type == "cpu")
+            return self._dp_decode(np.concatenate(codes), rng)
+        sigma = self.decoder_.sigma[self.layout_.value_index]
+
+        def chunk(rows: int, chunk_seed: int) -> tuple[np.ndarray, np.ndarray]:
+            gen = torch.Generator(device=dev).manual_seed(chunk_seed)
+            z = torch.randn(rows, self.latent_dim, generator=gen, device=dev)
+            noise = torch.randn(rows, len(sigma), generator=gen, device=dev) * sigma  # the learned σ on scalars
+            values, codes = self.layout_.draw_codes(self.decoder_(z), generator=gen,
+                                                    draw=self.sample_categories == "softmax")
+            return np.clip(values + noise.cpu().numpy(), -1.0, 1.0), codes
+
+        parts = map_chunks(n, _SAMPLE_CHUNK, seed, chunk, parallel=dev.type == "cpu")
+        return self.encoder_.reverse_codes(np.concatenate([v for v, _ in parts]), np.concatenate([c for _, c in parts]), rng)
 
     # -- state ------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:

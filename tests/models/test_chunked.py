@@ -18,6 +18,8 @@ SAMPLERS = {
     "gan": ("synthkit.models.gan", "_SAMPLE_CHUNK", {"epochs": 1, "batch_size": 200, "embedding_dim": 16,
                                                      "generator_dims": (32, 32), "critic_dims": (32, 32)}),
     "flow": ("synthkit.models.flow", "_SAMPLE_CHUNK", {"epochs": 2}),
+    "vae": ("synthkit.models.vae", "_SAMPLE_CHUNK", {"epochs": 1, "batch_size": 200, "latent_dim": 8,
+                                                     "encoder_dims": (16,), "decoder_dims": (16,)}),
     "copula": ("synthkit.models.copula", "_SAMPLE_CHUNK", {}),
 }
 

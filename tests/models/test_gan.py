@@ -37,10 +37,12 @@ def test_span_layout_matches_torch_reference():
     assert per_group.shape == (64, 3) and torch.all(per_group[:, [0, 2]] == 0)
 
 
-def test_gumbel_perturbation_draws_from_the_softmax():
+def test_gumbel_max_codes_are_draws_from_the_softmax():
     layout = SpanLayout(SPANS)
     logits = torch.tensor([[0.0, 0, 0, 0, 2.0, 0.0, -1.0, 0.5, 0, 0]]).repeat(40_000, 1)
-    draws = layout.perturb(logits.clone(), torch.Generator().manual_seed(1))[:, 4:8].argmax(dim=1)
+    values, codes = layout.draw_codes(logits.clone(), torch.Generator().manual_seed(1))
+    np.testing.assert_allclose(values[:, 0], np.tanh(logits[:, 0].numpy()), rtol=1e-6)
+    draws = torch.from_numpy(codes[:, 1])  # group "b" (positions 4-7) is the second softmax group
     freq = torch.bincount(draws, minlength=4).float() / len(draws)
     torch.testing.assert_close(freq, torch.softmax(logits[0, 4:8], 0), atol=0.01, rtol=0)
 
