@@ -99,7 +99,7 @@ def test_time_budget_replaces_epochs(adult_small):
     ({"patience": 3}, "patience"), ({"pac": 0}, "pac"), ({"generator_dims": ()}, "generator_dims"),
     ({"batch_size": 5}, "batch_size"), ({"numeric_encoding": "fft"}, "numeric_encoding"), ({"epochs": 0}, "epochs"),
     ({"rare_strategy": "keep"}, "rare_strategy"), ({"learning_rate": -1}, "learning_rate"),
-    ({"train_precision": "half"}, "train_precision"),
+    ({"train_precision": "half"}, "train_precision"), ({"penalty_every": 0}, "penalty_every"),
 ])
 def test_bad_parameters_are_clear_errors(adult_small, params, match):
     with pytest.raises(ConfigError, match=match):
@@ -147,6 +147,10 @@ def test_one_pass_critic_loss_equals_separate_passes():
     expected_penalty = 10.0 * ((grads.reshape(-1, 24).norm(2, dim=1) - 1) ** 2).mean()
     torch.testing.assert_close(loss, critic(fake).mean() - critic(real).mean())
     torch.testing.assert_close(penalty, expected_penalty)
+    # lazy regularization: between penalty steps the pass has no interpolates and no penalty
+    lazy_loss, none = critic.wgan_gp_loss(real, fake, weight=0.0)
+    torch.testing.assert_close(lazy_loss, loss)
+    assert none.item() == 0.0
 
 
 def test_fast_dropout_keeps_the_expected_value():
