@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from synthkit.errors import ConfigError, ModelFileError
+from synthkit.errors import ConfigError
 from synthkit.models.chunked import map_chunks
 from synthkit.models.condvec import CondSampler
 from synthkit.models.nn_base import NeuralSynthesizer
@@ -383,13 +383,7 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
             return self.layout_.draw_codes(network(z.to(dtype)).float(), generator=gen)
 
         if getattr(self, "discretizer_", None) is not None:  # DP: one softmax group of released codes per column
-            def dp_chunk(rows: int, seed: int) -> np.ndarray:
-                gen = torch.Generator(device=dev).manual_seed(seed)
-                z = torch.randn(rows, self.embedding_dim, generator=gen, device=dev)
-                return self._dp_sample_codes(network(z.to(dtype)).float(), gen)
-
-            codes = map_chunks(n, _SAMPLE_CHUNK, int(rng.integers(0, 2**62)), dp_chunk, parallel=dev.type == "cpu")
-            return self._dp_decode(np.concatenate(codes), rng)
+            return self._dp_sample(n, rng, self.embedding_dim, lambda z: network(z.to(dtype)).float(), _SAMPLE_CHUNK)
         parts = map_chunks(n, _SAMPLE_CHUNK, int(rng.integers(0, 2**62)), chunk, parallel=dev.type == "cpu")
         values = np.concatenate([v for v, _ in parts])
         codes = np.concatenate([c for _, c in parts])
@@ -399,7 +393,7 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if getattr(self, "discretizer_", None) is None:
             return super()._get_state()
-        return self._dp_neural_state(), {f"generator.{k}": v for k, v in self.generator_.state_dict().items()}
+        return self._dp_neural_state(), self._sampling_tensors()
 
     def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
         self._bf16_generator = None
@@ -410,11 +404,7 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
         self._set_dp_neural_state(state)
         self.cond_ = CondSampler([], [])
         self._build_modules({})
-        try:
-            self.generator_.load_state_dict({k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("generator.")})
-        except RuntimeError as exc:
-            raise ModelFileError(f"weights of 'generator' do not fit the {self.name} network: {str(exc).splitlines()[0]}") from None
-        self.generator_.to(self.device_).eval()
+        self._load_sampling_weights(tensors)
 
     def _sampling_network(self) -> tuple[nn.Module, torch.dtype]:
         """The generator for sampling: a bfloat16 copy when ``sample_precision`` resolves to it.

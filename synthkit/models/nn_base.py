@@ -231,19 +231,17 @@ class NeuralSynthesizer(Synthesizer):
 
     # -- state ---------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        tensors = {f"{name}.{key}": value for name, module in self._sampling_modules().items()
-                   for key, value in module.state_dict().items()}
         state = {"encoder": self.encoder_.to_state(), "extra": self._extra_state(),
                  "loss_history": self.loss_history_, "stop_reason": self.stop_reason_}
-        return state, tensors
+        return state, self._sampling_tensors()
 
-    def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
-        self.encoder_ = TableEncoder.from_state(state["encoder"])
-        self.device_ = resolve_device(self.device)
-        self.layout_ = SpanLayout(self.encoder_.spans, self.device_)
-        self.loss_history_ = state.get("loss_history", [])
-        self.stop_reason_ = state.get("stop_reason", "")
-        self._build_modules(state.get("extra", {}))
+    def _sampling_tensors(self) -> dict[str, Any]:
+        """``{"<module>.<parameter>": tensor}`` of every sampling module (what ``weights.pt`` holds)."""
+        return {f"{name}.{key}": value for name, module in self._sampling_modules().items()
+                for key, value in module.state_dict().items()}
+
+    def _load_sampling_weights(self, tensors: dict[str, Any]) -> None:
+        """Load :meth:`_sampling_tensors` output into freshly built sampling modules (eval mode, on the device)."""
         for name, module in self._sampling_modules().items():
             prefix = f"{name}."
             sub = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -252,6 +250,15 @@ class NeuralSynthesizer(Synthesizer):
             except RuntimeError as exc:
                 raise ModelFileError(f"weights of {name!r} do not fit the {self.name} network: {str(exc).splitlines()[0]}") from None
             module.to(self.device_).eval()
+
+    def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
+        self.encoder_ = TableEncoder.from_state(state["encoder"])
+        self.device_ = resolve_device(self.device)
+        self.layout_ = SpanLayout(self.encoder_.spans, self.device_)
+        self.loss_history_ = state.get("loss_history", [])
+        self.stop_reason_ = state.get("stop_reason", "")
+        self._build_modules(state.get("extra", {}))
+        self._load_sampling_weights(tensors)
 
     def _adam(self, params: Any, **kwargs: Any) -> torch.optim.Adam:
         """Adam with the fused kernel where torch has one (several times fewer kernel launches)."""

@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from synthkit.errors import ConfigError, ModelFileError
+from synthkit.errors import ConfigError
 from synthkit.models.chunked import map_chunks
 from synthkit.models.nn_base import NeuralSynthesizer
 from synthkit.models.registry import register
@@ -250,16 +250,10 @@ class TabularVAE(DPNeuralMixin, NeuralSynthesizer):
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """Chunks on parallel threads (:mod:`synthkit.models.chunked`): codes, then decode once."""
         self.decoder_.eval()
+        if getattr(self, "discretizer_", None) is not None:
+            return self._dp_sample(n, rng, self.latent_dim, self.decoder_, _SAMPLE_CHUNK)
         dev = self.device_
         seed = int(rng.integers(0, 2**62))
-        if getattr(self, "discretizer_", None) is not None:
-            def dp_chunk(rows: int, chunk_seed: int) -> np.ndarray:
-                gen = torch.Generator(device=dev).manual_seed(chunk_seed)
-                z = torch.randn(rows, self.latent_dim, generator=gen, device=dev)
-                return self._dp_sample_codes(self.decoder_(z), gen)
-
-            codes = map_chunks(n, _SAMPLE_CHUNK, seed, dp_chunk, parallel=dev.type == "cpu")
-            return self._dp_decode(np.concatenate(codes), rng)
         sigma = self.decoder_.sigma[self.layout_.value_index]
 
         def chunk(rows: int, chunk_seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -277,7 +271,7 @@ class TabularVAE(DPNeuralMixin, NeuralSynthesizer):
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if getattr(self, "discretizer_", None) is None:
             return super()._get_state()
-        return self._dp_neural_state(), {f"decoder.{k}": v for k, v in self.decoder_.state_dict().items()}
+        return self._dp_neural_state(), self._sampling_tensors()
 
     def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
         if "discretizer" not in state:
@@ -286,8 +280,4 @@ class TabularVAE(DPNeuralMixin, NeuralSynthesizer):
             return
         self._set_dp_neural_state(state)
         self._build_modules({})
-        try:
-            self.decoder_.load_state_dict({k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("decoder.")})
-        except RuntimeError as exc:
-            raise ModelFileError(f"weights of 'decoder' do not fit the {self.name} network: {str(exc).splitlines()[0]}") from None
-        self.decoder_.to(self.device_).eval()
+        self._load_sampling_weights(tensors)

@@ -14,7 +14,7 @@ output) and the guarantee; exact training losses stay in memory.
 
 A model mixes this in before its neural base and calls, from ``_fit``: :meth:`_dp_prepare` (the
 one-hot training matrix), :meth:`_dp_train` with its networks and per-row loss, then samples with
-:meth:`_dp_sample_codes` + :meth:`_dp_decode`, and saves with :meth:`_dp_neural_state`.
+:meth:`_dp_sample` (or :meth:`_dp_sample_codes` + :meth:`_dp_decode`), and saves with :meth:`_dp_neural_state`.
 """
 
 from __future__ import annotations
@@ -149,6 +149,24 @@ class DPNeuralMixin(DPModelMixin):
         self._dp_finish(ledger)
 
     # -- sample ---------------------------------------------------------------------------
+    def _dp_sample(self, n: int, rng: np.random.Generator, latent_dim: int,
+                   network: Callable[[torch.Tensor], torch.Tensor], chunk: int) -> pd.DataFrame:
+        """``n`` rows: standard-normal codes through ``network``, one draw per released column, decoded.
+
+        Chunks run on parallel threads with their own seeds (:mod:`synthkit.models.chunked`).
+        """
+        from synthkit.models.chunked import map_chunks
+
+        dev = self.device_
+
+        def draw(rows: int, seed: int) -> np.ndarray:
+            gen = torch.Generator(device=dev).manual_seed(seed)
+            z = torch.randn(rows, latent_dim, generator=gen, device=dev)
+            return self._dp_sample_codes(network(z), gen)
+
+        codes = map_chunks(n, chunk, int(rng.integers(0, 2**62)), draw, parallel=dev.type == "cpu")
+        return self._dp_decode(np.concatenate(codes), rng)
+
     def _dp_sample_codes(self, logits: torch.Tensor, generator: torch.Generator) -> np.ndarray:
         """(n, columns) codes drawn from each column's softmax (Gumbel-max over the padded groups)."""
         grouped = logits[:, self.layout_.group_index].masked_fill(~self.layout_.group_mask, float("-inf"))
