@@ -82,6 +82,9 @@ class CondSampler:
         """Cond one-hot (B, dim) with one category drawn by its real frequency over all columns."""
         cond = np.zeros((batch, self.dim), dtype=np.float32)
         if self.dim:
-            flat = rng.choice(self.dim, size=batch, p=self._original_p)
-            cond[np.arange(batch), flat] = 1.0
+            cond[np.arange(batch), self.sample_original_index(batch, rng)] = 1.0
         return cond
+
+    def sample_original_index(self, batch: int, rng: np.random.Generator) -> np.ndarray:
+        """(B,) position of the hot entry of :meth:`sample_original`'s rows (same draws)."""
+        return rng.choice(self.dim, size=batch, p=self._original_p)

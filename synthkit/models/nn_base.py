@@ -56,15 +56,14 @@ class SpanLayout:
         self.segment = torch.tensor([g for g, s in enumerate(groups) for _ in range(s.width)], dtype=torch.long, device=device)
         self.group_roles = [s.role for s in groups]
         self.n_groups = len(groups)
-        # padded (groups, max_width) view of the softmax positions, for code that picks per group
-        width = max((s.width for s in groups), default=1)
-        index = torch.zeros((len(groups), width), dtype=torch.long)
-        mask = torch.zeros((len(groups), width), dtype=torch.bool)
+        self.softmax_spans = [(s.start, s.stop) for s in groups]
+        # (2 * groups, dim): row g holds each position's index within group g, row groups + g a 1 per
+        # position of group g; times the one-hot of each group's maxima it gives codes and tie counts
+        weights = torch.zeros((2 * len(groups), self.dim))
         for g, span in enumerate(groups):  # once per column at construction, not per row
-            index[g, : span.width] = torch.arange(span.start, span.stop)
-            mask[g, : span.width] = True
-        self.group_index = index.to(device)
-        self.group_mask = mask.to(device)
+            weights[g, span.start:span.stop] = torch.arange(span.width, dtype=torch.float32)
+            weights[len(groups) + g, span.start:span.stop] = 1.0
+        self.code_weights = weights.to(device)
 
     def _segments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(shifted logits, per-position log of the group's sum of exp) for softmax positions."""
@@ -89,20 +88,37 @@ class SpanLayout:
         return out
 
     def draw_codes(self, logits: torch.Tensor, generator: torch.Generator | None = None,
-                   draw: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                   draw: bool = True, transposed: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(tanh of the scalars (n, scalars), one Gumbel-max draw per softmax group (n, groups)), as numpy.
 
         For :meth:`TableEncoder.reverse_codes`: the wide activated matrix is never handed over, and
-        the draws happen where the sampler runs (in its chunk's thread). ``logits`` is overwritten.
-        ``draw=False`` takes each group's argmax instead of a draw.
+        the draws happen where the sampler runs (in its chunk's thread). ``logits`` (n, dim), or
+        (dim, n) with ``transposed=True`` (what a last layer computed as ``W @ h.T`` gives), is
+        overwritten. ``draw=False`` takes each group's argmax instead of a draw.
+
+        The maxima are found in the (dim, n) layout, where a group is a block of whole rows and its
+        maximum an elementwise pass across them; torch's ``argmax`` over a handful of adjacent
+        columns runs row by row and cost five times more. Positions come from one product of the
+        maxima's one-hot with :attr:`code_weights`; rows with a tie (or NaN) fall back to argmax.
         """
-        values = torch.tanh(logits[:, self.value_index]) if len(self.value_index) else logits[:, :0]
+        cols = logits if transposed else logits.t().contiguous()
+        n = cols.shape[1]
+        values = torch.tanh(cols[self.value_index]).t() if len(self.value_index) else cols[:0].t()
         if not self.n_groups:
-            return values.cpu().numpy(), np.zeros((len(logits), 0), dtype=np.int64)
-        if draw:
-            logits.add_(_gumbel(logits.shape, generator, logits.device))
-        codes = torch.stack([logits[:, s.start:s.stop].argmax(dim=1) for s in self.spans if s.activation == "softmax"], dim=1)
-        return values.cpu().numpy(), codes.cpu().numpy()
+            return values.cpu().numpy(), np.zeros((n, 0), dtype=np.int64)
+        if draw:  # Gumbel-max: logits - log(-log U), in place (fresh temporaries cost more than the logs)
+            cols.sub_(torch.rand(cols.shape, generator=generator, device=cols.device).log_().neg_().log_())
+        hits = torch.empty_like(cols)
+        hits[self.value_index] = 0.0
+        for start, stop in self.softmax_spans:
+            block = cols[start:stop]
+            torch.eq(block, block.amax(dim=0), out=hits[start:stop])
+        counted = self.code_weights @ hits
+        codes = counted[: self.n_groups].to(torch.int64)
+        unclear = (counted[self.n_groups:] != 1).any(dim=0).nonzero()[:, 0]
+        if len(unclear):  # ties have probability ~0 with continuous noise, but must not give a wrong code
+            codes[:, unclear] = torch.stack([cols[start:stop, unclear].argmax(dim=0) for start, stop in self.softmax_spans])
+        return values.cpu().numpy(), codes.t().cpu().numpy()
 
     def group_cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """(batch, groups) cross-entropy of each softmax group against one-hot ``target`` (full width)."""

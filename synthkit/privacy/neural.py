@@ -168,10 +168,8 @@ class DPNeuralMixin(DPModelMixin):
         return self._dp_decode(np.concatenate(codes), rng)
 
     def _dp_sample_codes(self, logits: torch.Tensor, generator: torch.Generator) -> np.ndarray:
-        """(n, columns) codes drawn from each column's softmax (Gumbel-max over the padded groups)."""
-        grouped = logits[:, self.layout_.group_index].masked_fill(~self.layout_.group_mask, float("-inf"))
-        u = torch.rand(grouped.shape, generator=generator, device=grouped.device).clamp_(1e-20, 1.0)
-        return (grouped - torch.log(-torch.log(u))).argmax(dim=-1).cpu().numpy().astype(np.int64)
+        """(n, columns) codes drawn from each column's softmax (Gumbel-max, :meth:`SpanLayout.draw_codes`)."""
+        return self.layout_.draw_codes(logits, generator)[1]
 
     def _dp_decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         frame = self.discretizer_.decode(codes, rng)

@@ -133,8 +133,10 @@ class TableSchema:
                 out[spec.name] = _from_numeric(frame[spec.name].to_numpy(dtype=float), spec)
             else:
                 out[spec.name] = _from_categorical(frame[spec.name], spec)
-        result = pd.DataFrame(out, index=pd.RangeIndex(n))
-        return result
+        # copy=False: pandas would otherwise copy same-dtype columns into one 2-D block (for object
+        # columns a stack of every pointer), as long as decoding itself at 500k rows; the columns
+        # are new arrays, or the discarded model frame's
+        return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
     # -- JSON state -------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -275,7 +277,7 @@ def _from_categorical(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         return values.astype("category")
     if spec.dtype.startswith("string"):
         return values.astype(spec.dtype)
-    return values.astype(object, copy=False)  # the final DataFrame copies once; no need to copy here
+    return values.astype(object, copy=False)
 
 
 def _regeneration_hints(series: pd.Series) -> dict[str, Any]:

@@ -146,7 +146,7 @@ class TableEncoder:
             block = matrix[:, start:start + enc.width]
             out[enc.column] = enc.reverse(block, rng)
             start += enc.width
-        return pd.DataFrame(out, index=pd.RangeIndex(len(matrix)))
+        return pd.DataFrame(out, index=pd.RangeIndex(len(matrix)), copy=False)  # fresh arrays: no consolidating copy
 
     def reverse_codes(self, values: np.ndarray, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         """Model frame from the scalar parts ``values`` (n, tanh spans) and the chosen slot of every
@@ -166,7 +166,7 @@ class TableEncoder:
             else:
                 out[enc.column] = enc.from_codes(codes[:, g], rng)
                 g += 1
-        return pd.DataFrame(out, index=pd.RangeIndex(len(values)))
+        return pd.DataFrame(out, index=pd.RangeIndex(len(values)), copy=False)  # fresh arrays: no consolidating copy
 
     def codes(self, frame: pd.DataFrame) -> np.ndarray:
         """(n, n_categorical) int64 codes of the categorical columns, for embedding layers."""

@@ -13,7 +13,7 @@ import torch
 from synthkit.errors import ConfigError
 from synthkit.models import Synthesizer, create
 from synthkit.models.condvec import CondSampler
-from synthkit.models.gan import Critic, _Dropout
+from synthkit.models.gan import Critic, Generator, SamplingGenerator, _Dropout
 from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT, SpanLayout
 from synthkit.profile import profile
 from synthkit.transform import Span
@@ -45,6 +45,38 @@ def test_gumbel_max_codes_are_draws_from_the_softmax():
     draws = torch.from_numpy(codes[:, 1])  # group "b" (positions 4-7) is the second softmax group
     freq = torch.bincount(draws, minlength=4).float() / len(draws)
     torch.testing.assert_close(freq, torch.softmax(logits[0, 4:8], 0), atol=0.01, rtol=0)
+
+
+def test_codes_are_each_groups_first_maximum_in_either_layout_even_with_ties():
+    layout = SpanLayout(SPANS)
+    logits = torch.randn(500, 10, generator=torch.Generator().manual_seed(0))
+    logits[:7, 4:8] = 1.5  # exact ties in group "b": the first position wins, as with argmax
+    logits[7, 8:10] = float("nan")
+    expected = np.stack([logits[:, s.start:s.stop].argmax(dim=1).numpy() for s in SPANS if s.activation == "softmax"], axis=1)
+    values, codes = layout.draw_codes(logits.clone(), draw=False)
+    np.testing.assert_array_equal(codes, expected)
+    assert codes[:7, 1].tolist() == [0] * 7
+    np.testing.assert_allclose(values[:, 0], np.tanh(logits[:, 0].numpy()), rtol=1e-6)
+    _, codes_t = layout.draw_codes(logits.t().contiguous(), draw=False, transposed=True)
+    np.testing.assert_array_equal(codes_t, expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_sampling_generator_is_the_eval_generator(dtype):
+    """Folded batch norm and the in-place buffer compute the same function (odd widths: bf16 once gave NaN there)."""
+    torch.manual_seed(0)
+    generator = Generator(113, (32, 48), 37)
+    generator.train()
+    for _ in range(3):  # move the batch-norm statistics away from their initial values
+        generator(torch.randn(64, 113) * 3 + 1)
+    generator.eval()
+    z = torch.randn(1000, 113)
+    with torch.no_grad():
+        expected = generator(z)
+        got = SamplingGenerator(generator, dtype)(z)
+    assert got.dtype == torch.float32 and not got.isnan().any()
+    tolerance = 1e-5 if dtype == torch.float32 else 0.05 * float(expected.abs().max())
+    torch.testing.assert_close(got, expected, atol=tolerance, rtol=0)
 
 
 def test_training_by_sampling_returns_rows_that_meet_the_condition():
@@ -168,10 +200,12 @@ def test_learns_adult_marginals(adult_small, precision):
     model = create("gan", seed=0, epochs=12, batch_size=250, embedding_dim=32, generator_dims=(64, 64),
                    critic_dims=(64, 64), train_precision=precision).fit(adult_small)
     out = model.sample(4000, seed=0)
+    # this small 12-epoch model's own error on relationship is ~0.15 (estimated on 100k rows), so the
+    # bound leaves room for sampling noise; frequencies not learned (uniform) would be ~0.35 away
     for col in ["sex", "income", "relationship"]:
         real = adult_small[col].value_counts(normalize=True)
         fake = out[col].value_counts(normalize=True).reindex(real.index, fill_value=0)
-        assert 0.5 * (real - fake).abs().sum() < 0.15, col
+        assert 0.5 * (real - fake).abs().sum() < 0.2, col
 
 
 def test_bfloat16_sampling_agrees_with_float32(fitted_gan):
