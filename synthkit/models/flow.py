@@ -26,13 +26,15 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 from torch import nn
+from torch.nn import functional as F
 
 from synthkit.errors import ConfigError
 from synthkit.models.arm import train_likelihood_model
 from synthkit.models.base import Synthesizer
 from synthkit.models.chunked import map_chunks
+from synthkit.models.nn_base import fast_bf16
 from synthkit.models.registry import register
 
 __all__ = ["FlowSynthesizer", "GaussianizedColumns", "RealNVP"]
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 _EPS = 1e-6
 _MISSING = "__synthkit_missing__"
 _LOG_2PI = math.log(2 * math.pi)
-_SAMPLE_CHUNK = 8_192  # rows per sampling chunk: the coupling nets' activations stay in cache
+_SAMPLE_CHUNK = 16_384  # rows per sampling chunk (parallel threads): large enough to amortize the per-layer calls
 
 
 class GaussianizedColumns:
@@ -111,25 +113,55 @@ class GaussianizedColumns:
         return lo, width, density
 
     def decode(self, u: np.ndarray) -> pd.DataFrame:
-        out: dict[str, Any] = {}
+        """Model frame from a (n, columns) matrix of u values."""
+        return self.frame_from_parts(*self.decode_parts(torch.from_numpy(np.asarray(u, dtype=np.float64))))
+
+    def decode_parts(self, u: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(numerical values (n, numerical) float64 with NaN = missing, category codes (n, categorical)).
+
+        In torch (which releases the GIL), so that sampling threads decode their own chunks; the
+        only work left for :meth:`frame_from_parts` is the lookup of category labels.
+        """
+        u = u.double()
+        n = u.shape[0]
+        values, codes = [], []
         for j, m in enumerate(self.marginals):
             col = u[:, j]
             if m["type"] == "categorical":
-                cumulative = np.cumsum(m["probs"])
-                codes = np.minimum(np.searchsorted(cumulative, col * cumulative[-1], side="right"), len(cumulative) - 1)
-                cats = np.asarray(m["categories"], dtype=object)[codes]
-                cats[cats == _MISSING] = np.nan
-                out[m["column"]] = cats
+                cumulative = torch.cumsum(torch.tensor(m["probs"], dtype=torch.float64), 0)
+                drawn = torch.searchsorted(cumulative, (col * cumulative[-1]).contiguous(), right=True)
+                codes.append(drawn.clamp_max_(len(cumulative) - 1))
+                continue
+            grid = torch.tensor(m["grid"], dtype=torch.float64)
+            if len(grid) == 0:
+                values.append(torch.full((n,), float("nan"), dtype=torch.float64))
+                continue
+            p_m = m["p_missing"]
+            # linear interpolation in the quantile grid at equally spaced positions (np.interp's result)
+            position = ((col - p_m) / max(1 - p_m, _EPS)).clamp_(0, 1) * (len(grid) - 1)
+            if len(grid) == 1:
+                x = grid.expand(n).clone()
             else:
-                grid = np.asarray(m["grid"])
-                if len(grid) == 0:
-                    out[m["column"]] = np.full(len(col), np.nan)
-                    continue
-                p_m = m["p_missing"]
-                inner = np.clip((col - p_m) / max(1 - p_m, _EPS), 0, 1)
-                values = np.interp(inner, np.linspace(0, 1, len(grid)), grid)
-                out[m["column"]] = np.where(col < p_m, np.nan, values)
-        return pd.DataFrame(out)
+                left = position.floor().long().clamp_(0, len(grid) - 2)
+                x = grid[left] + (position - left) * (grid[left + 1] - grid[left])
+            values.append(x.masked_fill_(col < p_m, float("nan")))
+        stacked = torch.stack(values, 1).numpy() if values else np.zeros((n, 0))
+        return stacked, (torch.stack(codes, 1).numpy() if codes else np.zeros((n, 0), dtype=np.int64))
+
+    def frame_from_parts(self, values: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+        """The model frame of :meth:`decode_parts`' output, columns in order."""
+        out: dict[str, Any] = {}
+        v = c = 0
+        for m in self.marginals:
+            if m["type"] == "categorical":
+                labels = np.asarray(m["categories"], dtype=object)
+                labels[labels == _MISSING] = np.nan
+                out[m["column"]] = labels[codes[:, c]]
+                c += 1
+            else:
+                out[m["column"]] = values[:, v]
+                v += 1
+        return pd.DataFrame(out, copy=False)  # fresh arrays: no consolidating copy into 2-D blocks
 
 
 class _Coupling(nn.Module):
@@ -194,21 +226,62 @@ class RealNVP(nn.Module):
         return z
 
 
+class _SamplingFlow:
+    """:class:`RealNVP`'s inverse rearranged for sampling speed (the same function up to ``dtype`` rounding).
+
+    Each coupling's masks are folded into its weights (input columns of the masked-out half and
+    output rows of the kept half are zero), its last layer is split into the scale and shift
+    products (contiguous outputs instead of two strided halves), and the networks run in
+    ``dtype``: bfloat16 where the CPU has AMX tiles, where the products are ~5x faster. The
+    coupling arithmetic itself stays in float32.
+    """
+
+    @torch.no_grad()
+    def __init__(self, flow: RealNVP, dtype: torch.dtype) -> None:
+        self.dim, self.dtype = flow.dim, dtype
+        self.layers: list[tuple[torch.Tensor, ...]] = []
+        for layer in reversed(flow.layers):
+            first, middle, last = layer.net[0], layer.net[2], layer.net[4]
+            free = 1 - layer.mask
+            d = flow.dim
+            weights = (first.weight * layer.mask, first.bias, middle.weight, middle.bias,
+                       last.weight[:d] * free[:, None], last.bias[:d] * free,
+                       last.weight[d:] * free[:, None], last.bias[d:] * free)
+            self.layers.append((*(w.to(dtype).contiguous() for w in weights), (layer.scale * free).float()))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """(n, dim) float32 draws of the flow's latent-to-data map applied to standard normal noise."""
+        z = torch.randn(n, self.dim, generator=generator)
+        for w1, b1, w2, b2, ws, bs, wt, bt, scale in self.layers:
+            h = F.silu(F.linear(z.to(self.dtype), w1, b1), inplace=True)
+            h = F.silu(F.linear(h, w2, b2), inplace=True)
+            s = torch.tanh(F.linear(h, ws, bs).float()).mul_(scale)
+            z = z.sub_(F.linear(h, wt, bt).float()).mul_(s.neg_().exp_())
+        return z
+
+
 @register("flow")
 class FlowSynthesizer(Synthesizer):
-    """RealNVP over Gaussianized columns; ``log_prob(df)`` gives per-row log-likelihoods."""
+    """RealNVP over Gaussianized columns; ``log_prob(df)`` gives per-row log-likelihoods.
+
+    ``sample_precision``: ``"auto"`` runs the coupling networks in bfloat16 for sampling where
+    that is fast (CPUs with AMX tiles; latents move by ~1e-3 on average), ``"float32"`` always
+    in float32. ``log_prob`` is always float32.
+    """
 
     test_params: ClassVar[dict[str, Any]] = {"epochs": 3, "n_layers": 2, "hidden": 16, "n_quantiles": 51, "batch_size": 256}
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0, n_layers: int = 8,
                  hidden: int = 128, n_quantiles: int = 1001, epochs: int = 100, batch_size: int = 512,
                  learning_rate: float = 1e-3, weight_decay: float = 1e-5, validation_fraction: float = 0.1,
-                 patience: int = 5, max_minutes: float | None = None) -> None:
+                 patience: int = 5, max_minutes: float | None = None, sample_precision: str = "auto") -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.n_layers, self.hidden, self.n_quantiles = n_layers, hidden, n_quantiles
         self.epochs, self.batch_size, self.learning_rate = epochs, batch_size, learning_rate
         self.weight_decay, self.validation_fraction, self.patience = weight_decay, validation_fraction, patience
         self.max_minutes = max_minutes
+        self.sample_precision = sample_precision
 
     def _check_params(self) -> None:
         for name in ("n_layers", "hidden", "epochs", "batch_size", "patience"):
@@ -219,6 +292,8 @@ class FlowSynthesizer(Synthesizer):
             raise ConfigError(f"n_quantiles must be an integer >= 3, got {self.n_quantiles!r}")
         if not 0.0 <= float(self.validation_fraction) < 0.5:
             raise ConfigError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction!r}")
+        if self.sample_precision not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(f"sample_precision must be 'auto', 'float32' or 'bfloat16', got {self.sample_precision!r}")
 
     def _fit(self, frame: pd.DataFrame) -> None:
         start = time.perf_counter()
@@ -232,13 +307,16 @@ class FlowSynthesizer(Synthesizer):
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         self.flow_.eval()
+        precision = self.sample_precision
+        bf16 = precision == "bfloat16" or (precision == "auto" and fast_bf16(torch.device("cpu")))
+        sampler = _SamplingFlow(self.flow_, torch.bfloat16 if bf16 else torch.float32)
 
-        def chunk(rows: int, seed: int) -> np.ndarray:  # cache-sized chunks, in parallel, without autograd
-            return self.flow_.sample(rows, torch.Generator().manual_seed(seed)).double().numpy()
+        def chunk(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:  # in parallel, without autograd
+            z = sampler.sample(rows, torch.Generator().manual_seed(seed)).double()
+            return self.columns_.decode_parts(torch.special.ndtr(torch.nan_to_num(z, nan=0.0, posinf=8.0, neginf=-8.0)))
 
-        z = np.concatenate(map_chunks(n, _SAMPLE_CHUNK, int(rng.integers(0, 2**62)), chunk))
-        z = np.nan_to_num(z, nan=0.0, posinf=8.0, neginf=-8.0)
-        return self.columns_.decode(ndtr(z))
+        parts = map_chunks(n, _SAMPLE_CHUNK, int(rng.integers(0, 2**62)), chunk)
+        return self.columns_.frame_from_parts(np.concatenate([v for v, _ in parts]), np.concatenate([c for _, c in parts]))
 
     def log_prob(self, data: pd.DataFrame, n_samples: int = 1, seed: int = 0) -> np.ndarray:
         """Per-row log-likelihood (nats) of ``data``; see the module docstring for its exact meaning."""

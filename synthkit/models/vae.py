@@ -50,7 +50,7 @@ __all__ = ["Decoder", "Encoder", "TabularVAE"]
 
 log = logging.getLogger(__name__)
 
-_SAMPLE_CHUNK = 16_384  # rows per chunk: chunks run on parallel threads
+_SAMPLE_CHUNK = 4_096  # rows per chunk (parallel threads, synthkit.models.chunked): the work buffers stay in cache
 
 
 def _mlp(d_in: int, hidden: tuple[int, ...]) -> tuple[nn.Sequential, int]:

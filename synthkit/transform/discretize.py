@@ -243,7 +243,7 @@ class Discretizer:
                 data[codec.name] = codec.decode(tokens[:, j], rng, allowed.get(codec.name))
         if columns is not None:
             data = {name: data[name] for name in columns}
-        return pd.DataFrame(data)
+        return pd.DataFrame(data, copy=False)  # fresh arrays: no consolidating copy into 2-D blocks
 
     def to_state(self) -> list[dict[str, Any]]:
         return [c.to_state() for c in self.codecs]

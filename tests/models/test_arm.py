@@ -11,7 +11,7 @@ import torch
 
 from synthkit.errors import ConfigError, DataError
 from synthkit.models import create
-from synthkit.models.arm import ARNet
+from synthkit.models.arm import ARNet, ARSampler
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
 
 
@@ -85,7 +85,7 @@ def test_discretizer_refuses_unseen_values(adult_small):
 
 
 # -- network ------------------------------------------------------------------------------
-def test_network_is_causal_and_lookup_tables_match_forward():
+def test_network_is_causal_and_the_sampler_matches_forward():
     torch.manual_seed(0)
     net = ARNet([3, 5, 4], embedding_dim=4, hidden=8, depth=1, dropout=0.0).eval()
     tokens = torch.tensor([[0, 1, 2], [2, 4, 3]])
@@ -96,9 +96,12 @@ def test_network_is_causal_and_lookup_tables_match_forward():
     changed[:, 1] = 0  # column 1 feeds column 2 only
     out = net(changed)
     assert torch.allclose(out[:, :2], base[:, :2]) and not torch.allclose(out[:, 2], base[:, 2])
-    tables = net.lookup_tables()
+    plan = ARSampler(net)
+    ids = plan.ids(len(tokens))
     for j, k in enumerate([3, 5, 4]):
-        assert torch.allclose(net.column_logits(j, tables[j], tokens), base[:, j, :k], atol=1e-5)
+        assert torch.allclose(plan.logits(j, ids), base[:, j, :k], atol=1e-5)
+        plan.put(ids, j, tokens[:, j])
+    np.testing.assert_array_equal(plan.tokens(ids), tokens.numpy())
 
 
 # -- model --------------------------------------------------------------------------------
