@@ -298,8 +298,12 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
         batch = max(self.pac, (min(self.batch_size, len(data)) // self.pac) * self.pac)
         rng = np.random.default_rng(self.seed)
         dev = self.device_
-        cat_positions = torch.tensor(np.concatenate([np.arange(s.start, s.stop) for s in self.cond_.spans])
-                                     if self.cond_.dim else np.zeros(0), dtype=torch.long, device=dev)
+        # (dim, cond dim) one-hot: where each conditional-vector entry sits in the encoded row, so the
+        # conditioned group's log-probabilities are one product away (no target matrix to fill)
+        cond_positions = torch.zeros((self.layout_.dim, self.cond_.dim), device=dev)
+        if self.cond_.dim:
+            rows = np.concatenate([np.arange(s.start, s.stop) for s in self.cond_.spans])
+            cond_positions[torch.from_numpy(rows).to(dev), torch.arange(self.cond_.dim, device=dev)] = 1.0
 
         def draw() -> tuple[torch.Tensor, torch.Tensor]:
             """Noise+cond input and the matching real rows (random rows when there is no categorical)."""
@@ -347,10 +351,8 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
                 loss_g = -critic(torch.cat([fake, cond], 1)).mean()
             critic.requires_grad_(True)
             cond_loss = torch.zeros((), device=dev)
-            if self.cond_.dim:
-                target = torch.zeros_like(logits)
-                target[:, cat_positions] = cond
-                cond_loss = self.layout_.cross_entropy(logits, target).sum() / batch  # only the conditioned group
+            if self.cond_.dim:  # cross-entropy of the conditioned group only
+                cond_loss = -((self.layout_.log_softmax(logits) @ cond_positions) * cond).sum() / batch
             trainer.optimize(opt_g, loss_g + cond_loss, self.generator_.parameters())
             return {"loss_g": loss_g.item(), "loss_d": loss_d.item(), "penalty": penalty.item(), "cond": cond_loss.item()}
 

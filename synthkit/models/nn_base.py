@@ -42,9 +42,11 @@ PII_CLIP_QUANTILE = 0.005
 class SpanLayout:
     """Vectorized per-span activations and losses over an encoded matrix.
 
-    Softmax groups of different widths are handled as segments of one flat tensor (scatter-reduce
-    for the per-group max and sum), so every group is activated, sampled or scored in a few
-    whole-batch operations and no padding inflates the work.
+    Softmax groups of different widths are handled together through a (dim, groups) membership
+    matrix: per-group sums and their broadcast back to positions are products with it, so every
+    group is activated, sampled or scored in a few whole-batch operations, without padding and
+    without the scatter/gather/index passes (and their slow backward) of a segment formulation.
+    The products only ever add one non-zero term per output, so they are exact.
     """
 
     def __init__(self, spans: list[Span], device: torch.device | str = "cpu") -> None:
@@ -52,40 +54,36 @@ class SpanLayout:
         self.dim = spans[-1].stop if spans else 0
         groups = [s for s in spans if s.activation == "softmax"]
         self.value_index = torch.tensor([s.start for s in spans if s.activation == "tanh"], dtype=torch.long, device=device)
-        self.flat_index = torch.tensor([i for s in groups for i in range(s.start, s.stop)], dtype=torch.long, device=device)
-        self.segment = torch.tensor([g for g, s in enumerate(groups) for _ in range(s.width)], dtype=torch.long, device=device)
         self.group_roles = [s.role for s in groups]
         self.n_groups = len(groups)
         self.softmax_spans = [(s.start, s.stop) for s in groups]
+        member = torch.zeros((self.dim, len(groups)))
         # (2 * groups, dim): row g holds each position's index within group g, row groups + g a 1 per
         # position of group g; times the one-hot of each group's maxima it gives codes and tie counts
         weights = torch.zeros((2 * len(groups), self.dim))
         for g, span in enumerate(groups):  # once per column at construction, not per row
+            member[span.start:span.stop, g] = 1.0
             weights[g, span.start:span.stop] = torch.arange(span.width, dtype=torch.float32)
             weights[len(groups) + g, span.start:span.stop] = 1.0
+        self.member = member.to(device)
+        self.member_t = member.t().contiguous().to(device)
+        self.outside = (member.sum(1) == 0).to(device)  # positions in no group (the tanh scalars)
         self.code_weights = weights.to(device)
 
-    def _segments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(shifted logits, per-position log of the group's sum of exp) for softmax positions."""
-        seg = self.segment.expand(x.shape[0], -1)
-        top = torch.full((x.shape[0], self.n_groups), float("-inf"), device=x.device, dtype=x.dtype)
-        top = top.scatter_reduce(1, seg, x.detach(), reduce="amax", include_self=True)
-        shifted = x - top.gather(1, seg)
-        total = torch.zeros_like(top).scatter_add(1, seg, torch.exp(shifted))
-        return shifted, torch.log(total).gather(1, seg)
+    def log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
+        """(batch, dim) log-probabilities within each softmax group; 0 at the scalar positions."""
+        with torch.no_grad():  # any per-group constant keeps exp() in range; the group maximum is the usual one
+            top = torch.stack([logits[:, a:b].amax(dim=1) for a, b in self.softmax_spans], dim=1)
+        with torch.autocast(logits.device.type, enabled=False):  # float32 products: they must stay exact
+            shifted = (logits - top @ self.member_t).masked_fill(self.outside, 0.0)
+            return shifted - torch.log(torch.exp(shifted) @ self.member) @ self.member_t
 
     def activate(self, logits: torch.Tensor, tau: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """tanh on scalars; softmax on groups (Gumbel-softmax with temperature ``tau`` if given)."""
-        out = logits.clone()
-        if len(self.value_index):
-            out[:, self.value_index] = torch.tanh(logits[:, self.value_index])
-        if self.n_groups:
-            x = logits[:, self.flat_index]
-            if tau is not None:
-                x = (x + _gumbel(x.shape, generator, x.device)) / tau
-            shifted, log_total = self._segments(x)
-            out[:, self.flat_index] = torch.exp(shifted - log_total)
-        return out
+        if not self.n_groups:
+            return torch.tanh(logits)
+        x = logits if tau is None else (logits + _gumbel(logits.shape, generator, logits.device)) / tau
+        return torch.where(self.outside, torch.tanh(logits), torch.exp(self.log_softmax(x)))
 
     def draw_codes(self, logits: torch.Tensor, generator: torch.Generator | None = None,
                    draw: bool = True, transposed: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -122,22 +120,16 @@ class SpanLayout:
 
     def group_cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """(batch, groups) cross-entropy of each softmax group against one-hot ``target`` (full width)."""
-        terms = -(self.log_softmax(logits) * target[:, self.flat_index])
-        out = torch.zeros((logits.shape[0], self.n_groups), device=logits.device, dtype=terms.dtype)
-        return out.scatter_add(1, self.segment.expand(logits.shape[0], -1), terms)
-
-    def log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
-        """(batch, softmax positions) log-probabilities within each group."""
-        shifted, log_total = self._segments(logits[:, self.flat_index])
-        return shifted - log_total
+        with torch.autocast(logits.device.type, enabled=False):
+            return -(self.log_softmax(logits) * target) @ self.member
 
     def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """(batch,) summed cross-entropy over the groups where ``target`` (full width) is one-hot.
 
         Groups whose target slice is all zero contribute nothing, which is how the GAN scores only
-        the conditioned column.
+        the conditioned column; target values at the scalar positions are ignored.
         """
-        return -(self.log_softmax(logits) * target[:, self.flat_index]).sum(dim=1)
+        return -(self.log_softmax(logits) * target).sum(dim=1)
 
 
 def _gumbel(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
