@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from synthkit.utils.atomic import write_json, write_text
+from synthkit.utils.formatting import cell
 
 RESULTS = ROOT / "benchmarks" / "results"
 EPSILONS: list[float | None] = [1.0, 3.0, 10.0, None]
@@ -180,14 +181,6 @@ def _write(result: dict[str, Any]) -> None:
     write_text(RESULTS / "dp.md", markdown(result))
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
 def _partial(row: dict[str, Any], key: str) -> str:
     """" (k of R)" when only k repeats had a value (utility needs two target classes in the release)."""
     n = row.get(f"{key}_n", row["repeats"])
@@ -227,18 +220,18 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in result.get("summary", []):
-        eps = "∞" if s["epsilon"] is None else _fmt(s["epsilon"], 0)
+        eps = "∞" if s["epsilon"] is None else cell(s["epsilon"], 0)
         bound = None if s["epsilon"] is None else mia_auc_bound(s["epsilon"], s["delta"])
         ci = s.get("mia_auc_ci") or [None, None]
         dci = s.get("mia_dcr_auc_ci") or [None, None]
         rng = s.get("mia_auc_range") or [None, None]
         lines.append(
-            f"| {s['model']} | {eps} | {_fmt(s['epsilon_spent_max'])} | {_fmt(s['noise_multiplier'], 2)} | "
-            f"{_fmt(s['fidelity_score'])} | {_fmt(s['column_shapes'])} | {_fmt(s['column_pair_trends'])} | "
-            f"{_fmt(s['detection_auc'])} | {_fmt(s['utility_ratio'])}{_partial(s, 'utility_ratio')} | "
-            f"{_fmt(s['mia_auc'])} [{_fmt(ci[0])}, {_fmt(ci[1])}] | {_fmt(rng[0])}–{_fmt(rng[1])} | "
-            f"{_fmt(s['mia_dcr_auc'])} [{_fmt(dci[0])}, {_fmt(dci[1])}] | {_fmt(bound)} | "
-            f"{_fmt(s['fit_and_sample_cpu_seconds'], 1)} |")
+            f"| {s['model']} | {eps} | {cell(s['epsilon_spent_max'], 3)} | {cell(s['noise_multiplier'], 2)} | "
+            f"{cell(s['fidelity_score'], 3)} | {cell(s['column_shapes'], 3)} | {cell(s['column_pair_trends'], 3)} | "
+            f"{cell(s['detection_auc'], 3)} | {cell(s['utility_ratio'], 3)}{_partial(s, 'utility_ratio')} | "
+            f"{cell(s['mia_auc'], 3)} [{cell(ci[0], 3)}, {cell(ci[1], 3)}] | {cell(rng[0], 3)}–{cell(rng[1], 3)} | "
+            f"{cell(s['mia_dcr_auc'], 3)} [{cell(dci[0], 3)}, {cell(dci[1], 3)}] | {cell(bound, 3)} | "
+            f"{cell(s['fit_and_sample_cpu_seconds'], 1)} |")
     lines += ["", ("MIA AUC bound = the highest AUC any membership-inference attack can reach against an (ε, δ)-DP "
               "release (`synthkit.privacy.mia_auc_bound`); the measured MIA AUC must stay below it."),
               "CPU seconds are for fit + sampling on one torch thread of a shared 2-core machine; treat them as rough.",

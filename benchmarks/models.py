@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from synthkit.models import available, create, get
 from synthkit.utils.atomic import write_json, write_text
+from synthkit.utils.formatting import cell
 
 __all__ = ["DATASETS", "MODELS", "load_dataset", "main", "run_benchmark", "to_markdown"]
 
@@ -208,16 +209,6 @@ def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list
     return results
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
 def to_markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -239,10 +230,10 @@ def to_markdown(results: dict[str, Any]) -> str:
                 lines.append(f"| {r['model']} | error: {r['error']} | | | | | | | | |")
                 continue
             lines.append(
-                f"| {r['model']} | {_fmt(r.get('quality'), 3)} | {_fmt(r.get('column_shapes'), 3)} | "
-                f"{_fmt(r.get('column_pair_trends'), 3)} | {_fmt(r.get('fit_seconds'), 1)} | "
-                f"{_fmt(r.get('preprocess_seconds'), 1)} | {_fmt(r.get('seconds_per_epoch'), 2)} | "
-                f"{_fmt(r.get('epochs'))} | {_fmt(r.get('sample_rows_per_second'), 0)} | {_fmt(r.get('peak_memory_mb'), 0)} |")
+                f"| {r['model']} | {cell(r.get('quality'), 3)} | {cell(r.get('column_shapes'), 3)} | "
+                f"{cell(r.get('column_pair_trends'), 3)} | {cell(r.get('fit_seconds'), 1)} | "
+                f"{cell(r.get('preprocess_seconds'), 1)} | {cell(r.get('seconds_per_epoch'), 2)} | "
+                f"{cell(r.get('epochs'))} | {cell(r.get('sample_rows_per_second'), 0)} | {cell(r.get('peak_memory_mb'), 0)} |")
         lines.append("")
     for note in results.get("notes", []):
         lines.append(f"- {note}")

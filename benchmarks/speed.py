@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from synthkit.models import available, create
 from synthkit.utils.atomic import write_json, write_text
+from synthkit.utils.formatting import cell
 
 __all__ = ["ctgan_seconds_per_epoch", "gan_seconds_per_epoch", "main", "sampling_rows_per_second"]
 
@@ -191,14 +192,6 @@ def run(threads: list[int], epochs: int, sample_rows: int, repeats: int) -> dict
     return results
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}f}"
-    return str(value)
-
-
 def to_markdown(results: dict[str, Any]) -> str:
     m, s = results["machine"], results["settings"]
     lines = [
@@ -215,14 +208,14 @@ def to_markdown(results: dict[str, Any]) -> str:
     ]
     for r in results["training"]:
         lines.append(
-            f"| {r['threads']} | {_fmt(r['gan_seconds_per_epoch'])} | {_fmt(r['gan_rows_per_second'])} | "
-            f"{_fmt(r.get('ctgan_seconds_per_epoch'))} | {_fmt(r.get('ctgan_rows_per_second'))} | "
-            f"{_fmt(r.get('speedup'))}× | {_fmt(r['gan_load_average'], 1)} / {_fmt(r.get('ctgan_load_average'), 1)} | "
-            f"{_fmt(r.get('ctgan_preprocess_seconds'), 1)} |")
+            f"| {r['threads']} | {cell(r['gan_seconds_per_epoch'])} | {cell(r['gan_rows_per_second'])} | "
+            f"{cell(r.get('ctgan_seconds_per_epoch'))} | {cell(r.get('ctgan_rows_per_second'))} | "
+            f"{cell(r.get('speedup'))}× | {cell(r['gan_load_average'], 1)} / {cell(r.get('ctgan_load_average'), 1)} | "
+            f"{cell(r.get('ctgan_preprocess_seconds'), 1)} |")
     lines += ["", f"## Sampling ({s['sample_rows']:,} rows through `sample()`, best of 3)", "",
               "| model | torch threads | rows/s | load |", "|---|---|---|---|"]
     for r in results["sampling"]:
-        lines.append(f"| {r['model']} | {r['threads']} | {_fmt(r['rows_per_second'])} | {_fmt(r['load_average'], 1)} |")
+        lines.append(f"| {r['model']} | {r['threads']} | {cell(r['rows_per_second'])} | {cell(r['load_average'], 1)} |")
     lines.append("")
     for note in results.get("notes", []):
         lines.append(f"- {note}")
