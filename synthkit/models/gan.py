@@ -239,15 +239,9 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
         self.sample_precision = sample_precision
         self.train_precision = train_precision
         self.penalty_every = penalty_every
-        self.epsilon = epsilon
-        self.delta = delta
-        self.max_grad_norm = max_grad_norm
-        self.noise_multiplier = noise_multiplier
-        self.n_bins = n_bins
-        self.bounds = bounds
-        self.categories = categories
-        self.preprocessing_share = preprocessing_share
-        self.dp = dp
+        self._set_dp_params(epsilon=epsilon, delta=delta, max_grad_norm=max_grad_norm, noise_multiplier=noise_multiplier,
+                            n_bins=n_bins, bounds=bounds, categories=categories,
+                            preprocessing_share=preprocessing_share, dp=dp)
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -141,15 +141,9 @@ class TabularVAE(DPNeuralMixin, NeuralSynthesizer):
         self.loss_factor = loss_factor
         self.weight_decay = weight_decay
         self.sample_categories = sample_categories
-        self.epsilon = epsilon
-        self.delta = delta
-        self.max_grad_norm = max_grad_norm
-        self.noise_multiplier = noise_multiplier
-        self.n_bins = n_bins
-        self.bounds = bounds
-        self.categories = categories
-        self.preprocessing_share = preprocessing_share
-        self.dp = dp
+        self._set_dp_params(epsilon=epsilon, delta=delta, max_grad_norm=max_grad_norm, noise_multiplier=noise_multiplier,
+                            n_bins=n_bins, bounds=bounds, categories=categories,
+                            preprocessing_share=preprocessing_share, dp=dp)
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -68,6 +68,11 @@ class DPNeuralMixin(DPModelMixin):
     layout_: Any
     device_: torch.device
 
+    def _set_dp_params(self, **params: Any) -> None:
+        """Store the DP constructor parameters (named in each model's signature, for ``get_params``)."""
+        for name, value in params.items():
+            setattr(self, name, value)
+
     @property
     def dp_enabled(self) -> bool:
         return bool(self.dp) if self.dp is not None else self.epsilon is not None
