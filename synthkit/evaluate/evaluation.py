@@ -72,7 +72,7 @@ _LAYOUT: dict[str, dict[str, Any]] = {
                  "detection_auc": None, "detection_auc_ci": None, "alpha_precision": None, "beta_recall": None,
                  "authenticity": None},
     "privacy": {"verdict": None, "reasons": [], "score": None, "thresholds": THRESHOLDS, "dcr_share": None,
-                "dcr_share_ci": None, "dcr_ecdf": None, "ims_train": None, "ims_holdout": None, "nndr": None,
+                "dcr_share_ci": None, "row_intervals": None, "synthetic_entities": None, "dcr_ecdf": None, "ims_train": None, "ims_holdout": None, "nndr": None,
                 "membership_inference_auc": None, "membership_inference_auc_ci": None, "singling_out_risk": None,
                 "singling_out_risk_ci": None, "linkability_risk": None, "linkability_risk_ci": None,
                 "inference_risk": {}, "k_anonymity": None, "pii_leaks": None, "pii_columns": []},
@@ -232,6 +232,7 @@ def _privacy(prep: Prepared, enc: MixedEncoder, xt: np.ndarray, xh: np.ndarray |
     out = privacy.privacy_scores(
         prep.train, prep.holdout, prep.synthetic, prep.kinds, enc, xt, xh, xs, knn(xt, xs, k=2)[0], seed,
         sens, qi_list, source, prep.raw_pii, prep.pii_columns, skipped, holdout_groups=prep.holdout_groups,
+        synthetic_groups=prep.synthetic_groups,
     )
     verdict, reasons, score = privacy_verdict(out)
     return {"verdict": verdict, "reasons": reasons, "score": fnum(score), "thresholds": THRESHOLDS, **out, "skipped": skipped}

@@ -60,6 +60,7 @@ class Prepared:
     table: TableMeta
     raw_pii: dict[str, dict[str, pd.Series]] = field(default_factory=dict)
     holdout_groups: np.ndarray | None = None  # entity of each holdout row (``entity=``), else None
+    synthetic_groups: np.ndarray | None = None  # entity of each synthetic row, when the synthetic data has the column
 
 
 def _check_frame(df: object, name: str) -> pd.DataFrame:
@@ -214,4 +215,5 @@ def prepare(
         table=table,
         raw_pii=raw_pii,
         holdout_groups=None if hold_s is None or entity is None else hold_s[entity].astype(str).to_numpy(),
+        synthetic_groups=None if entity is None or entity not in syn_s.columns else syn_s[entity].astype(str).to_numpy(),
     )

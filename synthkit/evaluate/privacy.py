@@ -17,7 +17,7 @@ import pandas as pd
 
 from synthkit.evaluate import attacks
 from synthkit.evaluate.encoding import MixedEncoder
-from synthkit.evaluate.stats import auc_with_ci, fnum, knn, wilson
+from synthkit.evaluate.stats import auc_with_ci, clustered_share_ci, fnum, knn
 
 __all__ = ["DIRECT_PII", "infer_quasi_identifiers", "privacy_scores"]
 
@@ -44,14 +44,15 @@ def _row_hashes(df: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(df, index=False).to_numpy()
 
 
-def _dcr(xs: np.ndarray, xt: np.ndarray, xh: np.ndarray, d_st: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+def _dcr(xs: np.ndarray, xt: np.ndarray, xh: np.ndarray, d_st: np.ndarray,
+         groups: np.ndarray | None = None) -> tuple[dict[str, Any], np.ndarray]:
     d_sh, _ = knn(xh, xs, k=1)
     d_ht, _ = knn(xt, xh, k=2)
     dt, dh = d_st[:, 0], d_sh[:, 0]
     tie = np.isclose(dt, dh, rtol=0, atol=1e-6)
     wins = np.where(tie, 0.5, (dt < dh).astype(float))
     share = float(wins.mean())
-    lo, hi = wilson(wins.sum(), len(wins))
+    lo, hi = clustered_share_ci(wins, groups)
     out = {
         "dcr_share": fnum(share),
         "dcr_share_ci": [fnum(lo), fnum(hi)],
@@ -149,19 +150,23 @@ def privacy_scores(
     xt: np.ndarray, xh: np.ndarray, xs: np.ndarray, d_st: np.ndarray, seed: int,
     sensitive: list[str], qis: list[str], qis_source: str,
     raw_pii: dict[str, dict[str, pd.Series]], pii: dict[str, str], skipped: dict[str, str],
-    holdout_groups: np.ndarray | None = None,
+    holdout_groups: np.ndarray | None = None, synthetic_groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """All privacy measures except the verdict; ``d_st``: synthetic->train distances to 2 neighbours;
-    ``holdout_groups``: the entity of each holdout row, when rows come in entities (patients)."""
+    ``holdout_groups`` / ``synthetic_groups``: the entity of each holdout / synthetic row, when rows
+    come in entities (patients): the intervals of shares over synthetic rows then count entities,
+    not rows (:func:`~synthkit.evaluate.stats.clustered_share_ci`)."""
     rng = np.random.default_rng(seed)
     out: dict[str, Any] = {}
-    dcr, d_ht = _dcr(xs, xt, xh, d_st)
+    dcr, d_ht = _dcr(xs, xt, xh, d_st, synthetic_groups)
     out.update(dcr)
+    out["row_intervals"] = "by row" if synthetic_groups is None else "by entity"
+    out["synthetic_entities"] = None if synthetic_groups is None else int(len(np.unique(synthetic_groups)))
     hs, ht, hh = _row_hashes(syn), _row_hashes(train), _row_hashes(holdout)
     ims_t, ims_h = np.isin(hs, ht), np.isin(hs, hh)
     out["ims_train"], out["ims_holdout"] = fnum(ims_t.mean()), fnum(ims_h.mean())
-    out["ims_train_ci"] = [fnum(v) for v in wilson(ims_t.sum(), len(hs))]
-    out["ims_holdout_ci"] = [fnum(v) for v in wilson(ims_h.sum(), len(hs))]
+    out["ims_train_ci"] = [fnum(v) for v in clustered_share_ci(ims_t, synthetic_groups)]
+    out["ims_holdout_ci"] = [fnum(v) for v in clustered_share_ci(ims_h, synthetic_groups)]
     out["nndr"] = _nndr(d_st, d_ht)
     out.update(_membership(xs, xt, xh, rng, holdout_groups))
 

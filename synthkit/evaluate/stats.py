@@ -1,7 +1,8 @@
 """Small statistics shared by the metric families: intervals, AUCs, risks, nearest neighbours.
 
-Kept in one place so every family reports uncertainty the same way (Wilson intervals for shares,
-Hanley-McNeil for AUCs, anonymeter's propagation for attack-vs-control risks).
+Kept in one place so every family reports uncertainty the same way (Wilson intervals for shares, on
+the effective sample size when rows come in entities; Hanley-McNeil for AUCs; anonymeter's
+propagation for attack-vs-control risks).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
-__all__ = ["attack_risk", "auc_with_ci", "clip01", "fnum", "knn", "openmp_single", "success_rate", "wilson"]
+__all__ = ["attack_risk", "auc_with_ci", "clip01", "clustered_share_ci", "fnum", "knn", "openmp_single", "success_rate",
+           "wilson"]
 
 Z95 = float(norm.ppf(0.975))
 
@@ -42,7 +44,7 @@ def clip01(value: float) -> float:
     return float(min(1.0, max(0.0, value)))
 
 
-def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
+def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval of a share; ``successes`` may be fractional (ties split 0.5)."""
     if n <= 0:
         return (0.0, 1.0)
@@ -51,6 +53,33 @@ def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / den
     return (clip01(centre - half), clip01(centre + half))
+
+
+def clustered_share_ci(values: np.ndarray, groups: np.ndarray | None, z: float = Z95) -> tuple[float, float]:
+    """Wilson interval of the mean of per-row shares (0, ½ or 1) whose rows come in clusters.
+
+    Rows of one entity (a synthetic patient's encounters) are not independent, so counting them as
+    independent draws gives too narrow an interval. The Wilson interval is computed on the
+    effective sample size n / deff (Kish), with the design effect deff = cluster-robust (CR1)
+    variance of the mean / binomial variance, at least 1: singleton clusters give Wilson's own
+    interval. When every row has the same value the variance ratio is undefined and deff is the
+    mean cluster size (intra-cluster correlation 1, the cautious end). ``groups=None``: Wilson.
+    """
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if groups is None or n == 0:
+        return wilson(float(values.sum()), n, z)
+    _, cluster = np.unique(np.asarray(groups), return_inverse=True)
+    n_clusters = int(cluster.max()) + 1
+    p = float(values.mean())
+    if n_clusters < 2:
+        return (0.0, 1.0)
+    binomial = p * (1 - p) / n
+    residual_sums = np.bincount(cluster, weights=values - p, minlength=n_clusters)
+    robust = n_clusters / (n_clusters - 1) * float((residual_sums**2).sum()) / n**2
+    deff = max(1.0, robust / binomial) if binomial > 0 else n / n_clusters
+    n_eff = n / deff
+    return wilson(p * n_eff, n_eff, z)
 
 
 def success_rate(n_success: int, n_total: int, z: float = Z95) -> tuple[float, float]:

@@ -195,6 +195,7 @@ def privacy_section(metrics: dict[str, Any], pii_columns: list[dict[str, str]]) 
         "attacks": attacks,
         "k_rows": k_rows,
         "quasi_identifiers": [str(q) for q in (kanon.get("quasi_identifiers") or [])],
+        "interval_entities": priv.get("synthetic_entities") if priv.get("row_intervals") == "by entity" else None,
         "dcr_svg": _dcr_chart(priv.get("dcr_ecdf")),
         "dcr_reason": _reason(metrics, "privacy", "dcr_ecdf", "dcr_share"),
         "dcr_baseline": isinstance(priv.get("dcr_ecdf"), dict) and bool(priv["dcr_ecdf"].get("holdout_to_train")),

@@ -227,3 +227,11 @@ def test_dp_guarantee_is_stated_in_words(render, adult_metrics: dict[str, Any]) 
     html = render(metrics)
     assert "Differential privacy" in html
     assert "-differential privacy:" in html and "e^3" in html
+
+
+def test_intervals_counted_by_entity_are_said_so(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    metrics = copy.deepcopy(adult_metrics)
+    metrics["privacy"]["row_intervals"], metrics["privacy"]["synthetic_entities"] = "by row", None
+    assert "synthetic entities" not in render(metrics)
+    metrics["privacy"]["row_intervals"], metrics["privacy"]["synthetic_entities"] = "by entity", 19
+    assert "count the 19 synthetic entities (people), not rows" in render(metrics)
