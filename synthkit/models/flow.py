@@ -18,6 +18,7 @@ bound log P(slice) ≥ E_u[log q(u)] + log(width), averaged over ``n_samples`` u
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -34,7 +35,7 @@ from synthkit.errors import ConfigError
 from synthkit.models.arm import train_likelihood_model
 from synthkit.models.base import Synthesizer
 from synthkit.models.chunked import map_chunks
-from synthkit.models.nn_base import fast_bf16
+from synthkit.models.nn_base import check_precision, uses_bf16
 from synthkit.models.registry import register
 
 __all__ = ["FlowSynthesizer", "GaussianizedColumns", "RealNVP"]
@@ -125,14 +126,14 @@ class GaussianizedColumns:
         u = u.double()
         n = u.shape[0]
         values, codes = [], []
-        for j, m in enumerate(self.marginals):
+        for j, (m, table) in enumerate(zip(self.marginals, self._decode_tables)):
             col = u[:, j]
             if m["type"] == "categorical":
-                cumulative = torch.cumsum(torch.tensor(m["probs"], dtype=torch.float64), 0)
+                cumulative = table
                 drawn = torch.searchsorted(cumulative, (col * cumulative[-1]).contiguous(), right=True)
                 codes.append(drawn.clamp_max_(len(cumulative) - 1))
                 continue
-            grid = torch.tensor(m["grid"], dtype=torch.float64)
+            grid = table
             if len(grid) == 0:
                 values.append(torch.full((n,), float("nan"), dtype=torch.float64))
                 continue
@@ -147,6 +148,12 @@ class GaussianizedColumns:
             values.append(x.masked_fill_(col < p_m, float("nan")))
         stacked = torch.stack(values, 1).numpy() if values else np.zeros((n, 0))
         return stacked, (torch.stack(codes, 1).numpy() if codes else np.zeros((n, 0), dtype=np.int64))
+
+    @functools.cached_property
+    def _decode_tables(self) -> list[torch.Tensor]:
+        """Per column, the float64 cumulative category shares or quantile grid: built once, not per chunk."""
+        return [torch.cumsum(torch.tensor(m["probs"], dtype=torch.float64), 0) if m["type"] == "categorical"
+                else torch.tensor(m["grid"], dtype=torch.float64) for m in self.marginals]
 
     def frame_from_parts(self, values: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
         """The model frame of :meth:`decode_parts`' output, columns in order."""
@@ -292,8 +299,7 @@ class FlowSynthesizer(Synthesizer):
             raise ConfigError(f"n_quantiles must be an integer >= 3, got {self.n_quantiles!r}")
         if not 0.0 <= float(self.validation_fraction) < 0.5:
             raise ConfigError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction!r}")
-        if self.sample_precision not in ("auto", "float32", "bfloat16"):
-            raise ConfigError(f"sample_precision must be 'auto', 'float32' or 'bfloat16', got {self.sample_precision!r}")
+        check_precision("sample_precision", self.sample_precision)
 
     def _fit(self, frame: pd.DataFrame) -> None:
         start = time.perf_counter()
@@ -307,8 +313,7 @@ class FlowSynthesizer(Synthesizer):
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         self.flow_.eval()
-        precision = self.sample_precision
-        bf16 = precision == "bfloat16" or (precision == "auto" and fast_bf16(torch.device("cpu")))
+        bf16 = uses_bf16(self.sample_precision, torch.device("cpu"))
         sampler = _SamplingFlow(self.flow_, torch.bfloat16 if bf16 else torch.float32)
 
         def chunk(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:  # in parallel, without autograd

@@ -41,7 +41,7 @@ from torch.nn import functional as F
 from synthkit.errors import ConfigError
 from synthkit.models.chunked import map_chunks
 from synthkit.models.condvec import CondSampler
-from synthkit.models.nn_base import NeuralSynthesizer
+from synthkit.models.nn_base import NeuralSynthesizer, check_precision
 from synthkit.models.registry import register
 from synthkit.privacy.neural import DPNeuralMixin
 
@@ -259,8 +259,7 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
         if self.batch_size < self.pac:
             raise ConfigError(f"batch_size ({self.batch_size}) must be at least pac ({self.pac})")
         for name in ("sample_precision", "train_precision"):
-            if getattr(self, name) not in ("auto", "float32", "bfloat16"):
-                raise ConfigError(f"{name} must be 'auto', 'float32' or 'bfloat16', got {getattr(self, name)!r}")
+            check_precision(name, getattr(self, name))
         if not (isinstance(self.tau, (int, float)) and self.tau > 0):
             raise ConfigError(f"tau must be a positive number, got {self.tau!r}")
 

@@ -31,7 +31,8 @@ from synthkit.models.trainer import Trainer, TrainingHistory, resolve_device
 from synthkit.transform.encoders import Span
 from synthkit.transform.table import TableEncoder
 
-__all__ = ["PII_CLIP_QUANTILE", "PII_RARE_MIN_COUNT", "NeuralSynthesizer", "SpanLayout", "fast_bf16"]
+__all__ = ["PII_CLIP_QUANTILE", "PII_RARE_MIN_COUNT", "NeuralSynthesizer", "SpanLayout", "check_precision", "fast_bf16",
+           "uses_bf16"]
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +275,18 @@ class NeuralSynthesizer(Synthesizer):
 
     def _use_bf16(self, precision: str) -> bool:
         """Whether ``precision`` ("auto" | "float32" | "bfloat16") means bfloat16 on this device."""
-        return precision == "bfloat16" or (precision == "auto" and fast_bf16(self.device_))
+        return uses_bf16(precision, self.device_)
+
+
+def check_precision(name: str, precision: object) -> None:
+    """A clear error unless ``precision`` is "auto", "float32" or "bfloat16"."""
+    if precision not in ("auto", "float32", "bfloat16"):
+        raise ConfigError(f"{name} must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
+
+
+def uses_bf16(precision: str, device: torch.device) -> bool:
+    """Whether ``precision`` means bfloat16 on ``device``: "bfloat16", or "auto" where bfloat16 is fast."""
+    return precision == "bfloat16" or (precision == "auto" and fast_bf16(device))
 
 
 def fast_bf16(device: torch.device) -> bool:
