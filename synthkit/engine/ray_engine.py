@@ -42,6 +42,24 @@ class _Apply:
         return {"payload": [pickle.dumps(self.fn(batch), protocol=5)]}
 
 
+class _Handle:
+    """An object-store reference that batch functions resolve once per worker process."""
+
+    _cache: dict[str, Any] = {}
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+    def get(self) -> Any:
+        import ray
+
+        key = self.ref.hex()
+        if key not in _Handle._cache:
+            _Handle._cache.clear()  # keep one broadcast value per worker process
+            _Handle._cache[key] = ray.get(self.ref)
+        return _Handle._cache[key]
+
+
 class RayEngine(Engine):
     """``map_batches`` as Ray Data tasks, ``sample`` as an actor pool (model loaded once per actor)."""
 
@@ -81,6 +99,15 @@ class RayEngine(Engine):
 
             ray.shutdown()
             self._owned = False
+
+    def broadcast(self, value: Any) -> Any:
+        import ray
+
+        return _Handle(ray.put(value))
+
+    @staticmethod
+    def fetch(handle: Any) -> Any:
+        return handle.get() if isinstance(handle, _Handle) else handle
 
     def _remote_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {"num_cpus": self.spec.cpus_per_worker}
