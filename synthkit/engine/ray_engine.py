@@ -141,9 +141,11 @@ class RayEngine(Engine):
 
     def map_batches(self, source: Any, fn: Callable[[Any], Any], *, columns: list[str] | None = None,
                     batch_rows: int | None = None) -> Iterator[Any]:
+        import ray
+
         ds = self.dataset(source, columns)
         out = ds.map_batches(_Apply(fn), batch_format="pyarrow", batch_size=batch_rows or self.spec.batch_rows,
-                             concurrency=self._workers, **self._remote_args())
+                             compute=ray.data.TaskPoolStrategy(size=self._workers), **self._remote_args())
         for batch in out.iter_batches(batch_format="pyarrow", batch_size=None):
             for cell in batch.column("payload").to_pylist():
                 yield pickle.loads(cell)
@@ -159,13 +161,15 @@ class RayEngine(Engine):
         out = Path(out_dir).resolve()
         out.mkdir(parents=True, exist_ok=True)
         plan = block_plan(n, rows_per_block)
-        ids = ray.data.range(len(plan), override_num_blocks=max(1, len(plan)))
+        # block ids built on the driver (no read task competing with the actors for CPUs); Ray Data
+        # restarts a killed actor (max_restarts=-1) and retries its task (max_task_retries=-1)
+        ids = ray.data.from_items([{"id": i} for i, _ in plan], override_num_blocks=max(1, len(plan)))
         counts = ids.map_batches(
-            BlockSampler, batch_size=1, concurrency=min(self._workers, max(1, len(plan))),
+            BlockSampler, batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(self._workers, max(1, len(plan)))),
             fn_constructor_kwargs={"model_dir": str(Path(model_dir).resolve()), "out_dir": str(out), "n": n,
                                    "block_rows": rows_per_block, "seed": seed,
                                    "kill_block": self.spec.options.get("kill_block")},
-            max_restarts=-1, max_task_retries=-1, **self._remote_args(),
+            **self._remote_args(),
         ).take_all()
         done = {int(r["block"]): int(r["rows"]) for r in counts}
         if sorted(done) != [i for i, _ in plan]:
