@@ -140,10 +140,12 @@ def _split_sketches(eng: Any, source: Any, part: Any, sample_rows: int, seed: in
         return (sketch_batch(part(batch, False), sample_rows=sample_rows, seed=seed, keep_share=keep),
                 sketch_batch(part(batch, True), sample_rows=sample_rows, seed=seed, keep_share=keep))
 
-    pairs = list(eng.map_batches(source, both))
-    train = TableSketch.merge_all((p[0] for p in pairs), sample_rows=sample_rows, seed=seed)
-    hold = TableSketch.merge_all((p[1] for p in pairs), sample_rows=sample_rows, seed=seed)
-    return train, hold
+    train: Any = None
+    hold: Any = None
+    for t, h in eng.map_batches(source, both):  # merged as they arrive: driver memory stays one sketch each
+        train = t if train is None else train.merge(t, sample_rows)
+        hold = h if hold is None else hold.merge(h, sample_rows)
+    return TableSketch.merge_all([train], sample_rows, seed), TableSketch.merge_all([hold], sample_rows, seed)
 
 
 def _profile(cfg: PipelineConfig, sketch: Any) -> Any:
