@@ -33,7 +33,7 @@ import pandas as pd
 __all__ = ["ColumnSketch", "TableSketch", "sketch_batch", "QUANTILE_POINTS", "MAX_CATEGORIES"]
 
 QUANTILE_POINTS = 1024
-MAX_POINTS = 1 << 20
+MAX_POINTS = 1 << 16  # per column: 0.5 MB of points + weights, whatever the row count
 MAX_CATEGORIES = 10_000
 MAX_NUMERIC_VALUES = 1_000  # numbers and dates: exact value counts up to here (codes, small integers)
 DISTINCT_K = 4096
