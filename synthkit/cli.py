@@ -171,9 +171,10 @@ def fit(
 ) -> None:
     """Fit a synthesizer and save it (no pickle: JSON + weights)."""
     from synthkit.models import create
-    from synthkit.models.registry import DEFAULT_MODEL, get
+    import synthkit.evaluate.selection  # noqa: F401  (registers "auto": the measured choice)
+    from synthkit.models.registry import get
 
-    name = DEFAULT_MODEL if model == "auto" else model
+    name = model
     get(name)  # unknown model: clear error before reading data
     frame = read_data(data, table)
     params = _parse_pairs(param, "--param")
@@ -282,12 +283,12 @@ def audit(
 @app.command()
 def models() -> None:
     """List the registered synthesizers."""
-    from synthkit.models.registry import DEFAULT_MODEL, available, get
+    import synthkit.evaluate.selection  # noqa: F401  (registers "auto")
+    from synthkit.models.registry import available, get
 
     for name in available():
         doc = (get(name).__doc__ or "").strip().splitlines()[0] if get(name).__doc__ else ""
-        mark = " (default for auto)" if name == DEFAULT_MODEL else ""
-        typer.echo(f"{name:<12} {doc}{mark}")
+        typer.echo(f"{name:<12} {doc}")
 
 
 @app.command()

@@ -93,18 +93,21 @@ class AutoSynthesizer(Synthesizer):
 
     ``candidates`` (default :data:`CANDIDATES`, those installed), ``max_minutes`` for the whole fit,
     ``validation_fraction`` of the training rows kept aside for scoring, ``candidate_params`` maps a
-    candidate name to constructor arguments (e.g. ``{"arm": {"epochs": 20}}``).
+    candidate name to constructor arguments (e.g. ``{"arm": {"epochs": 20}}``), ``epochs`` (if
+    given) caps every candidate that trains in epochs.
     """
+    contract_skip: ClassVar[bool] = True  # its saved folder loads as the chosen model: tests/evaluate/test_selection.py
 
     test_params: ClassVar[dict[str, Any]] = {
-        "max_minutes": 1.0, "candidates": ["copula", "arm"],
-        "candidate_params": {"arm": {"epochs": 2, "min_steps": 0, "hidden": 16, "embedding_dim": 4, "n_bins": 8}},
+        "max_minutes": 1.0, "candidates": ["copula", "arm"], "epochs": 2,
+        "candidate_params": {"arm": {"hidden": 16, "embedding_dim": 4, "n_bins": 8}},
     }
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
                  max_minutes: float = 10.0, candidates: list[str] | None = None, validation_fraction: float = 0.3,
-                 candidate_params: dict[str, dict[str, Any]] | None = None) -> None:
+                 candidate_params: dict[str, dict[str, Any]] | None = None, epochs: int | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
+        self.epochs = epochs
         self.max_minutes, self.candidates = max_minutes, candidates
         self.validation_fraction, self.candidate_params = validation_fraction, candidate_params
 
@@ -162,8 +165,12 @@ class AutoSynthesizer(Synthesizer):
         return self
 
     def _candidate(self, name: str, minutes: float) -> Synthesizer:
-        params: dict[str, Any] = {"seed": self.seed, **(self.candidate_params or {}).get(name, {})}
-        if "max_minutes" in get(name)._param_names():
+        params: dict[str, Any] = {"seed": self.seed}
+        accepted = get(name)._param_names()
+        if self.epochs is not None and "epochs" in accepted:
+            params["epochs"] = self.epochs
+        params.update((self.candidate_params or {}).get(name, {}))
+        if "max_minutes" in accepted:
             params["max_minutes"] = min(float(params.get("max_minutes") or minutes), minutes)
         return create(name, metadata=self.metadata, **params)
 
@@ -205,6 +212,10 @@ class AutoSynthesizer(Synthesizer):
 def _choose(records: list[dict[str, Any]]) -> tuple[str, str]:
     """The best eligible candidate and why (ties broken by candidate order)."""
     scored = [r for r in records if r["status"] == "scored" and r["score"] is not None]
+    skipped = [r for r in records if r["status"] == "skipped"]
+    if not scored and skipped:
+        return records[0]["model"], (f"the budget left no time to measure any candidate; {records[0]['model']} "
+                                     "(the cheapest) is fitted without measuring")
     if not scored:
         raise ConfigError("auto: no candidate could be fitted and scored: "
                           + "; ".join(f"{r['model']}: {r.get('reason')}" for r in records))

@@ -160,7 +160,8 @@ class AutoregressiveSynthesizer(Synthesizer):
     """Autoregressive token model; see the module docstring.
 
     Small tables get the same amount of learning as large ones: at least ``min_steps`` optimizer
-    steps (early stopping cannot fire before), with the batch shrunk so an epoch has at least
+    steps (early stopping cannot fire before; ``epochs=None`` lets the epoch cap grow to fit them,
+    an explicit ``epochs`` is a hard cap), with the batch shrunk so an epoch has at least
     :data:`MIN_BATCHES` batches, the learning rate scaled with the square root of the batch, and at
     most one numeric bin per :data:`ROWS_PER_BIN` rows (see :func:`small_table_schedule`); on
     tables of tens of thousands of rows none of this changes anything.
@@ -172,11 +173,12 @@ class AutoregressiveSynthesizer(Synthesizer):
     numeric tails are clipped to the 0.5 %/99.5 % quantiles (``rare_min_count``/``clip_quantile``).
     """
 
-    test_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256}
+    test_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256,
+                                             "min_steps": 0}
     native_conditions = True
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0, n_bins: int = 64,
-                 embedding_dim: int = 16, hidden: int = 64, depth: int = 0, dropout: float = 0.1, epochs: int = 60,
+                 embedding_dim: int = 16, hidden: int = 64, depth: int = 0, dropout: float = 0.1, epochs: int | None = None,
                  batch_size: int = 512, learning_rate: float = 3e-3, weight_decay: float = 1e-5,
                  validation_fraction: float = 0.1, patience: int = 4, max_minutes: float | None = None,
                  column_order: list[str] | None = None, max_categories: int = 255, rare_min_count: int | None = None,
@@ -193,6 +195,8 @@ class AutoregressiveSynthesizer(Synthesizer):
     def _check_params(self) -> None:
         for name in ("embedding_dim", "hidden", "epochs", "batch_size", "patience"):
             value = getattr(self, name)
+            if name == "epochs" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.depth, int) or self.depth < 0:
@@ -366,22 +370,23 @@ def _clip_tails(frame: pd.DataFrame, numerical: list[str], q: float) -> pd.DataF
     return frame
 
 
-def small_table_schedule(n_train: int, batch_size: int, learning_rate: float, epochs: int,
-                         min_steps: int) -> tuple[int, float, int]:
+def small_table_schedule(n_train: int, batch_size: int, learning_rate: float, epochs: int | None,
+                         min_steps: int, default_epochs: int = 60) -> tuple[int, float, int]:
     """(batch size, learning rate, epochs) so that ``n_train`` rows get at least ``min_steps`` steps.
 
     The batch shrinks until an epoch has :data:`MIN_BATCHES` batches (never below
     :data:`MIN_BATCH`), the learning rate follows the square root of the batch (smaller batches,
-    noisier gradients), and the epoch cap grows to fit ``min_steps``. With ``min_steps=0`` the
-    settings are returned unchanged (``flow`` trains that way).
+    noisier gradients), and with ``epochs=None`` the epoch cap is ``default_epochs`` or as many as
+    ``min_steps`` need; an explicit ``epochs`` stays a hard cap. With ``min_steps=0`` the settings
+    are returned unchanged (``flow`` trains that way).
     """
     batch = min(batch_size, n_train)
     if min_steps <= 0:
-        return batch, learning_rate, epochs
+        return batch, learning_rate, epochs if epochs is not None else default_epochs
     batch = min(batch, max(MIN_BATCH, n_train // MIN_BATCHES))
     lr = learning_rate * math.sqrt(batch / batch_size) if batch < batch_size else learning_rate
     per_epoch = max(n_train // batch, 1)
-    return batch, lr, max(epochs, math.ceil(min_steps / per_epoch))
+    return batch, lr, epochs if epochs is not None else max(default_epochs, math.ceil(min_steps / per_epoch))
 
 
 def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, preprocess_seconds: float,

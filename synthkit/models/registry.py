@@ -42,8 +42,7 @@ BUILTIN_MODULES: dict[str, str] = {
 }
 ENTRY_POINT_GROUP = "synthkit.models"
 
-# What `model: auto` means: the model the benchmark shows wins on quality within the time budget
-# (benchmarks/results/models.md: arm leads on Adult, default-credit-card and insurance).
+# The model used where nothing is measured (`model: auto` itself measures: synthkit/evaluate/selection.py)
 DEFAULT_MODEL = "arm"
 
 _REGISTRY: dict[str, type[Synthesizer]] = {}

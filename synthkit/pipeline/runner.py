@@ -158,13 +158,15 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
             if sequence:
                 metrics["temporal"] = _temporal(train, synthetic, sequence, cfg.seed)
     _record_dp_guarantee(model, metrics)
+    if getattr(model, "selection_", None):  # model: auto — what was measured and why this model
+        metrics["model_selection"] = model.selection_
     gates = check_gates(cfg.gates, metrics)
     status = "gate_failed" if any(not g["passed"] for g in gates) else "ok"
     metrics["gates"] = gates
     metrics["status"] = status
     metrics.setdefault("meta", {})["pipeline"] = {
         "name": cfg.name,
-        "model": model.name,
+        "model": getattr(model, "chosen_", model).name,
         "model_reused": reused,
         "seed": cfg.seed,
         "timings": timings,
@@ -350,7 +352,7 @@ def _report(cfg: PipelineConfig, metrics: dict[str, Any], train: pd.DataFrame, s
     table = metadata.table()
     run_info = {
         "dataset": _describe_source(cfg, len(train)),
-        "model": model.name,
+        "model": model.name if not hasattr(model, "chosen_") else f"auto → {model.chosen_.name}",
         "model_params": model.get_params(),
         "config": json.loads(cfg.model_dump_json()),
         "timings": timings,

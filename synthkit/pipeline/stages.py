@@ -10,7 +10,6 @@ import pandas as pd
 
 from synthkit.errors import ConfigError, DataError, ModelFileError
 from synthkit.models import Synthesizer, create
-from synthkit.models.registry import DEFAULT_MODEL
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.profile.metadata import Metadata
@@ -147,8 +146,10 @@ def load_holdout(cfg: PipelineConfig, real: pd.DataFrame, entity: str | None = N
 
 
 def model_name(cfg: PipelineConfig) -> str:
-    """The registered model a config asks for ('auto' resolved)."""
-    return DEFAULT_MODEL if cfg.model.name == "auto" else cfg.model.name
+    """The registered model a config asks for ('auto' is the measured selection of synthkit.evaluate.selection)."""
+    import synthkit.evaluate.selection  # noqa: F401  (registers "auto" even where the entry point is not installed)
+
+    return cfg.model.name
 
 
 def fit_or_reuse(cfg: PipelineConfig, train: pd.DataFrame, metadata: Metadata, folder: RunFolder,
