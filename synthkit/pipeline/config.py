@@ -54,6 +54,8 @@ class ProfileConfig(_Section):
     kinds: dict[str, str] = Field(default_factory=dict, description="column -> kind override")
     pii: dict[str, str] = Field(default_factory=dict, description="column -> PII class override ('none' to clear)")
     primary_key: str | None = Field(None, description="primary key column (regenerated, never learned)")
+    expectations: bool = Field(True, description="build the real table's Great Expectations suite and check the "
+                               "synthetic rows against it (expectations.json, validation.json; one-table runs)")
 
 
 class HoldoutConfig(_Section):

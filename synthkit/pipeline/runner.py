@@ -103,9 +103,13 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
         raise ConfigError("holdout.path and sample.conditions apply to one-table runs (a multi-table run holds out "
                           "and samples whole root entities)")
     try:
-        create(model_name(cfg), **{"seed": cfg.seed, **cfg.model.params})._check_params()
+        model = create(model_name(cfg), **{"seed": cfg.seed, **cfg.model.params})
     except TypeError as exc:
         raise ConfigError(f"invalid parameters for model {model_name(cfg)!r}: {exc}") from None
+    try:
+        model._check_params()  # the model's own parameter checks, now rather than after reading the data
+    except AttributeError:  # a check that needs fitted state runs at fit time
+        pass
     if cfg.sink.url:
         _check_sink(cfg.sink.url)
     return model_cls

@@ -110,6 +110,8 @@ def profile(ctx: RunContext) -> None:
         if column is not None and column not in columns:
             raise ConfigError(f"evaluate names column {column!r}, which the data does not have")
     ctx.sequence = sequence_columns(cfg, ctx.model_cls, ctx.metadata)
+    if not cfg.profile.expectations:
+        return
     try:
         from synthkit.profile.expectations import save_suite
     except ImportError as exc:
