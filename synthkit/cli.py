@@ -101,7 +101,7 @@ def _write_table(df: Any, out: Path) -> None:
 def _load_metadata(path: Path | None) -> Any:
     if path is None:
         return None
-    from synthkit.profile.metadata import Metadata
+    from synthkit.meta import Metadata
 
     return Metadata.load(path)
 
@@ -150,9 +150,9 @@ def profile(
     else:
         typer.echo(json.dumps(metadata.to_dict(), indent=2))
     if expectations:
-        from synthkit.profile.expectations import save_suite
+        from synthkit.profile.expectations import build_suite, save_suite
 
-        save_suite(metadata.to_expectation_suite(), expectations)
+        save_suite(build_suite(metadata), expectations)
     if html:
         from synthkit.report import render_profile_report
 

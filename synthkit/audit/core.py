@@ -19,7 +19,7 @@ import pandas as pd
 from synthkit.audit.normalize import cell_text, file_tokens, ngrams, row_frame
 from synthkit.audit.sources import Sensitive, row_columns, sensitive_values
 from synthkit.errors import ConfigError, DataError, LeakageError
-from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.meta import Metadata, TableMeta
 
 __all__ = ["DEFAULT_MIN_ROW_COLUMNS", "AuditResult", "audit"]
 

@@ -107,7 +107,7 @@ def icu_wide(long: pd.DataFrame) -> pd.DataFrame:
 def _read_ehr() -> Any:
     """The bundled Synthea subset as a Dataset; codes stay strings, dates become datetime64."""
     from synthkit.io import Dataset
-    from synthkit.profile.metadata import Relationship
+    from synthkit.meta import Relationship
 
     dates = {"patients": ["BIRTHDATE", "DEATHDATE"], "encounters": ["START", "STOP"],
              "conditions": ["START", "STOP"], "observations": ["DATE"]}

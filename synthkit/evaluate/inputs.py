@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import EvaluationError
-from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.meta import Metadata, TableMeta
 
 __all__ = ["EVALUATED_KINDS", "Prepared", "prepare", "split_holdout"]
 

@@ -108,7 +108,7 @@ def reflect_keys(url: str, tables: list[str]) -> tuple[dict[str, str], list[Any]
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
-    from synthkit.profile.metadata import Relationship
+    from synthkit.meta import Relationship
 
     engine = engine_for(url)
     pks: dict[str, str] = {}

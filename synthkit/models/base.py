@@ -28,7 +28,7 @@ import pandas as pd
 from synthkit import __version__
 from synthkit.errors import DataError, ModelError, ModelFileError, NotFittedError, SynthkitError
 from synthkit.models.fakes import fake_column
-from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.meta import Metadata, TableMeta
 from synthkit.transform.schema import TableSchema
 from synthkit.utils.atomic import write_bytes, write_text
 from synthkit.utils.seeding import seed_everything

@@ -36,7 +36,7 @@ from synthkit.models.medical import (
 )
 from synthkit.models.registry import create, register
 from synthkit.models.sequence import SequenceSynthesizer, export_model, import_model
-from synthkit.profile.metadata import Metadata, Relationship, TableMeta
+from synthkit.meta import Metadata, Relationship, TableMeta
 from synthkit.transform.schema import TableSchema
 from synthkit.utils.seeding import seed_everything
 

@@ -33,7 +33,7 @@ from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.trainer import Trainer
-from synthkit.profile.metadata import ColumnMeta, Metadata, TableMeta
+from synthkit.meta import ColumnMeta, Metadata, TableMeta
 from synthkit.transform.schema import TableSchema
 from synthkit.utils.seeding import seed_everything
 

@@ -28,7 +28,7 @@ import pandas as pd
 from synthkit.errors import ConfigError
 from synthkit.privacy.accounting import PrivacyLedger, default_delta, validate_budget
 from synthkit.privacy.preprocess import DPDiscretizer
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 
 __all__ = ["PUBLIC_STATS_KEYS", "DPModelMixin"]
 

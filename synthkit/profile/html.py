@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 from synthkit.utils.atomic import write_text
 
 __all__ = ["render_html", "write_html"]

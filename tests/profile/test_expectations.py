@@ -12,13 +12,13 @@ import pytest
 
 from synthkit.errors import ConfigError
 from synthkit.io import read
-from synthkit.profile import profile
-from synthkit.profile.expectations import load_suite, save_suite, validate
+from synthkit.profile import profile, to_sdv_dict
+from synthkit.profile.expectations import build_suite, load_suite, save_suite, validate
 
 
 def test_adult_passes_its_own_suite_and_bad_rows_fail(adult_small: pd.DataFrame, tmp_path: Path) -> None:
     meta = profile(adult_small)
-    suite = meta.to_expectation_suite()
+    suite = build_suite(meta)
     kinds = {e.expectation_type if hasattr(e, "expectation_type") else type(e).__name__ for e in suite.expectations}
     assert len(suite.expectations) > 30 and kinds
     result = validate(adult_small, suite)
@@ -73,12 +73,12 @@ def test_suite_errors(tmp_path: Path) -> None:
 def test_sdv_export_loads_in_sdv(shared_datasets: Path, adult_small: pd.DataFrame) -> None:
     sdv_metadata = pytest.importorskip("sdv.metadata")
     ds = read(shared_datasets / "synthea-ehr-sample", tables=["patients", "encounters", "conditions"], format="synthea")
-    exported = profile(ds).to_sdv()
+    exported = to_sdv_dict(profile(ds))
     assert exported["tables"]["patients"]["columns"]["SSN"] == {"sdtype": "ssn", "pii": True}
     assert {"parent_table_name": "patients", "parent_primary_key": "Id", "child_table_name": "encounters",
             "child_foreign_key": "PATIENT"} in exported["relationships"]
     sdv_metadata.Metadata.load_from_dict(exported).validate()
-    single = profile(adult_small).to_sdv()
+    single = to_sdv_dict(profile(adult_small))
     assert single["tables"]["table"]["columns"]["age"]["sdtype"] == "numerical"
     sdv_metadata.Metadata.load_from_dict(single).validate()
 
