@@ -20,8 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synthkit.errors import ConfigError
-from synthkit.utils.jsonfile import read_json
 from synthkit.utils.atomic import write_json
+from synthkit.utils.jsonfile import read_json
 
 __all__ = [
     "METADATA_VERSION",
