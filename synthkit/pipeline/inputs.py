@@ -8,12 +8,16 @@ import logging
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
+from pydantic import ValidationError
 
+from synthkit.datasets import load
 from synthkit.errors import ConfigError, DataError
-from synthkit.io import Dataset
+from synthkit.evaluate import split_holdout
+from synthkit.io import Dataset, read, write
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.utils.paths import safe_name
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 
 __all__ = ["load_source", "safe_tables", "apply_profile", "sequence_columns", "split"]
 
@@ -24,12 +28,8 @@ def load_source(cfg: PipelineConfig, multi: bool) -> Dataset:
     """The real data: every table for a multi-table model, else the one table (``max_rows`` seeded)."""
     src = cfg.source
     if src.dataset:
-        from synthkit.datasets import load
-
         data = load(src.dataset) if multi else load(src.dataset)[0]
     else:
-        from synthkit.io import read
-
         if src.url and src.options.get("create_from"):
             _create_sql_from_bundled(src.url, src.table or src.options["create_from"], src.options["create_from"])
         opts = {k: v for k, v in src.options.items() if k != "create_from"}
@@ -51,11 +51,6 @@ def load_source(cfg: PipelineConfig, multi: bool) -> Dataset:
 
 def _create_sql_from_bundled(url: str, table: str, dataset: str) -> None:
     """Demo helper: fill a SQL table from a bundled dataset when it does not exist yet."""
-    import sqlalchemy as sa
-
-    from synthkit.datasets import load
-    from synthkit.io import write
-
     engine = sa.create_engine(url)
     try:
         exists = sa.inspect(engine).has_table(table)
@@ -100,8 +95,6 @@ def apply_profile(cfg: PipelineConfig, metadata: Metadata, root: str) -> Metadat
 
 def _override(column: Any, field: str, value: Any, key: str) -> None:
     """Set a metadata field from the config; a value the schema refuses is named with its key."""
-    from pydantic import ValidationError
-
     try:
         setattr(column, field, value)
     except ValidationError as exc:
@@ -134,8 +127,6 @@ def split(cfg: PipelineConfig, data: Dataset, owners: dict[str, pd.Series], root
     children) are held out, so no held-out person has a single row in training. ``owners`` gives
     each table's unit per row; a table without one stays in training (nothing says whose rows)."""
     if cfg.holdout.path:
-        from synthkit.io import read
-
         (name, real), = data.tables.items()
         holdout = read(cfg.holdout.path)
         if not isinstance(holdout, pd.DataFrame):
@@ -143,8 +134,6 @@ def split(cfg: PipelineConfig, data: Dataset, owners: dict[str, pd.Series], root
         if list(holdout.columns) != list(real.columns):
             raise DataError(f"holdout columns {list(holdout.columns)} differ from the source's {list(real.columns)}")
         return data, {name: holdout}
-    from synthkit.evaluate import split_holdout
-
     ids = pd.DataFrame({"unit": pd.unique(owners[root])})
     train_ids, _ = split_holdout(ids, share=cfg.holdout.share, seed=cfg.holdout.seed)
     train: dict[str, pd.DataFrame] = {}

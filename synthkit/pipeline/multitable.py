@@ -12,10 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from synthkit.audit import audit
 from synthkit.errors import ConfigError
+from synthkit.evaluate import evaluate
+from synthkit.io import Dataset
+from synthkit.models.medical import root_ids
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 from synthkit.utils.atomic import write_json
 
 __all__ = ["root_table", "owners", "integrity", "evaluate_tables", "headline", "audit_tables"]
@@ -35,17 +39,12 @@ def root_table(dataset: Any) -> tuple[str, str]:
 
 def owners(dataset: Any) -> dict[str, pd.Series]:
     """Each table's root key per row (tables not linked to the root are left out)."""
-    from synthkit.models.medical import root_ids
-
     root, key = root_table(dataset)
     return root_ids(dataset.tables, dataset.relationships, root, key)
 
 
 def integrity(synthetic: dict[str, pd.DataFrame], dataset: Any) -> dict[str, Any]:
     """Orphans, duplicate keys and child dates before the root's first date, as counts."""
-    from synthkit.io import Dataset
-    from synthkit.models.medical import root_ids
-
     report = Dataset(tables=synthetic, primary_keys=dataset.primary_keys, relationships=dataset.relationships).validate()
     root, key = root_table(dataset)
     dates = [c for c in synthetic[root].columns if pd.api.types.is_datetime64_any_dtype(synthetic[root][c])]
@@ -74,8 +73,6 @@ def integrity(synthetic: dict[str, pd.DataFrame], dataset: Any) -> dict[str, Any
 def evaluate_tables(cfg: PipelineConfig, train: Any, synthetic: dict[str, pd.DataFrame],
                     holdout: dict[str, pd.DataFrame], metadata: Metadata) -> dict[str, dict[str, Any]]:
     """Flat evaluation of every table large enough, against its own holdout rows."""
-    from synthkit.evaluate import evaluate
-
     scores: dict[str, dict[str, Any]] = {}
     root, _ = root_table(train)
     # each child table's key to the root entity: rows of one patient go to the same side of the attack
@@ -123,8 +120,6 @@ def headline(root: str, scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def audit_tables(real: Any, holdout: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], metadata: Metadata,
                  folder: RunFolder, root: str) -> list[dict[str, Any]]:
     """Audit every synthetic table against its real rows, and the model and report against the root."""
-    from synthkit.audit import audit
-
     findings: list[dict[str, Any]] = []
     checked: dict[str, Any] = {}
     for name, frame in synthetic.items():

@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from synthkit.errors import ConfigError
+from synthkit.models import create, get
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.utils.paths import check_output_dir
-from synthkit.pipeline.stages import STAGES, RunContext, is_multi, model_name
+from synthkit.pipeline.stages import STAGES, RunContext, is_multi, model_name, redact
 
 __all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR", "EXIT_LEAK",
            "EXIT_SINK_FAILED"]
@@ -89,8 +94,6 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
 
 def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     """Refuse, before reading any data, what could only fail later; returns the model class."""
-    from synthkit.models import create, get
-
     inputs = [Path(p) for p in (cfg.source.path, cfg.holdout.path) if p]
     for path in inputs:
         if not path.exists():
@@ -116,9 +119,6 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
 
 
 def _sqlite_file(url: str | None) -> Path | None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         parsed = make_url(url) if url else None
     except ArgumentError:
@@ -135,10 +135,6 @@ def _check_sink(url: str) -> None:
         if not db.parent.is_dir() or not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
             raise ConfigError(f"sink.url: cannot write the SQLite database {db} (missing or read-only folder or file)")
         return
-    import sqlalchemy as sa
-
-    from synthkit.pipeline.stages import redact
-
     engine = sa.create_engine(url)
     try:
         with engine.connect():

@@ -21,8 +21,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn
+import torch
+from sqlalchemy.engine import make_url
 
 from synthkit import __version__
+from synthkit.audit import audit as audit_outputs
+from synthkit.evaluate import evaluate as evaluate_data
+from synthkit.evaluate.temporal import temporal_metrics
+from synthkit.io import write
+from synthkit.io.sql import write_sql
+from synthkit.models import Synthesizer, create
+from synthkit.models.relational import RelationalSynthesizer
+from synthkit.privacy import dp_metrics
+from synthkit.profile import profile as profile_data
+from synthkit.profile.expectations import build_suite, save_suite
+from synthkit.profile.expectations import validate as run_suite
+from synthkit.report import render_report
 from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.io import Dataset
 from synthkit.pipeline import multitable
@@ -31,7 +46,7 @@ from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.gates import check_gates
 from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 from synthkit.utils.atomic import atomic_path, write_json, write_text
 
 __all__ = ["RunContext", "STAGES", "model_name", "is_multi", "fingerprint", "versions", "redact"]
@@ -46,8 +61,6 @@ def model_name(cfg: PipelineConfig) -> str:
 
 def is_multi(model_cls: type) -> bool:
     """Whether the model synthesizes a whole multi-table ``Dataset`` (fit on tables, sample a dict)."""
-    from synthkit.models.relational import RelationalSynthesizer
-
     return issubclass(model_cls, RelationalSynthesizer)
 
 
@@ -95,8 +108,6 @@ def load(ctx: RunContext) -> None:
 
 
 def profile(ctx: RunContext) -> None:
-    from synthkit.profile import profile as profile_data
-
     cfg = ctx.cfg
     assert ctx.data is not None
     ctx.metadata = apply_profile(cfg, profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root], name=cfg.name),
@@ -113,11 +124,10 @@ def profile(ctx: RunContext) -> None:
     if not cfg.profile.expectations:
         return
     try:
-        from synthkit.profile.expectations import save_suite
+        ctx.suite = build_suite(ctx.metadata)
     except ImportError as exc:
         log.warning("Great Expectations suite skipped: %s", exc)
         return
-    ctx.suite = ctx.metadata.to_expectation_suite()
     save_suite(ctx.suite, ctx.folder.path("expectations.json"))
     ctx.files["expectations"] = "expectations.json"
 
@@ -135,8 +145,6 @@ def split_holdout(ctx: RunContext) -> None:
 
 def fit(ctx: RunContext) -> None:
     """Fit the model, or (``reuse_model``) load the previous run's when data and settings match."""
-    from synthkit.models import Synthesizer, create
-
     cfg, folder = ctx.cfg, ctx.folder
     assert ctx.train is not None and ctx.metadata is not None
     name, params = model_name(cfg), {"seed": cfg.seed, **cfg.model.params}
@@ -182,8 +190,6 @@ def sample(ctx: RunContext) -> None:
             frame.to_csv(tmp, index=False)
         ctx.files[f"synthetic.{name}" if ctx.multi else "synthetic"] = rel
     if cfg.sink.path:  # a file sink lives inside the run folder: staged, audited, committed with it
-        from synthkit.io import write
-
         ctx.point("write:sink_file")
         write(Dataset(tables=ctx.synthetic, primary_keys=ctx.data.primary_keys, relationships=ctx.data.relationships)
               if ctx.multi else ctx.synthetic[ctx.root], ctx.folder.path(cfg.sink.path))
@@ -193,8 +199,6 @@ def sample(ctx: RunContext) -> None:
 def validate(ctx: RunContext) -> None:
     if ctx.suite is None:
         return
-    from synthkit.profile.expectations import validate as run_suite
-
     ctx.validation = run_suite(ctx.synthetic[ctx.root], ctx.suite)
     write_json(ctx.folder.path("validation.json"), ctx.validation)
     ctx.files["validation"] = "validation.json"
@@ -212,8 +216,6 @@ def evaluate(ctx: RunContext) -> None:
     else:
         metrics = _evaluate_table(ctx) if cfg.evaluate.enabled else {"schema_version": 1}
     if getattr(ctx.model, "privacy_guarantee_", None):  # a DP model's formal guarantee beside the empirical results
-        from synthkit.privacy import dp_metrics
-
         metrics.setdefault("privacy", {})["dp"] = dp_metrics(ctx.model)
     ctx.gates = check_gates(cfg.gates, metrics)
     ctx.status = "gate_failed" if any(not g["passed"] for g in ctx.gates) else "ok"
@@ -230,8 +232,6 @@ def evaluate(ctx: RunContext) -> None:
 
 
 def _evaluate_table(ctx: RunContext) -> dict[str, Any]:
-    from synthkit.evaluate import evaluate as evaluate_data
-
     cfg, seq = ctx.cfg, ctx.sequence
     assert ctx.train is not None
     train, synthetic = ctx.train.tables[ctx.root], ctx.synthetic[ctx.root]
@@ -242,8 +242,6 @@ def _evaluate_table(ctx: RunContext) -> dict[str, Any]:
         entity=seq["entity"] if seq else None,  # held out by entity: the membership attack compares whole entities too
     ).scores)
     if seq:
-        from synthkit.evaluate.temporal import temporal_metrics
-
         metrics["temporal"] = temporal_metrics(train, synthetic, seq["entity"], seq["time"], seq["measures"], seed=cfg.seed)
     return metrics
 
@@ -252,8 +250,6 @@ def report(ctx: RunContext) -> None:
     cfg = ctx.cfg
     if not cfg.report.enabled:
         return
-    from synthkit.report import render_report
-
     assert ctx.train is not None and ctx.metadata is not None
     ctx.point("write:report")
     train, table = ctx.train.tables[ctx.root], ctx.metadata.table(ctx.root)
@@ -281,8 +277,6 @@ def audit(ctx: RunContext) -> None:
     if ctx.multi:
         ctx.leaks = multitable.audit_tables(ctx.train, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.folder, ctx.root)
     else:
-        from synthkit.audit import audit as audit_outputs
-
         real = pd.concat([ctx.train.tables[ctx.root], ctx.holdout[ctx.root]], ignore_index=True)
         result = audit_outputs(real, ctx.metadata, run_dir=ctx.folder.staging)
         write_json(ctx.folder.path("audit.json"), result.to_dict())
@@ -310,8 +304,6 @@ def sink(ctx: RunContext) -> None:
     cfg = ctx.cfg
     if not cfg.sink.url or ctx.leaks:
         return
-    from synthkit.io.sql import write_sql
-
     tables = ({f"{cfg.sink.table or ''}{name}": frame for name, frame in ctx.synthetic.items()} if ctx.multi
               else {str(cfg.sink.table): ctx.synthetic[ctx.root]})
     try:
@@ -334,8 +326,6 @@ STAGES: list[Callable[[RunContext], None]] = [load, profile, split_holdout, fit,
 def redact(url: str) -> str:
     """Hide passwords in SQLAlchemy URLs before they reach a report or log."""
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL: nothing to hide
         return url
@@ -343,9 +333,6 @@ def redact(url: str) -> str:
 
 def versions() -> dict[str, str]:
     """Versions of the libraries that shape the results."""
-    import sklearn
-    import torch
-
     return {"synthkit": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__}
 

@@ -16,8 +16,8 @@ from synthkit.audit import audit
 from synthkit.audit.sources import row_columns
 from synthkit.pipeline import run
 from synthkit.pipeline.config import load_config
+from synthkit.meta import Metadata
 from synthkit.pipeline.inputs import load_source
-from synthkit.profile.metadata import Metadata
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINES = sorted((REPO / "pipelines").glob("*.yaml"))
