@@ -19,9 +19,9 @@ from synthkit.utils.paths import safe_name
 
 __all__ = ["PipelineConfig", "load_config", "apply_overrides", "GATE_PATTERN"]
 
-# "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
 _RUN_OUTPUTS = {"synthetic.csv", "synthetic", "metrics.json", "report.html", "metadata.json", "expectations.json",
                 "validation.json", "audit.json", "model", "model.fingerprint", MARKER}
+# "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
 GATE_PATTERN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
 

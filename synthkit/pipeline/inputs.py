@@ -15,9 +15,9 @@ from synthkit.datasets import load
 from synthkit.errors import ConfigError, DataError
 from synthkit.evaluate import split_holdout
 from synthkit.io import Dataset, read, write
+from synthkit.meta import Metadata
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.utils.paths import safe_name
-from synthkit.meta import Metadata
 
 __all__ = ["load_source", "safe_tables", "apply_profile", "sequence_columns", "split"]
 

@@ -27,26 +27,25 @@ from sqlalchemy.engine import make_url
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
+from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.evaluate import evaluate as evaluate_data
 from synthkit.evaluate.temporal import temporal_metrics
-from synthkit.io import write
+from synthkit.io import Dataset, write
 from synthkit.io.sql import write_sql
+from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
+from synthkit.models.registry import DEFAULT_MODEL
 from synthkit.models.relational import RelationalSynthesizer
+from synthkit.pipeline import multitable
+from synthkit.pipeline.config import PipelineConfig
+from synthkit.pipeline.gates import check_gates
+from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
+from synthkit.pipeline.outputs import RunFolder
 from synthkit.privacy import dp_metrics
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
 from synthkit.profile.expectations import validate as run_suite
 from synthkit.report import render_report
-from synthkit.errors import ConfigError, ModelFileError, SynthkitError
-from synthkit.io import Dataset
-from synthkit.pipeline import multitable
-from synthkit.models.registry import DEFAULT_MODEL
-from synthkit.pipeline.config import PipelineConfig
-from synthkit.pipeline.gates import check_gates
-from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
-from synthkit.pipeline.outputs import RunFolder
-from synthkit.meta import Metadata
 from synthkit.utils.atomic import atomic_path, write_json, write_text
 
 __all__ = ["RunContext", "STAGES", "model_name", "is_multi", "fingerprint", "versions", "redact"]
