@@ -28,6 +28,7 @@ from synthkit.meta import Metadata
 from synthkit.models import create
 from synthkit.models import load as load_model
 from synthkit.models.registry import DEFAULT_MODEL, available, get
+from synthkit.models.signing import read_key_file, using_key
 from synthkit.pipeline import run as run_pipeline
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
@@ -113,6 +114,16 @@ def _load_metadata(path: Path | None) -> Any:
     return Metadata.load(path)
 
 
+KeyFile = Annotated[Optional[Path], typer.Option(
+    "--key-file", help="file holding the model signing key (default: $SYNTHKIT_MODEL_KEY); models are HMAC-signed "
+                       "when saved and refused when loaded unsigned or changed")]
+
+
+def _key(key_file: Path | None) -> bytes | None:
+    """The signing key of ``--key-file``; None leaves ``$SYNTHKIT_MODEL_KEY`` (or no key) in force."""
+    return read_key_file(key_file) if key_file is not None else None
+
+
 # -- commands ---------------------------------------------------------------------------
 @app.command()
 def run(
@@ -120,9 +131,11 @@ def run(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: key.sub=value")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary on stdout")] = False,
     reuse_model: Annotated[bool, typer.Option("--reuse-model", help="reuse the previous run's model if data and settings match")] = False,
+    key_file: KeyFile = None,
 ) -> None:
     """Run a whole pipeline from one YAML file (exit 3 if a quality gate fails)."""
-    result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model)
+    with using_key(_key(key_file)):  # the run's model is signed; a reused one must carry a valid signature
+        result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -167,10 +180,13 @@ def fit(
     seed: Annotated[int, typer.Option("--seed", help="fit seed")] = 0,
     metadata: Annotated[Optional[Path], typer.Option("--metadata", help="metadata JSON (default: profile the data)")] = None,
     table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
+    key_file: KeyFile = None,
 ) -> None:
-    """Fit a synthesizer and save it (no pickle: JSON + weights)."""
+    """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key)."""
+
     name = DEFAULT_MODEL if model == "auto" else model
     get(name)  # unknown model: clear error before reading data
+    key = _key(key_file)  # an unreadable key file: clear error before fitting
     frame = read_data(data, table)
     params = _parse_pairs(param, "--param")
     try:
@@ -178,7 +194,7 @@ def fit(
     except TypeError as exc:
         raise ConfigError(f"invalid parameter for model {name!r}: {exc}") from None
     synthesizer.fit(frame)
-    synthesizer.save(output)
+    synthesizer.save(output, key=key)
     typer.echo(f"fitted {name} on {len(frame):,} rows -> {output}")
 
 
@@ -189,11 +205,13 @@ def sample(
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV/Parquet/JSONL file to write")] = Path("synthetic.csv"),
     seed: Annotated[Optional[int], typer.Option("--seed", help="sampling seed")] = None,
     condition: Annotated[Optional[list[str]], typer.Option("--condition", "-c", help="column=value the rows must have")] = None,
+    key_file: KeyFile = None,
 ) -> None:
-    """Sample synthetic rows from a saved model."""
+    """Sample synthetic rows from a saved model (with a key: only a model signed with it)."""
+
     if n <= 0:
         raise DataError(f"-n must be positive, got {n}")
-    synthesizer = load_model(str(model))
+    synthesizer = load_model(str(model), key=_key(key_file))
     frame = synthesizer.sample(n, seed=seed, conditions=_parse_pairs(condition, "--condition") or None)
     _write_table(frame, output)
     typer.echo(f"sampled {len(frame):,} rows -> {output}")

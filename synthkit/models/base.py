@@ -44,6 +44,7 @@ from synthkit.errors import ConfigError, DataError, ModelError, ModelFileError, 
 from synthkit.io.dataset import Dataset
 from synthkit.meta import Metadata, TableMeta
 from synthkit.models.constraints import constraints_from_state, enforce, fit_constraints
+from synthkit.models import signing
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import get
 from synthkit.profile import profile
@@ -303,8 +304,13 @@ class Synthesizer:
         """Inverse of ``_get_state``."""
 
     # -- save / load -------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the model to directory ``path`` (``model.json`` + ``weights.pt``); no pickle."""
+    def save(self, path: str | Path, key: bytes | str | None = None) -> Path:
+        """Write the model to directory ``path`` (``model.json`` + ``weights.pt``); no pickle.
+
+        With a signing ``key`` (or ``$SYNTHKIT_MODEL_KEY``) a ``model.sig`` HMAC is written too
+        (:mod:`synthkit.models.signing`): checksums detect damage, the signature forgery.
+        """
+
         self._require_fitted()
         path = Path(path)
         if path.exists() and not path.is_dir():
@@ -331,15 +337,22 @@ class Synthesizer:
         doc["state_sha256"] = _content_sha256(doc)
         write_bytes(path / _WEIGHTS, weights)
         write_text(path / _MODEL_JSON, json.dumps(doc, indent=1, allow_nan=False, default=_json_default))
+        signing.sign(path, key)
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> Synthesizer:
-        """Load a model saved by :meth:`save`; refuses tampered, foreign or newer files."""
+    def load(cls, path: str | Path, key: bytes | str | None = None) -> Synthesizer:
+        """Load a model saved by :meth:`save`; refuses tampered, foreign or newer files.
+
+        With a signing ``key`` (or ``$SYNTHKIT_MODEL_KEY``) only a folder signed with it loads.
+        """
+
+
         path = Path(path)
         doc_path, weights_path = path / _MODEL_JSON, path / _WEIGHTS
         if not doc_path.is_file() or not weights_path.is_file():
             raise ModelFileError(f"{path} is not a synthkit model folder (needs {_MODEL_JSON} and {_WEIGHTS})")
+        signing.verify(path, key)  # before a byte of the model is parsed
         try:
             doc = json.loads(doc_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:

@@ -303,12 +303,12 @@ class RelationalSynthesizer(Synthesizer):
         return [Relationship(**r) for r in self.rels_]
 
     # -- state -------------------------------------------------------------------------
-    def save(self, path: Any) -> Any:
+    def save(self, path: Any, key: bytes | str | None = None) -> Any:
         """As the base class, with the multi-table metadata kept in the state (the base file's
         ``metadata`` slot describes one table)."""
         metadata, self.metadata = self.metadata, None
         try:
-            return super().save(path)
+            return super().save(path, key=key)
         finally:
             self.metadata = metadata
 

@@ -104,7 +104,7 @@ class SdvPar(Synthesizer):
         out[self.entity_] = _fresh_ids(out[self.entity_], np.random.default_rng(seed))
         return out
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, key: bytes | str | None = None) -> Path:
         raise ModelError("the sdv-par adapter cannot be saved without pickle (SDV stores its state with cloudpickle); "
                          "refit it, or call model.sdv_synthesizer_.save(path) for files you trust")
 

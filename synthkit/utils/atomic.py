@@ -18,7 +18,7 @@ import numpy as np
 
 from synthkit.errors import ConfigError
 
-__all__ = ["atomic_path", "write_text", "write_bytes", "write_json"]
+__all__ = ["atomic_path", "json_default", "write_bytes", "write_json", "write_text"]
 
 
 @contextlib.contextmanager
@@ -71,10 +71,10 @@ def write_text(target: str | os.PathLike[str], text: str, encoding: str = "utf-8
 
 def write_json(target: str | os.PathLike[str], obj: Any, indent: int = 2) -> Path:
     """Atomically write ``obj`` as JSON (NaN and inf rejected: JSON has no such numbers)."""
-    return write_text(target, json.dumps(obj, indent=indent, allow_nan=False, default=_json_default) + "\n")
+    return write_text(target, json.dumps(obj, indent=indent, allow_nan=False, default=json_default) + "\n")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     """Make numpy scalars and arrays JSON-serializable."""
     if isinstance(value, np.integer):
         return int(value)
