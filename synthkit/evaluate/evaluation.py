@@ -24,7 +24,7 @@ from synthkit.evaluate.inputs import Prepared, prepare, split_holdout
 from synthkit.evaluate.schema import SCHEMA_VERSION
 from synthkit.evaluate.stats import fnum, knn, openmp_single
 from synthkit.evaluate.verdict import THRESHOLDS, privacy_verdict
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 from synthkit.utils.jsonfile import read_json
 from synthkit.utils.atomic import write_json
 from synthkit.utils.progress import progress
