@@ -22,6 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp, wasserstein_distance
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import Ridge
+from sklearn.inspection import permutation_importance
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from synthkit.errors import EvaluationError
 from synthkit.evaluate.stats import wilson
@@ -160,11 +165,6 @@ def discriminate(a: pd.DataFrame, b: pd.DataFrame, seed: int = 0, top: int = 5, 
     entities' features) from ``b`` (synthetic), with a 95 % Wilson interval over the entities and
     the features whose shuffling costs it most accuracy on held-out folds (permutation importance):
     that is what gives the synthetic entities away."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.inspection import permutation_importance
-    from sklearn.model_selection import StratifiedKFold
-    from threadpoolctl import threadpool_limits
-
     n = min(len(a), len(b))
     if n < 10:
         return {"accuracy": None, "score": None, "n_per_class": n, "note": "fewer than 10 entities per side"}
@@ -210,8 +210,6 @@ def _next_step(df: pd.DataFrame, entity: str, time: str | None, numeric: list[st
 
 
 def _predictive(real: pd.DataFrame, synth: pd.DataFrame, entity: str, time: str | None, numeric: list[str], seed: int) -> dict[str, Any]:
-    from sklearn.linear_model import Ridge
-
     if not numeric:
         return {"tstr_mae": None, "trtr_mae": None, "ratio": None}
     ids = real[entity].unique()
