@@ -43,8 +43,8 @@ from synthkit import __version__
 from synthkit.errors import ConfigError, DataError, ModelError, ModelFileError, NotFittedError, SynthkitError
 from synthkit.io.dataset import Dataset
 from synthkit.meta import Metadata, TableMeta
-from synthkit.models.constraints import constraints_from_state, enforce, fit_constraints
 from synthkit.models import signing
+from synthkit.models.constraints import constraints_from_state, enforce, fit_constraints
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import get
 from synthkit.profile import profile
@@ -310,7 +310,6 @@ class Synthesizer:
         With a signing ``key`` (or ``$SYNTHKIT_MODEL_KEY``) a ``model.sig`` HMAC is written too
         (:mod:`synthkit.models.signing`): checksums detect damage, the signature forgery.
         """
-
         self._require_fitted()
         path = Path(path)
         if path.exists() and not path.is_dir():
@@ -346,8 +345,6 @@ class Synthesizer:
 
         With a signing ``key`` (or ``$SYNTHKIT_MODEL_KEY``) only a folder signed with it loads.
         """
-
-
         path = Path(path)
         doc_path, weights_path = path / _MODEL_JSON, path / _WEIGHTS
         if not doc_path.is_file() or not weights_path.is_file():
