@@ -186,7 +186,6 @@ def fit(
     key_file: KeyFile = None,
 ) -> None:
     """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key)."""
-
     name = DEFAULT_MODEL if model == "auto" else model
     get(name)  # unknown model: clear error before reading data
     key = _key(key_file)  # an unreadable key file: clear error before fitting
@@ -211,7 +210,6 @@ def sample(
     key_file: KeyFile = None,
 ) -> None:
     """Sample synthetic rows from a saved model (with a key: only a model signed with it)."""
-
     if n <= 0:
         raise DataError(f"-n must be positive, got {n}")
     synthesizer = load_model(str(model), key=_key(key_file))

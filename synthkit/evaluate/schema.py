@@ -255,6 +255,8 @@ class TopFeature(_Model):
     feature: str = _req("per-entity summary feature (e.g. HR_std)")
     importance: float = _req("accuracy lost when the feature is shuffled")
     meaning: str = _req("the feature in words")
+    real_median: Num = _f("median of the feature over real entities")
+    synthetic_median: Num = _f("median of the feature over synthetic entities")
 
 
 class Discriminative(_Model):

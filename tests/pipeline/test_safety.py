@@ -105,7 +105,7 @@ def test_config_errors_are_refused_before_any_work(tmp_path: Path, adult_csv: Pa
         "relational_holdout_path": {"model": {"name": "relational"}, "holdout": {"path": str(adult_csv)}},
     }[case]
     if case == "postgres_unreachable":
-        pytest.importorskip("psycopg")
+        pytest.importorskip("psycopg", reason="psycopg is in the optional postgres extra")
     cfg = tiny_config(adult_csv, output_dir=str(tmp_path / "out"))
     cfg.update(changes)
     points, error = _run_traced(write_yaml(tmp_path / "p.yaml", cfg))
