@@ -16,6 +16,7 @@ from synthkit.errors import ConfigError, DataError
 from synthkit.evaluate import split_holdout
 from synthkit.io import Dataset, read, write
 from synthkit.meta import Metadata
+from synthkit.models.base import SequenceSynthesizer
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.utils.paths import safe_name
 
@@ -104,8 +105,8 @@ def _override(column: Any, field: str, value: Any, key: str) -> None:
 
 
 def sequence_columns(cfg: PipelineConfig, model_cls: type, metadata: Metadata) -> dict[str, Any] | None:
-    """Entity, time and context columns when the model is sequential (samples whole entities), else None."""
-    if not hasattr(model_cls, "sample_for"):
+    """Entity, time and context columns when the model keeps the sequence protocol, else None."""
+    if getattr(model_cls, "protocol", None) is not SequenceSynthesizer:
         return None
     table = metadata.table()
     params = cfg.model.params

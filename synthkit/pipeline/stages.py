@@ -35,7 +35,7 @@ from synthkit.io.sql import write_sql
 from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
 from synthkit.models.registry import DEFAULT_MODEL
-from synthkit.models.relational import RelationalSynthesizer
+from synthkit.models.base import MultiTableSynthesizer
 from synthkit.pipeline import multitable
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.gates import check_gates
@@ -59,8 +59,8 @@ def model_name(cfg: PipelineConfig) -> str:
 
 
 def is_multi(model_cls: type) -> bool:
-    """Whether the model synthesizes a whole multi-table ``Dataset`` (fit on tables, sample a dict)."""
-    return issubclass(model_cls, RelationalSynthesizer)
+    """Whether the model keeps the multi-table protocol (fit on a ``Dataset``, sample a ``Dataset``)."""
+    return getattr(model_cls, "protocol", None) is MultiTableSynthesizer
 
 
 @dataclass
@@ -175,8 +175,9 @@ def sample(ctx: RunContext) -> None:
     assert ctx.train is not None and ctx.data is not None
     seed = cfg.sample.seed if cfg.sample.seed is not None else cfg.seed
     if ctx.multi:
-        ctx.synthetic = (model.sample(cfg.sample.rows, seed=seed) if cfg.sample.rows is not None
-                         else model.sample(seed=seed, scale=cfg.sample.ratio or 1.0))
+        out = (model.sample(cfg.sample.rows, seed=seed) if cfg.sample.rows is not None
+               else model.sample(seed=seed, scale=cfg.sample.ratio or 1.0))
+        ctx.synthetic = dict(out.tables)
     else:
         train = ctx.train.tables[ctx.root]
         units = train[ctx.sequence["entity"]].nunique() if ctx.sequence else len(train)
