@@ -315,8 +315,8 @@ class Keys(_Model):
     root_date_column: str | None = _req("the root date column checked")
 
 
-class SinkFailure(_Model):
-    error: str = _req("why the sink's transaction failed (its tables were left as they were)")
+class SinkResult(_Model):
+    error: str = _req("the sink's error; its tables were left as they were")
 
 
 class TableSummary(_Model):
@@ -395,7 +395,7 @@ class MetricsFile(_Model):
     audit: Audit | None = _f("output audit summary (pipeline)")
     keys: Keys | None = _f("multi-table runs: referential integrity counts")
     tables: dict[str, TableSummary] | None = _f("multi-table runs: headline per table")
-    sink: SinkFailure | None = _f("the SQL sink failed after the commit (status sink_failed)")
+    sink: SinkResult | None = _f("why the SQL sink failed (status sink_failed; the run folder is committed)")
 
 
 _FAMILIES: dict[str, type[_Model]] = {"fidelity": Fidelity, "privacy": Privacy, "utility": Utility}

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import yaml
 
 from synthkit.audit import audit
 from synthkit.audit.sources import row_columns
+from synthkit.evaluate.schema import validate_metrics
 from synthkit.pipeline import run
 from synthkit.pipeline.config import load_config
 from synthkit.meta import Metadata
@@ -41,7 +43,9 @@ def test_example_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)  # pipelines write reports/<name> (and the sqlite demo db) under cwd
     result = run(pipeline, overrides=SMALL)
     out = Path(result.output_dir)
+    assert result.status == "ok", result.leaks
     assert (out / "synthetic.csv").is_file() and (out / "report.html").is_file()
+    validate_metrics(json.loads((out / "metrics.json").read_text()))
     real = _real(pipeline, SMALL)
     report = audit(real, run_dir=out)
     assert report.passed, report.summary()
@@ -67,6 +71,7 @@ def test_multitable_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypa
     result = run(pipeline, overrides=small)
     out = Path(result.output_dir)
     assert result.status == "ok", result.leaks
+    validate_metrics(json.loads((out / "metrics.json").read_text()))
     data = load_source(load_config(pipeline, small), multi=True)
     meta = Metadata.load(out / "metadata.json")
     for name, real in data.tables.items():
