@@ -209,7 +209,7 @@ def bench_one(name: str, train: pd.DataFrame, holdout: pd.DataFrame, minutes: fl
             if name == "auto":
                 sel = model.selection_
                 row["chosen"] = sel["chosen"]
-                row["selection"] = [{k: c.get(k) for k in ("model", "status", "score", "dcr_share", "reason")}
+                row["selection"] = [{k: c.get(k) for k in ("model", "status", "score", "dcr_share", "note")}
                                     for c in sel["candidates"]]
         row["seconds"] = time.perf_counter() - start
         row.update(score(train, holdout, synthetic, sdtypes, target))

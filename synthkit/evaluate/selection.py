@@ -29,7 +29,7 @@ recorded, so a run can tell).
 The fitted ``auto`` behaves as the chosen model: ``sample`` delegates to it and ``save`` writes it,
 so the saved folder loads as that model (``synthkit.models.load`` gives an ``arm``, say). What was
 measured is in :attr:`AutoSynthesizer.selection_`, which the pipeline writes to ``metrics.json``
-(``model_selection``) and the report shows.
+(``meta.pipeline.model_selection``, declared in :mod:`synthkit.evaluate.schema`) and the report shows.
 """
 
 from __future__ import annotations
@@ -148,14 +148,16 @@ class AutoSynthesizer(Synthesizer):
             fit_rows = data.iloc[np.sort(order[n_val:])].reset_index(drop=True)
             records = self._try_candidates(names, fit_rows, validation, constraints, budget * SELECTION_SHARE, start)
             chosen, reason = _choose(records)
+            for record in records:
+                record["chosen"] = record["model"] == chosen
         remaining = budget - (time.perf_counter() - start)
         minutes = max(remaining / 60.0, MIN_MINUTES)
         self.chosen_ = self._candidate(chosen, minutes).fit(data, constraints)
         self.selection_ = {
             "chosen": chosen, "reason": reason, "candidates": records, "budget_minutes": float(self.max_minutes),
-            "validation_rows": n_val if records else 0, "refit_minutes": round(minutes, 3),
+            "validation_rows": n_val if records else 0, "refit_minutes": round(float(minutes), 3),
             "seconds": round(time.perf_counter() - start, 2), "max_dcr_share": MAX_DCR_SHARE,
-            "score_definition": "mean of column_shapes, column_pair_trends and 1 - 2*max(detection_auc - 0.5, 0) "
+            "metric": "mean of column_shapes, column_pair_trends and 1 - 2*max(detection_auc - 0.5, 0) "
                                 "against validation rows no candidate saw; eligible when dcr_share <= max_dcr_share",
         }
         log.info("auto chose %s: %s", chosen, reason)
@@ -182,8 +184,8 @@ class AutoSynthesizer(Synthesizer):
             share = left / (len(names) - i) / 60.0
             floor = MIN_SLOW_MINUTES if name in SLOW else MIN_MINUTES
             if share < floor:
-                records.append({"model": name, "status": "skipped",
-                                "reason": f"budget: {share:.2f} min left for it, needs {floor} min"})
+                records.append({"model": name, "status": "skipped", "chosen": False,
+                                "note": f"budget: {share:.2f} min left for it, needs {floor} min"})
                 continue
             t0 = time.perf_counter()
             try:
@@ -191,11 +193,12 @@ class AutoSynthesizer(Synthesizer):
                 synthetic = model.sample(len(validation), seed=int(self.seed or 0) + 1)
                 scores = score_synthetic(fit_rows, validation, synthetic, self.metadata, int(self.seed or 0))
             except (SynthkitError, RuntimeError, ValueError) as exc:  # one failing candidate loses only itself
-                records.append({"model": name, "status": "failed", "reason": str(exc)[:300]})
+                records.append({"model": name, "status": "failed", "chosen": False, "note": str(exc)[:300]})
                 continue
             stop = (getattr(model, "fit_info_", None) or {}).get("stop_reason", getattr(model, "stop_reason_", None))
-            records.append({"model": name, "status": "scored", **scores, "fit_minutes_allowed": round(share, 3),
-                            "seconds": round(time.perf_counter() - t0, 2), "stop_reason": stop})
+            records.append({"model": name, "status": "scored", "chosen": False, **scores,
+                            "fit_minutes_allowed": round(share, 3), "seconds": round(time.perf_counter() - t0, 2),
+                            "stop_reason": stop if isinstance(stop, str) else None})
         return records
 
     def sample(self, n: int, seed: int | None = None, conditions: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -218,7 +221,7 @@ def _choose(records: list[dict[str, Any]]) -> tuple[str, str]:
                                      "(the cheapest) is fitted without measuring")
     if not scored:
         raise ConfigError("auto: no candidate could be fitted and scored: "
-                          + "; ".join(f"{r['model']}: {r.get('reason')}" for r in records))
+                          + "; ".join(f"{r['model']}: {r.get('note')}" for r in records))
     eligible = [r for r in scored if r["dcr_share"] is None or r["dcr_share"] <= MAX_DCR_SHARE]
     if not eligible:
         best = min(scored, key=lambda r: r["dcr_share"])

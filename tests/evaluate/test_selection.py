@@ -6,6 +6,7 @@ the DCR share even though it copies the real distribution perfectly.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,6 +56,10 @@ def test_every_candidate_is_scored_and_the_copier_is_not_eligible(fitted):
     assert sel["chosen"] == best["model"] and "highest validation score" in sel["reason"]
     assert "not eligible" in sel["reason"] and "test-copier" in sel["reason"]
     assert sel["validation_rows"] == 240  # 30 % of 800, never seen by a candidate
+    assert [c["chosen"] for c in sel["candidates"]].count(True) == 1
+    from synthkit.evaluate.schema import ModelSelection
+
+    ModelSelection.model_validate_json(json.dumps(sel))  # what metrics.json declares (meta.pipeline.model_selection)
 
 
 def test_choice_is_deterministic_for_a_seed(fitted, table):
@@ -74,7 +79,7 @@ def test_saved_file_loads_as_the_chosen_model(fitted, tmp_path):
 def test_a_tiny_budget_skips_slow_candidates_with_the_reason(table):
     model = create("auto", seed=0, max_minutes=0.5, candidates=["copula", "gan"], epochs=3).fit(table)
     gan = next(c for c in model.selection_["candidates"] if c["model"] == "gan")
-    assert gan["status"] == "skipped" and "budget" in gan["reason"]
+    assert gan["status"] == "skipped" and "budget" in gan["note"]
     assert model.selection_["chosen"] == "copula"
     assert model.selection_["budget_minutes"] == 0.5
 
