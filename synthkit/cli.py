@@ -131,11 +131,12 @@ def run(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: key.sub=value")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary on stdout")] = False,
     reuse_model: Annotated[bool, typer.Option("--reuse-model", help="reuse the previous run's model if data and settings match")] = False,
+    force: Annotated[bool, typer.Option("--force", help="move an existing output folder synthkit did not make aside (never deleted)")] = False,
     key_file: KeyFile = None,
 ) -> None:
-    """Run a whole pipeline from one YAML file (exit 3 if a quality gate fails)."""
+    """Run a whole pipeline from one YAML file (exit 3 gate failed, 4 leak found, 5 sink failed)."""
     with using_key(_key(key_file)):  # the run's model is signed; a reused one must carry a valid signature
-        result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model)
+        result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model, force=force)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -147,6 +148,8 @@ def run(
             typer.echo(f"  gate [{mark}] {gate['gate']} (value {gate['value']})")
         if result.leaks:
             typer.echo(f"  LEAKAGE AUDIT FAILED: {len(result.leaks)} finding(s); see audit.json (sink skipped)")
+        if result.status == "sink_failed":
+            typer.echo("  SINK FAILED: the run folder is committed, the sink's tables are unchanged (see .synthkit-run)")
     raise typer.Exit(result.exit_code)
 
 
@@ -183,7 +186,6 @@ def fit(
     key_file: KeyFile = None,
 ) -> None:
     """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key)."""
-
     name = DEFAULT_MODEL if model == "auto" else model
     get(name)  # unknown model: clear error before reading data
     key = _key(key_file)  # an unreadable key file: clear error before fitting
@@ -208,7 +210,6 @@ def sample(
     key_file: KeyFile = None,
 ) -> None:
     """Sample synthetic rows from a saved model (with a key: only a model signed with it)."""
-
     if n <= 0:
         raise DataError(f"-n must be positive, got {n}")
     synthesizer = load_model(str(model), key=_key(key_file))

@@ -315,6 +315,10 @@ class Keys(_Model):
     root_date_column: str | None = _req("the root date column checked")
 
 
+class SinkResult(_Model):
+    error: str = _req("the sink's error; its tables were left as they were")
+
+
 class TableSummary(_Model):
     fidelity: Num = _f("fidelity.score of the table")
     privacy_verdict: Verdict | None = _f("privacy.verdict of the table")
@@ -386,11 +390,12 @@ class MetricsFile(_Model):
     meta: Meta | None = _f("sizes, timings, seed, versions")
     temporal: Temporal | None = _f("sequence runs: temporal fidelity (pipeline)")
     gates: list[Gate] | None = _f("quality gates of the pipeline config")
-    status: Literal["ok", "gate_failed", "leak_detected"] | None = _f("run status (pipeline)")
+    status: Literal["ok", "gate_failed", "leak_detected", "sink_failed"] | None = _f("run status (pipeline)")
     validation: Validation | None = _f("Great Expectations summary (pipeline)")
     audit: Audit | None = _f("output audit summary (pipeline)")
     keys: Keys | None = _f("multi-table runs: referential integrity counts")
     tables: dict[str, TableSummary] | None = _f("multi-table runs: headline per table")
+    sink: SinkResult | None = _f("why the SQL sink failed (status sink_failed; the run folder is committed)")
 
 
 _FAMILIES: dict[str, type[_Model]] = {"fidelity": Fidelity, "privacy": Privacy, "utility": Utility}

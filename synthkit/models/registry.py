@@ -70,11 +70,14 @@ def _load(name: str) -> None:
         log.debug("model %s unavailable: %s", name, exc)
 
 
-def available() -> list[str]:
-    """Names of every model that can be created in this installation."""
+def available(protocol: type | None = None) -> list[str]:
+    """Names of every model that can be created in this installation.
+
+    ``protocol`` (``Synthesizer``, ``SequenceSynthesizer`` or ``MultiTableSynthesizer`` of
+    :mod:`synthkit.models.base`) keeps the models that declare it."""
     for name in BUILTIN_MODULES:
         _load(name)
-    return sorted(_REGISTRY)
+    return sorted(name for name, cls in _REGISTRY.items() if protocol is None or cls.protocol is protocol)
 
 
 def get(name: str) -> type[Synthesizer]:

@@ -12,8 +12,8 @@ other datetime event columns as offsets from the event time (so a STOP never pre
 
 Unlike flat models, ``fit`` takes ``entity``/``time``/``context`` (or reads ``sequence_key`` /
 ``sequence_index`` from the metadata) and ``sample(n)`` returns ``n`` *entities* in long format;
-hence ``contract_skip``: the flat-table contract tests do not apply, ``tests/models/test_sequence.py``
-checks the same promises for this shape.
+hence ``protocol = SequenceSynthesizer`` (of :mod:`synthkit.models.base`): the contract tests check it as
+a sequence model; ``tests/models/test_sequence.py`` checks what is specific to it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import torch
 
 from synthkit.errors import ConfigError, DataError
 from synthkit.meta import ColumnMeta, Metadata, TableMeta
+from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
@@ -52,7 +53,7 @@ _DELTA = "__delta__"
 class SequenceSynthesizer(Synthesizer):
     """Context-then-sequence synthesizer for long-format data; see the module docstring."""
 
-    contract_skip: ClassVar[bool] = True
+    protocol: ClassVar[type] = SequenceProtocol
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "hidden": 32, "embed": 16, "n_bins": 16}
 
     def __init__(self, metadata: Metadata | None = None, seed: int | None = 0, tail_quantile: float = 0.0,

@@ -1,7 +1,7 @@
 """Contract of the ``sequence`` synthesizer on real long-format data (PhysioNet ICU stays, Synthea).
 
-The flat contract (tests/models/test_contract.py) skips this model (``contract_skip``): it takes
-entity/time/context and samples entities. The same promises are checked here for that shape.
+The shared contract (tests/models/test_contract.py) checks it as a sequence model (it takes
+entity/time/context and samples entities); this file checks what is specific to it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from synthkit.errors import ConfigError, DataError, ModelFileError, NotFittedError
-from synthkit.models import Synthesizer, create, get
+from synthkit.models import SequenceSynthesizer as SequenceProtocol
+from synthkit.models import Synthesizer, available, create, get
 from synthkit.models.sequence import SequenceSynthesizer
 from synthkit.profile import profile
 
@@ -45,9 +46,10 @@ def fitted(icu) -> SequenceSynthesizer:
     return _make(seed=3).fit(icu, entity="RecordID", time="Time", context=CONTEXT)
 
 
-def test_registered_and_skipped_by_the_flat_contract():
+def test_registered_as_a_sequence_model():
     assert get("sequence").name == "sequence"
-    assert get("sequence").__dict__.get("contract_skip") is True
+    assert get("sequence").protocol is SequenceProtocol
+    assert "sequence" in available(SequenceProtocol) and "sequence" not in available(Synthesizer)
 
 
 def test_samples_entities_with_columns_dtypes_and_keys(fitted, icu):
