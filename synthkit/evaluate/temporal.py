@@ -141,6 +141,9 @@ def describe_feature(name: str) -> str:
     """A discriminator feature (``HR_std``) in words a data engineer reads without the code."""
     if name in _FEATURE_WORDS:
         return _FEATURE_WORDS[name]
+    if "@" in name:  # a flattened record's column: <column>@<step>
+        column, _, step = name.rpartition("@")
+        return f"{column} at step {int(step) + 1} of the record" if step.isdigit() else name
     measure, _, kind = name.rpartition("_")
     return _FEATURE_WORDS.get(kind, "{m} (" + kind + ")").format(m=measure or name)
 

@@ -253,7 +253,7 @@ def test_codec_repeats_and_fine_positions():
     """ICU weights are carried over a stay: repeats become one token; other values decode inside
     their fine sub-bin (1/16 of a quantile bin) instead of anywhere in the bin."""
     from synthkit.datasets import load
-    from synthkit.models.sequence import _previous_observed
+    from synthkit.models.sequence_util import previous_observed
     from synthkit.models.sequence_net import ColumnCodec
 
     events, _ = load("icu")
@@ -262,7 +262,7 @@ def test_codec_repeats_and_fine_positions():
     for name in ("Weight", "HR"):
         values = events[name].to_numpy(float)
         codec = ColumnCodec.fit(values, "numerical", 16, fine=16, repeat=True)
-        previous = _previous_observed(values, ent)
+        previous = previous_observed(values, ent)
         tokens = codec.encode(values, previous)
         repeat = tokens == codec.repeat_token
         assert repeat.sum() == ((values == previous) & (tokens >= len(codec.exact))).sum() > 0
@@ -275,3 +275,17 @@ def test_codec_repeats_and_fine_positions():
         back = ColumnCodec.from_state(json.loads(json.dumps(codec.to_state())))
         assert (back.encode(values, previous) == tokens).all()
     assert repeat.mean() < 0.5  # heart rate moves; weight repeats far more (checked above per column)
+
+
+def test_same_seed_same_output_at_any_thread_count(fitted):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = fitted.sample(15, seed=8)
+        torch.set_num_threads(2)
+        two = fitted.sample(15, seed=8)
+    finally:
+        torch.set_num_threads(before)
+    pd.testing.assert_frame_equal(one, two)
