@@ -158,10 +158,7 @@ def fit(ctx: RunContext) -> None:
     elif ctx.reuse_model:
         log.info("saved model does not match this data/config; fitting a new one")
     if not ctx.reused:
-        try:
-            ctx.model = create(name, **({} if ctx.multi else {"metadata": ctx.metadata}), **params)
-        except TypeError as exc:
-            raise ConfigError(f"invalid parameters for model {name!r}: {exc}") from None
+        ctx.model = create(name, **({} if ctx.multi else {"metadata": ctx.metadata}), **params)  # params checked in preflight
         ctx.model.fit(ctx.train if ctx.multi else ctx.train.tables[ctx.root])
     ctx.point("write:model")
     ctx.model.save(folder.path("model"))
