@@ -167,7 +167,7 @@ def write_sink(cfg: PipelineConfig, synthetic: dict[str, pd.DataFrame], dataset:
         write(Dataset(tables=synthetic, primary_keys=dataset.primary_keys, relationships=dataset.relationships), target)
         files["sink"] = cfg.sink.path
     if cfg.sink.url:
-        from synthkit.io.sql import write_sql
+        from synthkit.io.sql_write import write_sql
 
         prefix = cfg.sink.table or ""
         write_sql({f"{prefix}{name}": frame for name, frame in synthetic.items()}, cfg.sink.url, if_exists=cfg.sink.if_exists)
