@@ -22,7 +22,7 @@ import pandas as pd
 from synthkit.errors import DataError
 from synthkit.io.coerce import CoercionReport, MixedPolicy, coerce_frame
 
-__all__ = ["engine_for", "is_sql_url", "iter_sql", "list_tables", "read_sql", "redact_url", "scrub", "split_table_name"]
+__all__ = ["db_error", "engine_for", "is_sql_url", "iter_sql", "list_tables", "read_sql", "redact_url", "scrub", "split_table_name"]
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def scrub(text: str, url: str) -> str:
     return text
 
 
-def _error(what: str, url: str, exc: BaseException) -> DataError:
+def db_error(what: str, url: str, exc: BaseException) -> DataError:
     """A one-line error: the first line of the driver's message (later lines echo SQL and row values)."""
     first = (str(exc).splitlines() or [""])[0][:300]
     return DataError(scrub(f"{what}: {first}", url))
@@ -143,7 +143,7 @@ def list_tables(url: str) -> list[str]:
     try:
         return sorted(inspect(engine).get_table_names())
     except SQLAlchemyError as exc:
-        raise _error(f"cannot list tables of {redact_url(url)}", url, exc) from None
+        raise db_error(f"cannot list tables of {redact_url(url)}", url, exc) from None
     finally:
         engine.dispose()
 
@@ -169,7 +169,7 @@ def reflect_keys(url: str, tables: list[str]) -> tuple[dict[str, str], list[Any]
                 if parent in tables and len(pcols) == 1 and len(ccols) == 1:
                     rels.append(Relationship(parent_table=parent, parent_key=pcols[0], child_table=name, child_key=ccols[0]))
     except SQLAlchemyError as exc:
-        raise _error(f"cannot inspect keys of {redact_url(url)}", url, exc) from None
+        raise db_error(f"cannot inspect keys of {redact_url(url)}", url, exc) from None
     finally:
         engine.dispose()
     return pks, rels
@@ -236,7 +236,7 @@ def iter_sql(
     except DataError:
         raise
     except SQLAlchemyError as exc:
-        raise _error(f"cannot read {source}", url, exc) from None
+        raise db_error(f"cannot read {source}", url, exc) from None
     finally:
         engine.dispose()
 

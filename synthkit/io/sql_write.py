@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from synthkit.errors import DataError
-from synthkit.io.sql import _error, engine_for, redact_url, split_table_name
+from synthkit.io.sql import db_error, engine_for, redact_url, split_table_name
 
 __all__ = ["write_sql", "copy_supported"]
 
@@ -83,11 +83,11 @@ def write_sql(
     except ValueError as exc:  # pandas: table exists with if_exists="fail"
         raise DataError(f"cannot write to {redact_url(url)}: {exc}") from None
     except SQLAlchemyError as exc:
-        raise _error(f"cannot write to {redact_url(url)}", url, exc) from None
+        raise db_error(f"cannot write to {redact_url(url)}", url, exc) from None
     except Exception as exc:  # psycopg errors raised inside COPY arrive unwrapped
         if type(exc).__module__.split(".")[0] != "psycopg":
             raise
-        raise _error(f"cannot write to {redact_url(url)}", url, exc) from None
+        raise db_error(f"cannot write to {redact_url(url)}", url, exc) from None
     finally:
         engine.dispose()
     log.info("wrote %d table(s) to %s (%s)", len(tables), redact_url(url), "COPY" if use_copy else "INSERT")

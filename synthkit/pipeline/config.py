@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from synthkit.errors import ConfigError
 
-__all__ = ["PipelineConfig", "load_config", "apply_overrides", "GATE_PATTERN"]
+__all__ = ["PipelineConfig", "load_config", "apply_overrides", "expand_env", "GATE_PATTERN"]
 
 # "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
 GATE_PATTERN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
@@ -117,6 +117,20 @@ class SinkConfig(_Section):
         return value
 
 
+class MlflowConfig(_Section):
+    """Record the run in MLflow: params, headline metrics, gates and the outputs as artifacts."""
+
+    experiment: str = Field("synthkit", description="MLflow experiment name")
+    tracking_uri: str | None = Field(None, description="tracking URI (default: MLflow's own, e.g. $MLFLOW_TRACKING_URI)")
+    log_synthetic: bool = Field(False, description="also upload synthetic.csv (never the real data)")
+
+
+class TrackConfig(_Section):
+    """Experiment trackers the run reports to (needs the matching extra, e.g. synthkit[mlflow])."""
+
+    mlflow: MlflowConfig | None = None
+
+
 class ReportConfig(_Section):
     """The HTML report."""
 
@@ -139,6 +153,17 @@ class PipelineConfig(_Section):
     gates: list[str] = Field(default_factory=list, description="e.g. 'privacy.verdict != fail', 'fidelity.score >= 0.8'")
     sink: SinkConfig = Field(default_factory=SinkConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    track: TrackConfig = Field(default_factory=TrackConfig)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The config as JSON data with passwords in URLs hidden: what reports and trackers may show."""
+        from synthkit.io import redact_url
+
+        data = self.model_dump(mode="json")
+        for section in ("source", "sink"):
+            if data[section].get("url"):
+                data[section]["url"] = redact_url(data[section]["url"])
+        return data
 
     @field_validator("name")
     @classmethod
@@ -181,7 +206,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Pipelin
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a pipeline file must be a mapping of sections (source, model, ...)")
-    data = apply_overrides(data, overrides or [])
+    data = expand_env(apply_overrides(data, overrides or []))
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as exc:
@@ -210,6 +235,26 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             node[part] = dict(child)
             node = node[part]
         node[parts[-1]] = value
+    return data
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(data: Any) -> Any:
+    """Replace ``${NAME}`` in string values by the environment variable (secrets such as database
+    URLs stay out of the YAML file); an unset variable is an error naming it."""
+    import os
+
+    if isinstance(data, dict):
+        return {k: expand_env(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_env(v) for v in data]
+    if isinstance(data, str):
+        missing = [name for name in _ENV.findall(data) if name not in os.environ]
+        if missing:
+            raise ConfigError(f"environment variable {missing[0]} is not set (used as ${{{missing[0]}}} in the pipeline)")
+        return _ENV.sub(lambda m: os.environ[m.group(1)], data)
     return data
 
 

@@ -249,7 +249,7 @@ def _run_relational(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, f
     if cfg.report.enabled:
         with _timed(timings, "report"):
             run_info = {"dataset": f"{_describe_source(cfg, len(train.tables[root]))}, root table {root!r} of {sorted(synthetic)}",
-                        "model": model.name, "model_params": model.get_params(), "config": json.loads(cfg.model_dump_json()),
+                        "model": model.name, "model_params": model.get_params(), "config": cfg.public_dict(),
                         "timings": timings, "versions": versions(), "seed": cfg.seed}
             render_report(folder.path("report.html"), metrics=metrics, real=train.tables[root], synthetic=synthetic[root],
                           metadata=Metadata.single(metadata.table(root)), run=run_info, k=cfg.report.k)
@@ -352,7 +352,7 @@ def _report(cfg: PipelineConfig, metrics: dict[str, Any], train: pd.DataFrame, s
         "dataset": _describe_source(cfg, len(train)),
         "model": model.name,
         "model_params": model.get_params(),
-        "config": json.loads(cfg.model_dump_json()),
+        "config": cfg.public_dict(),
         "timings": timings,
         "versions": versions(),
         "seed": cfg.seed,
@@ -367,19 +367,11 @@ def _report(cfg: PipelineConfig, metrics: dict[str, Any], train: pd.DataFrame, s
 
 
 def _describe_source(cfg: PipelineConfig, n_train: int) -> str:
+    from synthkit.io import redact_url
+
     src = cfg.source
-    where = src.dataset and f"bundled dataset {src.dataset!r}" or src.path or f"{_redact(src.url or '')} {src.table or 'query'}"
+    where = src.dataset and f"bundled dataset {src.dataset!r}" or src.path or f"{redact_url(src.url or '')} {src.table or 'query'}"
     return f"{where} ({n_train:,} training rows)"
-
-
-def _redact(url: str) -> str:
-    """Hide passwords in SQLAlchemy URLs before they reach a report or log."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL: nothing to hide
-        return url
 
 
 def versions() -> dict[str, str]:

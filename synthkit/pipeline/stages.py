@@ -54,17 +54,20 @@ def _create_sql_from_bundled(url: str, table: str, dataset: str) -> None:
     import sqlalchemy as sa
 
     from synthkit.datasets import load
-    from synthkit.io import write
+    from synthkit.io import redact_url, write
+    from synthkit.io.sql import db_error, engine_for
 
-    engine = sa.create_engine(url)
+    engine = engine_for(url)
     try:
         exists = sa.inspect(engine).has_table(table)
+    except sa.exc.SQLAlchemyError as exc:
+        raise db_error(f"cannot open {redact_url(url)}", url, exc) from None
     finally:
         engine.dispose()
     if not exists:
         train, _ = load(dataset)
         write(train, url, table=table, if_exists="fail")
-        log.info("created table %s in %s from bundled dataset %s", table, url, dataset)
+        log.info("created table %s in %s from bundled dataset %s", table, redact_url(url), dataset)
 
 
 def profile_source(cfg: PipelineConfig, real: pd.DataFrame) -> Metadata:

@@ -117,7 +117,7 @@ def test_pandas_dtypes_round_trip(pg_url: str, method: str) -> None:
 
 
 def test_large_table_streams_in_chunks_through_a_server_side_cursor(pg_url: str) -> None:
-    n, chunk = 120_000, 10_000
+    n, chunk = 40_000, 4_000
     write(_frame(n), pg_url, table="big")
     cursors: list[str] = []
 
