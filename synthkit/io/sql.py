@@ -22,7 +22,7 @@ import pandas as pd
 from synthkit.errors import DataError
 from synthkit.io.coerce import CoercionReport, MixedPolicy, coerce_frame
 
-__all__ = ["db_error", "engine_for", "is_sql_url", "iter_sql", "list_tables", "read_sql", "redact_url", "scrub", "split_table_name"]
+__all__ = ["db_error", "engine_for", "is_sql_url", "iter_sql", "list_tables", "read_sql", "redact_url", "reflect_table", "scrub", "split_table_name"]
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,52 @@ def split_table_name(conn: Any, name: str) -> tuple[str | None, str]:
         from sqlalchemy import inspect
 
         schema, table = name.split(".", 1)
-        if schema in inspect(conn).get_schema_names():
+        # DuckDB lists schemas qualified by their database ("file.lake")
+        if schema in {s.rsplit(".", 1)[-1] for s in inspect(conn).get_schema_names()}:
             return schema, table
     return None, name
+
+
+def reflect_table(conn: Any, schema: str | None, name: str) -> Any:
+    """The table with its declared column types.
+
+    DuckDB (duckdb-engine) cannot run SQLAlchemy 2.1's PostgreSQL-catalog reflection, so its
+    columns come from ``information_schema`` and DuckDB's type names.
+    """
+    from sqlalchemy import MetaData, Table, column, table
+
+    if conn.dialect.name != "duckdb":
+        return Table(name, MetaData(), schema=schema, autoload_with=conn)
+    from sqlalchemy import text
+    from sqlalchemy.exc import NoSuchTableError
+
+    rows = conn.execute(text("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = :t "
+                             "AND table_schema = :s ORDER BY ordinal_position"), {"t": name, "s": schema or "main"}).all()
+    if not rows:
+        raise NoSuchTableError(name)
+    return table(name, *[column(c, _duckdb_type(t)) for c, t in rows], schema=schema)
+
+
+def _duckdb_type(name: str) -> Any:
+    import sqlalchemy as sa
+
+    name = name.upper()
+    if name == "BOOLEAN":
+        return sa.Boolean()
+    if name.endswith("INT") or name in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
+                                        "USMALLINT", "UTINYINT", "UHUGEINT"):
+        return sa.BigInteger()
+    if name in ("DOUBLE", "FLOAT", "REAL"):
+        return sa.Float()
+    if name.startswith(("DECIMAL", "NUMERIC")):
+        return sa.Numeric()
+    if name == "DATE":
+        return sa.Date()
+    if name.startswith("TIMESTAMP"):
+        return sa.DateTime(timezone="TIME ZONE" in name or name == "TIMESTAMPTZ")
+    if name == "UUID":
+        return sa.Uuid()
+    return sa.String()  # VARCHAR, ENUM(...) (labels read and written as text), anything else
 
 
 def list_tables(url: str) -> list[str]:
@@ -158,6 +201,9 @@ def reflect_keys(url: str, tables: list[str]) -> tuple[dict[str, str], list[Any]
     engine = engine_for(url)
     pks: dict[str, str] = {}
     rels: list[Relationship] = []
+    if engine.dialect.name == "duckdb":  # duckdb-engine cannot reflect constraints; profiling finds keys
+        engine.dispose()
+        return pks, rels
     try:
         insp = inspect(engine)
         for name in tables:
@@ -190,7 +236,7 @@ def iter_sql(
     ``chunksize`` rows at a time), so neither the driver nor this generator ever holds more than a
     chunk: tables larger than memory can be read. Declared column types are restored per chunk.
     """
-    from sqlalchemy import MetaData, Table, select, text
+    from sqlalchemy import select, text
     from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
     if (table is None) == (query is None):
@@ -206,7 +252,7 @@ def iter_sql(
             if table is not None:
                 schema, name = split_table_name(conn, table)
                 try:
-                    tbl = Table(name, MetaData(), schema=schema, autoload_with=conn)
+                    tbl = reflect_table(conn, schema, name)
                 except NoSuchTableError:
                     from sqlalchemy import inspect
 

@@ -5,6 +5,7 @@ rows then go in by the fastest path the database offers:
 
 * PostgreSQL with psycopg 3: ``COPY ... FROM STDIN`` fed with CSV text that pandas renders in
   chunks (no Python loop over rows), NULLs marked by a random token no value can equal;
+* DuckDB: the DataFrame is registered as a view and copied by one ``INSERT ... SELECT`` (columnar);
 * every other database (and ``method="insert"``): pandas' parameterised ``INSERT``s.
 
 Either way the whole write is one transaction: a failure half-way (a constraint violation in row
@@ -22,7 +23,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from synthkit.errors import DataError
-from synthkit.io.sql import db_error, engine_for, redact_url, split_table_name
+from synthkit.io.sql import db_error, engine_for, redact_url, reflect_table, split_table_name
 
 __all__ = ["write_sql", "copy_supported"]
 
@@ -34,9 +35,9 @@ _COPY_CHUNK = 50_000  # rows rendered to CSV at a time
 
 
 def copy_supported(engine_or_conn: Any) -> bool:
-    """True when rows can go in through PostgreSQL COPY (psycopg 3 driver)."""
+    """True when rows can go in by a bulk path: PostgreSQL COPY (psycopg 3 driver) or a DuckDB scan."""
     dialect = engine_or_conn.dialect
-    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+    return (dialect.name == "postgresql" and dialect.driver == "psycopg") or dialect.name == "duckdb"
 
 
 def write_sql(
@@ -68,7 +69,7 @@ def write_sql(
     engine = engine_for(url)
     use_copy = method == "copy" or (method == "auto" and copy_supported(engine))
     if use_copy and not copy_supported(engine):
-        raise DataError(f"COPY needs PostgreSQL through psycopg 3 (postgresql+psycopg://); {redact_url(url)} is not")
+        raise DataError(f"bulk copy needs PostgreSQL through psycopg 3 (postgresql+psycopg://) or DuckDB; {redact_url(url)} is neither")
     try:
         with engine.begin() as conn:  # one transaction: all tables or none
             for name, df in tables.items():
@@ -79,7 +80,7 @@ def write_sql(
                 out.head(0 if use_copy else len(out)).to_sql(table, conn, schema=schema, if_exists=if_exists,
                                                              index=False, chunksize=chunksize, dtype=declared)
                 if use_copy and len(out):
-                    _copy_rows(conn, schema, table, out)
+                    (_duckdb_rows if conn.dialect.name == "duckdb" else _copy_rows)(conn, schema, table, out)
     except ValueError as exc:  # pandas: table exists with if_exists="fail"
         raise DataError(f"cannot write to {redact_url(url)}: {exc}") from None
     except SQLAlchemyError as exc:
@@ -90,7 +91,8 @@ def write_sql(
         raise db_error(f"cannot write to {redact_url(url)}", url, exc) from None
     finally:
         engine.dispose()
-    log.info("wrote %d table(s) to %s (%s)", len(tables), redact_url(url), "COPY" if use_copy else "INSERT")
+    path = {"postgresql": "COPY", "duckdb": "DuckDB scan"}.get(engine.dialect.name, "?") if use_copy else "INSERT"
+    log.info("wrote %d table(s) to %s (%s)", len(tables), redact_url(url), path)
     return url
 
 
@@ -111,14 +113,30 @@ def _copy_rows(conn: Any, schema: str | None, table: str, df: pd.DataFrame) -> N
             copy.write(buffer.getvalue())
 
 
+def _duckdb_rows(conn: Any, schema: str | None, table: str, df: pd.DataFrame) -> None:
+    """DuckDB reads the DataFrame's columns directly: one INSERT ... SELECT inside the transaction."""
+    prep = conn.dialect.identifier_preparer
+    target = f"{prep.quote_schema(schema)}.{prep.quote(table)}" if schema else prep.quote(table)
+    columns = ", ".join(prep.quote(str(c)) for c in df.columns)
+    view = f"synthkit_rows_{uuid.uuid4().hex[:12]}"
+    raw = conn.connection.driver_connection
+    # duckdb-engine's reflection (pandas' has_table) leaves a half-read result that blocks register()
+    conn.exec_driver_sql("SELECT 1").fetchall()
+    raw.register(view, df)
+    try:
+        conn.exec_driver_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {view}")
+    finally:
+        raw.unregister(view)
+
+
 def _declared_types(conn: Any, schema: str | None, table: str) -> dict[str, Any] | None:
     """An existing table's column types, so INSERTs bind values as what the columns are (uuid, enum)."""
-    from sqlalchemy import MetaData, Table, Uuid, inspect
+    from sqlalchemy import Uuid, inspect
 
     if not inspect(conn).has_table(table, schema=schema):
         return None
     types = {}
-    for column in Table(table, MetaData(), schema=schema, autoload_with=conn).columns:
+    for column in reflect_table(conn, schema, table).columns:
         kind = column.type
         if isinstance(kind, Uuid):  # values are text in a DataFrame
             kind = type(kind)(as_uuid=False)
