@@ -121,7 +121,8 @@ class MlflowConfig(_Section):
     """Record the run in MLflow: params, headline metrics, gates and the outputs as artifacts."""
 
     experiment: str = Field("synthkit", description="MLflow experiment name")
-    tracking_uri: str | None = Field(None, description="tracking URI (default: MLflow's own, e.g. $MLFLOW_TRACKING_URI)")
+    tracking_uri: str | None = Field(None, description="tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (default: $MLFLOW_TRACKING_URI)")
+    artifact_location: str | None = Field(None, description="artifact root of a new experiment (default: mlartifacts/ beside a sqlite store)")
     log_synthetic: bool = Field(False, description="also upload synthetic.csv (never the real data)")
 
 

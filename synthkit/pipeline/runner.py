@@ -79,16 +79,20 @@ def run(config_path: str | Path, overrides: list[str] | None = None, reuse_model
 
 def run_config(cfg: PipelineConfig, reuse_model: bool = False) -> RunResult:
     """Run a validated pipeline configuration."""
+    from synthkit.pipeline.track import check_trackers, track_run
+
+    check_trackers(cfg)
     out = Path(cfg.output_dir or Path("reports") / cfg.name)
     folder = RunFolder(out)
     timings: dict[str, float] = {}
     try:
         result = _run_stages(cfg, folder, timings, reuse_model)
         folder.commit()
-        return result
     except BaseException:
         folder.abandon()
         raise
+    track_run(cfg, folder.out, result.status)  # after commit: trackers see the final outputs
+    return result
 
 
 def _fault_point(stage: str) -> None:
