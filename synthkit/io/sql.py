@@ -12,15 +12,28 @@ schema. Passwords in URLs never reach a message or log (:func:`redact_url`, :fun
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import logging
 import re
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import (
+    Boolean, Date, DateTime, Enum, Float, Integer, MetaData, Numeric, Table, Uuid, column, create_engine, event, inspect,
+    select, table, text,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
 from synthkit.errors import DataError
 from synthkit.io.coerce import CoercionReport, MixedPolicy, coerce_frame
+from synthkit.meta import Relationship
 
 __all__ = ["db_error", "engine_for", "is_sql_url", "iter_sql", "list_tables", "read_sql", "redact_url", "reflect_table", "scrub", "split_table_name"]
 
@@ -35,9 +48,6 @@ def is_sql_url(source: Any) -> bool:
     """True for SQLAlchemy URLs such as ``sqlite:///x.db`` or ``postgresql+psycopg://...``."""
     if not isinstance(source, str) or not _URL.match(source):
         return False
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         make_url(source)
         return True
@@ -47,9 +57,6 @@ def is_sql_url(source: Any) -> bool:
 
 def engine_for(url: str) -> Any:
     """A SQLAlchemy engine; a missing SQLite file is an error for reads (no silent empty database)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
     try:
         engine = create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -67,8 +74,6 @@ def _transactional_ddl(engine: Any) -> None:
     dropped behind. SQLAlchemy's documented recipe: no driver-level transactions, and an explicit
     BEGIN when SQLAlchemy starts one.
     """
-    from sqlalchemy import event
-
     @event.listens_for(engine, "connect")
     def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -81,8 +86,6 @@ def _transactional_ddl(engine: Any) -> None:
 def redact_url(url: str) -> str:
     """The URL with its password replaced by ``***``, for messages, logs and reports."""
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: hide anything password-shaped
         return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", str(url))
@@ -90,11 +93,7 @@ def redact_url(url: str) -> str:
 
 def scrub(text: str, url: str) -> str:
     """``text`` with the URL's password (raw or URL-quoted) replaced by ``***``: drivers may echo it."""
-    from urllib.parse import quote
-
     try:
-        from sqlalchemy.engine import make_url
-
         password = make_url(url).password
     except Exception:  # noqa: BLE001
         password = None
@@ -112,12 +111,8 @@ def db_error(what: str, url: str, exc: BaseException) -> DataError:
 
 
 def _check_sqlite_exists(url: str) -> None:
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     if parsed.get_backend_name() in ("sqlite", "duckdb") and parsed.database not in (None, "", ":memory:"):
-        from pathlib import Path
-
         if not Path(parsed.database).exists():
             raise DataError(f"{parsed.get_backend_name()} database file not found: {parsed.database}")
 
@@ -125,8 +120,6 @@ def _check_sqlite_exists(url: str) -> None:
 def split_table_name(conn: Any, name: str) -> tuple[str | None, str]:
     """``schema.table`` -> (schema, table) when the prefix is one of the database's schemas."""
     if "." in name:
-        from sqlalchemy import inspect
-
         schema, table = name.split(".", 1)
         # DuckDB lists schemas qualified by their database ("file.lake")
         if schema in {s.rsplit(".", 1)[-1] for s in inspect(conn).get_schema_names()}:
@@ -140,13 +133,8 @@ def reflect_table(conn: Any, schema: str | None, name: str) -> Any:
     DuckDB (duckdb-engine) cannot run SQLAlchemy 2.1's PostgreSQL-catalog reflection, so its
     columns come from ``information_schema`` and DuckDB's type names.
     """
-    from sqlalchemy import MetaData, Table, column, table
-
     if conn.dialect.name != "duckdb":
         return Table(name, MetaData(), schema=schema, autoload_with=conn)
-    from sqlalchemy import text
-    from sqlalchemy.exc import NoSuchTableError
-
     rows = conn.execute(text("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = :t "
                              "AND table_schema = :s ORDER BY ordinal_position"), {"t": name, "s": schema or "main"}).all()
     if not rows:
@@ -155,8 +143,6 @@ def reflect_table(conn: Any, schema: str | None, name: str) -> Any:
 
 
 def _duckdb_type(name: str) -> Any:
-    import sqlalchemy as sa
-
     name = name.upper()
     if name == "BOOLEAN":
         return sa.Boolean()
@@ -178,9 +164,6 @@ def _duckdb_type(name: str) -> Any:
 
 def list_tables(url: str) -> list[str]:
     """Names of the tables in the database (its default schema)."""
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
     _check_sqlite_exists(url)
     engine = engine_for(url)
     try:
@@ -193,11 +176,6 @@ def list_tables(url: str) -> list[str]:
 
 def reflect_keys(url: str, tables: list[str]) -> tuple[dict[str, str], list[Any]]:
     """Declared single-column primary keys and foreign keys among ``tables``, from the schema."""
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from synthkit.profile.metadata import Relationship
-
     engine = engine_for(url)
     pks: dict[str, str] = {}
     rels: list[Relationship] = []
@@ -236,9 +214,6 @@ def iter_sql(
     ``chunksize`` rows at a time), so neither the driver nor this generator ever holds more than a
     chunk: tables larger than memory can be read. Declared column types are restored per chunk.
     """
-    from sqlalchemy import select, text
-    from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
-
     if (table is None) == (query is None):
         raise DataError("reading SQL needs exactly one of table= or query=")
     if chunksize < 1:
@@ -254,8 +229,6 @@ def iter_sql(
                 try:
                     tbl = reflect_table(conn, schema, name)
                 except NoSuchTableError:
-                    from sqlalchemy import inspect
-
                     names = sorted(inspect(conn).get_table_names(schema=schema))
                     raise DataError(f"table {table!r} not found in {redact_url(url)}; tables: {names}") from None
                 stmt: Any = select(tbl)
@@ -332,12 +305,6 @@ def restore_types(df: pd.DataFrame, tbl: Any = None) -> pd.DataFrame:
 
 
 def _restore_column(values: pd.Series, sql_type: Any) -> pd.Series:
-    import datetime as dt
-    import decimal
-    import uuid
-
-    from sqlalchemy import Boolean, Date, DateTime, Enum, Float, Integer, Numeric, Uuid
-
     present = values.dropna()
     first = present.iloc[0] if len(present) else None
     if isinstance(sql_type, Boolean) or (sql_type is None and isinstance(first, bool)):

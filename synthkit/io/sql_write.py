@@ -21,6 +21,8 @@ import uuid
 from typing import Any, Literal
 
 import pandas as pd
+from sqlalchemy import Uuid, inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from synthkit.errors import DataError
 from synthkit.io.sql import db_error, engine_for, redact_url, reflect_table, split_table_name
@@ -53,8 +55,6 @@ def write_sql(
     ``method``: "auto" (COPY where supported, else INSERT), "copy" (error if unsupported) or "insert".
     A table name ``schema.table`` writes into an existing schema.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
     if if_exists not in _IF_EXISTS:
         raise DataError(f"if_exists must be one of {_IF_EXISTS}, not {if_exists!r}")
     if method not in ("auto", "copy", "insert"):
@@ -131,8 +131,6 @@ def _duckdb_rows(conn: Any, schema: str | None, table: str, df: pd.DataFrame) ->
 
 def _declared_types(conn: Any, schema: str | None, table: str) -> dict[str, Any] | None:
     """An existing table's column types, so INSERTs bind values as what the columns are (uuid, enum)."""
-    from sqlalchemy import Uuid, inspect
-
     if not inspect(conn).has_table(table, schema=schema):
         return None
     types = {}

@@ -94,6 +94,6 @@ class SdvPar(Synthesizer):
             out = next(iter(out.values()))
         return out[self.columns_].reset_index(drop=True)
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, key: bytes | str | None = None) -> Path:
         raise ModelError("the sdv-par adapter cannot be saved without pickle (SDV stores its state with cloudpickle); "
                          "refit it, or call model.sdv_synthesizer_.save(path) for files you trust")

@@ -6,14 +6,16 @@ place. Unknown keys are errors (a typo must not silently fall back to a default)
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from synthkit.errors import ConfigError
+from synthkit.io.sql import redact_url
 
 __all__ = ["PipelineConfig", "load_config", "apply_overrides", "expand_env", "GATE_PATTERN"]
 
@@ -110,8 +112,6 @@ class SinkConfig(_Section):
     def _inside_run_folder(cls, value: str | None) -> str | None:
         """Checked when the config loads, so a bad path fails fast instead of after a whole run."""
         if value is not None:
-            from pathlib import PurePath
-
             if PurePath(value).is_absolute() or ".." in PurePath(value).parts or value.startswith("~"):
                 raise ValueError("must be a relative path inside the run folder")
         return value
@@ -158,8 +158,6 @@ class PipelineConfig(_Section):
 
     def public_dict(self) -> dict[str, Any]:
         """The config as JSON data with passwords in URLs hidden: what reports and trackers may show."""
-        from synthkit.io import redact_url
-
         data = self.model_dump(mode="json")
         for section in ("source", "sink"):
             if data[section].get("url"):
@@ -245,8 +243,6 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def expand_env(data: Any) -> Any:
     """Replace ``${NAME}`` in string values by the environment variable (secrets such as database
     URLs stay out of the YAML file); an unset variable is an error naming it."""
-    import os
-
     if isinstance(data, dict):
         return {k: expand_env(v) for k, v in data.items()}
     if isinstance(data, list):

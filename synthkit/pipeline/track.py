@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from synthkit.errors import ConfigError
+from synthkit.io.sql import redact_url
 from synthkit.pipeline.config import MlflowConfig, PipelineConfig
 from synthkit.utils.jsonfile import read_json
 
@@ -47,8 +48,6 @@ def track_run(cfg: PipelineConfig, output_dir: Path, status: str) -> dict[str, s
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - a tracker outage must not undo a finished run
-            from synthkit.io import redact_url
-
             uri = redact_url(cfg.track.mlflow.tracking_uri or "default")
             log.error("could not log the run to MLflow (%s): %s", uri, str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
     return ids
@@ -66,8 +65,6 @@ def _log_mlflow(mcfg: MlflowConfig, cfg: PipelineConfig, out: Path, status: str)
     mlflow = _import_mlflow()
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.utils.time import get_current_time_millis
-
-    from synthkit.io import redact_url
 
     client = mlflow.MlflowClient(tracking_uri=mcfg.tracking_uri)  # no global state: other runs untouched
     experiment = client.get_experiment_by_name(mcfg.experiment)

@@ -193,7 +193,7 @@ def test_learns_lengths_marginals_and_autocorrelation(icu):
 
 @pytest.mark.integration
 def test_sdv_par_adapter_same_shape(icu):
-    pytest.importorskip("sdv")
+    pytest.importorskip("sdv", reason="sdv is in the optional sdv extra")
     from synthkit.errors import ModelError
 
     small = icu[icu["RecordID"].isin(icu["RecordID"].unique()[:8])][["RecordID", "Time", "Age", "Gender", "HR", "Temp"]]
