@@ -237,21 +237,22 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def expand_env(data: Any) -> Any:
-    """Replace ``${NAME}`` in string values by the environment variable (secrets such as database
-    URLs stay out of the YAML file); an unset variable is an error naming it."""
+    """Replace ``${NAME}`` (or ``${NAME:-default}``) in string values by the environment variable,
+    so secrets such as database URLs stay out of the YAML file; an unset variable without a default
+    is an error naming it."""
     if isinstance(data, dict):
         return {k: expand_env(v) for k, v in data.items()}
     if isinstance(data, list):
         return [expand_env(v) for v in data]
     if isinstance(data, str):
-        missing = [name for name in _ENV.findall(data) if name not in os.environ]
+        missing = [m.group(1) for m in _ENV.finditer(data) if m.group(1) not in os.environ and m.group(2) is None]
         if missing:
             raise ConfigError(f"environment variable {missing[0]} is not set (used as ${{{missing[0]}}} in the pipeline)")
-        return _ENV.sub(lambda m: os.environ[m.group(1)], data)
+        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), data)
     return data
 
 
