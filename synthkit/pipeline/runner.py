@@ -27,6 +27,7 @@ from synthkit.pipeline.gates import check_gates
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.meta import Metadata
 from synthkit.utils.atomic import atomic_path, write_json
+from synthkit.utils.progress import stage_finished, stage_started
 
 __all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR"]
 
@@ -105,11 +106,14 @@ def _timed(timings: dict[str, float], stage: str):  # type: ignore[no-untyped-de
     class _Timer:
         def __enter__(self) -> None:
             log.info("stage %s", stage)
+            stage_started(stage)
             _fault_point(stage)
             self.start = time.perf_counter()
 
-        def __exit__(self, *exc: object) -> None:
+        def __exit__(self, exc_type: object, *exc: object) -> None:
             timings[stage] = round(time.perf_counter() - self.start, 3)
+            if exc_type is None:
+                stage_finished(stage, timings[stage])
 
     return _Timer()
 
