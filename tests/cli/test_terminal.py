@@ -65,3 +65,20 @@ def test_off_a_terminal_there_are_no_stage_lines(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: evaluate names column 'no_such_column', which the data does not have"]
     assert "[00:" not in proc.stdout + proc.stderr
+
+
+def test_summary_table_rounds_numbers_and_names_the_report() -> None:
+    from synthkit.cli import summary_table
+
+    text = summary_table({"name": "adult", "status": "gate_failed", "output_dir": "reports/adult", "files": {"report": "report.html"},
+                          "headline": {"fidelity": 0.6087367090280177, "privacy_verdict": "pass", "utility": None},
+                          "gates": [{"gate": "fidelity.score >= 0.8", "value": 0.6087367090280177, "passed": False}],
+                          "timings": {"fit": 12.3456, "evaluate": 1.0}, "leaks": []})
+    lines = text.splitlines()
+    assert lines[0] == "adult: gate_failed"
+    assert any(re.fullmatch(r"  fidelity +0\.609", ln) for ln in lines)
+    assert any(re.fullmatch(r"  utility +-", ln) for ln in lines)
+    assert any(re.fullmatch(r"  gate fidelity\.score >= 0\.8 +FAIL \(value 0\.609\)", ln) for ln in lines)
+    assert any(re.fullmatch(r"  time +13\.3 s", ln) for ln in lines)
+    assert "0.6087" not in text
+    assert lines[-1] == f"report:  {Path('reports/adult/report.html')}"

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from synthkit.errors import DataError
 from synthkit.io import iter_sql, list_tables, read, write, write_sql
 
+pytestmark = pytest.mark.postgres
+
 N = 300
 
 DDL = """

@@ -30,6 +30,7 @@ def _count(url: str, table: str) -> int:
 
 
 @pytest.mark.integration
+@pytest.mark.postgres
 def test_postgres_pipeline_writes_the_sink_and_never_the_password(postgres, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "run"
     fast = ["--set", f"output_dir={out}", "--set", "model.name=copula", "--set", "source.max_rows=1500",
