@@ -33,6 +33,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,11 @@ def make_frame(rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """Peak RSS of this process (VmHWM: unlike ru_maxrss it does not inherit the parent's peak across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB on most systems
 
 
 def _child(op: str, url: str, method: str, parquet: str) -> dict[str, Any]:
@@ -99,7 +104,8 @@ def _run_child(op: str, url: str, method: str, parquet: Path) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main(rows: int) -> dict[str, Any]:
+def main(rows: int, on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run every case; ``on_result`` gets the results so far after each operation (partial saves)."""
     sys.path.insert(0, str(ROOT / "tests"))
     from pg_server import PostgresServer, unavailable_reason
 
@@ -107,7 +113,7 @@ def main(rows: int) -> dict[str, Any]:
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="synthkit-io-bench-"))
     parquet = work / "frame.parquet"
-    make_frame(rows).to_parquet(parquet)
+    subprocess.run([sys.executable, __file__, "--make", str(rows), str(parquet)], check=True)  # the frame never lives here
     server = None
     pg_reason = unavailable_reason()
     if pg_reason is None:
@@ -124,13 +130,19 @@ def main(rows: int) -> dict[str, Any]:
                 print(f"{backend}/{method} {op} ...", file=sys.stderr, flush=True)
                 results.append({"backend": backend, "method": method, "op": op, **_run_child(op, url, method, parquet)})
                 print(f"  {results[-1]}", file=sys.stderr, flush=True)
+                if on_result is not None:
+                    on_result(_summary(rows, results, load_before))
     finally:
         if server is not None:
             server.stop()
         for path in work.iterdir():
             path.unlink()
         work.rmdir()
-    return {"rows": rows, "columns": 20, "results": results, "load_average_before": [round(x, 2) for x in load_before],
+    return _summary(rows, results, load_before)
+
+
+def _summary(rows: int, results: list[dict[str, Any]], load_before: tuple[float, float, float]) -> dict[str, Any]:
+    return {"rows": rows, "columns": 20, "results": list(results), "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
             "python": platform.python_version(), "pandas": pd.__version__}
 
@@ -156,11 +168,16 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(_child(*sys.argv[2:6])))
         sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--make":
+        make_frame(int(sys.argv[2])).to_parquet(sys.argv[3])
+        sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--out", default="io", help="results file stem in benchmarks/results/")
     args = parser.parse_args()
-    result = main(args.rows)
-    write_json(RESULTS / f"{args.out}.json", result)
-    write_text(RESULTS / f"{args.out}.md", _markdown(result))
-    print(_markdown(result))
+
+    def save(result: dict[str, Any]) -> None:
+        write_json(RESULTS / f"{args.out}.json", result)
+        write_text(RESULTS / f"{args.out}.md", _markdown(result))
+
+    print(_markdown(main(args.rows, on_result=save)))
