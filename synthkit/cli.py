@@ -23,11 +23,12 @@ from synthkit.datasets import load as load_dataset
 from synthkit.datasets import names as dataset_names
 from synthkit.errors import ConfigError, DataError, LeakageError, SynthkitError
 from synthkit.evaluate import evaluate as run_evaluation
+from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
 from synthkit.io import Dataset, read, write
 from synthkit.meta import Metadata
 from synthkit.models import create
 from synthkit.models import load as load_model
-from synthkit.models.registry import DEFAULT_MODEL, available, get
+from synthkit.models.registry import available, get
 from synthkit.models.signing import read_key_file, using_key
 from synthkit.pipeline import run as run_pipeline
 from synthkit.profile import profile as profile_data
@@ -134,14 +135,15 @@ def run(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: key.sub=value")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary on stdout")] = False,
     reuse_model: Annotated[bool, typer.Option("--reuse-model", help="reuse the previous run's model if data and settings match")] = False,
+    force: Annotated[bool, typer.Option("--force", help="move an existing output folder synthkit did not make aside (never deleted)")] = False,
     key_file: KeyFile = None,
 ) -> None:
-    """Run a whole pipeline from one YAML file (exit 3 if a quality gate fails)."""
+    """Run a whole pipeline from one YAML file (exit 3 gate failed, 4 leak found, 5 sink failed)."""
     if json_out:
         set_quiet()  # machines read stdout; nothing on stderr but errors
     start_clock()
     with using_key(_key(key_file)):  # the run's model is signed; a reused one must carry a valid signature
-        result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model)
+        result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model, force=force)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -165,6 +167,8 @@ def summary_table(result: dict[str, Any]) -> str:
     lines += [f"  {name:<{width}}  {_fmt(value) if value is not None else '-'}" for name, value in rows]
     if result.get("leaks"):
         lines.append(f"  LEAKAGE AUDIT FAILED: {len(result['leaks'])} finding(s); see audit.json (sink skipped)")
+    if result["status"] == "sink_failed":
+        lines.append("  SINK FAILED: the run folder is committed, the sink's tables are unchanged (see .synthkit-run)")
     out = Path(result["output_dir"])
     report = out / result["files"]["report"] if "report" in result.get("files", {}) else None
     lines.append(f"outputs: {out}" + (f"\nreport:  {report}" if report else ""))
@@ -203,9 +207,10 @@ def fit(
     table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
     key_file: KeyFile = None,
 ) -> None:
-    """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key)."""
+    """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key).
 
-    name = DEFAULT_MODEL if model == "auto" else model
+    ``auto`` measures candidate models on held-out rows and saves the one it chose."""
+    name = model
     get(name)  # unknown model: clear error before reading data
     key = _key(key_file)  # an unreadable key file: clear error before fitting
     frame = read_data(data, table)
@@ -229,7 +234,6 @@ def sample(
     key_file: KeyFile = None,
 ) -> None:
     """Sample synthetic rows from a saved model (with a key: only a model signed with it)."""
-
     if n <= 0:
         raise DataError(f"-n must be positive, got {n}")
     synthesizer = load_model(str(model), key=_key(key_file))
@@ -305,8 +309,7 @@ def models() -> None:
     """List the registered synthesizers."""
     for name in available():
         doc = (get(name).__doc__ or "").strip().splitlines()[0] if get(name).__doc__ else ""
-        mark = " (default for auto)" if name == DEFAULT_MODEL else ""
-        typer.echo(f"{name:<12} {doc}{mark}")
+        typer.echo(f"{name:<12} {doc}")
 
 
 @app.command()

@@ -1,6 +1,6 @@
-"""Synthesizers behind one contract and one registry."""
+"""Synthesizers behind three small protocols and one registry (see :mod:`synthkit.models.base`)."""
 
-from synthkit.models.base import Synthesizer
+from synthkit.models.base import MultiTableSynthesizer, SequenceSynthesizer, Synthesizer, clone
 from synthkit.models.registry import available, create, get, register
 
 
@@ -9,4 +9,5 @@ def load(path: str, key: bytes | str | None = None) -> Synthesizer:
     return Synthesizer.load(path, key=key)
 
 
-__all__ = ["Synthesizer", "available", "create", "get", "load", "register"]
+__all__ = ["MultiTableSynthesizer", "SequenceSynthesizer", "Synthesizer", "available", "clone", "create", "get", "load",
+           "register"]

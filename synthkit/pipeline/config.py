@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -16,9 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from synthkit.errors import ConfigError
 from synthkit.io.sql import redact_url
+from synthkit.pipeline.outputs import MARKER
+from synthkit.utils.paths import safe_name
 
 __all__ = ["PipelineConfig", "load_config", "apply_overrides", "expand_env", "GATE_PATTERN"]
 
+_RUN_OUTPUTS = {"synthetic.csv", "synthetic", "metrics.json", "report.html", "metadata.json", "expectations.json",
+                "validation.json", "audit.json", "model", "model.fingerprint", MARKER}
 # "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
 GATE_PATTERN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
@@ -43,8 +47,6 @@ class SourceConfig(_Section):
         given = [k for k in ("dataset", "path", "url") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("give exactly one of 'dataset', 'path' or 'url'")
-        if self.url and not (self.table or self.query):
-            raise ValueError("a SQL 'url' needs 'table' or 'query'")
         return self
 
 
@@ -54,6 +56,8 @@ class ProfileConfig(_Section):
     kinds: dict[str, str] = Field(default_factory=dict, description="column -> kind override")
     pii: dict[str, str] = Field(default_factory=dict, description="column -> PII class override ('none' to clear)")
     primary_key: str | None = Field(None, description="primary key column (regenerated, never learned)")
+    expectations: bool = Field(True, description="build the real table's Great Expectations suite and check the "
+                               "synthetic rows against it (expectations.json, validation.json; one-table runs)")
 
 
 class HoldoutConfig(_Section):
@@ -93,7 +97,7 @@ class EvaluateConfig(_Section):
     target: str | None = Field(None, description="column to predict for the utility tests")
     sensitive_columns: list[str] = Field(default_factory=list, description="columns an attacker would infer")
     quasi_identifiers: list[str] = Field(default_factory=list, description="columns an attacker could link on")
-    max_rows: int = Field(20000, gt=0, description="rows per side evaluated (larger inputs are subsampled)")
+    max_rows: int = Field(20000, ge=100, description="rows per side evaluated (larger inputs are subsampled; the evaluator needs >= 100)")
     families: list[Literal["fidelity", "privacy", "utility"]] = Field(
         default_factory=lambda: ["fidelity", "privacy", "utility"]
     )
@@ -110,10 +114,13 @@ class SinkConfig(_Section):
     @field_validator("path")
     @classmethod
     def _inside_run_folder(cls, value: str | None) -> str | None:
-        """Checked when the config loads, so a bad path fails fast instead of after a whole run."""
+        """Checked when the config loads, so a bad path fails fast instead of after a whole run: every
+        part a plain name (no '..', '~', '\\', NUL, hidden or reserved names), none of the run's own outputs."""
         if value is not None:
-            if PurePath(value).is_absolute() or ".." in PurePath(value).parts or value.startswith("~"):
-                raise ValueError("must be a relative path inside the run folder")
+            parts = value.split("/")
+            if any(safe_name(p) != p for p in parts) or parts[0] in _RUN_OUTPUTS:
+                raise ValueError("must be a relative path inside the run folder, of plain names "
+                                 f"(letters, digits, '_.-'), not one of the run's own outputs {sorted(_RUN_OUTPUTS)}")
         return value
 
 
@@ -144,7 +151,8 @@ class PipelineConfig(_Section):
 
     name: str = Field(..., description="run name; outputs go to <output_dir>")
     seed: int = Field(0, description="seed for everything not seeded explicitly")
-    output_dir: str | None = Field(None, description="run folder (default reports/<name>), relative to the YAML file's project")
+    output_dir: str | None = Field(None, description="run folder (default reports/<name>), relative to the current folder "
+                                   "like every path here; replaced only if synthkit made it (it holds .synthkit-run)")
     source: SourceConfig
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     holdout: HoldoutConfig = Field(default_factory=HoldoutConfig)
@@ -174,8 +182,11 @@ class PipelineConfig(_Section):
     @model_validator(mode="after")
     def _table_for_sql_sink(self) -> PipelineConfig:
         """A single-table run needs the SQL table's name; a multi-table run names tables after its own."""
-        if self.sink.url and not self.sink.table and self.model.name != "relational":
-            raise ValueError("sink.table: a SQL sink 'url' needs a 'table' (the name of the table to write)")
+        if self.model.name != "relational":
+            if self.sink.url and not self.sink.table:
+                raise ValueError("sink.table: a SQL sink 'url' needs a 'table' (the name of the table to write)")
+            if self.source.url and not (self.source.table or self.source.query):
+                raise ValueError("source: a SQL 'url' needs 'table' or 'query' (a multi-table model reads every table)")
         return self
 
     @field_validator("gates")

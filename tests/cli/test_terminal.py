@@ -48,7 +48,7 @@ def test_run_in_a_terminal_shows_stages_and_summary(tmp_path: Path) -> None:
         subprocess.run([*tmux, "kill-server"], capture_output=True, check=False)
     assert "SYNTHKIT-EXIT=0" in screen, screen[-3000:]
     assert "Traceback" not in screen
-    for stage in ("source", "profile", "holdout", "fit", "sample", "evaluate", "report", "audit"):
+    for stage in ("load", "profile", "split_holdout", "fit", "sample", "evaluate", "report", "audit", "commit"):
         assert re.search(rf"^\[\d\d:\d\d\] {stage} \.\.\.$", screen, re.M), stage
         assert re.search(rf"^\[\d\d:\d\d\] {stage} done in \d+\.\d s *$", screen, re.M), stage
     assert re.search(r"^tui: ok$", screen, re.M)
