@@ -35,6 +35,7 @@ from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
 from synthkit.report import render_profile_report, render_report
 from synthkit.utils.jsonfile import read_json
+from synthkit.utils.progress import set_quiet, start_clock
 
 __all__ = ["app", "main"]
 
@@ -65,9 +66,11 @@ def _setup_logging(verbose: bool) -> None:
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log each stage")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no stage lines or progress bars on the terminal")] = False,
     version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
 ) -> None:
     _setup_logging(verbose)
+    set_quiet(quiet)
     if version:
         typer.echo(__version__)
         raise typer.Exit(0)
@@ -136,22 +139,40 @@ def run(
     key_file: KeyFile = None,
 ) -> None:
     """Run a whole pipeline from one YAML file (exit 3 gate failed, 4 leak found, 5 sink failed)."""
+    if json_out:
+        set_quiet()  # machines read stdout; nothing on stderr but errors
+    start_clock()
     with using_key(_key(key_file)):  # the run's model is signed; a reused one must carry a valid signature
         result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model, force=force)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        head = result.headline
-        typer.echo(f"{result.name}: {result.status} -> {result.output_dir}")
-        typer.echo(f"  fidelity {head.get('fidelity')}, privacy {head.get('privacy_verdict')}, utility {head.get('utility')}")
-        for gate in result.gates:
-            mark = "pass" if gate["passed"] else "FAIL"
-            typer.echo(f"  gate [{mark}] {gate['gate']} (value {gate['value']})")
-        if result.leaks:
-            typer.echo(f"  LEAKAGE AUDIT FAILED: {len(result.leaks)} finding(s); see audit.json (sink skipped)")
-        if result.status == "sink_failed":
-            typer.echo("  SINK FAILED: the run folder is committed, the sink's tables are unchanged (see .synthkit-run)")
+        typer.echo(summary_table(result.to_dict()))
     raise typer.Exit(result.exit_code)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def summary_table(result: dict[str, Any]) -> str:
+    """The end-of-run summary: headline numbers (3 decimals), gates, timings and where the report is."""
+    head = result.get("headline") or {}
+    rows = [("fidelity", head.get("fidelity")), ("privacy", head.get("privacy_verdict")), ("utility", head.get("utility"))]
+    rows += [(f"gate {g['gate']}", f"{'pass' if g['passed'] else 'FAIL'} (value {_fmt(g['value'])})") for g in result.get("gates", [])]
+    total = sum((result.get("timings") or {}).values())
+    rows.append(("time", f"{total:.1f} s"))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{result['name']}: {result['status']}", f"  {'metric':<{width}}  value", f"  {'':-<{width}}  {'':-<12}"]
+    lines += [f"  {name:<{width}}  {_fmt(value) if value is not None else '-'}" for name, value in rows]
+    if result.get("leaks"):
+        lines.append(f"  LEAKAGE AUDIT FAILED: {len(result['leaks'])} finding(s); see audit.json (sink skipped)")
+    if result["status"] == "sink_failed":
+        lines.append("  SINK FAILED: the run folder is committed, the sink's tables are unchanged (see .synthkit-run)")
+    out = Path(result["output_dir"])
+    report = out / result["files"]["report"] if "report" in result.get("files", {}) else None
+    lines.append(f"outputs: {out}" + (f"\nreport:  {report}" if report else ""))
+    return "\n".join(lines)
 
 
 @app.command()

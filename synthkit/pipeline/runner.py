@@ -24,7 +24,9 @@ from synthkit.models import create, get
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.pipeline.stages import STAGES, RunContext, is_multi, model_name, redact
+from synthkit.pipeline.track import check_trackers, track_run
 from synthkit.utils.paths import check_output_dir
+from synthkit.utils.progress import stage_finished, stage_started
 
 __all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR", "EXIT_LEAK",
            "EXIT_SINK_FAILED"]
@@ -73,18 +75,22 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     path in the file); ``force`` moves a folder synthkit did not make aside instead of refusing it.
     ``hooks`` (tests) are called with every point the run passes."""
     out = Path(cfg.output_dir or Path("reports") / cfg.name)
+    check_trackers(cfg)
     model_cls = preflight(cfg, out, config_path)
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
         for stage in STAGES:
             ctx.point(stage.__name__)
             log.info("stage %s", stage.__name__)
+            stage_started(stage.__name__)
             start = time.perf_counter()
             stage(ctx)
             ctx.timings[stage.__name__] = round(time.perf_counter() - start, 3)
+            stage_finished(stage.__name__, ctx.timings[stage.__name__])
     except BaseException:
         ctx.folder.abandon()
         raise
+    track_run(cfg, ctx.folder.out, ctx.status)  # after commit and sink: trackers see the final outputs
     head = {"fidelity": (ctx.metrics.get("fidelity") or {}).get("score"),
             "privacy_verdict": (ctx.metrics.get("privacy") or {}).get("verdict"),
             "utility": (ctx.metrics.get("utility") or {}).get("ratio"), **({"keys": ctx.metrics["keys"]} if ctx.multi else {})}

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import sklearn
 import torch
-from sqlalchemy.engine import make_url
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
@@ -32,7 +31,8 @@ from synthkit.evaluate import evaluate as evaluate_data
 from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
 from synthkit.evaluate.temporal import temporal_metrics
 from synthkit.io import Dataset, write
-from synthkit.io.sql import write_sql
+from synthkit.io.sql import redact_url as redact
+from synthkit.io.sql_write import write_sql
 from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
 from synthkit.models.base import MultiTableSynthesizer
@@ -259,7 +259,7 @@ def report(ctx: RunContext) -> None:
     run_info = {
         "dataset": f"{where}, root table {ctx.root!r} of {sorted(ctx.synthetic)}" if ctx.multi else where,
         "model": ctx.model.name if not hasattr(ctx.model, "chosen_") else f"auto → {ctx.model.chosen_.name}",
-        "model_params": ctx.model.get_params(), "config": json.loads(cfg.model_dump_json()),
+        "model_params": ctx.model.get_params(), "config": cfg.public_dict(),
         "timings": ctx.timings, "versions": versions(), "seed": cfg.seed,
         "pii_handling": {
             c.name: f"replaced with fake {c.pii} values" if c.pii not in ("date_of_birth", "latitude", "longitude")
@@ -322,14 +322,6 @@ def sink(ctx: RunContext) -> None:
 
 STAGES: list[Callable[[RunContext], None]] = [load, profile, split_holdout, fit, sample, validate, evaluate, report,
                                                audit, commit, sink]
-
-
-def redact(url: str) -> str:
-    """Hide passwords in SQLAlchemy URLs before they reach a report or log."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL: nothing to hide
-        return url
 
 
 def versions() -> dict[str, str]:
