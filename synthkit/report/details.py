@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+import yaml
+
 from synthkit.report import svg
 from synthkit.report.explain import as_number, fmt_value
 
@@ -111,8 +113,6 @@ def _pretty(obj: Any) -> str:
     if isinstance(obj, str):
         return obj
     try:
-        import yaml
-
         return yaml.safe_dump(json.loads(json.dumps(obj, default=str)), sort_keys=False, default_flow_style=False).strip()
     except Exception:  # noqa: BLE001 - any odd config object still gets shown as JSON
         return json.dumps(obj, indent=2, default=str)
@@ -151,4 +151,20 @@ def run_section(metrics: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         "eval_timings_svg": svg.hbars(eval_items, title="seconds per metric family", fmt="{:.1f} s") if eval_items else "",
         "versions": sorted((str(k), str(v)) for k, v in (run.get("versions") or {}).items()),
         "excluded": [(str(k), str(v)) for k, v in (meta.get("excluded_columns") or {}).items()],
+        "selection": selection_section((meta.get("pipeline") or {}).get("model_selection")),
     }
+
+
+def selection_section(selection: Any) -> dict[str, Any] | None:
+    """``model: auto``'s measured choice: every candidate's validation scores and the reason (aggregates only)."""
+    if not isinstance(selection, dict) or not selection.get("chosen"):
+        return None
+    rows = []
+    for c in selection.get("candidates") or []:
+        rows.append({"model": c.get("model"), "status": c.get("status"),
+                     "score": fmt_value(c.get("score")), "shapes": fmt_value(c.get("column_shapes")),
+                     "trends": fmt_value(c.get("column_pair_trends")), "detection": fmt_value(c.get("detection_auc")),
+                     "dcr": fmt_value(c.get("dcr_share")), "note": c.get("note") or c.get("stop_reason") or "",
+                     "chosen": c.get("model") == selection["chosen"]})
+    return {"chosen": selection["chosen"], "reason": selection.get("reason", ""), "rows": rows,
+            "budget": selection.get("budget_minutes"), "validation_rows": selection.get("validation_rows")}

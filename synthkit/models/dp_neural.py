@@ -29,8 +29,12 @@ import torch
 from torch import nn
 
 from synthkit.errors import ConfigError
+from synthkit.models.chunked import map_chunks
+from synthkit.models.dp import DPModelMixin
+from synthkit.models.nn_base import SpanLayout
+from synthkit.models.params import DPParams
+from synthkit.models.trainer import resolve_device
 from synthkit.privacy.accounting import PrivacyLedger, cdp_rho
-from synthkit.privacy.model import DPModelMixin
 from synthkit.privacy.preprocess import DPDiscretizer
 from synthkit.transform.encoders import Span
 
@@ -51,13 +55,15 @@ def code_spans(discretizer: DPDiscretizer) -> list[Span]:
 class DPNeuralMixin(DPModelMixin):
     """DP-SGD for a :class:`~synthkit.models.nn_base.NeuralSynthesizer` (see the module docstring).
 
-    Parameters the model must store: ``dp`` (None = on iff ``epsilon`` is given; True with
-    ``epsilon=None`` = the same DP pipeline without noise, the ε = ∞ reference), ``epsilon``,
-    ``delta``, ``max_grad_norm``, ``noise_multiplier``, ``n_bins``, ``bounds``, ``categories``,
-    ``preprocessing_share``; plus the neural ones (``epochs``, ``batch_size``, ``max_minutes``,
+    A model takes ``privacy: DPParams | None`` in its constructor and stores it with
+    ``self._set_param_group("privacy", privacy, flat, self.param_defaults)``: the fields of
+    :class:`~synthkit.models.params.DPParams` (``dp``, ``epsilon``, ``delta``, ``max_grad_norm``,
+    ``noise_multiplier``, ``n_bins``, ``bounds``, ``categories``, ``preprocessing_share``) become
+    flat attributes, beside the neural ones (``epochs``, ``batch_size``, ``max_minutes``,
     ``patience``, ``validation_fraction``, ``device``, ``seed``).
     """
 
+    param_groups: ClassVar[dict[str, type]] = {"privacy": DPParams}
     dp_mechanism: ClassVar[str] = "dp-sgd"
     dp_accountant: ClassVar[str] = "RDP (opacus) + zCDP preprocessing"
 
@@ -68,10 +74,10 @@ class DPNeuralMixin(DPModelMixin):
     layout_: Any
     device_: torch.device
 
-    def _set_dp_params(self, **params: Any) -> None:
-        """Store the DP constructor parameters (named in each model's signature, for ``get_params``)."""
-        for name, value in params.items():
-            setattr(self, name, value)
+    @property
+    def dp_params(self) -> DPParams:
+        """The differential-privacy settings as one object (built from the flat attributes)."""
+        return self._param_group("privacy")  # type: ignore[attr-defined]
 
     @property
     def dp_enabled(self) -> bool:
@@ -120,9 +126,6 @@ class DPNeuralMixin(DPModelMixin):
 
     def _dp_prepare(self, frame: pd.DataFrame) -> tuple[PrivacyLedger | None, torch.Tensor, np.ndarray, np.random.Generator]:
         """Open the ledger, release the code domains; (ledger, one-hot matrix, codes, rng)."""
-        from synthkit.models.nn_base import SpanLayout
-        from synthkit.models.trainer import resolve_device
-
         rng = np.random.default_rng(self._dp_seed())
         self.device_ = resolve_device(self.device)
         ledger = self._dp_begin(len(frame))
@@ -140,7 +143,7 @@ class DPNeuralMixin(DPModelMixin):
         """DP-SGD on ``module`` (every network that sees real rows); records the spend.
 
         ``after_step``: a GAN's generator update after every critic step (post-processing)."""
-        from synthkit.privacy.dpsgd import train_dp_sgd
+        from synthkit.privacy.dpsgd import train_dp_sgd  # needs opacus (optional extra [dp])
 
         run = train_dp_sgd(module, optimizer, ledger, per_row_loss, n_rows, int(self.batch_size), int(self.epochs),
                            float(self.max_grad_norm), self.noise_multiplier, self._dp_seed(), rng,
@@ -160,8 +163,6 @@ class DPNeuralMixin(DPModelMixin):
 
         Chunks run on parallel threads with their own seeds (:mod:`synthkit.models.chunked`).
         """
-        from synthkit.models.chunked import map_chunks
-
         dev = self.device_
 
         def draw(rows: int, seed: int) -> np.ndarray:
@@ -187,9 +188,6 @@ class DPNeuralMixin(DPModelMixin):
                 "stop_reason": self.stop_reason_}
 
     def _set_dp_neural_state(self, state: dict[str, Any]) -> None:
-        from synthkit.models.nn_base import SpanLayout
-        from synthkit.models.trainer import resolve_device
-
         self._set_dp_state(state)
         self.noise_multiplier_ = float(state["noise_multiplier"])
         self.steps_ = int(state["steps"])
