@@ -114,6 +114,7 @@ def main(engine: str, rows: int, out: Path) -> None:
         result = run(work / "run.yaml")
         total = time.perf_counter() - t0
     metrics = json.loads((work / "run" / "metrics.json").read_text())
+    details = json.loads((work / "run" / "engine.json").read_text())
     rate = {w: sampling_rate(engine, work / "run" / "model", rows, w, work) for w in (1, 2)}
     res: dict[str, Any] = {
         "engine": engine, "rows": rows, "columns": COLUMNS, "status": result.status,
@@ -125,7 +126,7 @@ def main(engine: str, rows: int, out: Path) -> None:
         "sampling": {"rows_per_s_1_worker": round(rate[1]), "rows_per_s_2_workers": round(rate[2]),
                      "scaling_efficiency": round(rate[2] / (2 * rate[1]), 3)},
         "fidelity": metrics.get("fidelity", {}).get("score"), "column_shapes": metrics.get("fidelity", {}).get("column_shapes"),
-        "samples": metrics["meta"].get("samples"), "audit": {k: metrics["audit"].get(k) for k in ("reproduced_rows", "synthetic_rows")},
+        "samples": details.get("samples"), "audit": {k: details["audit"].get(k) for k in ("reproduced_rows", "synthetic_rows")},
         "load_average": {"start": [round(x, 1) for x in load_start], "end": [round(x, 1) for x in os.getloadavg()]},
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
