@@ -23,17 +23,19 @@ from synthkit.datasets import load as load_dataset
 from synthkit.datasets import names as dataset_names
 from synthkit.errors import ConfigError, DataError, LeakageError, SynthkitError
 from synthkit.evaluate import evaluate as run_evaluation
+from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
 from synthkit.io import Dataset, read, write
 from synthkit.meta import Metadata
 from synthkit.models import create
 from synthkit.models import load as load_model
-from synthkit.models.registry import DEFAULT_MODEL, available, get
+from synthkit.models.registry import available, get
 from synthkit.models.signing import read_key_file, using_key
 from synthkit.pipeline import run as run_pipeline
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
 from synthkit.report import render_profile_report, render_report
 from synthkit.utils.jsonfile import read_json
+from synthkit.utils.progress import set_quiet, start_clock
 
 __all__ = ["app", "main"]
 
@@ -64,9 +66,11 @@ def _setup_logging(verbose: bool) -> None:
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log each stage")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no stage lines or progress bars on the terminal")] = False,
     version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
 ) -> None:
     _setup_logging(verbose)
+    set_quiet(quiet)
     if version:
         typer.echo(__version__)
         raise typer.Exit(0)
@@ -135,22 +139,40 @@ def run(
     key_file: KeyFile = None,
 ) -> None:
     """Run a whole pipeline from one YAML file (exit 3 gate failed, 4 leak found, 5 sink failed)."""
+    if json_out:
+        set_quiet()  # machines read stdout; nothing on stderr but errors
+    start_clock()
     with using_key(_key(key_file)):  # the run's model is signed; a reused one must carry a valid signature
         result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model, force=force)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        head = result.headline
-        typer.echo(f"{result.name}: {result.status} -> {result.output_dir}")
-        typer.echo(f"  fidelity {head.get('fidelity')}, privacy {head.get('privacy_verdict')}, utility {head.get('utility')}")
-        for gate in result.gates:
-            mark = "pass" if gate["passed"] else "FAIL"
-            typer.echo(f"  gate [{mark}] {gate['gate']} (value {gate['value']})")
-        if result.leaks:
-            typer.echo(f"  LEAKAGE AUDIT FAILED: {len(result.leaks)} finding(s); see audit.json (sink skipped)")
-        if result.status == "sink_failed":
-            typer.echo("  SINK FAILED: the run folder is committed, the sink's tables are unchanged (see .synthkit-run)")
+        typer.echo(summary_table(result.to_dict()))
     raise typer.Exit(result.exit_code)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def summary_table(result: dict[str, Any]) -> str:
+    """The end-of-run summary: headline numbers (3 decimals), gates, timings and where the report is."""
+    head = result.get("headline") or {}
+    rows = [("fidelity", head.get("fidelity")), ("privacy", head.get("privacy_verdict")), ("utility", head.get("utility"))]
+    rows += [(f"gate {g['gate']}", f"{'pass' if g['passed'] else 'FAIL'} (value {_fmt(g['value'])})") for g in result.get("gates", [])]
+    total = sum((result.get("timings") or {}).values())
+    rows.append(("time", f"{total:.1f} s"))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{result['name']}: {result['status']}", f"  {'metric':<{width}}  value", f"  {'':-<{width}}  {'':-<12}"]
+    lines += [f"  {name:<{width}}  {_fmt(value) if value is not None else '-'}" for name, value in rows]
+    if result.get("leaks"):
+        lines.append(f"  LEAKAGE AUDIT FAILED: {len(result['leaks'])} finding(s); see audit.json (sink skipped)")
+    if result["status"] == "sink_failed":
+        lines.append("  SINK FAILED: the run folder is committed, the sink's tables are unchanged (see .synthkit-run)")
+    out = Path(result["output_dir"])
+    report = out / result["files"]["report"] if "report" in result.get("files", {}) else None
+    lines.append(f"outputs: {out}" + (f"\nreport:  {report}" if report else ""))
+    return "\n".join(lines)
 
 
 @app.command()
@@ -185,8 +207,10 @@ def fit(
     table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
     key_file: KeyFile = None,
 ) -> None:
-    """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key)."""
-    name = DEFAULT_MODEL if model == "auto" else model
+    """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key).
+
+    ``auto`` measures candidate models on held-out rows and saves the one it chose."""
+    name = model
     get(name)  # unknown model: clear error before reading data
     key = _key(key_file)  # an unreadable key file: clear error before fitting
     frame = read_data(data, table)
@@ -285,8 +309,7 @@ def models() -> None:
     """List the registered synthesizers."""
     for name in available():
         doc = (get(name).__doc__ or "").strip().splitlines()[0] if get(name).__doc__ else ""
-        mark = " (default for auto)" if name == DEFAULT_MODEL else ""
-        typer.echo(f"{name:<12} {doc}{mark}")
+        typer.echo(f"{name:<12} {doc}")
 
 
 @app.command()

@@ -337,18 +337,32 @@ class Engine(_Model):
 
 class Candidate(_Model):
     model: str = _req("candidate model name")
+    status: Literal["scored", "skipped", "failed"] | None = _f("scored, or skipped (budget) / failed (see note)")
     score: Num = _f("its selection score (higher is better)")
+    column_shapes: Num = _f("column shapes against the validation rows")
+    column_pair_trends: Num = _f("column pair trends against the validation rows")
+    detection_auc: Num = _f("real-vs-synthetic classifier AUC against the validation rows")
+    dcr_share: Num = _f("share of its rows closer to the rows it was fitted on than to the validation rows")
+    dcr_share_ci: Interval = _f("95% interval of dcr_share")
+    fit_minutes_allowed: Num = _f("its share of the selection budget (its max_minutes)")
     seconds: Num = _f("time spent fitting and scoring it")
+    stop_reason: str | None = _f("how its training ended (epochs, early_stopping, time)")
     chosen: bool | None = _f("whether it was picked")
     note: str | None = _f("why it was skipped or failed")
 
 
 class ModelSelection(_Model):
-    """Declared for model=auto: the candidates tried and the one chosen; filled by the pipeline."""
+    """model=auto: the candidates tried, their validation scores and the one chosen, with the reason."""
 
     chosen: str = _req("the model picked")
+    reason: str | None = _f("why it was picked, in words")
     metric: str | None = _f("what score measures")
     candidates: list[Candidate] = _req("every candidate tried")
+    budget_minutes: Num = _f("max_minutes of the whole selection and refit")
+    validation_rows: int | None = _f("training rows kept aside for scoring (no candidate saw them)")
+    refit_minutes: Num = _f("time budget left for refitting the chosen model on all training rows")
+    seconds: Num = _f("seconds the whole auto fit took")
+    max_dcr_share: Num = _f("candidates with a higher DCR share are not eligible (they copy)")
 
 
 class PipelineMeta(_Model):

@@ -17,6 +17,7 @@ Only aggregates leave this module.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from threadpoolctl import threadpool_limits
 from synthkit.errors import EvaluationError
 from synthkit.evaluate.stats import wilson
 
-__all__ = ["describe_feature", "discriminate", "entity_features", "lag_autocorrelation", "temporal_metrics"]
+__all__ = ["describe_feature", "discriminate", "entity_features", "flat_records", "lag_autocorrelation", "temporal_metrics"]
 
 _LAGS = (1, 2, 3)
 
@@ -140,6 +141,9 @@ def describe_feature(name: str) -> str:
     """A discriminator feature (``HR_std``) in words a data engineer reads without the code."""
     if name in _FEATURE_WORDS:
         return _FEATURE_WORDS[name]
+    if "@" in name:  # a flattened record's column: <column>@<step>
+        column, _, step = name.rpartition("@")
+        return f"{column} at step {int(step) + 1} of the record" if step.isdigit() else name
     measure, _, kind = name.rpartition("_")
     return _FEATURE_WORDS.get(kind, "{m} (" + kind + ")").format(m=measure or name)
 
@@ -158,6 +162,29 @@ def entity_features(df: pd.DataFrame, entity: str, time: str | None, numeric: li
         feats.update({f"{m}_mean": col.mean(), f"{m}_std": col.std(), f"{m}_first": col.first(), f"{m}_last": col.last(),
                       f"{m}_present": col.count() / g.size(), f"{m}_step": step.groupby(df[entity], sort=False).mean()})
     return pd.DataFrame(feats)
+
+
+def flat_records(df: pd.DataFrame, entity: str, time: str | None, columns: list[str], steps: int | None = None) -> pd.DataFrame:
+    """One row per entity, its whole record side by side (``<column>@<k>`` for the k-th step;
+    categories as codes, absent steps missing): what a discriminator on "each person's flattened
+    record" reads, where per-entity summaries would average a wrong year away."""
+    order = [entity, time] if time else [entity]
+    df = df.sort_values(order, kind="stable")
+    k = df.groupby(entity, sort=False).cumcount()
+    steps = steps if steps is not None else int(k.max()) + 1
+    keep = (k < steps).to_numpy()
+    values = {}
+    for c in columns:
+        col = df[c]
+        if pd.api.types.is_bool_dtype(col):  # True/False and 1/0 are the same record
+            col = col.astype("float64")
+        elif not pd.api.types.is_numeric_dtype(col):
+            col = col.astype(str).where(col.notna()).map(lambda v: zlib.crc32(v.encode()) % 10_007 if isinstance(v, str) else np.nan)
+        values[c] = col.to_numpy(float)
+    frame = pd.DataFrame(values)[keep].assign(_e=df[entity].to_numpy()[keep], _k=k.to_numpy()[keep])
+    wide = frame.pivot(index="_e", columns="_k", values=columns)
+    wide.columns = [f"{c}@{s}" for c, s in wide.columns]
+    return wide.reindex(columns=[f"{c}@{s}" for s in range(steps) for c in columns])
 
 
 def discriminate(a: pd.DataFrame, b: pd.DataFrame, seed: int = 0, top: int = 5, repeats: int = 3) -> dict[str, Any]:

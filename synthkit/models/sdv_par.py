@@ -89,12 +89,6 @@ class SdvPar(Synthesizer):
         n = _validate_n(n)
         seed = int(seed) if seed is not None else int(self._sample_rng_.integers(0, 2**31 - 1))
         seed_everything(seed)
-        # RDT's transformers draw from random states of their own that advance across calls: reset
-        # them, so the same seed gives the same sequences (the seeded torch/numpy draws still differ by seed)
-        for synthesizer in (self.sdv_synthesizer_, getattr(self.sdv_synthesizer_, "_context_synthesizer", None)):
-            processor = getattr(synthesizer, "_data_processor", None)
-            if processor is not None:
-                processor.reset_sampling()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = self.sdv_synthesizer_.sample_sequences(num_sequences=n)

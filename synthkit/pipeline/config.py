@@ -6,6 +6,7 @@ place. Unknown keys are errors (a typo must not silently fall back to a default)
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -14,14 +15,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from synthkit.errors import ConfigError
+from synthkit.io.sql import redact_url
 from synthkit.pipeline.outputs import MARKER
 from synthkit.utils.paths import safe_name
 
-__all__ = ["PipelineConfig", "load_config", "apply_overrides", "GATE_PATTERN"]
+__all__ = ["PipelineConfig", "load_config", "apply_overrides", "expand_env", "GATE_PATTERN"]
 
-# "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
 _RUN_OUTPUTS = {"synthetic.csv", "synthetic", "metrics.json", "report.html", "metadata.json", "expectations.json",
                 "validation.json", "audit.json", "model", "model.fingerprint", MARKER}
+# "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
 GATE_PATTERN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
 
@@ -122,6 +124,21 @@ class SinkConfig(_Section):
         return value
 
 
+class MlflowConfig(_Section):
+    """Record the run in MLflow: params, headline metrics, gates and the outputs as artifacts."""
+
+    experiment: str = Field("synthkit", description="MLflow experiment name")
+    tracking_uri: str | None = Field(None, description="tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (default: $MLFLOW_TRACKING_URI)")
+    artifact_location: str | None = Field(None, description="artifact root of a new experiment (default: mlartifacts/ beside a sqlite store)")
+    log_synthetic: bool = Field(False, description="also upload synthetic.csv (never the real data)")
+
+
+class TrackConfig(_Section):
+    """Experiment trackers the run reports to (needs the matching extra, e.g. synthkit[mlflow])."""
+
+    mlflow: MlflowConfig | None = None
+
+
 class ReportConfig(_Section):
     """The HTML report."""
 
@@ -145,6 +162,15 @@ class PipelineConfig(_Section):
     gates: list[str] = Field(default_factory=list, description="e.g. 'privacy.verdict != fail', 'fidelity.score >= 0.8'")
     sink: SinkConfig = Field(default_factory=SinkConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    track: TrackConfig = Field(default_factory=TrackConfig)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The config as JSON data with passwords in URLs hidden: what reports and trackers may show."""
+        data = self.model_dump(mode="json")
+        for section in ("source", "sink"):
+            if data[section].get("url"):
+                data[section]["url"] = redact_url(data[section]["url"])
+        return data
 
     @field_validator("name")
     @classmethod
@@ -190,7 +216,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Pipelin
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a pipeline file must be a mapping of sections (source, model, ...)")
-    data = apply_overrides(data, overrides or [])
+    data = expand_env(apply_overrides(data, overrides or []))
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as exc:
@@ -219,6 +245,25 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             node[part] = dict(child)
             node = node[part]
         node[parts[-1]] = value
+    return data
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(data: Any) -> Any:
+    """Replace ``${NAME}`` (or ``${NAME:-default}``) in string values by the environment variable,
+    so secrets such as database URLs stay out of the YAML file; an unset variable without a default
+    is an error naming it."""
+    if isinstance(data, dict):
+        return {k: expand_env(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_env(v) for v in data]
+    if isinstance(data, str):
+        missing = [m.group(1) for m in _ENV.finditer(data) if m.group(1) not in os.environ and m.group(2) is None]
+        if missing:
+            raise ConfigError(f"environment variable {missing[0]} is not set (used as ${{{missing[0]}}} in the pipeline)")
+        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), data)
     return data
 
 

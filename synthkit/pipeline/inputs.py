@@ -14,10 +14,12 @@ from pydantic import ValidationError
 from synthkit.datasets import load
 from synthkit.errors import ConfigError, DataError
 from synthkit.evaluate import split_holdout
-from synthkit.io import Dataset, read, write
+from synthkit.io import Dataset, read, redact_url, write
+from synthkit.io.sql import db_error, engine_for
+from synthkit.meta import Metadata
+from synthkit.models.base import SequenceSynthesizer
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.utils.paths import safe_name
-from synthkit.meta import Metadata
 
 __all__ = ["load_source", "safe_tables", "apply_profile", "sequence_columns", "split"]
 
@@ -51,14 +53,16 @@ def load_source(cfg: PipelineConfig, multi: bool) -> Dataset:
 
 def _create_sql_from_bundled(url: str, table: str, dataset: str) -> None:
     """Demo helper: fill a SQL table from a bundled dataset when it does not exist yet."""
-    engine = sa.create_engine(url)
+    engine = engine_for(url)
     try:
         exists = sa.inspect(engine).has_table(table)
+    except sa.exc.SQLAlchemyError as exc:
+        raise db_error(f"cannot open {redact_url(url)}", url, exc) from None
     finally:
         engine.dispose()
     if not exists:
         write(load(dataset)[0], url, table=table, if_exists="fail")
-        log.info("created table %s in %s from bundled dataset %s", table, url, dataset)
+        log.info("created table %s in %s from bundled dataset %s", table, redact_url(url), dataset)
 
 
 def safe_tables(data: Dataset) -> tuple[Dataset, dict[str, str]]:
@@ -104,8 +108,8 @@ def _override(column: Any, field: str, value: Any, key: str) -> None:
 
 
 def sequence_columns(cfg: PipelineConfig, model_cls: type, metadata: Metadata) -> dict[str, Any] | None:
-    """Entity, time and context columns when the model is sequential (samples whole entities), else None."""
-    if not hasattr(model_cls, "sample_for"):
+    """Entity, time and context columns when the model keeps the sequence protocol, else None."""
+    if getattr(model_cls, "protocol", None) is not SequenceSynthesizer:
         return None
     table = metadata.table()
     params = cfg.model.params

@@ -16,10 +16,10 @@ from synthkit.audit import audit
 from synthkit.errors import ConfigError
 from synthkit.evaluate import evaluate
 from synthkit.io import Dataset
+from synthkit.meta import Metadata
 from synthkit.models.medical import root_ids
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.meta import Metadata
 from synthkit.utils.atomic import write_json
 
 __all__ = ["root_table", "owners", "integrity", "evaluate_tables", "headline", "audit_tables"]

@@ -36,6 +36,19 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
+def _ours(folder: Path) -> bool:
+    """A folder synthkit made: it holds the marker (even half-written), or nothing at all."""
+    return folder.is_dir() and ((folder / MARKER).exists() or not any(folder.iterdir()))
+
+
+def _drop(folder: Path) -> None:
+    """Delete a folder synthkit made, its marker last: a kill midway leaves it marked, so it is found again."""
+    for child in folder.iterdir():
+        if child.name != MARKER:
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _aside(out: Path) -> Path:
     return out.parent / f".{out.name}.previous"
 
@@ -43,16 +56,16 @@ def _aside(out: Path) -> Path:
 def recover(out: Path) -> None:
     """Restore the previous run folder if a swap was interrupted; drop dead runs' staging folders."""
     aside = _aside(out)
-    if aside.is_dir() and _read_marker(aside) is not None:
+    if _ours(aside):
         if out.exists():
-            shutil.rmtree(aside, ignore_errors=True)
+            _drop(aside)
         else:
             os.replace(aside, out)
             log.warning("restored the previous outputs of %s after an interrupted run", out)
     for stale in out.parent.glob(f".{out.name}.staging-*"):
         pid = stale.name.rsplit("-", 1)[-1]
-        if _read_marker(stale) is not None and (not pid.isdigit() or not _alive(int(pid))):
-            shutil.rmtree(stale, ignore_errors=True)
+        if _ours(stale) and (not pid.isdigit() or not _alive(int(pid))):
+            _drop(stale)
 
 
 def _alive(pid: int) -> bool:
@@ -81,7 +94,7 @@ class RunFolder:
         if not os.access(self.out.parent, os.W_OK | os.X_OK):
             raise ConfigError(f"cannot write to {self.out.parent} (the parent of output_dir)")
         recover(self.out)
-        if self.out.is_dir() and any(self.out.iterdir()) and _read_marker(self.out) is None:
+        if self.out.is_dir() and not _ours(self.out):
             if not force:
                 raise ConfigError(f"output_dir {self.out} exists and was not made by synthkit (no {MARKER}); "
                                   "choose another folder or pass --force to move its contents aside")
@@ -90,6 +103,7 @@ class RunFolder:
         if self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir()
+        (self.staging / MARKER).write_text("{}")  # at once, not atomically: the folder is never unmarked
         self.mark("staging")
 
     def path(self, name: str) -> Path:
@@ -115,10 +129,11 @@ class RunFolder:
         if self.out.exists():
             os.replace(self.out, aside)
         os.replace(self.staging, self.out)
-        if not self.move_aside and aside.exists() and (_read_marker(aside) or not any(aside.iterdir())):
-            shutil.rmtree(aside, ignore_errors=True)
+        if not self.move_aside and _ours(aside):
+            _drop(aside)
         return self.out
 
     def abandon(self) -> None:
         """Drop the staging folder; the previous run folder stays as it was."""
-        shutil.rmtree(self.staging, ignore_errors=True)
+        if self.staging.is_dir():
+            _drop(self.staging)

@@ -6,11 +6,12 @@ its fingerprint (data, metadata, model name, params, seed) matches.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ from synthkit.errors import ConfigError
 from synthkit.models import create, get
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.utils.paths import check_output_dir
 from synthkit.pipeline.stages import STAGES, RunContext, is_multi, model_name, redact
+from synthkit.pipeline.track import check_trackers, track_run
+from synthkit.utils.paths import check_output_dir
+from synthkit.utils.progress import stage_finished, stage_started
 
 __all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR", "EXIT_LEAK",
            "EXIT_SINK_FAILED"]
@@ -57,9 +60,7 @@ class RunResult:
         return _EXIT.get(self.status, EXIT_OK)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "exit_code": self.exit_code, "output_dir": str(self.output_dir),
-                "files": self.files, "gates": self.gates, "leaks": self.leaks, "headline": self.headline,
-                "timings": self.timings}
+        return {**asdict(self), "exit_code": self.exit_code, "output_dir": str(self.output_dir)}
 
 
 def run(config_path: str | Path, overrides: list[str] | None = None, reuse_model: bool = False, force: bool = False,
@@ -74,18 +75,22 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     path in the file); ``force`` moves a folder synthkit did not make aside instead of refusing it.
     ``hooks`` (tests) are called with every point the run passes."""
     out = Path(cfg.output_dir or Path("reports") / cfg.name)
+    check_trackers(cfg)
     model_cls = preflight(cfg, out, config_path)
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
         for stage in STAGES:
             ctx.point(stage.__name__)
             log.info("stage %s", stage.__name__)
+            stage_started(stage.__name__)
             start = time.perf_counter()
             stage(ctx)
             ctx.timings[stage.__name__] = round(time.perf_counter() - start, 3)
+            stage_finished(stage.__name__, ctx.timings[stage.__name__])
     except BaseException:
         ctx.folder.abandon()
         raise
+    track_run(cfg, ctx.folder.out, ctx.status)  # after commit and sink: trackers see the final outputs
     head = {"fidelity": (ctx.metrics.get("fidelity") or {}).get("score"),
             "privacy_verdict": (ctx.metrics.get("privacy") or {}).get("verdict"),
             "utility": (ctx.metrics.get("utility") or {}).get("ratio"), **({"keys": ctx.metrics["keys"]} if ctx.multi else {})}
@@ -97,7 +102,7 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     inputs = [Path(p) for p in (cfg.source.path, cfg.holdout.path) if p]
     for path in inputs:
         if not path.exists():
-            raise ConfigError(f"input {path} does not exist")
+            raise ConfigError(f"input file or folder not found: {path}")
     kept = [Path.cwd(), Path.home(), *([config_path.parent] if config_path else []),
             *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [_sqlite_file(cfg.source.url)]))]
     check_output_dir(out, kept)
@@ -109,10 +114,8 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
         model = create(model_name(cfg), **{"seed": cfg.seed, **cfg.model.params})
     except TypeError as exc:
         raise ConfigError(f"invalid parameters for model {model_name(cfg)!r}: {exc}") from None
-    try:
+    with contextlib.suppress(AttributeError):  # a check that needs fitted state runs at fit time
         model._check_params()  # the model's own parameter checks, now rather than after reading the data
-    except AttributeError:  # a check that needs fitted state runs at fit time
-        pass
     if cfg.sink.url:
         _check_sink(cfg.sink.url)
     return model_cls

@@ -23,30 +23,29 @@ import numpy as np
 import pandas as pd
 import sklearn
 import torch
-from sqlalchemy.engine import make_url
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
+from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.evaluate import evaluate as evaluate_data
+from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
 from synthkit.evaluate.temporal import temporal_metrics
-from synthkit.io import write
-from synthkit.io.sql import write_sql
+from synthkit.io import Dataset, write
+from synthkit.io.sql import redact_url as redact
+from synthkit.io.sql_write import write_sql
+from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
-from synthkit.models.relational import RelationalSynthesizer
+from synthkit.models.base import MultiTableSynthesizer
+from synthkit.pipeline import multitable
+from synthkit.pipeline.config import PipelineConfig
+from synthkit.pipeline.gates import check_gates
+from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
+from synthkit.pipeline.outputs import RunFolder
 from synthkit.privacy import dp_metrics
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
 from synthkit.profile.expectations import validate as run_suite
 from synthkit.report import render_report
-from synthkit.errors import ConfigError, ModelFileError, SynthkitError
-from synthkit.io import Dataset
-from synthkit.pipeline import multitable
-from synthkit.models.registry import DEFAULT_MODEL
-from synthkit.pipeline.config import PipelineConfig
-from synthkit.pipeline.gates import check_gates
-from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
-from synthkit.pipeline.outputs import RunFolder
-from synthkit.meta import Metadata
 from synthkit.utils.atomic import atomic_path, write_json, write_text
 
 __all__ = ["RunContext", "STAGES", "model_name", "is_multi", "fingerprint", "versions", "redact"]
@@ -55,13 +54,13 @@ log = logging.getLogger(__name__)
 
 
 def model_name(cfg: PipelineConfig) -> str:
-    """The registered model a config asks for ('auto' resolved)."""
-    return DEFAULT_MODEL if cfg.model.name == "auto" else cfg.model.name
+    """The registered model a config asks for ('auto' measures candidates: synthkit.evaluate.selection)."""
+    return cfg.model.name
 
 
 def is_multi(model_cls: type) -> bool:
-    """Whether the model synthesizes a whole multi-table ``Dataset`` (fit on tables, sample a dict)."""
-    return issubclass(model_cls, RelationalSynthesizer)
+    """Whether the model keeps the multi-table protocol (fit on a ``Dataset``, sample a ``Dataset``)."""
+    return getattr(model_cls, "protocol", None) is MultiTableSynthesizer
 
 
 @dataclass
@@ -159,10 +158,7 @@ def fit(ctx: RunContext) -> None:
     elif ctx.reuse_model:
         log.info("saved model does not match this data/config; fitting a new one")
     if not ctx.reused:
-        try:
-            ctx.model = create(name, **({} if ctx.multi else {"metadata": ctx.metadata}), **params)
-        except TypeError as exc:
-            raise ConfigError(f"invalid parameters for model {name!r}: {exc}") from None
+        ctx.model = create(name, **({} if ctx.multi else {"metadata": ctx.metadata}), **params)  # params checked in preflight
         ctx.model.fit(ctx.train if ctx.multi else ctx.train.tables[ctx.root])
     ctx.point("write:model")
     ctx.model.save(folder.path("model"))
@@ -176,8 +172,9 @@ def sample(ctx: RunContext) -> None:
     assert ctx.train is not None and ctx.data is not None
     seed = cfg.sample.seed if cfg.sample.seed is not None else cfg.seed
     if ctx.multi:
-        ctx.synthetic = (model.sample(cfg.sample.rows, seed=seed) if cfg.sample.rows is not None
-                         else model.sample(seed=seed, scale=cfg.sample.ratio or 1.0))
+        out = (model.sample(cfg.sample.rows, seed=seed) if cfg.sample.rows is not None
+               else model.sample(seed=seed, scale=cfg.sample.ratio or 1.0))
+        ctx.synthetic = dict(out.tables)
     else:
         train = ctx.train.tables[ctx.root]
         units = train[ctx.sequence["entity"]].nunique() if ctx.sequence else len(train)
@@ -220,8 +217,11 @@ def evaluate(ctx: RunContext) -> None:
     ctx.gates = check_gates(cfg.gates, metrics)
     ctx.status = "gate_failed" if any(not g["passed"] for g in ctx.gates) else "ok"
     metrics.update(gates=ctx.gates, status=ctx.status)
-    metrics.setdefault("meta", {})["pipeline"] = {"name": cfg.name, "model": ctx.model.name, "model_reused": ctx.reused,
+    metrics.setdefault("meta", {})["pipeline"] = {"name": cfg.name, "model": getattr(ctx.model, "chosen_", ctx.model).name,
+                                                  "model_reused": ctx.reused,
                                                   "seed": cfg.seed, "timings": ctx.timings}
+    if getattr(ctx.model, "selection_", None):  # model: auto — what was measured and why this model
+        metrics["meta"]["pipeline"]["model_selection"] = ctx.model.selection_
     if ctx.multi:
         metrics["meta"]["pipeline"]["root_table"] = ctx.root
     if ctx.validation is not None:
@@ -258,7 +258,8 @@ def report(ctx: RunContext) -> None:
     where = f"{where} ({len(train):,} training rows)"
     run_info = {
         "dataset": f"{where}, root table {ctx.root!r} of {sorted(ctx.synthetic)}" if ctx.multi else where,
-        "model": ctx.model.name, "model_params": ctx.model.get_params(), "config": json.loads(cfg.model_dump_json()),
+        "model": ctx.model.name if not hasattr(ctx.model, "chosen_") else f"auto → {ctx.model.chosen_.name}",
+        "model_params": ctx.model.get_params(), "config": cfg.public_dict(),
         "timings": ctx.timings, "versions": versions(), "seed": cfg.seed,
         "pii_handling": {
             c.name: f"replaced with fake {c.pii} values" if c.pii not in ("date_of_birth", "latitude", "longitude")
@@ -321,14 +322,6 @@ def sink(ctx: RunContext) -> None:
 
 STAGES: list[Callable[[RunContext], None]] = [load, profile, split_holdout, fit, sample, validate, evaluate, report,
                                                audit, commit, sink]
-
-
-def redact(url: str) -> str:
-    """Hide passwords in SQLAlchemy URLs before they reach a report or log."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL: nothing to hide
-        return url
 
 
 def versions() -> dict[str, str]:

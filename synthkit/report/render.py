@@ -20,6 +20,7 @@ from synthkit.evaluate.schema import validate_metrics
 from synthkit.meta import ColumnMeta, Metadata, TableMeta
 from synthkit.report.aggregates import association_views, column_view, is_sensitive
 from synthkit.report.details import run_section, validation_section
+from synthkit.report.temporal import temporal_section
 from synthkit.report.sections import (
     fidelity_scores,
     privacy_section,
@@ -144,6 +145,7 @@ def render_report(
         "columns": views,
         "assoc": association_views(real, synthetic, plain),
         "utility": utility_section(metrics),
+        "sequences": temporal_section(metrics),
         "validation": validation_section(validation, {m.name for m in metas if is_sensitive(m)}),
         "run": run_section(metrics, run),
     }

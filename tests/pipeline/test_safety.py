@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy
 
 from synthkit.errors import ConfigError
+from synthkit.evaluate.schema import MetricsFile
 from synthkit.pipeline import EXIT_INPUT_ERROR, EXIT_SINK_FAILED, load_config, run
 from synthkit.pipeline.outputs import MARKER
 
@@ -130,4 +131,5 @@ def test_sink_failure_keeps_the_committed_run_and_the_previous_table(tmp_path: P
     out = tmp_path / "out"
     marker, metrics = json.loads((out / MARKER).read_text()), json.loads((out / "metrics.json").read_text())
     assert marker["status"] == metrics["status"] == "sink_failed" and "cannot write" in metrics["sink"]["error"]
+    MetricsFile.model_validate_json((out / "metrics.json").read_text())  # the published schema knows the status
     assert (out / "synthetic.csv").read_bytes() != b"" and metrics["meta"]["pipeline"]["seed"] == 1
