@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 # Extras the test suite exercises (PostgreSQL, DuckDB and MLflow tests run everywhere they can).
-TEST_EXTRAS ?= sdv,dp,postgres,duckdb,mlflow,test
+TEST_EXTRAS ?= sdv,dp,postgres,duckdb,mlflow,ray,test
 
 .PHONY: demo test install install-test browser postgres clean lint bench
 

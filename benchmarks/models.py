@@ -252,10 +252,12 @@ def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list
         sdtypes, target = _columns(train), TARGETS[dataset]
         ceiling = {"model": "holdout ceiling (training rows)", "load_average_1min": os.getloadavg()[0],
                    **score(train, holdout, train, sdtypes, target)}
-        rows = [bench_one(name, train, holdout, minutes, sdtypes, target) for name in wanted]
+        rows: list[dict[str, Any]] = []
         results["datasets"][dataset] = {"rows": len(data), "train_rows": len(train), "columns": data.shape[1],
                                         "target": target, "ceiling": ceiling, "models": rows}
-        _write(results, Path(out_dir))  # after each dataset: a long run killed later keeps what it has
+        for name in wanted:
+            rows.append(bench_one(name, train, holdout, minutes, sdtypes, target))
+            _write(results, Path(out_dir))  # after each model: a long run killed later keeps what it has
     results["settings"]["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     _write(results, Path(out_dir))
     return results

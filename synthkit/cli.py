@@ -137,13 +137,18 @@ def run(
     reuse_model: Annotated[bool, typer.Option("--reuse-model", help="reuse the previous run's model if data and settings match")] = False,
     force: Annotated[bool, typer.Option("--force", help="move an existing output folder synthkit did not make aside (never deleted)")] = False,
     key_file: KeyFile = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="where partitioned work runs: local | ray (overrides engine.kind)")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: start a private local cluster)")] = None,
 ) -> None:
     """Run a whole pipeline from one YAML file (exit 3 gate failed, 4 leak found, 5 sink failed)."""
     if json_out:
         set_quiet()  # machines read stdout; nothing on stderr but errors
     start_clock()
     with using_key(_key(key_file)):  # the run's model is signed; a reused one must carry a valid signature
-        result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model, force=force)
+        overrides = list(set_ or [])
+        overrides += [f"engine.kind={engine}"] if engine else []
+        overrides += [f"engine.address={address}"] if address else []
+        result = run_pipeline(pipeline, overrides=overrides, reuse_model=reuse_model, force=force)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:

@@ -77,6 +77,10 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     out = Path(cfg.output_dir or Path("reports") / cfg.name)
     check_trackers(cfg)
     model_cls = preflight(cfg, out, config_path)
+    from synthkit.pipeline.scaled import run_scaled, use_engine
+
+    if use_engine(cfg):  # engine: ray, or a Parquet lake source: no stage holds the whole table
+        return run_scaled(cfg, RunFolder(out, force=force))
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
         for stage in STAGES:
@@ -99,9 +103,11 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
 
 def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     """Refuse, before reading any data, what could only fail later; returns the model class."""
+    from synthkit.io.lake import is_lake
+
     inputs = [Path(p) for p in (cfg.source.path, cfg.holdout.path) if p]
     for path in inputs:
-        if not path.exists():
+        if not path.exists() and not is_lake(path):  # a glob of part files is a source too
             raise ConfigError(f"input file or folder not found: {path}")
     kept = [Path.cwd(), Path.home(), *([config_path.parent] if config_path else []),
             *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [_sqlite_file(cfg.source.url)]))]

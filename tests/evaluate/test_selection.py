@@ -7,7 +7,7 @@ the DCR share even though it copies the real distribution perfectly.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,14 +16,11 @@ import pytest
 from synthkit.errors import ConfigError
 from synthkit.evaluate.selection import MAX_DCR_SHARE, AutoSynthesizer
 from synthkit.models import Synthesizer, create, load
-from synthkit.models.registry import register
+from synthkit.models.registry import _REGISTRY, register
 
 
-@register("test-copier")
 class _Copier(Synthesizer):
     """Samples its training rows back (the memorizing model selection must never pick)."""
-
-    contract_skip: ClassVar[bool] = True
 
     def _fit(self, frame: pd.DataFrame) -> None:
         self.rows_ = frame.reset_index(drop=True)
@@ -33,6 +30,14 @@ class _Copier(Synthesizer):
 
 
 FAST: dict[str, Any] = {"epochs": 3, "candidate_params": {"arm": {"hidden": 16, "embedding_dim": 4}}}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def copier():
+    """Registered only while these tests run (so the shared contract tests never see it)."""
+    register("test-copier")(_Copier)
+    yield
+    _REGISTRY.pop("test-copier", None)
 
 
 @pytest.fixture(scope="module")
