@@ -80,7 +80,9 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     from synthkit.pipeline.scaled import run_scaled, use_engine
 
     if use_engine(cfg):  # engine: ray, or a Parquet lake source: no stage holds the whole table
-        return run_scaled(cfg, RunFolder(out, force=force))
+        scaled = run_scaled(cfg, RunFolder(out, force=force))
+        track_run(cfg, scaled.output_dir, scaled.status)
+        return scaled
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
         for stage in STAGES:
