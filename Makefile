@@ -23,7 +23,7 @@ $(VENV)/.installed: $(VENV)/.torch pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install -q -e ".[sdv,dp,test]"
+	$(BIN)/pip install -q -e ".[sdv,dp,ray,test]"
 	touch $@
 
 install: $(VENV)/.installed

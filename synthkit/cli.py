@@ -113,11 +113,16 @@ def run(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: key.sub=value")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary on stdout")] = False,
     reuse_model: Annotated[bool, typer.Option("--reuse-model", help="reuse the previous run's model if data and settings match")] = False,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="where partitioned work runs: local | ray (overrides engine.kind)")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: start a private local cluster)")] = None,
 ) -> None:
     """Run a whole pipeline from one YAML file (exit 3 if a quality gate fails)."""
     from synthkit.pipeline import run as run_pipeline
 
-    result = run_pipeline(pipeline, overrides=set_ or [], reuse_model=reuse_model)
+    overrides = list(set_ or [])
+    overrides += [f"engine.kind={engine}"] if engine else []
+    overrides += [f"engine.address={address}"] if address else []
+    result = run_pipeline(pipeline, overrides=overrides, reuse_model=reuse_model)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:

@@ -117,6 +117,20 @@ class SinkConfig(_Section):
         return value
 
 
+class EngineConfig(_Section):
+    """Where partitioned work runs (see :mod:`synthkit.engine`): this process, or a Ray cluster."""
+
+    kind: Literal["local", "ray"] = Field("local", description="local (threads, streamed batches) or ray (ray.data)")
+    address: str | None = Field(None, description="Ray cluster address; default: start a private local cluster")
+    num_workers: int | None = Field(None, gt=0, description="workers at once (default: CPUs / cpus_per_worker)")
+    cpus_per_worker: float = Field(1.0, gt=0, description="CPUs per worker")
+    gpus_per_worker: float = Field(0.0, ge=0, description="GPUs per worker")
+    memory_per_worker: int | None = Field(None, gt=0, description="bytes of memory Ray reserves per worker")
+    batch_rows: int = Field(131_072, gt=0, description="rows per statistics batch")
+    block_rows: int = Field(100_000, gt=0, description="rows per sampling block (one seed and one Parquet part each)")
+    sample_rows: int = Field(200_000, gt=0, description="seeded sample size for neural fits and row-level evaluation on a cluster")
+
+
 class ReportConfig(_Section):
     """The HTML report."""
 
@@ -139,6 +153,7 @@ class PipelineConfig(_Section):
     gates: list[str] = Field(default_factory=list, description="e.g. 'privacy.verdict != fail', 'fidelity.score >= 0.8'")
     sink: SinkConfig = Field(default_factory=SinkConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,148 @@
+"""The Ray engine: ``ray.data`` datasets, stateless batch tasks and actor pools; Ray schedules,
+retries failed tasks and restarts killed actors. Ray is imported only here, lazily.
+
+Without an ``address`` the engine starts a private local cluster (``address="local"``): it never
+joins a cluster that happens to run on the same machine. It shuts down only a cluster it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from synthkit.engine.base import Engine, EngineSpec, SampleResult
+from synthkit.errors import ConfigError
+
+__all__ = ["RayEngine", "import_ray"]
+
+log = logging.getLogger(__name__)
+
+
+def import_ray() -> Any:
+    """``ray`` itself, or a clear error naming the extra to install."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise ConfigError("engine 'ray' needs Ray: pip install 'synthkit[ray]'") from None
+    return ray
+
+
+class _Apply:
+    """Wraps a batch function so its (small, arbitrary) result travels as one pickled cell."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, batch: Any) -> dict[str, list[bytes]]:
+        return {"payload": [pickle.dumps(self.fn(batch), protocol=5)]}
+
+
+class RayEngine(Engine):
+    """``map_batches`` as Ray Data tasks, ``sample`` as an actor pool (model loaded once per actor)."""
+
+    kind = "ray"
+
+    def __init__(self, spec: EngineSpec | None = None) -> None:
+        super().__init__(spec or EngineSpec(kind="ray"))
+        ray = import_ray()
+        self._owned = False
+        if not ray.is_initialized():
+            init_opts = {k: v for k, v in self.spec.options.items() if k != "kill_block"}
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, **init_opts}
+            if self.spec.address is None and self.spec.num_workers:
+                kwargs.setdefault("num_cpus", max(1, int(round(self.spec.num_workers * self.spec.cpus_per_worker))))
+            if self.spec.address is not None:
+                kwargs = {k: v for k, v in kwargs.items() if k not in ("num_cpus", "_temp_dir")}
+            ray.init(address=self.spec.address or "local", **kwargs)
+            self._owned = True
+            log.info("started Ray (%s)", self.spec.address or "private local cluster")
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        cpus = float(ray.cluster_resources().get("CPU", 1))
+        self._workers = int(self.spec.num_workers or max(1, int(cpus // max(self.spec.cpus_per_worker, 1e-9))))
+
+    @property
+    def num_workers(self) -> int:
+        return self._workers
+
+    def info(self) -> dict[str, Any]:
+        import ray
+
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        return {**super().info(), "nodes": len(nodes), "address": self.spec.address or "local"}
+
+    def close(self) -> None:
+        if self._owned:
+            import ray
+
+            ray.shutdown()
+            self._owned = False
+
+    def _remote_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"num_cpus": self.spec.cpus_per_worker}
+        if self.spec.gpus_per_worker:
+            args["num_gpus"] = self.spec.gpus_per_worker
+        if self.spec.memory_per_worker:
+            args["memory"] = self.spec.memory_per_worker
+        return args
+
+    def scaling_config(self) -> Any:
+        """A ``ray.train.ScalingConfig`` from the spec (for Ray Train, issue #19)."""
+        from ray.train import ScalingConfig
+
+        resources = {"CPU": self.spec.cpus_per_worker}
+        if self.spec.memory_per_worker:
+            resources["memory"] = self.spec.memory_per_worker
+        return ScalingConfig(num_workers=self._workers, use_gpu=self.spec.gpus_per_worker > 0,
+                             resources_per_worker={**resources, **({"GPU": self.spec.gpus_per_worker}
+                                                                   if self.spec.gpus_per_worker else {})})
+
+    def dataset(self, source: Any, columns: list[str] | None = None) -> Any:
+        """``source`` (LakeSource or DataFrame) as a ``ray.data.Dataset`` (read lazily, in blocks)."""
+        import pandas as pd
+        import ray
+
+        if isinstance(source, pd.DataFrame):
+            frame = source if columns is None else source[columns]
+            parts = max(1, min(len(frame) // max(self.spec.batch_rows, 1) + 1, 4 * self._workers))
+            return ray.data.from_pandas([frame.iloc[i::parts] for i in range(parts)] if parts > 1 else frame)
+        return source.ray_dataset(columns=columns)
+
+    def map_batches(self, source: Any, fn: Callable[[Any], Any], *, columns: list[str] | None = None,
+                    batch_rows: int | None = None) -> Iterator[Any]:
+        ds = self.dataset(source, columns)
+        out = ds.map_batches(_Apply(fn), batch_format="pyarrow", batch_size=batch_rows or self.spec.batch_rows,
+                             concurrency=self._workers, **self._remote_args())
+        for batch in out.iter_batches(batch_format="pyarrow", batch_size=None):
+            for cell in batch.column("payload").to_pylist():
+                yield pickle.loads(cell)
+
+    def sample(self, model_dir: str | Path, n: int, *, seed: int, out_dir: str | Path,
+               block_rows: int | None = None) -> SampleResult:
+        import ray
+
+        from synthkit.engine.sampling import BlockSampler, block_plan, part_name
+
+        start = time.perf_counter()
+        rows_per_block = block_rows or self.spec.block_rows
+        out = Path(out_dir).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        plan = block_plan(n, rows_per_block)
+        ids = ray.data.range(len(plan), override_num_blocks=max(1, len(plan)))
+        counts = ids.map_batches(
+            BlockSampler, batch_size=1, concurrency=min(self._workers, max(1, len(plan))),
+            fn_constructor_kwargs={"model_dir": str(Path(model_dir).resolve()), "out_dir": str(out), "n": n,
+                                   "block_rows": rows_per_block, "seed": seed,
+                                   "kill_block": self.spec.options.get("kill_block")},
+            max_restarts=-1, max_task_retries=-1, **self._remote_args(),
+        ).take_all()
+        done = {int(r["block"]): int(r["rows"]) for r in counts}
+        if sorted(done) != [i for i, _ in plan]:
+            missing = sorted(set(range(len(plan))) - set(done))
+            raise RuntimeError(f"sampling blocks {missing[:10]} did not finish")
+        return SampleResult(out, sum(done.values()), len(plan), rows_per_block, [part_name(i) for i, _ in plan],
+                            time.perf_counter() - start)
