@@ -10,15 +10,15 @@ drawn as often as CTGAN would draw them, as far as the batch holds any.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from synthkit.engine.train_recipes import Recipe, table_encoder_from_digest
-from synthkit.engine.train_stats import TableDigest
+from synthkit.engine.train_recipes import Recipe, table_encoder_from_stats
+from synthkit.engine.train_stats import EncoderStats
 from synthkit.errors import ConfigError
 
 __all__ = ["GanRecipe", "VaeRecipe"]
@@ -27,7 +27,7 @@ __all__ = ["GanRecipe", "VaeRecipe"]
 class _NeuralRecipe(Recipe):
     """Shared by gan and vae: the TableEncoder from merged statistics, the layout on the worker's device."""
 
-    def prepare(self, digest: TableDigest) -> None:
+    def prepare(self, stats: EncoderStats) -> None:
         from synthkit.models.nn_base import SpanLayout
 
         m = self.model
@@ -35,7 +35,7 @@ class _NeuralRecipe(Recipe):
             raise ConfigError(f"{m.name} with differential privacy (epsilon=) cannot be trained on Ray yet: "
                               "its DP preprocessing release reads the whole table; use engine: local")
         m.discretizer_ = m.privacy_guarantee_ = None
-        m.encoder_ = table_encoder_from_digest(m, digest)
+        m.encoder_ = table_encoder_from_stats(m, stats)
         m.device_ = torch.device("cpu")
         m.layout_ = SpanLayout(m.encoder_.spans, m.device_)
 
@@ -50,6 +50,9 @@ class _NeuralRecipe(Recipe):
 
     def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         return self.model.encoder_.transform(frame, rng)
+
+    def row_bytes(self, stats: EncoderStats) -> int:
+        return 4 * self.model.encoder_.output_dim
 
     def finish(self, history: dict[str, Any]) -> None:
         from synthkit.models.trainer import TrainingHistory
@@ -78,10 +81,10 @@ class _VaeLoss(nn.Module):
 class VaeRecipe(_NeuralRecipe):
     kinds = ("vae",)
 
-    def prepare(self, digest: TableDigest) -> None:
+    def prepare(self, stats: EncoderStats) -> None:
         from synthkit.models.vae import Encoder
 
-        super().prepare(digest)
+        super().prepare(stats)
         m = self.model
         m._build_modules({})
         self.encoder_net = Encoder(m.layout_.dim, m.encoder_dims, m.latent_dim)
@@ -142,11 +145,11 @@ class GanRecipe(_NeuralRecipe):
     kinds = ("gan",)
     early_stopping = False
 
-    def prepare(self, digest: TableDigest) -> None:
+    def prepare(self, stats: EncoderStats) -> None:
         from synthkit.models.condvec import CondSampler
         from synthkit.models.gan import Critic
 
-        super().prepare(digest)
+        super().prepare(stats)
         m = self.model
         spans = m.encoder_.category_spans
         m.cond_ = CondSampler(spans, [np.asarray(m.encoder_.encoder(s.column).counts, dtype=np.float64) for s in spans])

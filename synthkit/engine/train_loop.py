@@ -99,7 +99,14 @@ def train_worker(config: dict[str, Any]) -> None:
     recipe.to(device)
     module = recipe.loss_module()
     ddp_args = {"device_ids": [device.index]} if device.type == "cuda" else {}
-    wrapped = recipe.wrap(module, lambda m: DistributedDataParallel(m, **ddp_args))
+
+    def ddp(m: torch.nn.Module) -> torch.nn.Module:
+        # empty parameters (arm's hidden stack at depth 0) never get gradients: DDP must not wait for them
+        empty = [name for name, p in m.named_parameters() if p.numel() == 0]
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(m, empty)
+        return DistributedDataParallel(m, **ddp_args)
+
+    wrapped = recipe.wrap(module, ddp)
     optimizers = recipe.optimizers(module)
     trained, weights = recipe.trained(), recipe.weights()
     bf16 = device.type == "cuda" and bool(torch.cuda.is_bf16_supported()) and config.get("precision", "auto") != "float32"

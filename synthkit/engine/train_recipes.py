@@ -2,7 +2,7 @@
 the batch encoding run by Ray Data, and one optimization step on a worker.
 
 A recipe wraps an unfitted model whose ``schema_`` is set. On the driver, :meth:`Recipe.prepare`
-fits the model's encoders from a merged :class:`~synthkit.engine.train_stats.TableDigest` and
+fits the model's encoders from a merged :class:`~synthkit.engine.train_stats.EncoderStats` and
 builds its networks (seeded, so every worker starts from the same weights); Ray Data tasks call
 :meth:`Recipe.encode` on each batch of model-frame rows; each training worker calls
 :meth:`Recipe.loss_module` (what DistributedDataParallel wraps), :meth:`Recipe.optimizers`,
@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from synthkit.engine.train_stats import TableDigest
+from synthkit.engine.train_stats import EncoderStats
 from synthkit.errors import ConfigError
 from synthkit.models.base import Synthesizer
 
@@ -54,7 +54,7 @@ class Recipe:
         self.model = model
 
     # -- driver ---------------------------------------------------------------------------
-    def prepare(self, digest: TableDigest) -> None:
+    def prepare(self, stats: EncoderStats) -> None:
         raise NotImplementedError
 
     def weights(self) -> dict[str, nn.Module]:
@@ -77,6 +77,10 @@ class Recipe:
         return wrap(module)
 
     # -- data -----------------------------------------------------------------------------
+    def row_bytes(self, stats: EncoderStats) -> int:
+        """Bytes of one encoded row (after :meth:`prepare`)."""
+        return 8 * len(stats.columns)
+
     def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
@@ -120,27 +124,26 @@ class ArmRecipe(Recipe):
     kinds = ("arm",)
     dtype = torch.int64
 
-    def prepare(self, digest: TableDigest) -> None:
+    def prepare(self, stats: EncoderStats) -> None:
         from synthkit.models.arm import ARNet, protection_defaults
         from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
 
         m = self.model
         rare, clip = protection_defaults(m)
         first = list(dict.fromkeys(m.column_order or []))
-        m.order_ = first + [c for c in digest.columns if c not in first]
+        m.order_ = first + [c for c in stats.columns if c not in first]
         self.bounds: dict[str, tuple[float, float]] = {}
         codecs: list[Any] = []
         for name in m.order_:
-            col = digest.columns[name]
-            if col.kind == "numerical":
-                values = digest.numeric_values(name)
+            if stats.kind(name) == "numerical":
+                values = stats.numeric_values(name)
                 if clip > 0 and np.isfinite(values).any():
                     lo, hi = np.nanquantile(values, [clip, 1 - clip])
                     self.bounds[name] = (float(lo), float(hi))
                     values = np.where(np.isnan(values), np.nan, np.clip(values, lo, hi))
                 codecs.append(NumericCodec.fit(name, values, m.n_bins))
             else:
-                codecs.append(CategoricalCodec.from_counts(name, digest.category_counts(name), col.n_missing > 0,
+                codecs.append(CategoricalCodec.from_counts(name, stats.category_counts(name), stats.n_missing(name) > 0,
                                                            m.max_categories, rare, m.rare_strategy))
         m.discretizer_ = Discretizer(codecs)
         m.net_ = ARNet(m.discretizer_.sizes, m.embedding_dim, m.hidden, m.depth, m.dropout)
@@ -166,19 +169,20 @@ class FlowRecipe(Recipe):
 
     kinds = ("flow",)
 
-    def prepare(self, digest: TableDigest) -> None:
+    def prepare(self, stats: EncoderStats) -> None:
         from synthkit.models.flow import GaussianizedColumns, RealNVP
 
         m = self.model
         marginals = []
-        for name, col in digest.columns.items():
-            if col.kind == "numerical":
-                values = digest.numeric_values(name)
+        for name in stats.columns:
+            if stats.kind(name) == "numerical":
+                values = stats.numeric_values(name)
                 present = values[~np.isnan(values)]
-                marginals.append(GaussianizedColumns.numeric_marginal(name, present, col.n_missing / max(col.n, 1),
+                marginals.append(GaussianizedColumns.numeric_marginal(name, present, stats.n_missing(name) / max(stats.n_rows, 1),
                                                                       m.n_quantiles))
             else:
-                marginals.append(GaussianizedColumns.categorical_marginal(name, digest.category_counts(name), col.n_missing))
+                marginals.append(GaussianizedColumns.categorical_marginal(name, stats.category_counts(name),
+                                                                          stats.n_missing(name)))
         m.columns_ = GaussianizedColumns(marginals)
         m.flow_ = RealNVP(len(marginals), m.n_layers, m.hidden, int(m.seed or 0))
 
@@ -207,7 +211,7 @@ def _fit_info(history: dict[str, Any]) -> dict[str, Any]:
             "engine": "ray", "rows_per_second": history["rows_per_second"]}
 
 
-def table_encoder_from_digest(model: Any, digest: TableDigest) -> Any:
+def table_encoder_from_stats(model: Any, stats: EncoderStats) -> Any:
     """gan/vae's :class:`TableEncoder` fitted column by column from merged statistics (as ``_prepare`` does in memory)."""
     from synthkit.transform.encoders import CategoricalEncoder, NumericEncoder
     from synthkit.transform.table import TableEncoder
@@ -217,12 +221,12 @@ def table_encoder_from_digest(model: Any, digest: TableDigest) -> Any:
                             rare_strategy=model.rare_strategy, clip_quantile=clip)
     rng = np.random.default_rng(model.seed)
     encoders: list[dict[str, Any]] = []
-    for name, col in digest.columns.items():
-        if col.kind == "numerical":
+    for name in stats.columns:
+        if stats.kind(name) == "numerical":
             enc: Any = NumericEncoder(name, settings.numeric, settings.max_modes, settings.clip_quantile,
-                                      max_samples=settings.max_samples).fit(digest.numeric_values(name), rng)
+                                      max_samples=settings.max_samples).fit(stats.numeric_values(name), rng)
         else:
-            enc = CategoricalEncoder(name, rare, model.rare_strategy).fit_counts(digest.category_counts(name), col.n_missing)
+            enc = CategoricalEncoder(name, rare, model.rare_strategy).fit_counts(stats.category_counts(name), stats.n_missing(name))
         encoders.append(enc.to_state())
     return TableEncoder.from_state({**settings.to_state(), "encoders": encoders})
 
