@@ -109,7 +109,8 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
     history["preprocess_seconds"] = preprocess
     recipe.finish(history)
     model.training_engine_ = {"kind": "ray", "workers": history["workers"], "rows_per_second": history["rows_per_second"],
-                              "preprocess_seconds": round(preprocess, 3), "train_seconds": round(history["seconds"], 3)}
+                              "preprocess_seconds": round(preprocess, 3), "train_seconds": round(history["seconds"], 3),
+                              "epochs": len(history["epochs"]), "peak_rss_mb_per_worker": history["peak_rss_mb"]}
     model._sample_rng_ = np.random.default_rng(model.seed)
     model.fitted_ = True
     return model
@@ -231,7 +232,8 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any,
     seconds = float(loop["seconds"])
     return {"epochs": loop["epochs"], "stop_reason": loop["stop_reason"], "best_epoch": loop["best_epoch"],
             "seconds": seconds, "steps": loop["steps"], "rows_seen": loop["rows_seen"], "workers": world,
-            "rows_per_second": loop["rows_seen"] / seconds if seconds > 0 else 0.0}
+            "rows_per_second": loop["rows_seen"] / seconds if seconds > 0 else 0.0,
+            "peak_rss_mb": loop.get("peak_rss_mb", [])}
 
 
 def _driver_device(model: Synthesizer) -> Any:

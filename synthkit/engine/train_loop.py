@@ -165,6 +165,7 @@ def train_worker(config: dict[str, Any]) -> None:
         counts = torch.tensor([float(rows)], device=device)
         dist.all_reduce(counts)
         counts = counts.cpu()
+        loop["peak_rss_mb"] = _peak_rss_per_rank(world, device, dist)
         loop["steps"] += steps
         loop["rows_seen"] += int(counts[0])
         if steps:
@@ -197,6 +198,16 @@ def train_worker(config: dict[str, Any]) -> None:
         metrics = {"epoch": loop["epoch"], **{k: v for k, v in loop["epochs"][-1].items() if k != "epoch"}} if loop["epochs"] else {}
         ckpt = _save(loop, trained, best_state, optimizers) if rank == 0 else None
         ray.train.report(metrics, checkpoint=ckpt)
+
+
+def _peak_rss_per_rank(world: int, device: torch.device, dist: Any) -> list[float]:
+    """Every worker's peak resident memory so far (MB, ``ru_maxrss``), gathered in rank order."""
+    import resource
+
+    mine = torch.tensor([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0], dtype=torch.float64, device=device)
+    gathered = [torch.zeros_like(mine) for _ in range(world)]
+    dist.all_gather(gathered, mine)
+    return [round(float(t.cpu()[0]), 1) for t in gathered]
 
 
 def _validate(recipe: Any, module: torch.nn.Module, shard: Any, device: torch.device, dist: Any) -> float:
