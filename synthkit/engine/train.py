@@ -56,12 +56,12 @@ class _Encode:
     """Ray Data batch function: raw rows → model frame → this rank's (or the validation) rows → encoded ``x``."""
 
     def __init__(self, recipe: Recipe, schema: Any, seed: int, val_share: float, part: str, rank: int | None,
-                 world: int) -> None:
-        self.recipe, self.schema, self.seed = recipe, schema, seed
+                 world: int, select: Any = None) -> None:
+        self.recipe, self.schema, self.seed, self.select = recipe, schema, seed, select
         self.val_share, self.part, self.rank, self.world = val_share, part, rank, world
 
     def __call__(self, batch: pd.DataFrame) -> dict[str, np.ndarray]:
-        frame = self.schema.to_model_frame(batch)
+        frame = self.schema.to_model_frame(self.select(batch) if self.select is not None else batch)
         keys = row_keys(frame, self.seed)
         is_val = (keys >> np.uint64(40)) % np.uint64(_VAL_SCALE) < np.uint64(round(self.val_share * _VAL_SCALE))
         keep = is_val if self.part == "val" else ~is_val
@@ -74,7 +74,8 @@ class _Encode:
 
 def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_path: str | Path | None = None,
                max_failures: int = 1, shuffle_buffer: int = 20_000, run_name: str | None = None,
-               fail_at: dict[str, Any] | None = None, materialize: bool | None = None) -> Synthesizer:
+               fail_at: dict[str, Any] | None = None, materialize: bool | None = None,
+               select: Any = None) -> Synthesizer:
     """Fit ``model`` (arm, gan, vae or flow, unfitted) on every row of ``source`` with Ray Train; returns it fitted.
 
     ``source``: a DataFrame, a :class:`~synthkit.io.lake.LakeSource` or a path to one (Parquet
@@ -85,6 +86,8 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
     ``{"epoch", "step", "rank", "marker"}`` once. ``materialize``: keep the encoded rows in Ray's
     object store (spilled to disk when full) instead of reading and encoding them again every epoch;
     default: when they take at most :data:`MATERIALIZE_BYTES`. Workers stream either way.
+    ``select(DataFrame) -> DataFrame``: the rows of a batch to train on (e.g. the pipeline's
+    training part, without its holdout).
     """
     from synthkit.engine import EngineSpec, create_engine
 
@@ -99,6 +102,10 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
 
             source = LakeSource.open(source)
         recipe = recipe_for(model)
+        if getattr(model, "dp_enabled", False):
+            raise ConfigError(f"{model.name} with differential privacy (epsilon=) cannot be trained on Ray yet: its DP "
+                              "preprocessing release and Poisson-sampled DP-SGD read the whole table; use engine: local")
+        recipe.select = select
         stats = _prepare(model, recipe, source, eng)
         preprocess = time.perf_counter() - start
         history = _train(model, recipe, stats, source, eng, storage_path, max_failures, shuffle_buffer, run_name, fail_at,
@@ -130,11 +137,13 @@ def _prepare(model: Synthesizer, recipe: Recipe, source: Any, eng: Any) -> Encod
         model.metadata, sample = profile_sketch(raw), raw.sample
     else:
         sample = eng.dataset(source).limit(5_000).to_pandas()
+        sample = recipe.select(sample) if recipe.select is not None else sample
     model.table_ = model.metadata.table()
     schema = TableSchema.fit(sample[model.table_.column_names], model.table_, tail_quantile=model.tail_quantile)
 
     def sketch(batch: Any) -> Any:
         frame = batch.to_pandas() if not isinstance(batch, pd.DataFrame) else batch
+        frame = recipe.select(frame) if recipe.select is not None else frame
         return sketch_model_frame(schema.to_model_frame(frame), seed)
 
     merged = TableSketch.merge_all(eng.map_batches(source, sketch), sample_rows=20_000, seed=seed)
@@ -190,9 +199,10 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any,
     for r in range(world):
         part_source = per_rank[r] if per_rank else source
         datasets[f"train_{r}"] = eng.dataset(part_source).map_batches(
-            _Encode(recipe, model.schema_, seed, val_share, "train", None if per_rank else r, world), **encode_args)
+            _Encode(recipe, model.schema_, seed, val_share, "train", None if per_rank else r, world, recipe.select),
+            **encode_args)
     if val_share:
-        datasets["val"] = eng.dataset(source).map_batches(_Encode(recipe, model.schema_, seed, val_share, "val", None, world),
+        datasets["val"] = eng.dataset(source).map_batches(_Encode(recipe, model.schema_, seed, val_share, "val", None, world, recipe.select),
                                                           **encode_args)
     if materialize is None:  # encoded rows small enough for the object store: encode once, not every epoch
         materialize = stats.n_rows * recipe.row_bytes(stats) <= MATERIALIZE_BYTES

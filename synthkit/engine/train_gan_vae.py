@@ -31,9 +31,6 @@ class _NeuralRecipe(Recipe):
         from synthkit.models.nn_base import SpanLayout
 
         m = self.model
-        if m.dp_enabled:
-            raise ConfigError(f"{m.name} with differential privacy (epsilon=) cannot be trained on Ray yet: "
-                              "its DP preprocessing release reads the whole table; use engine: local")
         m.discretizer_ = m.privacy_guarantee_ = None
         m.encoder_ = table_encoder_from_stats(m, stats)
         m.device_ = torch.device("cpu")
@@ -143,7 +140,6 @@ class _GanModules(nn.Module):
 
 class GanRecipe(_NeuralRecipe):
     kinds = ("gan",)
-    early_stopping = False
 
     def prepare(self, stats: EncoderStats) -> None:
         from synthkit.models.condvec import CondSampler
@@ -155,6 +151,7 @@ class GanRecipe(_NeuralRecipe):
         m.cond_ = CondSampler(spans, [np.asarray(m.encoder_.encoder(s.column).counts, dtype=np.float64) for s in spans])
         m._build_modules({})
         self.critic = Critic(m.layout_.dim + m.cond_.dim, m.critic_dims, m.pac)
+        self.min_batch = m.pac  # the critic judges packs of pac rows
 
     @property
     def validation_fraction(self) -> float:

@@ -147,6 +147,8 @@ def train_worker(config: dict[str, Any]) -> None:
         out_of_time = False
         while True:
             batch = next(batches, None)
+            if batch is not None and len(batch["x"]) < (recipe.min_batch if steps == 0 else local_batch):
+                batch = None  # the epoch's last partial batch is dropped (as the in-process Trainer does)
             flags = torch.tensor([float(batch is not None), float(time.perf_counter() - start <= budget)], device=device)
             dist.all_reduce(flags, op=dist.ReduceOp.MIN)
             flags = flags.cpu()

@@ -48,7 +48,8 @@ class Recipe:
 
     kinds: ClassVar[tuple[str, ...]] = ()
     dtype: ClassVar[torch.dtype] = torch.float32
-    early_stopping: ClassVar[bool] = True
+    min_batch = 1  # the smallest batch a step can use
+    select: Any = None  # rows of a raw batch to train on (None: all)
 
     def __init__(self, model: Synthesizer) -> None:
         self.model = model
