@@ -88,16 +88,27 @@ class Engine(ABC):
         :class:`~synthkit.io.lake.LakeSource` or a DataFrame), where the batch lives; yields the
         results (order not guaranteed: merge them with a commutative merge)."""
 
-    def merge_stats(self, source: Any, *, kinds: dict[str, str] | None = None, sample_rows: int = 20_000,
-                    seed: int = 0) -> Any:
+    def merge_stats(self, source: Any, *, sample_rows: int = 20_000, seed: int = 0, rows: int | None = None) -> Any:
         """A :class:`~synthkit.profile.sketch.TableSketch` of every row of ``source``: per-batch
-        sketches merged on the driver, plus a seeded row sample (for kind/PII inference)."""
+        sketches merged on the driver, plus a seeded row sample of ``sample_rows`` rows (the same
+        rows at any batching; ``rows``, the table's size if known, lets batches ship fewer rows)."""
         from synthkit.profile.sketch import TableSketch, sketch_batch
 
+        keep = min(1.0, 3.0 * sample_rows / rows) if rows else 1.0
+
         def one(batch: Any) -> Any:
-            return sketch_batch(batch, kinds=kinds, sample_rows=sample_rows, seed=seed)
+            return sketch_batch(batch, sample_rows=sample_rows, seed=seed, keep_share=keep)
 
         return TableSketch.merge_all(self.map_batches(source, one), sample_rows=sample_rows, seed=seed)
+
+    def broadcast(self, value: Any) -> Any:
+        """A handle batch functions can read ``value`` from (Ray: one object-store copy)."""
+        return value
+
+    @staticmethod
+    def fetch(handle: Any) -> Any:
+        """The value behind a :meth:`broadcast` handle (call inside batch functions)."""
+        return handle
 
     @abstractmethod
     def sample(self, model_dir: str | Path, n: int, *, seed: int, out_dir: str | Path,

@@ -42,6 +42,24 @@ class _Apply:
         return {"payload": [pickle.dumps(self.fn(batch), protocol=5)]}
 
 
+class _Handle:
+    """An object-store reference that batch functions resolve once per worker process."""
+
+    _cache: dict[str, Any] = {}
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+    def get(self) -> Any:
+        import ray
+
+        key = self.ref.hex()
+        if key not in _Handle._cache:
+            _Handle._cache.clear()  # keep one broadcast value per worker process
+            _Handle._cache[key] = ray.get(self.ref)
+        return _Handle._cache[key]
+
+
 class RayEngine(Engine):
     """``map_batches`` as Ray Data tasks, ``sample`` as an actor pool (model loaded once per actor)."""
 
@@ -82,6 +100,15 @@ class RayEngine(Engine):
             ray.shutdown()
             self._owned = False
 
+    def broadcast(self, value: Any) -> Any:
+        import ray
+
+        return _Handle(ray.put(value))
+
+    @staticmethod
+    def fetch(handle: Any) -> Any:
+        return handle.get() if isinstance(handle, _Handle) else handle
+
     def _remote_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {"num_cpus": self.spec.cpus_per_worker}
         if self.spec.gpus_per_worker:
@@ -114,9 +141,11 @@ class RayEngine(Engine):
 
     def map_batches(self, source: Any, fn: Callable[[Any], Any], *, columns: list[str] | None = None,
                     batch_rows: int | None = None) -> Iterator[Any]:
+        import ray
+
         ds = self.dataset(source, columns)
         out = ds.map_batches(_Apply(fn), batch_format="pyarrow", batch_size=batch_rows or self.spec.batch_rows,
-                             concurrency=self._workers, **self._remote_args())
+                             compute=ray.data.TaskPoolStrategy(size=self._workers), **self._remote_args())
         for batch in out.iter_batches(batch_format="pyarrow", batch_size=None):
             for cell in batch.column("payload").to_pylist():
                 yield pickle.loads(cell)
@@ -132,13 +161,15 @@ class RayEngine(Engine):
         out = Path(out_dir).resolve()
         out.mkdir(parents=True, exist_ok=True)
         plan = block_plan(n, rows_per_block)
-        ids = ray.data.range(len(plan), override_num_blocks=max(1, len(plan)))
+        # block ids built on the driver (no read task competing with the actors for CPUs); Ray Data
+        # restarts a killed actor (max_restarts=-1) and retries its task (max_task_retries=-1)
+        ids = ray.data.from_items([{"id": i} for i, _ in plan], override_num_blocks=max(1, len(plan)))
         counts = ids.map_batches(
-            BlockSampler, batch_size=1, concurrency=min(self._workers, max(1, len(plan))),
+            BlockSampler, batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(self._workers, max(1, len(plan)))),
             fn_constructor_kwargs={"model_dir": str(Path(model_dir).resolve()), "out_dir": str(out), "n": n,
                                    "block_rows": rows_per_block, "seed": seed,
                                    "kill_block": self.spec.options.get("kill_block")},
-            max_restarts=-1, max_task_retries=-1, **self._remote_args(),
+            **self._remote_args(),
         ).take_all()
         done = {int(r["block"]): int(r["rows"]) for r in counts}
         if sorted(done) != [i for i, _ in plan]:

@@ -68,6 +68,10 @@ def read_with_report(
         raise DataError(f"not a valid SQLAlchemy URL or file path: {source!r}")
     if query is not None:
         raise DataError("query= applies to SQL URLs only")
+    from synthkit.io.lake import is_lake, read_lake
+
+    if table is None and fmt in (None, "parquet", "csv") and is_lake(source):  # a Parquet folder / hive tree / glob: ONE table
+        return read_lake(source), {"source": str(source), "sniffed": {"format": "lake"}, "coercions": []}
     path = Path(source)
     if not path.exists():
         raise DataError(f"file or folder not found: {path}")

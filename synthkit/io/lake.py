@@ -74,8 +74,21 @@ class LakeSource:
         if len(formats) != 1 or None in formats:
             raise DataError(f"{text}: a lake holds files of one format (Parquet or CSV), found {sorted(map(str, formats))}")
         source = cls(tuple(str(f) for f in files), formats.pop() or "parquet", str(base), _hive(base, files))
-        source.schema  # noqa: B018 - fail now, naming the files, if their columns differ
+        source._check_parts()
         return source
+
+    def _check_parts(self) -> None:
+        """Fail now, naming two files, if Parquet parts disagree on their columns (footers only)."""
+        if self.format != "parquet":
+            return
+        import pyarrow.parquet as pq
+
+        first = pq.read_schema(self.files[0]).remove_metadata()
+        for other in self.files[1:]:
+            schema = pq.read_schema(other).remove_metadata()
+            if not schema.equals(first):
+                raise DataError(f"{self.files[0]} and {other} do not form one table: columns {first.names} "
+                                f"({', '.join(map(str, first.types))}) vs {schema.names} ({', '.join(map(str, schema.types))})")
 
     # -- pyarrow -------------------------------------------------------------------------
     def _partitioning(self) -> Any:
@@ -151,7 +164,18 @@ def is_lake(path: Any) -> bool:
 def read_lake(path: Any, columns: list[str] | None = None) -> pd.DataFrame:
     """The whole lake in memory (for tables that fit; large ones go through an engine)."""
     table = LakeSource.open(path).dataset().to_table(columns=columns)
-    return table.to_pandas()
+    return restore_dtypes(table.to_pandas(), table.schema)
+
+
+def restore_dtypes(frame: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    """Datetime units Parquet cannot store (``datetime64[s]`` is written as ms) back as they were."""
+    meta = schema.pandas_metadata or {}
+    for col in meta.get("columns", []):
+        name, numpy_type = col.get("name"), str(col.get("numpy_type", ""))
+        if name in frame.columns and numpy_type.startswith("datetime64[") and str(frame[name].dtype) != numpy_type:
+            if getattr(frame[name].dtype, "tz", None) is None:
+                frame[name] = frame[name].astype(numpy_type)
+    return frame
 
 
 def write_partitioned(data: pd.DataFrame | Iterable[pd.DataFrame], folder: str | Path, *,

@@ -127,6 +127,10 @@ def _run_stages(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float
 
     if issubclass(get(model_name(cfg)), RelationalSynthesizer):
         return _run_relational(cfg, folder, timings, reuse_model)
+    from synthkit.pipeline.scaled import run_scaled, use_engine
+
+    if use_engine(cfg):  # engine: ray, or a Parquet lake source: no stage holds the whole table
+        return run_scaled(cfg, folder, timings, lambda stage: _timed(timings, stage))
     files: dict[str, str] = {}
     with _timed(timings, "source"):
         real = load_source(cfg)

@@ -239,14 +239,18 @@ class TableSketch:
         return merged
 
 
-def sketch_batch(batch: Any, kinds: dict[str, str] | None = None, sample_rows: int = 20_000, seed: int = 0) -> TableSketch:
-    """The sketch of one batch (a pyarrow Table or a DataFrame). ``kinds`` is reserved for
-    column-kind hints and currently unused: families come from the dtypes."""
+def sketch_batch(batch: Any, sample_rows: int = 20_000, seed: int = 0, keep_share: float = 1.0) -> TableSketch:
+    """The sketch of one batch (a pyarrow Table or a DataFrame). Only rows whose key falls below
+    ``keep_share`` of the hash range are sample candidates: a bottom-k sample of a table of ``N``
+    rows needs only ``keep_share ~ 2 k / N`` of them, so batches ship few rows to the driver."""
     frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
     frame.columns = [str(c) for c in frame.columns]
     cols = {name: sketch_column(frame[name], name) for name in frame.columns}
     keys = row_keys(frame, seed)
+    if keep_share < 1.0:
+        keys = np.where(keys <= np.uint64(keep_share * float(2**64 - 1)), keys, np.uint64(2**64 - 1))
     keep = np.argsort(keys, kind="stable")[:sample_rows]
+    keep = keep[keys[keep] < np.uint64(2**64 - 1)] if keep_share < 1.0 else keep
     return TableSketch(cols, len(frame), frame.iloc[keep].reset_index(drop=True), keys[keep])
 
 

@@ -132,6 +132,8 @@ def run_section(metrics: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     facts = [
         ("dataset", run.get("dataset")),
         ("model", run.get("model")),
+        ("engine", run.get("engine")),
+        ("evaluation samples", run.get("evaluation_samples")),
         ("seed", run.get("seed", meta.get("seed"))),
         ("training rows", fmt_value(rows.get("real"))),
         ("holdout rows", fmt_value(rows.get("holdout"))),
