@@ -43,10 +43,12 @@ demo: install
 
 test: install-test browser
 	$(BIN)/python -m ruff check synthkit tests benchmarks notebooks
+	$(BIN)/python -c "from importlinter.cli import lint_imports_command; lint_imports_command()"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/python -m ruff check synthkit tests
+	$(BIN)/python -c "from importlinter.cli import lint_imports_command; lint_imports_command()"
 
 bench: install
 	$(BIN)/python benchmarks/speed.py

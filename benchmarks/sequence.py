@@ -176,7 +176,7 @@ def _leak_checks(real: Any, out: dict[str, pd.DataFrame]) -> tuple[dict[str, int
     rows, dates = {}, {}
     meta = profile(real)
     for table, frame in out.items():
-        from synthkit.profile.metadata import Metadata
+        from synthkit.meta import Metadata
 
         found = audit(real[table], Metadata.single(meta.table(table)), synthetic=frame).findings
         rows[table] = int(sum(f["count"] for f in found if f["kind"] == "real_row"))

@@ -15,9 +15,24 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+import yaml
 
 from synthkit import __version__
+from synthkit.audit import audit as run_audit
+from synthkit.datasets import load as load_dataset
+from synthkit.datasets import names as dataset_names
 from synthkit.errors import ConfigError, DataError, LeakageError, SynthkitError
+from synthkit.evaluate import evaluate as run_evaluation
+from synthkit.io import Dataset, read, write
+from synthkit.meta import Metadata
+from synthkit.models import create
+from synthkit.models import load as load_model
+from synthkit.models.registry import DEFAULT_MODEL, available, get
+from synthkit.pipeline import run as run_pipeline
+from synthkit.profile import profile as profile_data
+from synthkit.profile.expectations import build_suite, save_suite
+from synthkit.report import render_profile_report, render_report
+from synthkit.utils.jsonfile import read_json
 
 __all__ = ["app", "main"]
 
@@ -59,11 +74,8 @@ def _root(
 # -- helpers ----------------------------------------------------------------------------
 def read_data(source: str, table: str | None = None) -> Any:
     """A DataFrame from a file path, SQL URL (with ``table``) or bundled dataset name."""
-    from synthkit.datasets import load, names
-
-    if source in names() and not Path(source).exists():
-        return load(source)[0]
-    from synthkit.io import Dataset, read
+    if source in dataset_names() and not Path(source).exists():
+        return load_dataset(source)[0]
 
     if "://" not in source and not Path(source).exists():
         raise DataError(f"no such file or bundled dataset: {source}")
@@ -78,8 +90,6 @@ def read_data(source: str, table: str | None = None) -> Any:
 
 
 def _parse_pairs(items: list[str] | None, what: str) -> dict[str, Any]:
-    import yaml
-
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
@@ -93,15 +103,12 @@ def _parse_pairs(items: list[str] | None, what: str) -> dict[str, Any]:
 
 
 def _write_table(df: Any, out: Path) -> None:
-    from synthkit.io import write
-
     write(df, out)
 
 
 def _load_metadata(path: Path | None) -> Any:
     if path is None:
         return None
-    from synthkit.profile.metadata import Metadata
 
     return Metadata.load(path)
 
@@ -117,8 +124,6 @@ def run(
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: start a private local cluster)")] = None,
 ) -> None:
     """Run a whole pipeline from one YAML file (exit 3 if a quality gate fails)."""
-    from synthkit.pipeline import run as run_pipeline
-
     overrides = list(set_ or [])
     overrides += [f"engine.kind={engine}"] if engine else []
     overrides += [f"engine.address={address}"] if address else []
@@ -146,8 +151,6 @@ def profile(
     table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
 ) -> None:
     """Profile data: column kinds, missingness, keys and PII, as JSON metadata."""
-    from synthkit.profile import profile as profile_data
-
     frame = read_data(data, table)
     metadata = profile_data(frame, name=table or "table")
     if output:
@@ -155,12 +158,8 @@ def profile(
     else:
         typer.echo(json.dumps(metadata.to_dict(), indent=2))
     if expectations:
-        from synthkit.profile.expectations import save_suite
-
-        save_suite(metadata.to_expectation_suite(), expectations)
+        save_suite(build_suite(metadata), expectations)
     if html:
-        from synthkit.report import render_profile_report
-
         render_profile_report(html, data=frame, metadata=metadata)
 
 
@@ -175,9 +174,6 @@ def fit(
     table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
 ) -> None:
     """Fit a synthesizer and save it (no pickle: JSON + weights)."""
-    from synthkit.models import create
-    from synthkit.models.registry import DEFAULT_MODEL, get
-
     name = DEFAULT_MODEL if model == "auto" else model
     get(name)  # unknown model: clear error before reading data
     frame = read_data(data, table)
@@ -200,11 +196,9 @@ def sample(
     condition: Annotated[Optional[list[str]], typer.Option("--condition", "-c", help="column=value the rows must have")] = None,
 ) -> None:
     """Sample synthetic rows from a saved model."""
-    from synthkit.models import load
-
     if n <= 0:
         raise DataError(f"-n must be positive, got {n}")
-    synthesizer = load(str(model))
+    synthesizer = load_model(str(model))
     frame = synthesizer.sample(n, seed=seed, conditions=_parse_pairs(condition, "--condition") or None)
     _write_table(frame, output)
     typer.echo(f"sampled {len(frame):,} rows -> {output}")
@@ -222,8 +216,6 @@ def evaluate(
     report: Annotated[bool, typer.Option("--report/--no-report", help="also write report.html")] = True,
 ) -> None:
     """Score synthetic data: fidelity, privacy (against a holdout) and utility."""
-    from synthkit.evaluate import evaluate as run_evaluation
-
     real_df = read_data(real)
     synth_df = read_data(synthetic)
     holdout_df = read_data(holdout) if holdout else None
@@ -232,9 +224,6 @@ def evaluate(
     output.mkdir(parents=True, exist_ok=True)
     result.to_json(output / "metrics.json")
     if report:
-        from synthkit.profile import profile as profile_data
-        from synthkit.report import render_report
-
         render_report(output / "report.html", metrics=result.scores, real=real_df, synthetic=synth_df,
                       metadata=meta or profile_data(real_df), run={"seed": seed})
     typer.echo(f"verdict {result.verdict}; metrics -> {output / 'metrics.json'}")
@@ -249,11 +238,6 @@ def report_cmd(
     metadata: Annotated[Optional[Path], typer.Option("--metadata", help="metadata JSON")] = None,
 ) -> None:
     """Render the self-contained HTML report from a metrics.json."""
-    from synthkit.profile import profile as profile_data
-    from synthkit.report import render_report
-
-    from synthkit.utils.jsonfile import read_json
-
     scores = read_json(metrics, "metrics file", DataError)
     real_df = read_data(real)
     meta = _load_metadata(metadata) or profile_data(real_df)
@@ -273,8 +257,6 @@ def audit(
     json_out: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
 ) -> None:
     """Scan outputs for real PII values and whole real rows (exit 4 if any is found)."""
-    from synthkit.audit import audit as run_audit
-
     if not real:
         raise ConfigError("--real is required: the audit compares outputs with the real data")
     result = run_audit(read_data(real, table), _load_metadata(metadata), synthetic=synthetic, model_dir=model,
@@ -287,8 +269,6 @@ def audit(
 @app.command()
 def models() -> None:
     """List the registered synthesizers."""
-    from synthkit.models.registry import DEFAULT_MODEL, available, get
-
     for name in available():
         doc = (get(name).__doc__ or "").strip().splitlines()[0] if get(name).__doc__ else ""
         mark = " (default for auto)" if name == DEFAULT_MODEL else ""
@@ -298,9 +278,7 @@ def models() -> None:
 @app.command()
 def datasets() -> None:
     """List the bundled demo datasets."""
-    from synthkit.datasets import names
-
-    for name, description in names().items():
+    for name, description in dataset_names().items():
         typer.echo(f"{name:<12} {description}")
 
 

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthkit.audit.normalize import cell_text, file_tokens, ngrams, row_frame
+from synthkit.audit.normalize import TOKEN, cell_text, file_tokens, ngrams, row_frame
 from synthkit.audit.sources import Sensitive, row_columns, sensitive_values
 from synthkit.errors import ConfigError, DataError, LeakageError
-from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.meta import Metadata, TableMeta
+from synthkit.profile import profile
 
 __all__ = ["DEFAULT_MIN_ROW_COLUMNS", "AuditResult", "audit"]
 
@@ -135,7 +136,6 @@ def _metadata(metadata: Any, run_path: Path | None, real: pd.DataFrame) -> Metad
         raise ConfigError(f"metadata must be a synthkit Metadata, got {type(metadata).__name__}")
     if run_path is not None and (run_path / "metadata.json").is_file():
         return Metadata.load(run_path / "metadata.json")
-    from synthkit.profile import profile
 
     return profile(real)
 
@@ -338,8 +338,6 @@ def _is_free_text(series: pd.Series) -> bool:
 
 
 def _cell_tokens(series: pd.Series) -> pd.Series:
-    from synthkit.audit.normalize import TOKEN
-
     tokens = series.dropna().astype(str).str.casefold().str.findall(TOKEN).explode().dropna().astype(str)
     tokens = tokens.str.strip(".-'’/+#")
     return tokens[tokens.str.len() > 0].reset_index(drop=True)

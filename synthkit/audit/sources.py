@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from synthkit.audit.normalize import cell_text, value_keys
-from synthkit.profile.metadata import TableMeta
+from synthkit.meta import TableMeta
 
 __all__ = ["MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII", "Sensitive", "row_columns", "sensitive_values"]
 

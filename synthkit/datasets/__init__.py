@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 
 from synthkit.errors import DataError
+from synthkit.io import Dataset
+from synthkit.meta import Relationship
 
 __all__ = ["ADULT_COLUMNS", "ICU_CONTEXT", "icu_wide", "load", "names", "path"]
 
@@ -106,9 +108,6 @@ def icu_wide(long: pd.DataFrame) -> pd.DataFrame:
 
 def _read_ehr() -> Any:
     """The bundled Synthea subset as a Dataset; codes stay strings, dates become datetime64."""
-    from synthkit.io import Dataset
-    from synthkit.profile.metadata import Relationship
-
     dates = {"patients": ["BIRTHDATE", "DEATHDATE"], "encounters": ["START", "STOP"],
              "conditions": ["START", "STOP"], "observations": ["DATE"]}
     text = {"CODE", "REASONCODE", "VALUE", "Id", "PATIENT", "ENCOUNTER"}

@@ -18,12 +18,13 @@ import pandas as pd
 
 import synthkit
 from synthkit.errors import EvaluationError
-from synthkit.evaluate import detection, fidelity, privacy, utility
+from synthkit.evaluate import detection, fidelity, privacy, schema, utility
 from synthkit.evaluate.encoding import MixedEncoder
 from synthkit.evaluate.inputs import Prepared, prepare, split_holdout
+from synthkit.evaluate.schema import SCHEMA_VERSION
 from synthkit.evaluate.stats import fnum, knn, openmp_single
 from synthkit.evaluate.verdict import THRESHOLDS, privacy_verdict
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 from synthkit.utils.jsonfile import read_json
 from synthkit.utils.atomic import write_json
 from synthkit.utils.progress import progress
@@ -32,7 +33,6 @@ __all__ = ["FAMILIES", "SCHEMA_VERSION", "Evaluation", "evaluate"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 FAMILIES = ("fidelity", "privacy", "utility")
 
 
@@ -57,8 +57,9 @@ class Evaluation:
         scores = read_json(path, "metrics file", EvaluationError)
         if not isinstance(scores, dict) or "schema_version" not in scores:
             raise EvaluationError(f"{path} is not a synthkit metrics.json (no schema_version)")
-        if scores["schema_version"] > SCHEMA_VERSION:
-            raise EvaluationError(f"{path} has metrics schema {scores['schema_version']}, newer than this synthkit ({SCHEMA_VERSION})")
+        if not isinstance(scores["schema_version"], int) or scores["schema_version"] > SCHEMA_VERSION:
+            raise EvaluationError(f"{path} has metrics schema {scores['schema_version']!r}, newer than this synthkit ({SCHEMA_VERSION})")
+        schema.validate_metrics(scores, what=str(path))
         return cls(scores)
 
     def __repr__(self) -> str:
@@ -67,23 +68,12 @@ class Evaluation:
         return f"Evaluation(fidelity={fid}, utility={util}, verdict={self.verdict!r})"
 
 
-_LAYOUT: dict[str, dict[str, Any]] = {
-    "fidelity": {"score": None, "column_shapes": None, "column_pair_trends": None, "columns": {}, "pairs": {},
-                 "detection_auc": None, "detection_auc_ci": None, "alpha_precision": None, "beta_recall": None,
-                 "authenticity": None},
-    "privacy": {"verdict": None, "reasons": [], "score": None, "thresholds": THRESHOLDS, "dcr_share": None,
-                "dcr_share_ci": None, "row_intervals": None, "synthetic_entities": None, "dcr_ecdf": None, "ims_train": None, "ims_holdout": None, "nndr": None,
-                "membership_inference_auc": None, "membership_inference_auc_ci": None, "singling_out_risk": None,
-                "singling_out_risk_ci": None, "linkability_risk": None, "linkability_risk_ci": None,
-                "inference_risk": {}, "k_anonymity": None, "pii_leaks": None, "pii_columns": []},
-    "utility": {"target": None, "task": None, "models": {}, "ratio": None, "score": None,
-                "feature_importance_agreement": None, "augmentation_lift": None},
-}
-
-
 def empty_family(family: str, reason: str) -> dict[str, Any]:
-    """A family's full key layout with nulls and the reason, so readers never miss a key."""
-    return {**_LAYOUT[family], "skipped": {family: reason}}
+    """A family's required keys (from the schema) with nulls and the reason, so readers never miss a key."""
+    out = schema.layout(family)
+    if "thresholds" in out:
+        out["thresholds"] = THRESHOLDS
+    return {**out, "skipped": {family: reason}}
 
 
 def _check_options(prep: Prepared, target: str | None, sensitive: Sequence[str] | None, qis: Sequence[str] | None,
@@ -184,6 +174,7 @@ def _evaluate(
                     "top 30 real values + other + missing; Euclidean distance",
     }
     log.info("evaluation done in %.1f s: %s", seconds["total"], {f: seconds.get(f) for f in families})
+    schema.validate_metrics(scores, what="evaluate() result")  # a layout drift fails here, not in a reader
     return Evaluation(scores)
 
 

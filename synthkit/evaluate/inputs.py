@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import EvaluationError
-from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.meta import Metadata, TableMeta
+from synthkit.profile import profile
 
 __all__ = ["EVALUATED_KINDS", "Prepared", "prepare", "split_holdout"]
 
@@ -158,8 +159,6 @@ def prepare(
     if entity is not None and (entity not in real.columns or (holdout is not None and entity not in holdout.columns)):
         raise EvaluationError(f"entity column {entity!r} is not in the real and holdout data")
     if metadata is None:
-        from synthkit.profile import profile
-
         metadata = profile(real)
     table = metadata.table()
     undescribed = [c for c in real.columns if c not in table.column_names]

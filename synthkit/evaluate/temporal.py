@@ -22,6 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp, wasserstein_distance
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from threadpoolctl import threadpool_limits
 
 from synthkit.errors import EvaluationError
 
@@ -138,9 +142,6 @@ def _entity_features(df: pd.DataFrame, entity: str, time: str | None, numeric: l
 
 
 def _discriminative(real: pd.DataFrame, synth: pd.DataFrame, entity: str, time: str | None, numeric: list[str], seed: int) -> dict[str, Any]:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
     a, b = _entity_features(real, entity, time, numeric), _entity_features(synth, entity, time, numeric)
     n = min(len(a), len(b))
     if n < 10:
@@ -149,7 +150,6 @@ def _discriminative(real: pd.DataFrame, synth: pd.DataFrame, entity: str, time: 
     a, b = a.iloc[rng.permutation(len(a))[:n]], b.iloc[rng.permutation(len(b))[:n]]
     x = pd.concat([a, b], ignore_index=True).to_numpy(float)
     y = np.r_[np.ones(n), np.zeros(n)]
-    from threadpoolctl import threadpool_limits
 
     clf = HistGradientBoostingClassifier(max_iter=60, random_state=seed)
     folds = StratifiedKFold(n_splits=min(5, n), shuffle=True, random_state=seed)
@@ -173,8 +173,6 @@ def _next_step(df: pd.DataFrame, entity: str, time: str | None, numeric: list[st
 
 
 def _predictive(real: pd.DataFrame, synth: pd.DataFrame, entity: str, time: str | None, numeric: list[str], seed: int) -> dict[str, Any]:
-    from sklearn.linear_model import Ridge
-
     if not numeric:
         return {"tstr_mae": None, "trtr_mae": None, "ratio": None}
     ids = real[entity].unique()

@@ -10,6 +10,7 @@ is also attached to every frame read as ``df.attrs["coercions"]`` (and ``Dataset
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 from pathlib import Path
@@ -19,8 +20,10 @@ import pandas as pd
 
 from synthkit.errors import DataError
 from synthkit.io.dataset import Dataset
+from synthkit.io.fhir import read_fhir, write_fhir
 from synthkit.io.files import _COMPRESSION, FILE_FORMATS, read_file, write_file
 from synthkit.io.sql import is_sql_url, list_tables, read_sql, reflect_keys, write_sql
+from synthkit.io.synthea import read_synthea, write_synthea
 
 __all__ = ["read", "read_with_report", "write"]
 
@@ -78,13 +81,9 @@ def read_with_report(
     if table is not None:  # one table of a multi-table source (Synthea/FHIR/folder), as for SQL
         return _one_table(path, table, fmt, opts)
     if fmt == "synthea" or (fmt is None and path.is_dir() and _is_synthea(path)):
-        from synthkit.io.synthea import read_synthea
-
         ds = read_synthea(path, **opts)
         return ds, {"tables": ds.coercions}
     if fmt == "fhir" or (fmt is None and _is_fhir(path)):
-        from synthkit.io.fhir import read_fhir
-
         ds = read_fhir(path)
         return ds, {"tables": ds.coercions}
     if path.is_dir():
@@ -135,7 +134,6 @@ def _is_fhir(path: Path) -> bool:
         return bool(files) and all(_is_fhir(p) for p in files[:3])
     if not path.name.lower().removesuffix(".gz").endswith((".json", ".ndjson")):
         return False
-    import gzip
 
     try:
         opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -182,12 +180,9 @@ def write(
     path = Path(target)
     if isinstance(data, Dataset):
         if fmt == "fhir" or (fmt is None and path.suffix.lower() in (".json", ".ndjson")):
-            from synthkit.io.fhir import write_fhir
-
             return write_fhir(data, path, ndjson=path.suffix.lower() == ".ndjson")
         if fmt not in (None, "synthea", "csv"):
             raise DataError(f"a Dataset writes to SQL, a Synthea-style CSV folder or FHIR; not format {fmt!r}")
-        from synthkit.io.synthea import write_synthea
 
         return write_synthea(data, path)
     if not isinstance(data, pd.DataFrame):

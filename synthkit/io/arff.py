@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.io import arff
 
 from synthkit.errors import DataError
 
@@ -21,8 +22,6 @@ __all__ = ["read_arff"]
 
 def read_arff(path: str | Path) -> pd.DataFrame:
     """Read an ARFF file; nominal attributes become categoricals with their declared levels."""
-    from scipy.io import arff
-
     path = Path(path)
     try:
         with open(path, "rb") as fh:

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from synthkit.errors import DataError
-from synthkit.profile.metadata import Relationship
+from synthkit.meta import Relationship
 
 __all__ = ["Dataset", "ValidationReport"]
 

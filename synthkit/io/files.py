@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow
 
 from synthkit.errors import DataError
+from synthkit.io.arff import read_arff
 from synthkit.io.coerce import MISSING_TOKENS, CoercionReport, MixedPolicy, coerce_frame
 from synthkit.utils.atomic import atomic_path
 
@@ -181,8 +183,6 @@ def read_file(
     elif fmt == "json":
         df = _guard(path, lambda: pd.read_json(path, orient=pandas_opts.pop("orient", "records"), dtype=False, **pandas_opts))
     elif fmt == "arff":
-        from synthkit.io.arff import read_arff
-
         df = read_arff(path)
     else:
         raise DataError(f"unsupported file format {fmt!r} for {path}")
@@ -212,8 +212,6 @@ def _guard(path: Path, fn: Any) -> pd.DataFrame:
 
 def _arrow_errors() -> tuple[type[BaseException], ...]:
     try:
-        import pyarrow
-
         return (pyarrow.ArrowException,)
     except ImportError:
         return ()

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import Boolean, Date, DateTime, MetaData, Table, create_engine, event, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
 from synthkit.errors import DataError
 from synthkit.io.coerce import CoercionReport, MixedPolicy, coerce_frame
+from synthkit.meta import Relationship
 
 __all__ = ["engine_for", "is_sql_url", "list_tables", "read_sql", "write_sql"]
 
@@ -29,9 +34,6 @@ def is_sql_url(source: Any) -> bool:
     """True for SQLAlchemy URLs such as ``sqlite:///x.db`` or ``postgresql+psycopg://...``."""
     if not isinstance(source, str) or not _URL.match(source):
         return False
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
         make_url(source)
         return True
@@ -41,9 +43,6 @@ def is_sql_url(source: Any) -> bool:
 
 def engine_for(url: str) -> Any:
     """A SQLAlchemy engine; a missing SQLite file is an error for reads (no silent empty database)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
     try:
         engine = create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -61,8 +60,6 @@ def _transactional_ddl(engine: Any) -> None:
     dropped behind. SQLAlchemy's documented recipe: no driver-level transactions, and an explicit
     BEGIN when SQLAlchemy starts one.
     """
-    from sqlalchemy import event
-
     @event.listens_for(engine, "connect")
     def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -78,21 +75,14 @@ def _redact(url: str) -> str:
 
 
 def _check_sqlite_exists(url: str) -> None:
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        from pathlib import Path
-
         if not Path(parsed.database).exists():
             raise DataError(f"SQLite database file not found: {parsed.database}")
 
 
 def list_tables(url: str) -> list[str]:
     """Names of the tables in the database."""
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
     _check_sqlite_exists(url)
     engine = engine_for(url)
     try:
@@ -105,11 +95,6 @@ def list_tables(url: str) -> list[str]:
 
 def reflect_keys(url: str, tables: list[str]) -> tuple[dict[str, str], list[Any]]:
     """Declared single-column primary keys and foreign keys among ``tables``, from the schema."""
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from synthkit.profile.metadata import Relationship
-
     engine = engine_for(url)
     pks: dict[str, str] = {}
     rels: list[Relationship] = []
@@ -141,9 +126,6 @@ def read_sql(
     allow_empty: bool = False,
 ) -> tuple[pd.DataFrame, CoercionReport]:
     """Read a whole table or a query's result; text columns are coerced like a file's."""
-    from sqlalchemy import MetaData, Table, select, text
-    from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
-
     if (table is None) == (query is None):
         raise DataError("reading SQL needs exactly one of table= or query=")
     _check_sqlite_exists(url)
@@ -156,8 +138,6 @@ def read_sql(
                 try:
                     tbl = Table(table, MetaData(), autoload_with=conn)
                 except NoSuchTableError:
-                    from sqlalchemy import inspect
-
                     names = sorted(inspect(conn).get_table_names())
                     raise DataError(f"table {table!r} not found in {_redact(url)}; tables: {names}") from None
                 stmt = select(tbl)
@@ -184,8 +164,6 @@ def read_sql(
 
 def _restore_types(df: pd.DataFrame, tbl: Any) -> pd.DataFrame:
     """SQLite keeps BOOLEAN as 0/1 and TIMESTAMP as text: use the declared types to restore them."""
-    from sqlalchemy import Boolean, Date, DateTime
-
     for col in tbl.columns:
         name = col.name
         if name not in df.columns:
@@ -206,8 +184,6 @@ def write_sql(
     chunksize: int = 10_000,
 ) -> str:
     """Write one or more tables in one transaction (``replace``, ``append`` or ``fail``)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     if if_exists not in _IF_EXISTS:
         raise DataError(f"if_exists must be one of {_IF_EXISTS}, not {if_exists!r}")
     for name, df in tables.items():

@@ -17,7 +17,7 @@ import pandas as pd
 from synthkit.errors import DataError
 from synthkit.io.dataset import Dataset
 from synthkit.io.files import read_file
-from synthkit.profile.metadata import Relationship
+from synthkit.meta import Relationship
 from synthkit.utils.atomic import atomic_path
 
 __all__ = ["SYNTHEA_LINKS", "read_synthea", "write_synthea"]

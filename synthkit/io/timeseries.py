@@ -26,7 +26,7 @@ import pandas as pd
 from synthkit.errors import DataError
 from synthkit.io.dataset import Dataset
 from synthkit.io.files import read_file
-from synthkit.profile.metadata import Relationship
+from synthkit.meta import Relationship
 
 __all__ = ["PRESETS", "eav_to_long", "long_to_wide", "read_sequences", "sequences_from_frame", "wide_to_long"]
 

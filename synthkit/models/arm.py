@@ -31,6 +31,7 @@ from torch.nn import functional as F
 from synthkit.errors import ConfigError, DataError, ModelError
 from synthkit.models.base import Synthesizer
 from synthkit.models.chunked import map_chunks
+from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
 from synthkit.models.registry import register
 from synthkit.models.trainer import Trainer
 from synthkit.transform.discretize import Discretizer
@@ -289,8 +290,6 @@ class AutoregressiveSynthesizer(Synthesizer):
 
 def protection_defaults(model: Synthesizer) -> tuple[int, float]:
     """(rare_min_count, clip_quantile): stricter when the table has PII columns, as for gan/vae."""
-    from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
-
     has_pii = any(spec.pii != "none" for spec in model.schema_.columns)
     rare = getattr(model, "rare_min_count", None)
     clip = getattr(model, "clip_quantile", None)

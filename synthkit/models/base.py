@@ -24,11 +24,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import torch
 
 from synthkit import __version__
 from synthkit.errors import DataError, ModelError, ModelFileError, NotFittedError, SynthkitError
+from synthkit.meta import Metadata, TableMeta
+from synthkit.models.constraints import constraints_from_state, enforce, fit_constraints
 from synthkit.models.fakes import fake_column
-from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.models.registry import get
+from synthkit.profile import profile
 from synthkit.transform.schema import TableSchema
 from synthkit.utils.atomic import write_bytes, write_text
 from synthkit.utils.seeding import seed_everything
@@ -86,8 +90,6 @@ class Synthesizer:
         """
         data = self._validate_input(data)
         if self.metadata is None:
-            from synthkit.profile import profile
-
             self.metadata = profile(data)
         self.table_: TableMeta = self.metadata.table()
         missing = [c for c in self.table_.column_names if c not in data.columns]
@@ -101,7 +103,6 @@ class Synthesizer:
             if frame[name].isna().all():
                 log.info("column %r is entirely missing; it will be sampled as missing", name)
         self._check_params()
-        from synthkit.models.constraints import fit_constraints
 
         self.constraints_, self.constraint_report_ = fit_constraints(constraints, frame, self.schema_)
         if self.seed is not None:
@@ -150,8 +151,6 @@ class Synthesizer:
 
         constraints = getattr(self, "constraints_", None)
         if constraints:
-            from synthkit.models.constraints import enforce
-
             frame = enforce(constraints, draw, n, rng, schema=self.schema_)
         else:
             frame = draw(n, rng)
@@ -235,8 +234,6 @@ class Synthesizer:
     # -- save / load -------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the model to directory ``path`` (``model.json`` + ``weights.pt``); no pickle."""
-        import torch
-
         self._require_fitted()
         path = Path(path)
         if path.exists() and not path.is_dir():
@@ -268,10 +265,6 @@ class Synthesizer:
     @classmethod
     def load(cls, path: str | Path) -> Synthesizer:
         """Load a model saved by :meth:`save`; refuses tampered, foreign or newer files."""
-        import torch
-
-        from synthkit.models.registry import get
-
         path = Path(path)
         doc_path, weights_path = path / _MODEL_JSON, path / _WEIGHTS
         if not doc_path.is_file() or not weights_path.is_file():
@@ -325,8 +318,6 @@ def _content_sha256(doc: dict[str, Any]) -> str:
 
 def _restore(model_cls: type[Synthesizer], doc: dict[str, Any], tensors: dict[str, Any]) -> Synthesizer:
     """Rebuild a fitted model from a checked model document and its tensors."""
-    from synthkit.models.constraints import constraints_from_state
-
     metadata = Metadata.from_dict(doc["metadata"]) if doc.get("metadata") else None
     params = doc.get("params") or {}
     if not isinstance(params, dict):

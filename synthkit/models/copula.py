@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from scipy.special import ndtr, ndtri
 
 from synthkit.errors import ConfigError
@@ -123,8 +124,6 @@ class GaussianCopula(Synthesizer):
 
     # -- state -------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        import torch
-
         return {"marginals": self.marginals_}, {"correlation": torch.from_numpy(np.ascontiguousarray(self.correlation_))}
 
     def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from scipy.special import ndtri
 
 from synthkit.errors import DataError
 from synthkit.models.copula import _EPS, _MISSING, GaussianCopula, _frequency_interval_scores, _nearest_correlation
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 from synthkit.profile.sketch import ColumnSketch, TableSketch, row_keys, sketch_column
 from synthkit.transform.schema import TableSchema
 

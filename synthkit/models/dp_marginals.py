@@ -28,7 +28,7 @@ from synthkit.models.base import Synthesizer
 from synthkit.models.registry import register
 from synthkit.privacy.accounting import cdp_rho
 from synthkit.privacy.mechanisms import exponential_choice, gaussian_sigma
-from synthkit.privacy.model import DPModelMixin
+from synthkit.models.dp import DPModelMixin
 
 __all__ = ["DPMarginals"]
 

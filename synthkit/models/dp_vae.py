@@ -1,7 +1,7 @@
 """``dp-vae``: the shared ``vae`` with differential privacy on and defaults tuned for DP-SGD.
 
 The model is :class:`~synthkit.models.vae.TabularVAE` with ``dp=True`` (see its module docstring
-and :mod:`synthkit.privacy.neural`): DP-discretized columns (a ``preprocessing_share`` of the
+and :mod:`synthkit.models.dp_neural`): DP-discretized columns (a ``preprocessing_share`` of the
 budget, or public ``bounds`` / ``categories``), DP-SGD through opacus with a hard budget stop, the
 ε spent recorded in ``privacy_guarantee_`` and the model file. ``epsilon=None`` trains the same
 pipeline without noise (the ε = ∞ reference point).

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from faker.providers.address.en_US import Provider as AddressProvider
+from faker.providers.person.en_US import Provider as PersonProvider
 
 __all__ = ["fake_column"]
 
@@ -21,9 +23,6 @@ _EXAMPLE_DOMAINS = np.array(["example.com", "example.org", "example.net"])
 
 @lru_cache(maxsize=1)
 def _pools() -> dict[str, np.ndarray]:
-    from faker.providers.address.en_US import Provider as AddressProvider
-    from faker.providers.person.en_US import Provider as PersonProvider
-
     first = list(PersonProvider.first_names_male) + list(PersonProvider.first_names_female)
     return {
         "first": np.array(sorted(set(first))),

@@ -16,7 +16,7 @@ aggregates and category counts — no rows.
 
 Differential privacy (``epsilon=...``, needs ``opacus``), as DP-CTGAN (smartnoise) and DPGAN do:
 only the critic touches real rows, so only the critic is trained with DP-SGD (Poisson batches,
-per-row clipping to ``max_grad_norm``, Gaussian noise; :mod:`synthkit.privacy.neural`); the
+per-row clipping to ``max_grad_norm``, Gaussian noise; :mod:`synthkit.models.dp_neural`); the
 generator learns from the noisy critic alone, which is post-processing and costs no ε. Three
 things change with DP, each because the non-private version reads data outside the budget: the
 TableEncoder is replaced by the DP release of column codes (``preprocessing_share`` of ε, or public
@@ -43,7 +43,7 @@ from synthkit.models.chunked import map_chunks
 from synthkit.models.condvec import CondSampler
 from synthkit.models.nn_base import NeuralSynthesizer, check_precision
 from synthkit.models.registry import register
-from synthkit.privacy.neural import DPNeuralMixin
+from synthkit.models.dp_neural import DPNeuralMixin
 
 __all__ = ["Critic", "Generator", "TabularGAN"]
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import DataError
-from synthkit.profile.metadata import Relationship
+from synthkit.meta import Relationship
 
 __all__ = ["CodeBook", "join_mixed", "root_ids", "shift_dates", "split_mixed"]
 

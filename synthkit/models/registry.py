@@ -14,7 +14,7 @@ from synthkit.errors import ConfigError
 
 if TYPE_CHECKING:
     from synthkit.models.base import Synthesizer
-    from synthkit.profile.metadata import Metadata
+    from synthkit.meta import Metadata
 
 __all__ = ["register", "create", "get", "available", "BUILTIN_MODULES"]
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import ConfigError, DataError
+from synthkit.meta import Metadata, Relationship, TableMeta
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.medical import (
@@ -36,7 +37,7 @@ from synthkit.models.medical import (
 )
 from synthkit.models.registry import create, register
 from synthkit.models.sequence import SequenceSynthesizer, export_model, import_model
-from synthkit.profile.metadata import Metadata, Relationship, TableMeta
+from synthkit.profile import profile_table
 from synthkit.transform.schema import TableSchema
 from synthkit.utils.seeding import seed_everything
 
@@ -100,8 +101,6 @@ class RelationalSynthesizer(Synthesizer):
 
     def _meta_for(self, table: str, frame: pd.DataFrame) -> Metadata:
         """Profile of a working frame with the PII classes of the user's metadata carried over."""
-        from synthkit.profile import profile_table
-
         meta = profile_table(frame, name=table)
         known = self.metadata.tables.get(table) if self.metadata else None
         for col in meta.columns:
@@ -381,8 +380,6 @@ def _plan(tables: list[str], rels: list[Relationship]) -> tuple[list[str], dict[
 
 
 def _profile(tables: dict[str, pd.DataFrame], rels: list[Relationship], pks: dict[str, str]) -> Metadata:
-    from synthkit.profile import profile_table
-
     metas = {}
     for name, df in tables.items():
         meta = profile_table(df, name=name)
@@ -391,8 +388,6 @@ def _profile(tables: dict[str, pd.DataFrame], rels: list[Relationship], pks: dic
 
 
 def _single(df: pd.DataFrame, key: str) -> TableMeta:
-    from synthkit.profile import profile_table
-
     meta = profile_table(df)
     meta.column(key).kind = "id"
     return meta

@@ -28,12 +28,13 @@ import pandas as pd
 import torch
 
 from synthkit.errors import ConfigError, DataError
+from synthkit.meta import ColumnMeta, Metadata, TableMeta
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.trainer import Trainer
-from synthkit.profile.metadata import ColumnMeta, Metadata, TableMeta
+from synthkit.profile import profile
 from synthkit.transform.schema import TableSchema
 from synthkit.utils.seeding import seed_everything
 
@@ -88,8 +89,6 @@ class SequenceSynthesizer(Synthesizer):
         self._check_params()
         self._check_columns(data)
         if self.metadata is None:
-            from synthkit.profile import profile
-
             self.metadata = profile(data)
         table = self.metadata.table().model_copy(deep=True)
         missing = [c for c in table.column_names if c not in data.columns]

@@ -16,7 +16,7 @@ encoder aggregates only.
 
 Differential privacy (``epsilon=...``, needs ``opacus``: ``pip install synthkit[dp]``): the same
 networks are trained with DP-SGD (Poisson sampling, per-row clipping to ``max_grad_norm``,
-Gaussian noise; :mod:`synthkit.privacy.neural`). The TableEncoder, which reads categories, modes
+Gaussian noise; :mod:`synthkit.models.dp_neural`). The TableEncoder, which reads categories, modes
 and ranges from the raw data, is replaced by the DP release of
 :class:`~synthkit.privacy.preprocess.DPDiscretizer` (``preprocessing_share`` of the budget, or
 public ``bounds`` / ``categories``): every column is one softmax group over released codes, numeric
@@ -44,7 +44,7 @@ from synthkit.errors import ConfigError
 from synthkit.models.chunked import map_chunks
 from synthkit.models.nn_base import NeuralSynthesizer
 from synthkit.models.registry import register
-from synthkit.privacy.neural import DPNeuralMixin
+from synthkit.models.dp_neural import DPNeuralMixin
 
 __all__ = ["Decoder", "Encoder", "TabularVAE"]
 

@@ -7,7 +7,7 @@ place. Unknown keys are errors (a typo must not silently fall back to a default)
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import yaml
@@ -110,8 +110,6 @@ class SinkConfig(_Section):
     def _inside_run_folder(cls, value: str | None) -> str | None:
         """Checked when the config loads, so a bad path fails fast instead of after a whole run."""
         if value is not None:
-            from pathlib import PurePath
-
             if PurePath(value).is_absolute() or ".." in PurePath(value).parts or value.startswith("~"):
                 raise ValueError("must be a relative path inside the run folder")
         return value

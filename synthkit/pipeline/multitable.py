@@ -16,7 +16,7 @@ import pandas as pd
 from synthkit.errors import ConfigError
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 from synthkit.utils.atomic import atomic_path, write_json
 
 __all__ = ["load_dataset", "split_dataset", "integrity", "evaluate_tables", "audit_tables"]

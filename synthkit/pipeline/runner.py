@@ -25,7 +25,7 @@ from synthkit.errors import ConfigError
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.gates import check_gates
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 from synthkit.utils.atomic import atomic_path, write_json
 
 __all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR"]
@@ -304,11 +304,11 @@ def _audit(real: pd.DataFrame, metadata: Metadata, folder: RunFolder, files: dic
 def _expectation_suite(metadata: Metadata, folder: RunFolder, files: dict[str, str]) -> Any:
     """The GE suite of the real data, saved beside the outputs (None if GE is unavailable)."""
     try:
-        from synthkit.profile.expectations import save_suite
+        from synthkit.profile.expectations import build_suite, save_suite
     except ImportError as exc:
         log.warning("Great Expectations suite skipped: %s", exc)
         return None
-    suite = metadata.to_expectation_suite()
+    suite = build_suite(metadata)
     save_suite(suite, folder.path("expectations.json"))
     files["expectations"] = "expectations.json"
     return suite

@@ -149,7 +149,7 @@ def _split_sketches(eng: Any, source: Any, part: Any, sample_rows: int, seed: in
 def _profile(cfg: PipelineConfig, sketch: Any) -> Any:
     from synthkit.pipeline.stages import _override
     from synthkit.profile.merged import profile_sketch
-    from synthkit.profile.metadata import Metadata
+    from synthkit.meta import Metadata
 
     metadata = profile_sketch(sketch, cfg.name)
     table = metadata.table()

@@ -13,7 +13,7 @@ from synthkit.models import Synthesizer, create
 from synthkit.models.registry import DEFAULT_MODEL
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 
 __all__ = ["load_source", "profile_source", "load_holdout", "fit_or_reuse", "sample_synthetic", "write_sink", "safe_output_path"]
 

@@ -1,4 +1,9 @@
-"""Differential privacy: accounting, DP preprocessing and the guarantee in words.
+"""Differential privacy mechanisms: accounting, DP preprocessing and the guarantee in words.
+
+Layering: these are mechanisms, not models. They import nothing of synthkit above ``errors``, so they
+sit below ``models``; the model code that uses them (``DPModelMixin`` in :mod:`synthkit.models.dp`,
+``DPNeuralMixin`` in :mod:`synthkit.models.dp_neural`: the DP path of ``vae``/``gan`` with
+``epsilon=...``) lives in ``models``.
 
 - :mod:`~synthkit.privacy.accounting`: zCDP ↔ (ε, δ) conversions, the RDP sum with opacus'
   DP-SGD analysis, and :class:`PrivacyLedger` (what one model spent).
@@ -6,8 +11,6 @@
   the exponential mechanism.
 - :mod:`~synthkit.privacy.preprocess`: :class:`DPDiscretizer`, columns → codes over DP domains.
 - :mod:`~synthkit.privacy.dpsgd`: the DP-SGD loop (needs ``opacus``: ``pip install synthkit[dp]``).
-- :mod:`~synthkit.privacy.neural`: the DP path of the shared neural models (``vae`` with
-  ``epsilon=...``; ``dp-vae`` is that model with DP defaults): DP code domains, DP-SGD, state.
 - :func:`describe_guarantee`: the sentence a report prints next to the empirical attacks;
   :func:`dp_metrics` packs guarantee + sentence for ``metrics["privacy"]["dp"]``.
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from synthkit.errors import ConfigError
 
 __all__ = [
@@ -106,8 +108,7 @@ def rdp_epsilon(history: Sequence[tuple[float, float, int]], delta: float, rho: 
 
     Uses opacus' analysis so that, with ``rho=0``, the result equals ``RDPAccountant`` exactly.
     """
-    import numpy as np
-    from opacus.accountants.analysis import rdp as rdp_analysis
+    from opacus.accountants.analysis import rdp as rdp_analysis  # optional extra [dp]
 
     curve = np.zeros(len(orders))
     for sigma, q, steps in history:

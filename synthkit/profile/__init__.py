@@ -1,21 +1,19 @@
 """Profile: what the data is (kinds, statistics, missingness, keys, relationships, PII) as JSON metadata.
 
-``profile(df_or_dataset) -> Metadata``; ``Metadata.to_sdv()``, ``Metadata.to_expectation_suite()``;
-GE validation in :mod:`synthkit.profile.expectations` (``validate``, ``save_suite``, ``load_suite``);
-an HTML page in :mod:`synthkit.profile.html`.
+``profile(df_or_dataset) -> Metadata`` (the data classes live in :mod:`synthkit.meta`);
+``to_sdv_dict(metadata)`` exports SDV's format; GE suites and validation in
+:mod:`synthkit.profile.expectations` (``build_suite``, ``validate``, ``save_suite``, ``load_suite``).
+The HTML profile page is the report's (:func:`synthkit.report.render_profile_report`).
 """
 
-from synthkit.profile.metadata import ColumnMeta, Metadata, Relationship, TableMeta
 from synthkit.profile.pii import detect_pii
 from synthkit.profile.profiler import profile, profile_column, profile_table
+from synthkit.profile.sdv_export import to_sdv_dict
 
 __all__ = [
-    "ColumnMeta",
-    "Metadata",
-    "Relationship",
-    "TableMeta",
     "detect_pii",
     "profile",
     "profile_column",
     "profile_table",
+    "to_sdv_dict",
 ]

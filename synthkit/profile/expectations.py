@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from synthkit.errors import ConfigError, DataError
-from synthkit.profile.metadata import Metadata, TableMeta
+from synthkit.meta import Metadata, TableMeta
 from synthkit.utils.jsonfile import read_json
 from synthkit.utils.atomic import write_json
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from synthkit.profile.metadata import ColumnMeta, Relationship
+from synthkit.meta import ColumnMeta, Relationship
 from synthkit.profile.names import compact_name, name_tokens
 
 __all__ = ["find_foreign_keys", "find_primary_key", "find_sequence_keys"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthkit.profile.metadata import ColumnMeta, Metadata, TableMeta
+from synthkit.meta import ColumnMeta, Metadata, TableMeta
 from synthkit.profile.profiler import profile_column
 from synthkit.profile.sketch import ColumnSketch, TableSketch
 from synthkit.profile.stats import _PII_QUANTILES, _QUANTILES, MAX_VALUE_SET, MIN_CATEGORY_COUNT, TOP_K, _num

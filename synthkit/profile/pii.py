@@ -56,7 +56,7 @@ _LON = {"lon", "lng", "long", "longitude"}
 
 
 def detect_pii(series: pd.Series, kind: str | None = None, facts: ColumnFacts | None = None) -> str:
-    """The :data:`~synthkit.profile.metadata.PiiKind` of ``series`` ("none" when not PII)."""
+    """The :data:`~synthkit.meta.PiiKind` of ``series`` ("none" when not PII)."""
     if pd.api.types.is_bool_dtype(series.dtype):
         return "none"
     values = sample_values(series) if facts is None else facts.sample

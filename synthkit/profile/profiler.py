@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 
 from synthkit.errors import DataError
+from synthkit.io.dataset import Dataset
+from synthkit.meta import ColumnMeta, Metadata, Relationship, TableMeta
 from synthkit.profile.codes import code_system
 from synthkit.profile.infer import datetime_text_format, infer_kind, numeric_subtype
 from synthkit.profile.keys import (
@@ -21,7 +23,6 @@ from synthkit.profile.keys import (
     find_primary_key,
     find_sequence_keys,
 )
-from synthkit.profile.metadata import ColumnMeta, Metadata, Relationship, TableMeta
 from synthkit.profile.names import column_facts
 from synthkit.profile.pii import detect_pii
 from synthkit.profile.stats import column_stats
@@ -132,8 +133,6 @@ def _as_key(meta: ColumnMeta) -> ColumnMeta:
 
 def profile(data: Any, name: str = "table", **kwargs: Any) -> Metadata:
     """Profile a DataFrame (single-table metadata) or a Dataset (all tables + relationships)."""
-    from synthkit.io.dataset import Dataset
-
     if isinstance(data, Dataset):
         return _profile_dataset(data)
     if isinstance(data, dict) and data and all(isinstance(v, pd.DataFrame) for v in data.values()):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthkit.profile.metadata import ColumnMeta, Metadata, TableMeta
+from synthkit.meta import ColumnMeta, Metadata, TableMeta
 
 __all__ = ["SDV_PII_SDTYPES", "to_sdv_dict"]
 

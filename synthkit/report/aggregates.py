@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthkit.profile.metadata import ColumnMeta
+from synthkit.meta import ColumnMeta
 from synthkit.report import svg
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+import yaml
+
 from synthkit.report import svg
 from synthkit.report.explain import as_number, fmt_value
 
@@ -111,8 +113,6 @@ def _pretty(obj: Any) -> str:
     if isinstance(obj, str):
         return obj
     try:
-        import yaml
-
         return yaml.safe_dump(json.loads(json.dumps(obj, default=str)), sort_keys=False, default_flow_style=False).strip()
     except Exception:  # noqa: BLE001 - any odd config object still gets shown as JSON
         return json.dumps(obj, indent=2, default=str)

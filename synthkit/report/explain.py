@@ -12,6 +12,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from synthkit.report.svg import interval_bar
+
 __all__ = ["SPECS", "Spec", "as_number", "fmt_value", "metric_row", "status_of", "threshold_overrides"]
 
 Direction = Literal["higher", "lower", "near_half", "info"]
@@ -184,8 +186,6 @@ def metric_row(
     judged = ci_pair[0] if limit.on_ci_low and ci_pair is not None else value
     gauge = None
     if x is not None and spec.gauge and spec.direction != "info" and 0 <= x <= 1:
-        from synthkit.report.svg import interval_bar
-
         gauge = interval_bar(x, *(ci_pair or (None, None)), limit.good)
     good = spec.good
     if key in (overrides or {}) and " Good" in good:  # the evaluator's threshold replaces the default wording

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 import synthkit
 from synthkit.errors import ConfigError, DataError
-from synthkit.profile.metadata import ColumnMeta, Metadata, TableMeta
+from synthkit.meta import ColumnMeta, Metadata, TableMeta
 from synthkit.report.aggregates import association_views, column_view, is_sensitive
 from synthkit.report.details import run_section, validation_section
 from synthkit.report.sections import (

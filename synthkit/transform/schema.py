@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import DataError, ModelFileError
-from synthkit.profile.metadata import TableMeta
+from synthkit.meta import TableMeta
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_text", "write_bytes", "write_json"]
+import numpy as np
+
+from synthkit.errors import ConfigError
+
+__all__ = ["atomic_path", "json_default", "write_bytes", "write_json", "write_text"]
 
 
 @contextlib.contextmanager
@@ -26,14 +30,10 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     """
     target = Path(target)
     if target.is_dir():
-        from synthkit.errors import ConfigError
-
         raise ConfigError(f"cannot write output {target}: it is a folder; give a file name")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        from synthkit.errors import ConfigError
-
         raise ConfigError(f"cannot write output {target}: a parent of it is a file, not a folder") from None
     end = suffix if suffix is not None else "".join(target.suffixes)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + end, dir=target.parent)
@@ -71,13 +71,11 @@ def write_text(target: str | os.PathLike[str], text: str, encoding: str = "utf-8
 
 def write_json(target: str | os.PathLike[str], obj: Any, indent: int = 2) -> Path:
     """Atomically write ``obj`` as JSON (NaN and inf rejected: JSON has no such numbers)."""
-    return write_text(target, json.dumps(obj, indent=indent, allow_nan=False, default=_json_default) + "\n")
+    return write_text(target, json.dumps(obj, indent=indent, allow_nan=False, default=json_default) + "\n")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     """Make numpy scalars and arrays JSON-serializable."""
-    import numpy as np
-
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):

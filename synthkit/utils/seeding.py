@@ -5,18 +5,15 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import torch
 
 __all__ = ["seed_everything", "rng"]
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy's legacy global RNG and torch (if imported) with ``seed``."""
+    """Seed Python, numpy's legacy global RNG and torch with ``seed``."""
     random.seed(seed)
     np.random.seed(seed % (2**32))
-    try:
-        import torch
-    except ImportError:  # torch is a core dependency; stay importable in stripped installs
-        return
     torch.manual_seed(seed)
 
 

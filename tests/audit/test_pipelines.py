@@ -17,7 +17,7 @@ from synthkit.audit.sources import row_columns
 from synthkit.pipeline import run
 from synthkit.pipeline.config import load_config
 from synthkit.pipeline.stages import load_source
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINES = sorted((REPO / "pipelines").glob("*.yaml"))

@@ -14,7 +14,7 @@ import pytest
 from synthkit.evaluate import evaluate
 from synthkit.models.medical import root_ids
 from synthkit.profile import profile_table
-from synthkit.profile.metadata import Metadata
+from synthkit.meta import Metadata
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from synthkit.errors import DataError
 from synthkit.io import Dataset
-from synthkit.profile.metadata import Relationship
+from synthkit.meta import Relationship
 
 
 def _dataset() -> Dataset:

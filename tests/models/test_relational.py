@@ -16,7 +16,7 @@ from synthkit.errors import DataError
 from synthkit.io import Dataset
 from synthkit.models import Synthesizer, create, get
 from synthkit.models.medical import CodeBook, join_mixed, shift_dates, split_mixed
-from synthkit.profile.metadata import Relationship
+from synthkit.meta import Relationship
 
 
 @pytest.fixture(scope="module")

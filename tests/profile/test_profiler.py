@@ -11,7 +11,8 @@ import pytest
 
 from synthkit.errors import DataError
 from synthkit.io import read
-from synthkit.profile import Metadata, profile
+from synthkit.meta import Metadata
+from synthkit.profile import profile
 from synthkit.profile.pii import detect_pii
 
 

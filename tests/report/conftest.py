@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthkit.profile import Metadata, profile
+from synthkit.meta import Metadata
+from synthkit.profile import profile
 
 PII = {"name": "name", "email": "email", "ssn": "ssn", "phone": "phone"}
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from browser import load_page, require_browser
 
-from synthkit.profile import Metadata
+from synthkit.meta import Metadata
 from synthkit.report import render_profile_report, render_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

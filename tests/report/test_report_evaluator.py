@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import PII
 
-from synthkit.profile import Metadata
+from synthkit.meta import Metadata
 from synthkit.report import render_report
 
 pytestmark = pytest.mark.integration

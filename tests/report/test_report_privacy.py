@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from conftest import PII
 
-from synthkit.profile import Metadata, profile
+from synthkit.meta import Metadata
+from synthkit.profile import profile
 from synthkit.report import render_profile_report, render_report
 from synthkit.report.aggregates import column_view
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from synthkit.errors import ConfigError, DataError
-from synthkit.profile import Metadata
+from synthkit.meta import Metadata
 from synthkit.report import render_profile_report, render_report
 
 SECTIONS = ["summary", "privacy", "fidelity", "utility", "validation", "run"]
@@ -182,7 +182,8 @@ def test_degenerate_frames_still_render(tmp_path: Path, case: str) -> None:
 
 
 def test_multi_table_metadata_uses_the_matching_table(tmp_path: Path) -> None:
-    from synthkit.profile import Metadata, profile_table
+    from synthkit.meta import Metadata
+    from synthkit.profile import profile_table
 
     patients = pd.DataFrame({"pid": range(50), "age": [30 + i % 40 for i in range(50)]})
     visits = pd.DataFrame({"pid": [i % 50 for i in range(200)], "cost": [float(i) for i in range(200)], "ward": ["a", "b"] * 100})

@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import ConfigError
+from synthkit.meta import Metadata
 from synthkit.privacy.accounting import PrivacyLedger, default_delta, validate_budget
 from synthkit.privacy.preprocess import DPDiscretizer
-from synthkit.profile.metadata import Metadata
+from synthkit.transform.schema import _category_key
 
 __all__ = ["PUBLIC_STATS_KEYS", "DPModelMixin"]
 
@@ -79,8 +80,6 @@ class DPModelMixin:
         return out
 
     def _public_categories(self) -> dict[str, list[str]]:
-        from synthkit.transform.schema import _category_key
-
         out: dict[str, list[str]] = {}
         for col in self.table_.columns:
             given = (self.categories or {}).get(col.name, col.stats.get("public_categories"))

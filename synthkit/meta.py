@@ -1,4 +1,10 @@
-"""Metadata: what each column is, as versioned, human-editable JSON.
+"""Metadata: what each column is, as versioned, human-editable JSON (the bottom layer).
+
+Plain data classes shared by every package (``io`` reads relationships into them, ``profile`` fills
+them, models and reports read them); this module imports nothing of synthkit but ``errors`` and
+``utils``, so any layer may use it. Exports live with the code they need: SDV's format in
+:func:`synthkit.profile.sdv_export.to_sdv_dict`, Great Expectations suites in
+:func:`synthkit.profile.expectations.build_suite`.
 
 The single source of truth every stage reads: models decide encoders from ``kind``, PII columns
 (``pii != "none"``) are regenerated instead of learned, evaluation picks metrics by kind, the
@@ -14,8 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synthkit.errors import ConfigError
-from synthkit.utils.jsonfile import read_json
 from synthkit.utils.atomic import write_json
+from synthkit.utils.jsonfile import read_json
 
 __all__ = [
     "METADATA_VERSION",
@@ -175,19 +181,6 @@ class Metadata(_Strict):
 
     def save(self, path: str | Path) -> Path:
         return write_json(path, self.to_dict())
-
-    # -- exports (lazy imports: GE is slow to import, SDV optional) -----------------------------
-    def to_sdv(self) -> dict[str, Any]:
-        """SDV's metadata dict (spec V1): ``sdv.metadata.Metadata.load_from_dict(meta.to_sdv())``."""
-        from synthkit.profile.sdv_export import to_sdv_dict
-
-        return to_sdv_dict(self)
-
-    def to_expectation_suite(self, table: str | None = None, name: str | None = None) -> Any:
-        """A Great Expectations suite for one table: types, null shares, ranges, value sets, keys."""
-        from synthkit.profile.expectations import build_suite
-
-        return build_suite(self, table=table, name=name)
 
     @classmethod
     def load(cls, path: str | Path) -> Metadata:

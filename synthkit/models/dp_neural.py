@@ -29,8 +29,11 @@ import torch
 from torch import nn
 
 from synthkit.errors import ConfigError
+from synthkit.models.chunked import map_chunks
+from synthkit.models.dp import DPModelMixin
+from synthkit.models.nn_base import SpanLayout
+from synthkit.models.trainer import resolve_device
 from synthkit.privacy.accounting import PrivacyLedger, cdp_rho
-from synthkit.privacy.model import DPModelMixin
 from synthkit.privacy.preprocess import DPDiscretizer
 from synthkit.transform.encoders import Span
 
@@ -120,9 +123,6 @@ class DPNeuralMixin(DPModelMixin):
 
     def _dp_prepare(self, frame: pd.DataFrame) -> tuple[PrivacyLedger | None, torch.Tensor, np.ndarray, np.random.Generator]:
         """Open the ledger, release the code domains; (ledger, one-hot matrix, codes, rng)."""
-        from synthkit.models.nn_base import SpanLayout
-        from synthkit.models.trainer import resolve_device
-
         rng = np.random.default_rng(self._dp_seed())
         self.device_ = resolve_device(self.device)
         ledger = self._dp_begin(len(frame))
@@ -140,7 +140,7 @@ class DPNeuralMixin(DPModelMixin):
         """DP-SGD on ``module`` (every network that sees real rows); records the spend.
 
         ``after_step``: a GAN's generator update after every critic step (post-processing)."""
-        from synthkit.privacy.dpsgd import train_dp_sgd
+        from synthkit.privacy.dpsgd import train_dp_sgd  # needs opacus (optional extra [dp])
 
         run = train_dp_sgd(module, optimizer, ledger, per_row_loss, n_rows, int(self.batch_size), int(self.epochs),
                            float(self.max_grad_norm), self.noise_multiplier, self._dp_seed(), rng,
@@ -160,8 +160,6 @@ class DPNeuralMixin(DPModelMixin):
 
         Chunks run on parallel threads with their own seeds (:mod:`synthkit.models.chunked`).
         """
-        from synthkit.models.chunked import map_chunks
-
         dev = self.device_
 
         def draw(rows: int, seed: int) -> np.ndarray:
@@ -187,9 +185,6 @@ class DPNeuralMixin(DPModelMixin):
                 "stop_reason": self.stop_reason_}
 
     def _set_dp_neural_state(self, state: dict[str, Any]) -> None:
-        from synthkit.models.nn_base import SpanLayout
-        from synthkit.models.trainer import resolve_device
-
         self._set_dp_state(state)
         self.noise_multiplier_ = float(state["noise_multiplier"])
         self.steps_ = int(state["steps"])
