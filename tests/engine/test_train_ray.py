@@ -137,3 +137,20 @@ def test_gpu_workers_train_on_their_gpu(cluster: Any, adult_small: pd.DataFrame,
     eng = create_engine(EngineSpec(kind="ray", num_workers=1, cpus_per_worker=0.5, gpus_per_worker=1))
     model = fit_on_ray(get("arm")(metadata=profile(adult_small), **ARM), adult_small, eng, storage_path=tmp_path)
     assert model.fit_info_["epochs"] == ARM["epochs"]
+
+
+@pytest.mark.slow
+def test_early_stopping_and_time_budget_hold_across_workers(cluster: Any, adult_small: pd.DataFrame, tmp_path: Path) -> None:
+    """Both workers see the same all-reduced validation loss and the same time flag, so they stop together."""
+    stopped = _fit("arm", adult_small, 2, tmp_path, params={"epochs": 40, "patience": 1, "learning_rate": 0.03})
+    assert stopped.fit_info_["stop_reason"] == "early_stopping" and stopped.fit_info_["epochs"] < 40
+    timed = _fit("arm", adult_small, 2, tmp_path, params={"epochs": 40, "max_minutes": 0.0005})
+    assert timed.fit_info_["stop_reason"] == "time" and timed.fit_info_["epochs"] == 1
+
+
+def test_differential_privacy_is_refused_on_ray_with_a_clear_error(cluster: Any, adult_small: pd.DataFrame,
+                                                                    tmp_path: Path) -> None:
+    from synthkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="differential privacy"):
+        _fit("vae", adult_small, 1, tmp_path, params={"epsilon": 1.0, "epochs": 1})
