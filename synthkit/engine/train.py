@@ -50,6 +50,8 @@ __all__ = ["fit_on_ray"]
 log = logging.getLogger(__name__)
 _VAL_SCALE = 1 << 20
 MATERIALIZE_BYTES = 256 * 2**20
+DATA_CPUS = 0.25  # CPUs each Ray Data read / encode task asks for (next to the training workers)
+MAX_VALIDATION_ROWS = 50_000  # validation rows (content-hash chosen): kept in the object store, not re-read each epoch
 
 
 class _Encode:
@@ -192,27 +194,28 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any,
     world = eng.num_workers
     seed = int(model.seed or 0)
     val_share = recipe.validation_fraction if stats.n_rows >= 200 else 0.0
-    recipe.validation_share = val_share
-    encode_args = {"batch_format": "pandas", "batch_size": 16_384, "num_cpus": 0.25}
+    val_share = min(val_share, MAX_VALIDATION_ROWS / stats.n_rows)  # a bounded share: materialized once below
+    encode_args = {"batch_format": "pandas", "batch_size": 16_384, "num_cpus": DATA_CPUS}
     per_rank = _rank_sources(source, world)
     datasets = {}
     for r in range(world):
         part_source = per_rank[r] if per_rank else source
-        datasets[f"train_{r}"] = eng.dataset(part_source).map_batches(
+        datasets[f"train_{r}"] = _read(eng, part_source).map_batches(
             _Encode(recipe, model.schema_, seed, val_share, "train", None if per_rank else r, world, recipe.select),
             **encode_args)
     if val_share:
-        datasets["val"] = eng.dataset(source).map_batches(_Encode(recipe, model.schema_, seed, val_share, "val", None, world, recipe.select),
+        datasets["val"] = _read(eng, source).map_batches(_Encode(recipe, model.schema_, seed, val_share, "val", None, world, recipe.select),
                                                           **encode_args)
     if materialize is None:  # encoded rows small enough for the object store: encode once, not every epoch
         materialize = stats.n_rows * recipe.row_bytes(stats) <= MATERIALIZE_BYTES
-    if materialize:
+    small = {name for name in datasets if name == "val" or materialize}
+    if small:
         from ray.data import DataContext
 
         context = DataContext.get_current()
         ordered, context.execution_options.preserve_order = context.execution_options.preserve_order, True
         try:
-            datasets = {name: ds.materialize() for name, ds in datasets.items()}
+            datasets = {name: ds.materialize() if name in small else ds for name, ds in datasets.items()}
         finally:
             context.execution_options.preserve_order = ordered
     config = {"recipe": recipe, "seed": seed, "epochs": model.epochs, "batch_size": model.batch_size,
@@ -239,11 +242,21 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any,
     recipe.to(_driver_device(model))
     with result.checkpoint.as_directory() as folder:
         loop = load_checkpoint_weights(folder, recipe.weights())
-    seconds = float(loop["seconds"])
+    seconds, stepping = float(loop["seconds"]), float(loop.get("step_seconds", loop["seconds"]))
     return {"epochs": loop["epochs"], "stop_reason": loop["stop_reason"], "best_epoch": loop["best_epoch"],
             "seconds": seconds, "steps": loop["steps"], "rows_seen": loop["rows_seen"], "workers": world,
-            "rows_per_second": loop["rows_seen"] / seconds if seconds > 0 else 0.0,
+            "rows_per_second": loop["rows_seen"] / stepping if stepping > 0 else 0.0,
             "peak_rss_mb": loop.get("peak_rss_mb", [])}
+
+
+def _read(eng: Any, source: Any) -> Any:
+    """``source`` as a Ray dataset whose read tasks ask for a quarter CPU: the training workers hold
+    most CPUs, and read tasks asking for a whole one could not be scheduled next to them."""
+    if getattr(source, "format", None) == "parquet" and not getattr(source, "hive", True):
+        import ray.data
+
+        return ray.data.read_parquet(list(source.files), ray_remote_args={"num_cpus": DATA_CPUS})
+    return eng.dataset(source)
 
 
 def _driver_device(model: Synthesizer) -> Any:

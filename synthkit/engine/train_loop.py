@@ -112,7 +112,7 @@ def train_worker(config: dict[str, Any]) -> None:
     bf16 = device.type == "cuda" and bool(torch.cuda.is_bf16_supported()) and config.get("precision", "auto") != "float32"
 
     loop: dict[str, Any] = {"epoch": 0, "best": math.inf, "best_epoch": None, "waited": 0, "epochs": [], "steps": 0,
-                            "rows_seen": 0, "seconds": 0.0, "stop_reason": "epochs", "done": False}
+                            "rows_seen": 0, "seconds": 0.0, "step_seconds": 0.0, "stop_reason": "epochs", "done": False}
     best_state: dict[str, torch.Tensor] | None = None
     checkpoint = ray.train.get_checkpoint()
     if checkpoint:
@@ -145,6 +145,7 @@ def train_worker(config: dict[str, Any]) -> None:
         sums: dict[str, float] = {}
         steps = rows = 0
         out_of_time = False
+        epoch_start = time.perf_counter()
         while True:
             batch = next(batches, None)
             if batch is not None and len(batch["x"]) < (recipe.min_batch if steps == 0 else local_batch):
@@ -164,6 +165,7 @@ def train_worker(config: dict[str, Any]) -> None:
             steps += 1
             rows += len(x)
             _maybe_fail(config, epoch, steps, rank)
+        loop["step_seconds"] += time.perf_counter() - epoch_start  # streaming + steps, without validation
         counts = torch.tensor([float(rows)], device=device)
         dist.all_reduce(counts)
         counts = counts.cpu()

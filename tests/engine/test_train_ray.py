@@ -27,6 +27,8 @@ from synthkit.engine.train import fit_on_ray  # noqa: E402
 from synthkit.models.registry import get  # noqa: E402
 from synthkit.profile import profile  # noqa: E402
 
+pytestmark = pytest.mark.ray
+
 TOLERANCE = 0.05
 ARM = {"epochs": 4, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256}
 
