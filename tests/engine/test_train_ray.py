@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import torch
 
-ray = pytest.importorskip("ray")
+ray = pytest.importorskip("ray", reason="distributed training needs the optional ray extra (synthkit[ray])")
 
 from synthkit.engine import EngineSpec, create_engine  # noqa: E402
 from synthkit.engine.train import fit_on_ray  # noqa: E402
