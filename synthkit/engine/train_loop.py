@@ -150,7 +150,9 @@ def train_worker(config: dict[str, Any]) -> None:
             batch = next(batches, None)
             if batch is not None and len(batch["x"]) < (recipe.min_batch if steps == 0 else local_batch):
                 batch = None  # the epoch's last partial batch is dropped (as the in-process Trainer does)
-            flags = torch.tensor([float(batch is not None), float(time.perf_counter() - start <= budget)], device=device)
+            # as the in-process Trainer: training stops after the first step past the budget (so at least one step)
+            in_time = time.perf_counter() - start <= budget or loop["steps"] + steps == 0
+            flags = torch.tensor([float(batch is not None), float(in_time)], device=device)
             dist.all_reduce(flags, op=dist.ReduceOp.MIN)
             flags = flags.cpu()
             if flags[1] == 0:
