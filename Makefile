@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 # Installed first and on its own: an unpinned torch pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
-export SYNTHKIT_QUIET ?= 1
+# Extras the test suite exercises (PostgreSQL, DuckDB and MLflow tests run everywhere they can).
+TEST_EXTRAS ?= sdv,dp,postgres,duckdb,mlflow,ray,test
 
-.PHONY: demo test install install-test browser clean lint bench
+.PHONY: demo test install install-test browser postgres clean lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,7 @@ $(VENV)/.installed: $(VENV)/.torch pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install -q -e ".[sdv,dp,ray,test]"
+	$(BIN)/pip install -q -e ".[$(TEST_EXTRAS)]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,10 +39,19 @@ browser:
 		|| echo "warning: could not install chromium; browser tests will be skipped"; \
 	else echo "note: chromium not installed and not root; browser tests will be skipped"; fi
 
+# PostgreSQL server binaries for the PostgreSQL tests (Debian package; the tests start their own
+# throw-away server as the `postgres` user on a free loopback port); skipped when not root.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "warning: could not install postgresql; PostgreSQL tests will be skipped"; \
+	else echo "note: postgresql not installed and not root; PostgreSQL tests will be skipped"; fi
+
 demo: install
 	$(BIN)/synthkit run pipelines/adult.yaml
 
-test: install-test browser
+test: install-test browser postgres
 	$(BIN)/python -m ruff check synthkit tests benchmarks notebooks
 	$(BIN)/python -c "from importlinter.cli import lint_imports_command; lint_imports_command()"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

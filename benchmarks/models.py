@@ -1,18 +1,27 @@
-"""Benchmark: synthkit's synthesizers and SDV's side by side, in one process, on real datasets.
+"""Benchmark: synthesizers measured as a new user would, against rows they never saw.
 
-Run: ``.venv/bin/python benchmarks/models.py [--datasets adult insurance] [--models arm sdv-ctgan]
-[--minutes 5]`` (or ``synthkit bench``, which calls :func:`run_benchmark`). Writes
-``benchmarks/results/models.json`` and ``benchmarks/results/models.md``.
+Run: ``.venv/bin/python benchmarks/models.py [--datasets insurance german-credit] [--models auto arm]
+[--minutes 2] [--max-rows 4000]``. Writes ``benchmarks/results/models.json`` and ``models.md``.
 
-Per dataset and model it measures: preprocessing seconds, seconds per epoch (and epochs run),
-total fit seconds, sampling rows/s (``sample_rows`` rows through the public ``sample``), peak
-memory above the baseline during fit + sample (RSS polled every 20 ms, so torch allocations
-count too), and the SDMetrics Quality Score (Column Shapes, Column Pair Trends) of as many
-synthetic rows as training rows against the training rows, over the learned columns.
+Protocol (issue 18): each table is split 50/50 (seeded) into training rows and holdout rows; every
+generator gets the same training budget (``minutes``; ``auto`` spends it on its whole selection);
+it samples as many rows as it trained on. Per model, side by side:
 
-Every model gets the same training time budget (``minutes``): synthkit's models stop at it (the
-likelihood models usually stop earlier, by early stopping); SDV's CTGAN/TVAE get as many epochs
-as fit in it, measured by a probe, with their encoder's time not charged to the budget.
+- quality vs holdout: SDMetrics Quality Score (Column Shapes, Column Pair Trends; SDMetrics is the
+  oracle here, BSL-licensed, benchmark only) of the synthetic rows against the holdout; the
+  *ceiling* row scores the training rows themselves against the holdout (what a perfect
+  generator of new rows from the same population would reach);
+- quality vs train (as papers report it; a copy scores 1.0 there, so it is no proof of quality);
+- DCR share (share of synthetic rows closer to a training row than to a holdout row; 0.5 = no
+  memorization) with its 95 % interval, and the identical-copy share (synthetic rows equal to a
+  training row on every learned column);
+- TSTR AUC: a gradient-boosted classifier trained on synthetic rows, tested on the holdout (the
+  ceiling row: trained on the training rows);
+- detection AUC of a real-vs-synthetic classifier against the holdout.
+
+Peers: SDV's models (in this environment) and MOSTLY AI's TabularARGN (``mostlyai-engine``, in its
+own interpreter: ``MOSTLYAI_PYTHON``, default ``/work/venv-mostlyai/bin/python``; skipped with the
+reason when absent), which receives the same training CSV and budget.
 """
 
 from __future__ import annotations
@@ -24,221 +33,272 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
-import gc
 import logging
 import os
 import platform
-import threading
+import subprocess
+import tempfile
 import time
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synthkit.models import available, create, get
-from synthkit.utils.atomic import write_json, write_text
-from synthkit.utils.formatting import cell
+import synthkit.evaluate.selection  # noqa: E402,F401  (registers auto)
+from synthkit.evaluate.selection import score_synthetic  # noqa: E402
+from synthkit.models import available, create, get  # noqa: E402
+from synthkit.utils.atomic import write_json, write_text  # noqa: E402
+from synthkit.utils.formatting import cell  # noqa: E402
 
 __all__ = ["DATASETS", "MODELS", "load_dataset", "main", "run_benchmark", "to_markdown"]
 
 log = logging.getLogger(__name__)
 
 SHARED = Path(os.environ.get("SYNTHKIT_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
-DATASETS = ("adult", "insurance", "german-credit", "default-credit-card")
-MODELS = ("arm", "flow", "copula", "gan", "vae", "sdv-copula", "sdv-ctgan", "sdv-tvae")
+MOSTLYAI_PYTHON = os.environ.get("MOSTLYAI_PYTHON", "/work/venv-mostlyai/bin/python")
+# name -> (loader, binary target for TSTR)
+TARGETS = {"adult": "income", "insurance": "smoker", "german-credit": "creditability", "default-credit-card": "Y",
+           "bank-marketing": "deposit", "actg175": "cens", "gbsg2": "cens"}
+DATASETS = tuple(TARGETS)
+MODELS = ("auto", "arm", "flow", "diffusion", "copula", "gan", "vae", "sdv-copula", "sdv-ctgan", "sdv-tvae", "tabularargn")
 
 
 def load_dataset(name: str) -> pd.DataFrame:
-    """The training table of a benchmark dataset (bundled Adult, others from ``../shared/datasets``)."""
+    """A benchmark table (500-50,000 rows) from ``../shared/datasets`` (Adult: the bundled copy)."""
     if name == "adult":
         from synthkit.datasets import load
 
         return load("adult")[0]
-    if name == "insurance":
-        return pd.read_csv(SHARED / "insurance" / "insurance.csv")
-    if name == "german-credit":
-        return pd.read_csv(SHARED / "german-credit" / "germancredit.csv")
-    if name == "default-credit-card":
-        return pd.read_csv(SHARED / "default-credit-card" / "default_of_credit_card_clients.csv.gz")
-    raise ValueError(f"unknown benchmark dataset {name!r}; known: {', '.join(DATASETS)}")
+    files = {"insurance": "insurance/insurance.csv", "german-credit": "german-credit/germancredit.csv",
+             "default-credit-card": "default-credit-card/default_of_credit_card_clients.csv.gz",
+             "bank-marketing": "bank-marketing/bank-full.csv.gz", "actg175": "survival/lifelines_ACTG175.csv",
+             "gbsg2": "survival/lifelines_gbsg2.csv"}
+    if name not in files:
+        raise ValueError(f"unknown benchmark dataset {name!r}; known: {', '.join(DATASETS)}")
+    df = pd.read_csv(SHARED / files[name])
+    return df.drop(columns=[c for c in df.columns if c in ("ID", "pidnum") or c.startswith("Unnamed")])
 
 
-class _PeakRSS:
-    """Peak resident memory of this process above its level at start, polled in a thread."""
+def _columns(train: pd.DataFrame) -> dict[str, str]:
+    """column -> SDMetrics sdtype, from synthkit's profile (ids, free text and PII left out)."""
+    from synthkit.profile import profile
 
-    def __init__(self, interval: float = 0.02) -> None:
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-        self._page = os.sysconf("SC_PAGE_SIZE")
-
-    def _rss(self) -> int:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * self._page
-
-    def __enter__(self) -> _PeakRSS:  # noqa: PYI034
-        self.base = self.peak = self._rss()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, self._rss())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-
-    @property
-    def megabytes(self) -> float:
-        return (self.peak - self.base) / 2**20
+    out = {}
+    for meta in profile(train).table().columns:
+        if meta.is_pii or meta.kind not in ("numerical", "categorical", "boolean", "datetime"):
+            continue
+        out[meta.name] = {"numerical": "numerical", "datetime": "datetime"}.get(meta.kind, "categorical")
+    return out
 
 
-def _params(name: str, minutes: float) -> dict[str, Any]:
-    names = get(name)._param_names()
-    params: dict[str, Any] = {"seed": 0}
-    if "max_minutes" in names:
-        params["max_minutes"] = minutes
-    if name in ("gan", "vae") and "epochs" in names:
-        params["epochs"] = 300  # the budget stops them first on large tables
-    return params
-
-
-def _fit_timings(model: Any, fit_seconds: float) -> dict[str, Any]:
-    info = dict(getattr(model, "fit_info_", {}) or {})
-    if not info and hasattr(model, "training_seconds_"):  # gan/vae record their own history
-        epochs = len(getattr(model, "loss_history_", []) or [])
-        train = float(model.training_seconds_)
-        info = {"epochs": epochs, "train_seconds": train, "seconds_per_epoch": train / epochs if epochs else None,
-                "preprocess_seconds": max(fit_seconds - train, 0.0)}
-    return {"preprocess_seconds": info.get("preprocess_seconds"), "seconds_per_epoch": info.get("seconds_per_epoch"),
-            "epochs": info.get("epochs"), "train_seconds": info.get("train_seconds")}
-
-
-def _quality(real: pd.DataFrame, synthetic: pd.DataFrame, model: Any) -> dict[str, float]:
+def _quality(real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: dict[str, str]) -> dict[str, float]:
     from sdmetrics.reports.single_table import QualityReport
 
-    columns = [s.name for s in model.schema_.learned]
-    sdtypes = {}
-    for spec in model.schema_.learned:
-        if spec.kind == "datetime":
-            sdtypes[spec.name] = {"sdtype": "datetime"}
-        elif spec.role == "numerical":
-            sdtypes[spec.name] = {"sdtype": "numerical"}
-        else:
-            sdtypes[spec.name] = {"sdtype": "categorical"}
+    cols = list(sdtypes)
     report = QualityReport()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report.generate(real[columns], synthetic[columns], {"columns": sdtypes}, verbose=False)
+        report.generate(real[cols], synthetic[cols], {"columns": {c: {"sdtype": t} for c, t in sdtypes.items()}},
+                        verbose=False)
     props = report.get_properties().set_index("Property")["Score"]
     return {"quality": float(report.get_score()), "column_shapes": float(props["Column Shapes"]),
             "column_pair_trends": float(props["Column Pair Trends"])}
 
 
-def bench_one(name: str, data: pd.DataFrame, minutes: float, sample_rows: int) -> dict[str, Any]:
-    """Fit, sample and score one model on one table; errors are recorded, not raised."""
-    gc.collect()
-    row: dict[str, Any] = {"model": name, "load_average_1min": os.getloadavg()[0]}  # timings mean little on a busy machine
-    try:
-        with _PeakRSS() as memory:
-            model = create(name, **_params(name, minutes))
-            start = time.perf_counter()
-            model.fit(data)
-            row["fit_seconds"] = time.perf_counter() - start
-            row.update(_fit_timings(model, row["fit_seconds"]))
-            start = time.perf_counter()
-            model.sample(sample_rows, seed=1)
-            row["sample_rows_per_second"] = sample_rows / (time.perf_counter() - start)
-            synthetic = model.sample(len(data), seed=2)
-        row["peak_memory_mb"] = memory.megabytes
-        row.update(_quality(data, synthetic, model))
-    except Exception as exc:  # one failing model must not lose the others' results
-        log.exception("%s failed", name)
-        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-    log.info("%s", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+def _tstr_auc(fit: pd.DataFrame, test: pd.DataFrame, target: str, sdtypes: dict[str, str]) -> float | None:
+    """AUC on ``test`` of a gradient-boosted classifier trained on ``fit`` (binary target, majority = 0)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    def labels(values: pd.Series) -> pd.Series:  # 1 and 1.0 (a CSV round trip) are the same class
+        numbers = pd.to_numeric(values, errors="coerce")
+        return numbers.round().astype("Int64").astype(str) if numbers.notna().all() else values.astype(str)
+
+    positive = labels(test[target]).value_counts().index[-1]  # the minority class of the real rows
+    y_fit = (labels(fit[target]) == positive).to_numpy()
+    y_test = (labels(test[target]) == positive).to_numpy()
+    if y_fit.all() or not y_fit.any():
+        return None
+    features = [c for c in sdtypes if c != target]
+    both = pd.concat([fit[features], test[features]], ignore_index=True)
+    for c in features:
+        if sdtypes[c] != "numerical":
+            both[c] = both[c].astype(str).astype("category").cat.codes
+        else:
+            both[c] = pd.to_numeric(both[c], errors="coerce")
+    cats = [sdtypes[c] != "numerical" for c in features]
+    clf = HistGradientBoostingClassifier(max_iter=200, categorical_features=cats, random_state=0)
+    clf.fit(both.iloc[: len(fit)], y_fit)
+    return float(roc_auc_score(y_test, clf.predict_proba(both.iloc[len(fit):])[:, 1]))
+
+
+def _identical_share(train: pd.DataFrame, synthetic: pd.DataFrame, cols: list[str]) -> float:
+    def keys(df: pd.DataFrame) -> pd.Series:
+        return pd.util.hash_pandas_object(df[cols].astype(str), index=False)
+
+    return float(keys(synthetic).isin(set(keys(train))).mean())
+
+
+def score(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: dict[str, str],
+          target: str) -> dict[str, Any]:
+    """Every column of the table for one synthetic frame (or the training rows, for the ceiling)."""
+    row: dict[str, Any] = {}
+    q_hold, q_train = _quality(holdout, synthetic, sdtypes), _quality(train, synthetic, sdtypes)
+    row.update({f"{k}_holdout": v for k, v in q_hold.items()})
+    row.update({f"{k}_train": v for k, v in q_train.items()})
+    cols = list(sdtypes)
+    own = score_synthetic(train[cols], holdout[cols], synthetic[cols], None, seed=0)
+    row.update({"dcr_share": own["dcr_share"], "dcr_share_ci": own["dcr_share_ci"], "detection_auc": own["detection_auc"]})
+    row["identical_share"] = _identical_share(train, synthetic, cols)
+    row["tstr_auc"] = _tstr_auc(synthetic, holdout, target, sdtypes)
     return row
 
 
-def _warm_up(models: list[str]) -> None:
-    """Fit each model once on a tiny table so one-time costs (imports, first calls) are not timed."""
-    from synthkit.datasets import load
+_ARGN_SCRIPT = """
+import sys, pandas as pd
+from mostlyai.engine import TabularARGN
+train = pd.read_csv(sys.argv[1])
+model = TabularARGN(max_training_time=float(sys.argv[3]), random_state=0, verbose=0, workspace_dir=sys.argv[4])
+model.fit(train)
+model.sample(n_samples=len(train)).to_csv(sys.argv[2], index=False)
+"""
 
-    tiny = load("adult")[0].iloc[:200]
-    for name in models:
-        try:
-            create(name, **get(name).test_params).fit(tiny).sample(50, seed=0)
-        except Exception:  # the real run records the error
-            log.debug("warm-up of %s failed", name, exc_info=True)
+
+def _tabularargn(train: pd.DataFrame, minutes: float) -> pd.DataFrame:
+    """TabularARGN (mostlyai-engine) in its own interpreter, on the same rows and budget."""
+    if not Path(MOSTLYAI_PYTHON).exists():
+        raise FileNotFoundError(f"mostlyai-engine interpreter {MOSTLYAI_PYTHON} not found (set MOSTLYAI_PYTHON)")
+    with tempfile.TemporaryDirectory() as tmp:
+        train.to_csv(f"{tmp}/train.csv", index=False)
+        proc = subprocess.run([MOSTLYAI_PYTHON, "-c", _ARGN_SCRIPT, f"{tmp}/train.csv", f"{tmp}/syn.csv", str(minutes),
+                               f"{tmp}/ws"], capture_output=True, text=True, timeout=minutes * 60 * 4 + 600)
+        if proc.returncode:
+            raise RuntimeError(f"TabularARGN failed: {proc.stderr.strip().splitlines()[-1][:300] if proc.stderr else ''}")
+        out = pd.read_csv(f"{tmp}/syn.csv")
+    for c in train.columns:  # CSV round trip: give columns back their training dtypes where they fit
+        if c in out and train[c].dtype != out[c].dtype and pd.api.types.is_numeric_dtype(train[c]):
+            out[c] = pd.to_numeric(out[c], errors="coerce")
+    return out
+
+
+def _params(name: str, minutes: float) -> dict[str, Any]:
+    params: dict[str, Any] = {"seed": 0}
+    if "max_minutes" in get(name)._param_names():
+        params["max_minutes"] = minutes
+    return params
+
+
+def bench_one(name: str, train: pd.DataFrame, holdout: pd.DataFrame, minutes: float, sdtypes: dict[str, str],
+              target: str) -> dict[str, Any]:
+    """Fit, sample and score one model; errors are recorded, not raised."""
+    row: dict[str, Any] = {"model": name, "load_average_1min": os.getloadavg()[0]}
+    try:
+        start = time.perf_counter()
+        if name == "tabularargn":
+            synthetic = _tabularargn(train, minutes)
+        else:
+            model = create(name, **_params(name, minutes))
+            model.fit(train)
+            row["fit_seconds"] = time.perf_counter() - start
+            synthetic = model.sample(len(train), seed=2)
+            if name == "auto":
+                sel = model.selection_
+                row["chosen"] = sel["chosen"]
+                row["selection"] = [{k: c.get(k) for k in ("model", "status", "score", "dcr_share", "note")}
+                                    for c in sel["candidates"]]
+        row["seconds"] = time.perf_counter() - start
+        row.update(score(train, holdout, synthetic, sdtypes, target))
+    except Exception as exc:  # one failing model must not lose the others' results
+        log.exception("%s failed", name)
+        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    log.info("%s", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if k != "selection"})
+    return row
 
 
 def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list[str] | tuple[str, ...] | None = None,
-                  out_dir: str | Path = ROOT / "benchmarks" / "results", minutes: float = 5.0,
-                  sample_rows: int = 200_000, max_rows: int | None = None) -> dict[str, Any]:
+                  out_dir: str | Path = ROOT / "benchmarks" / "results", minutes: float = 2.0,
+                  max_rows: int | None = None) -> dict[str, Any]:
     """Run every model on every dataset; write ``models.json`` + ``models.md`` to ``out_dir``; return the results."""
     import torch
 
-    wanted = list(models) if models is not None else [m for m in MODELS if m in available()]
-    missing = [m for m in wanted if m not in available()]
-    wanted = [m for m in wanted if m in available()]
+    wanted = list(models) if models is not None else list(MODELS)
+    known = set(available()) | {"tabularargn"}
+    missing = [m for m in wanted if m not in known]
+    wanted = [m for m in wanted if m in known]
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
                     "torch": torch.__version__, "platform": platform.platform()},
-        "settings": {"minutes": minutes, "sample_rows": sample_rows, "max_rows": max_rows},
-        "unavailable_models": missing,
-        "datasets": {},
+        "settings": {"minutes": minutes, "max_rows": max_rows, "split": "50/50 train/holdout, seed 0",
+                     "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
+        "unavailable_models": missing, "datasets": {},
     }
-    versions = {}
-    for package in ("sdv", "ctgan", "sdmetrics"):
+    for package in ("sdv", "sdmetrics"):
         try:
-            versions[package] = __import__(package).__version__
+            results["machine"][package] = __import__(package).__version__
         except ImportError:
-            versions[package] = None
-    results["machine"].update(versions)
-    _warm_up(wanted)
+            results["machine"][package] = None
     for dataset in datasets:
         data = load_dataset(dataset)
         if max_rows is not None and len(data) > max_rows:
             data = data.sample(max_rows, random_state=0).reset_index(drop=True)
-        rows = [bench_one(name, data, minutes, sample_rows) for name in wanted]
-        results["datasets"][dataset] = {"rows": len(data), "columns": data.shape[1], "models": rows}
-        _write(results, Path(out_dir))  # after each dataset: a long run killed later keeps what it has
+        order = np.random.default_rng(0).permutation(len(data))
+        half = len(data) // 2
+        train = data.iloc[np.sort(order[:half])].reset_index(drop=True)
+        holdout = data.iloc[np.sort(order[half:])].reset_index(drop=True)
+        sdtypes, target = _columns(train), TARGETS[dataset]
+        ceiling = {"model": "holdout ceiling (training rows)", "load_average_1min": os.getloadavg()[0],
+                   **score(train, holdout, train, sdtypes, target)}
+        rows: list[dict[str, Any]] = []
+        results["datasets"][dataset] = {"rows": len(data), "train_rows": len(train), "columns": data.shape[1],
+                                        "target": target, "ceiling": ceiling, "models": rows}
+        for name in wanted:
+            rows.append(bench_one(name, train, holdout, minutes, sdtypes, target))
+            _write(results, Path(out_dir))  # after each model: a long run killed later keeps what it has
+    results["settings"]["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    _write(results, Path(out_dir))
     return results
 
 
+def _line(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"| {r['model']} | error: {r['error']} |" + " |" * 9
+    ci = r.get("dcr_share_ci") or [None, None]
+    name = r["model"] + (f" → {r['chosen']}" if r.get("chosen") else "")
+    return (f"| {name} | {cell(r.get('quality_holdout'), 3)} | {cell(r.get('column_shapes_holdout'), 3)} | "
+            f"{cell(r.get('column_pair_trends_holdout'), 3)} | {cell(r.get('quality_train'), 3)} | "
+            f"{cell(r.get('dcr_share'), 3)} [{cell(ci[0], 2)}, {cell(ci[1], 2)}] | {cell(r.get('identical_share'), 3)} | "
+            f"{cell(r.get('tstr_auc'), 3)} | {cell(r.get('detection_auc'), 3)} | {cell(r.get('seconds'), 0)} | "
+            f"{cell(r.get('load_average_1min'), 1)} |")
+
+
 def to_markdown(results: dict[str, Any]) -> str:
-    m = results["machine"]
+    m, s = results["machine"], results["settings"]
     lines = [
-        "# Model benchmark: synthkit vs SDV",
-        "",
-        (f"Machine: {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), sdv {m.get('sdv')}, "
-        f"ctgan {m.get('ctgan')}, sdmetrics {m.get('sdmetrics')}. Training budget per model: "
-        f"{results['settings']['minutes']} min. Sampling speed measured on {results['settings']['sample_rows']:,} rows. "
-        "Quality = SDMetrics Quality Score of as many synthetic rows as training rows vs the training rows."),
-        "",
+        "# Model benchmark: quality against a holdout", "",
+        (f"Machine: {m['cpus']} CPUs shared with other jobs (1-min load average per row), torch {m['torch']} "
+         f"({m['torch_threads']} threads), sdv {m.get('sdv')}, sdmetrics {m.get('sdmetrics')}. Budget per model: "
+         f"{s['minutes']} min (auto: for its whole selection). Rows: {s['split']}"
+         + (f", tables above {s['max_rows']:,} rows subsampled to {s['max_rows']:,} first" if s.get("max_rows") else "")
+         + f". Run {s.get('started')} – {s.get('finished', 'unfinished')}."), "",
+        ("Quality = SDMetrics Quality Score of as many synthetic rows as training rows against the **holdout** "
+         "(ceiling row: the training rows themselves); vs train = the same against the training rows. DCR share: "
+         "synthetic rows closer to a training row than to a holdout row (0.5 = no memorization). TSTR AUC: classifier "
+         "trained on synthetic rows, tested on the holdout."), "",
     ]
     for dataset, block in results["datasets"].items():
-        lines += [f"## {dataset} ({block['rows']:,} rows × {block['columns']} columns)", "",
-                  "| model | quality | column shapes | pair trends | fit s | preprocess s | s/epoch | epochs | sample rows/s | peak MB |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        ranked = sorted(block["models"], key=lambda r: -(r.get("quality") or -1))
-        for r in ranked:
-            if "error" in r:
-                lines.append(f"| {r['model']} | error: {r['error']} | | | | | | | | |")
-                continue
-            lines.append(
-                f"| {r['model']} | {cell(r.get('quality'), 3)} | {cell(r.get('column_shapes'), 3)} | "
-                f"{cell(r.get('column_pair_trends'), 3)} | {cell(r.get('fit_seconds'), 1)} | "
-                f"{cell(r.get('preprocess_seconds'), 1)} | {cell(r.get('seconds_per_epoch'), 2)} | "
-                f"{cell(r.get('epochs'))} | {cell(r.get('sample_rows_per_second'), 0)} | {cell(r.get('peak_memory_mb'), 0)} |")
+        lines += [f"## {dataset} ({block['rows']:,} rows × {block['columns']} columns, target {block['target']})", "",
+                  "| model | quality vs holdout | shapes | trends | quality vs train | DCR share [95% CI] | identical share | "
+                  "TSTR AUC | detection AUC | seconds | load |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|", _line(block["ceiling"])]
+        ranked = sorted(block["models"], key=lambda r: -(r.get("quality_holdout") or -1))
+        lines += [_line(r) for r in ranked]
         lines.append("")
     for note in results.get("notes", []):
         lines.append(f"- {note}")
-    if results.get("notes"):
-        lines.append("")
     if results.get("unavailable_models"):
         lines.append(f"Not available in this installation: {', '.join(results['unavailable_models'])}.")
     return "\n".join(lines) + "\n"
@@ -254,8 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=None)
-    parser.add_argument("--minutes", type=float, default=5.0, help="training time budget per model")
-    parser.add_argument("--sample-rows", type=int, default=200_000)
+    parser.add_argument("--minutes", type=float, default=2.0, help="training time budget per model")
     parser.add_argument("--max-rows", type=int, default=None, help="subsample larger tables (quick runs)")
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -267,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for noisy in ("sdv", "rdt", "copulas", "SingleTableSynthesizer", "MultiTableSynthesizer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    results = run_benchmark(args.datasets, args.models, args.out_dir, args.minutes, args.sample_rows, args.max_rows)
+    results = run_benchmark(args.datasets, args.models, args.out_dir, args.minutes, args.max_rows)
     sys.stdout.write(to_markdown(results))
     return 0
 

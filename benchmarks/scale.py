@@ -1,8 +1,13 @@
-"""Benchmark: memory and time at scale — 1 M rows x 30 columns through profile, fit, sample, save,
-evaluate (subsampled, sizes reported) and the leakage audit.
+"""Benchmark: memory and time at scale — N rows x 30 columns through profile, fit, sample, save,
+evaluate and the leakage audit.
 
-Run: ``.venv/bin/python benchmarks/scale.py [--rows 1000000] [--model copula]``. Writes
-``benchmarks/results/scale.json`` and ``benchmarks/results/scale.md``. Peak memory is the process's
+``--engine local|ray`` (default local) runs the engine pipeline (``synthkit.pipeline.scaled``) over a
+Parquet lake of N rows: per-stage seconds, peak RSS of the driver and of the workers, sampling rows/s
+with 1 and 2 workers, and a cost model for 1 B rows (``benchmarks/scale_engine.py``); results in
+``benchmarks/results/scale.json`` / ``scale.md``. ``--engine memory`` is the older in-memory run
+(results in ``scale_inmemory.json`` / ``.md``).
+
+Run: ``.venv/bin/python benchmarks/scale.py [--engine local|ray|memory] [--rows 1000000] [--model copula]``. Peak memory is the process's
 resident set size, sampled every 50 ms by a background thread (per-stage peak) plus the kernel's
 lifetime maximum (``ru_maxrss``). Budget from issue #10: fit + sample stay under 8 GB.
 """
@@ -171,10 +176,16 @@ def main() -> None:
     parser.add_argument("--model", default="copula")
     parser.add_argument("--eval-rows", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--engine", choices=["memory", "local", "ray"], default="local")
     args = parser.parse_args()
+    if args.engine != "memory":
+        from scale_engine import main as engine_main
+
+        engine_main(args.engine, args.rows, args.out)
+        return
     res = run(args.rows, args.model, args.eval_rows, args.out)
-    write_json(args.out / "scale.json", res)
-    write_text(args.out / "scale.md", to_markdown(res))
+    write_json(args.out / "scale_inmemory.json", res)
+    write_text(args.out / "scale_inmemory.md", to_markdown(res))
     print(to_markdown(res))
 
 

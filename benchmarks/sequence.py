@@ -81,15 +81,17 @@ def _job(model: str, params: dict[str, Any], data: dict[str, Any], n: int, seed:
 
     torch.set_num_threads(1)
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         synth = create(model, seed=seed, **params).fit(data["df"], entity=data["entity"], time=data["time"], context=data["context"])
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
+        fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
+        start, cpu = time.perf_counter(), time.process_time()
         out = synth.sample(n, seed=seed)
-        sample_s = time.perf_counter() - start
+        sample_s, sample_cpu = time.perf_counter() - start, time.process_time() - cpu
         real = data["df"] if reference is None else reference  # scored against every real entity
         scores = temporal_metrics(real, out, data["entity"], data["time"], data["measures"], seed=seed)
-        queue.put({"status": "ok", "fit_seconds": fit_s, "sample_seconds": sample_s, "rows": len(out), "metrics": scores})
+        epochs = (getattr(synth, "history_", None) or {}).get("epochs")
+        queue.put({"status": "ok", "fit_seconds": fit_s, "sample_seconds": sample_s, "fit_cpu_seconds": fit_cpu,
+                   "sample_cpu_seconds": sample_cpu, "epochs_run": epochs, "rows": len(out), "metrics": scores})
     except Exception as exc:  # noqa: BLE001 - reported, not raised: one failing model must not hide the other's numbers
         queue.put({"status": "error", "error": f"{type(exc).__name__}: {exc}"})
 
@@ -130,6 +132,49 @@ def run_one(model: str, params: dict[str, Any], data: dict[str, Any], n: int, se
     result["wall_seconds"] = time.perf_counter() - start
     result["peak_rss_gb"] = round(peak, 2)
     return result
+
+
+MOSTLYAI_PYTHON = os.environ.get("MOSTLYAI_PYTHON", "/work/venv-mostlyai/bin/python")
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_mostlyai(data: dict[str, Any], n: int, seed: int, cap_minutes: float) -> dict[str, Any]:
+    """MOSTLY AI's sequential TabularARGN in its own environment (``mostlyai_sequence_runner.py`` run
+    by ``MOSTLYAI_PYTHON``), stopped at ``cap_minutes``; its training is capped at 60 % of that, like
+    ``sequence``'s. Skipped with the reason when that interpreter is absent."""
+    import subprocess
+    import tempfile
+
+    from synthkit.evaluate.temporal import temporal_metrics
+
+    if not Path(MOSTLYAI_PYTHON).exists():
+        return {"status": "skipped", "error": f"no MOSTLY AI interpreter at {MOSTLYAI_PYTHON} (set MOSTLYAI_PYTHON)"}
+    df, entity = data["df"], data["entity"]
+    with tempfile.TemporaryDirectory(prefix="mostlyai-") as tmp:
+        work = Path(tmp)
+        df.drop(columns=data["context"]).sort_values([entity, data["time"]]).to_parquet(work / "target.parquet")
+        df.groupby(entity, sort=False)[data["context"]].first().reset_index().to_parquet(work / "context.parquet")
+        job = {"entity": entity, "n": n, "seed": seed, "max_minutes": cap_minutes * 0.6, "threads": 2}
+        (work / "job.json").write_text(__import__("json").dumps(job))
+        start, cpu = time.perf_counter(), _children_cpu()
+        try:
+            proc = subprocess.run([MOSTLYAI_PYTHON, str(REPO / "benchmarks" / "mostlyai_sequence_runner.py"), tmp],
+                                  capture_output=True, text=True, timeout=cap_minutes * 60)
+        except subprocess.TimeoutExpired:
+            return {"status": "timeout", "cap_minutes": cap_minutes}
+        if proc.returncode != 0:
+            return {"status": "error", "error": proc.stderr.strip().splitlines()[-1][:200] if proc.stderr.strip() else f"exit {proc.returncode}"}
+        r = __import__("json").loads((work / "result.json").read_text())
+        out = pd.read_parquet(work / "synthetic.parquet")
+    r.update(status="ok", wall_seconds=time.perf_counter() - start, cpu_seconds=_children_cpu() - cpu,
+             metrics=temporal_metrics(df, out, entity, data["time"], data["measures"], seed=seed))
+    return r
 
 
 def ehr_check(seed: int, epochs: int) -> dict[str, Any]:
@@ -195,7 +240,9 @@ def _row(dataset: str, model: str, r: dict[str, Any]) -> str:
     def f(v: Any) -> str:
         return "—" if v is None else f"{v:.3f}"
 
-    return (f"| {dataset} | {model} | {r.get('fitted_entities', '')} / {r.get('sampled_entities', '')} | {r['fit_seconds']:.0f} | {r['sample_seconds']:.1f} | {f(m['length']['ks'])} | "
+    cpu = f" (CPU {r['fit_cpu_seconds'] + r['sample_cpu_seconds']:.0f}, {r.get('epochs_run')} ep)" if "fit_cpu_seconds" in r else (
+        f" (CPU {r['cpu_seconds']:.0f} total)" if "cpu_seconds" in r else "")
+    return (f"| {dataset} | {model} | {r.get('fitted_entities', '')} / {r.get('sampled_entities', '')} | {r['fit_seconds']:.0f}{cpu} | {r['sample_seconds']:.1f} | {f(m['length']['ks'])} | "
             f"{m['length']['real_mean']:.1f} / {m['length']['synthetic_mean']:.1f} | {f(gap)} | {f(m['marginal_ks_mean'])} | "
             f"{f(m['autocorrelation_lag1_mean_abs_diff'])} | {f(m['discriminative']['accuracy'])} | "
             f"{f(m['predictive']['tstr_mae'])} / {f(m['predictive']['trtr_mae'])} |")
@@ -215,7 +262,7 @@ def main() -> None:
     parser.add_argument("--mem-cap-gb", type=float, default=8.0, help="stop a model above this resident memory")
     parser.add_argument("--quick", action="store_true", help="100 entities, 2 epochs: a smoke run")
     parser.add_argument("--datasets", default="icu,beijing")
-    parser.add_argument("--models", default="sequence,sdv-par")
+    parser.add_argument("--models", default="sequence,mostlyai,sdv-par")
     parser.add_argument("--tag", default="", help="suffix of the result files (sequence<tag>.json/md)")
     parser.add_argument("--ehr-only", action="store_true", help="only the relational Synthea check (relational.json/md)")
     args = parser.parse_args()
@@ -237,9 +284,9 @@ def main() -> None:
         print("\n".join(lines))
         return
     params = {"sequence": {"epochs": args.epochs, "max_minutes": args.cap_minutes * 0.6},
-              "sdv-par": {"epochs": args.par_epochs}}
+              "sdv-par": {"epochs": args.par_epochs}, "mostlyai": {}}
     results: dict[str, Any] = {"settings": vars(args), "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                               "results": {}}
+                               "load_average_start": os.getloadavg(), "results": {}}
     rows = []
     par_fit = {k: int(v) for k, v in (item.split("=") for item in args.par_fit_entities.split(",") if item)}
     for dataset in args.datasets.split(","):
@@ -253,9 +300,13 @@ def main() -> None:
             if model == "sdv-par" and par_fit.get(dataset, info["entities"]) < info["entities"]:
                 ids = np.random.default_rng(args.seed).permutation(data["df"][data["entity"]].unique())[:par_fit[dataset]]
                 fit_data = {**data, "df": data["df"][data["df"][data["entity"]].isin(ids)].reset_index(drop=True)}
-            r = run_one(model, params[model], fit_data, n, args.seed, args.cap_minutes, args.mem_cap_gb,
-                        reference=data["df"])
+            if model == "mostlyai":
+                r = run_mostlyai(fit_data, n, args.seed, args.cap_minutes)
+            else:
+                r = run_one(model, params[model], fit_data, n, args.seed, args.cap_minutes, args.mem_cap_gb,
+                            reference=data["df"])
             r["sampled_entities"], r["fitted_entities"] = n, int(fit_data["df"][data["entity"]].nunique())
+            r["load_average_after"] = os.getloadavg()
             results["results"][dataset][model] = r
             rows.append(_row(dataset, model, r))
             write_json(REPO / "benchmarks" / "results" / f"sequence{args.tag}.json", results)
@@ -266,7 +317,10 @@ def main() -> None:
             f"many, `sdv-par` {args.par_sample} after {args.par_epochs} epochs (its time budget: PAR samples one sequence at a "
             f"time; with its default 128 epochs it does not finish on 1,000 entities in 10 minutes) and is fitted on "
             f"{args.par_fit_entities or 'all entities'} where named (its memory grows with the square of the entity count: "
-            f"4.0 GB on 100 ICU stays, 12.9 GB on 200). Metrics compare with all real entities. 2-core machine shared with other jobs, timings noisy. Settings: {vars(args)}.\n\n{header}\n"
+            f"4.0 GB on 100 ICU stays, 12.9 GB on 200). `mostlyai` is MOSTLY AI's sequential TabularARGN (mostlyai-engine, "
+            f"own environment, `tgt_context_key` + context table, training capped at 60 % of the cap like `sequence`, 2 threads). "
+            f"Metrics compare with all real entities. 2-core machine shared with other jobs, timings noisy: load average "
+            f"{results['load_average_start'][0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end. Settings: {vars(args)}.\n\n{header}\n"
             + "\n".join(rows) + "\n")
     write_text(REPO / "benchmarks" / "results" / f"sequence{args.tag}.md", text)
     print(text)

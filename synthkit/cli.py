@@ -23,16 +23,19 @@ from synthkit.datasets import load as load_dataset
 from synthkit.datasets import names as dataset_names
 from synthkit.errors import ConfigError, DataError, LeakageError, SynthkitError
 from synthkit.evaluate import evaluate as run_evaluation
+from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
 from synthkit.io import Dataset, read, write
 from synthkit.meta import Metadata
 from synthkit.models import create
 from synthkit.models import load as load_model
-from synthkit.models.registry import DEFAULT_MODEL, available, get
+from synthkit.models.registry import available, get
+from synthkit.models.signing import read_key_file, using_key
 from synthkit.pipeline import run as run_pipeline
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
 from synthkit.report import render_profile_report, render_report
 from synthkit.utils.jsonfile import read_json
+from synthkit.utils.progress import set_quiet, start_clock
 
 __all__ = ["app", "main"]
 
@@ -63,9 +66,11 @@ def _setup_logging(verbose: bool) -> None:
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log each stage")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no stage lines or progress bars on the terminal")] = False,
     version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
 ) -> None:
     _setup_logging(verbose)
+    set_quiet(quiet)
     if version:
         typer.echo(__version__)
         raise typer.Exit(0)
@@ -113,6 +118,16 @@ def _load_metadata(path: Path | None) -> Any:
     return Metadata.load(path)
 
 
+KeyFile = Annotated[Optional[Path], typer.Option(
+    "--key-file", help="file holding the model signing key (default: $SYNTHKIT_MODEL_KEY); models are HMAC-signed "
+                       "when saved and refused when loaded unsigned or changed")]
+
+
+def _key(key_file: Path | None) -> bytes | None:
+    """The signing key of ``--key-file``; None leaves ``$SYNTHKIT_MODEL_KEY`` (or no key) in force."""
+    return read_key_file(key_file) if key_file is not None else None
+
+
 # -- commands ---------------------------------------------------------------------------
 @app.command()
 def run(
@@ -120,26 +135,49 @@ def run(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config key: key.sub=value")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary on stdout")] = False,
     reuse_model: Annotated[bool, typer.Option("--reuse-model", help="reuse the previous run's model if data and settings match")] = False,
+    force: Annotated[bool, typer.Option("--force", help="move an existing output folder synthkit did not make aside (never deleted)")] = False,
+    key_file: KeyFile = None,
     engine: Annotated[Optional[str], typer.Option("--engine", help="where partitioned work runs: local | ray (overrides engine.kind)")] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: start a private local cluster)")] = None,
 ) -> None:
-    """Run a whole pipeline from one YAML file (exit 3 if a quality gate fails)."""
-    overrides = list(set_ or [])
-    overrides += [f"engine.kind={engine}"] if engine else []
-    overrides += [f"engine.address={address}"] if address else []
-    result = run_pipeline(pipeline, overrides=overrides, reuse_model=reuse_model)
+    """Run a whole pipeline from one YAML file (exit 3 gate failed, 4 leak found, 5 sink failed)."""
+    if json_out:
+        set_quiet()  # machines read stdout; nothing on stderr but errors
+    start_clock()
+    with using_key(_key(key_file)):  # the run's model is signed; a reused one must carry a valid signature
+        overrides = list(set_ or [])
+        overrides += [f"engine.kind={engine}"] if engine else []
+        overrides += [f"engine.address={address}"] if address else []
+        result = run_pipeline(pipeline, overrides=overrides, reuse_model=reuse_model, force=force)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
-        head = result.headline
-        typer.echo(f"{result.name}: {result.status} -> {result.output_dir}")
-        typer.echo(f"  fidelity {head.get('fidelity')}, privacy {head.get('privacy_verdict')}, utility {head.get('utility')}")
-        for gate in result.gates:
-            mark = "pass" if gate["passed"] else "FAIL"
-            typer.echo(f"  gate [{mark}] {gate['gate']} (value {gate['value']})")
-        if result.leaks:
-            typer.echo(f"  LEAKAGE AUDIT FAILED: {len(result.leaks)} finding(s); see audit.json (sink skipped)")
+        typer.echo(summary_table(result.to_dict()))
     raise typer.Exit(result.exit_code)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def summary_table(result: dict[str, Any]) -> str:
+    """The end-of-run summary: headline numbers (3 decimals), gates, timings and where the report is."""
+    head = result.get("headline") or {}
+    rows = [("fidelity", head.get("fidelity")), ("privacy", head.get("privacy_verdict")), ("utility", head.get("utility"))]
+    rows += [(f"gate {g['gate']}", f"{'pass' if g['passed'] else 'FAIL'} (value {_fmt(g['value'])})") for g in result.get("gates", [])]
+    total = sum((result.get("timings") or {}).values())
+    rows.append(("time", f"{total:.1f} s"))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{result['name']}: {result['status']}", f"  {'metric':<{width}}  value", f"  {'':-<{width}}  {'':-<12}"]
+    lines += [f"  {name:<{width}}  {_fmt(value) if value is not None else '-'}" for name, value in rows]
+    if result.get("leaks"):
+        lines.append(f"  LEAKAGE AUDIT FAILED: {len(result['leaks'])} finding(s); see audit.json (sink skipped)")
+    if result["status"] == "sink_failed":
+        lines.append("  SINK FAILED: the run folder is committed, the sink's tables are unchanged (see .synthkit-run)")
+    out = Path(result["output_dir"])
+    report = out / result["files"]["report"] if "report" in result.get("files", {}) else None
+    lines.append(f"outputs: {out}" + (f"\nreport:  {report}" if report else ""))
+    return "\n".join(lines)
 
 
 @app.command()
@@ -172,10 +210,14 @@ def fit(
     seed: Annotated[int, typer.Option("--seed", help="fit seed")] = 0,
     metadata: Annotated[Optional[Path], typer.Option("--metadata", help="metadata JSON (default: profile the data)")] = None,
     table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
+    key_file: KeyFile = None,
 ) -> None:
-    """Fit a synthesizer and save it (no pickle: JSON + weights)."""
-    name = DEFAULT_MODEL if model == "auto" else model
+    """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key).
+
+    ``auto`` measures candidate models on held-out rows and saves the one it chose."""
+    name = model
     get(name)  # unknown model: clear error before reading data
+    key = _key(key_file)  # an unreadable key file: clear error before fitting
     frame = read_data(data, table)
     params = _parse_pairs(param, "--param")
     try:
@@ -183,7 +225,7 @@ def fit(
     except TypeError as exc:
         raise ConfigError(f"invalid parameter for model {name!r}: {exc}") from None
     synthesizer.fit(frame)
-    synthesizer.save(output)
+    synthesizer.save(output, key=key)
     typer.echo(f"fitted {name} on {len(frame):,} rows -> {output}")
 
 
@@ -194,11 +236,12 @@ def sample(
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV/Parquet/JSONL file to write")] = Path("synthetic.csv"),
     seed: Annotated[Optional[int], typer.Option("--seed", help="sampling seed")] = None,
     condition: Annotated[Optional[list[str]], typer.Option("--condition", "-c", help="column=value the rows must have")] = None,
+    key_file: KeyFile = None,
 ) -> None:
-    """Sample synthetic rows from a saved model."""
+    """Sample synthetic rows from a saved model (with a key: only a model signed with it)."""
     if n <= 0:
         raise DataError(f"-n must be positive, got {n}")
-    synthesizer = load_model(str(model))
+    synthesizer = load_model(str(model), key=_key(key_file))
     frame = synthesizer.sample(n, seed=seed, conditions=_parse_pairs(condition, "--condition") or None)
     _write_table(frame, output)
     typer.echo(f"sampled {len(frame):,} rows -> {output}")
@@ -271,8 +314,7 @@ def models() -> None:
     """List the registered synthesizers."""
     for name in available():
         doc = (get(name).__doc__ or "").strip().splitlines()[0] if get(name).__doc__ else ""
-        mark = " (default for auto)" if name == DEFAULT_MODEL else ""
-        typer.echo(f"{name:<12} {doc}{mark}")
+        typer.echo(f"{name:<12} {doc}")
 
 
 @app.command()

@@ -43,3 +43,31 @@ def artifacts_dir() -> Path:
     path = REPO / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """A real PostgreSQL server for the whole session (tests/pg_server.py), stopped and deleted at the end.
+
+    Skips with the reason only where no server binary is installed (``make test`` installs one as root).
+    """
+    pytest.importorskip("psycopg", reason="psycopg (synthkit[postgres]) is not installed")
+    from pg_server import PostgresServer, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres, request: pytest.FixtureRequest) -> str:  # type: ignore[no-untyped-def]
+    """A fresh empty database on the session's server, named after the test; its URL carries the password."""
+    import re
+
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50]
+    return postgres.create_database(name)

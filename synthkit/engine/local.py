@@ -25,7 +25,9 @@ def iter_arrow_batches(source: Any, columns: list[str] | None, batch_rows: int) 
         for start in range(0, len(frame), batch_rows):
             yield pa.Table.from_pandas(frame.iloc[start:start + batch_rows], preserve_index=False)
         return
-    for batch in source.dataset().to_batches(columns=columns, batch_size=batch_rows):
+    # no read-ahead beyond the batch at hand: memory stays one batch per worker, not a window of the table
+    for batch in source.dataset().to_batches(columns=columns, batch_size=batch_rows, batch_readahead=0,
+                                              fragment_readahead=1):
         if batch.num_rows:
             yield pa.Table.from_batches([batch])
 

@@ -255,6 +255,8 @@ class TopFeature(_Model):
     feature: str = _req("per-entity summary feature (e.g. HR_std)")
     importance: float = _req("accuracy lost when the feature is shuffled")
     meaning: str = _req("the feature in words")
+    real_median: Num = _f("median of the feature over real entities")
+    synthetic_median: Num = _f("median of the feature over synthetic entities")
 
 
 class Discriminative(_Model):
@@ -313,6 +315,10 @@ class Keys(_Model):
     root_date_column: str | None = _req("the root date column checked")
 
 
+class SinkResult(_Model):
+    error: str = _req("the sink's error; its tables were left as they were")
+
+
 class TableSummary(_Model):
     fidelity: Num = _f("fidelity.score of the table")
     privacy_verdict: Verdict | None = _f("privacy.verdict of the table")
@@ -331,18 +337,32 @@ class Engine(_Model):
 
 class Candidate(_Model):
     model: str = _req("candidate model name")
+    status: Literal["scored", "skipped", "failed"] | None = _f("scored, or skipped (budget) / failed (see note)")
     score: Num = _f("its selection score (higher is better)")
+    column_shapes: Num = _f("column shapes against the validation rows")
+    column_pair_trends: Num = _f("column pair trends against the validation rows")
+    detection_auc: Num = _f("real-vs-synthetic classifier AUC against the validation rows")
+    dcr_share: Num = _f("share of its rows closer to the rows it was fitted on than to the validation rows")
+    dcr_share_ci: Interval = _f("95% interval of dcr_share")
+    fit_minutes_allowed: Num = _f("its share of the selection budget (its max_minutes)")
     seconds: Num = _f("time spent fitting and scoring it")
+    stop_reason: str | None = _f("how its training ended (epochs, early_stopping, time)")
     chosen: bool | None = _f("whether it was picked")
     note: str | None = _f("why it was skipped or failed")
 
 
 class ModelSelection(_Model):
-    """Declared for model=auto: the candidates tried and the one chosen; filled by the pipeline."""
+    """model=auto: the candidates tried, their validation scores and the one chosen, with the reason."""
 
     chosen: str = _req("the model picked")
+    reason: str | None = _f("why it was picked, in words")
     metric: str | None = _f("what score measures")
     candidates: list[Candidate] = _req("every candidate tried")
+    budget_minutes: Num = _f("max_minutes of the whole selection and refit")
+    validation_rows: int | None = _f("training rows kept aside for scoring (no candidate saw them)")
+    refit_minutes: Num = _f("time budget left for refitting the chosen model on all training rows")
+    seconds: Num = _f("seconds the whole auto fit took")
+    max_dcr_share: Num = _f("candidates with a higher DCR share are not eligible (they copy)")
 
 
 class PipelineMeta(_Model):
@@ -384,11 +404,12 @@ class MetricsFile(_Model):
     meta: Meta | None = _f("sizes, timings, seed, versions")
     temporal: Temporal | None = _f("sequence runs: temporal fidelity (pipeline)")
     gates: list[Gate] | None = _f("quality gates of the pipeline config")
-    status: Literal["ok", "gate_failed", "leak_detected"] | None = _f("run status (pipeline)")
+    status: Literal["ok", "gate_failed", "leak_detected", "sink_failed"] | None = _f("run status (pipeline)")
     validation: Validation | None = _f("Great Expectations summary (pipeline)")
     audit: Audit | None = _f("output audit summary (pipeline)")
     keys: Keys | None = _f("multi-table runs: referential integrity counts")
     tables: dict[str, TableSummary] | None = _f("multi-table runs: headline per table")
+    sink: SinkResult | None = _f("why the SQL sink failed (status sink_failed; the run folder is committed)")
 
 
 _FAMILIES: dict[str, type[_Model]] = {"fidelity": Fidelity, "privacy": Privacy, "utility": Utility}

@@ -24,7 +24,8 @@ from synthkit.io.api import read, read_with_report, write
 from synthkit.io.coerce import Coercion, CoercionReport
 from synthkit.io.dataset import Dataset, ValidationReport
 from synthkit.io.files import read_file, sniff_csv, write_file
-from synthkit.io.sql import list_tables, read_sql, write_sql
+from synthkit.io.sql import iter_sql, list_tables, read_sql, redact_url
+from synthkit.io.sql_write import write_sql
 from synthkit.io.synthea import read_synthea, write_synthea
 from synthkit.io.timeseries import (
     eav_to_long,
@@ -40,6 +41,7 @@ __all__ = [
     "Dataset",
     "ValidationReport",
     "eav_to_long",
+    "iter_sql",
     "list_tables",
     "long_to_wide",
     "read",
@@ -47,6 +49,7 @@ __all__ = [
     "read_sequences",
     "read_sql",
     "read_synthea",
+    "redact_url",
     "read_with_report",
     "sequences_from_frame",
     "sniff_csv",

@@ -22,7 +22,8 @@ from synthkit.errors import DataError
 from synthkit.io.dataset import Dataset
 from synthkit.io.fhir import read_fhir, write_fhir
 from synthkit.io.files import _COMPRESSION, FILE_FORMATS, read_file, write_file
-from synthkit.io.sql import is_sql_url, list_tables, read_sql, reflect_keys, write_sql
+from synthkit.io.sql import is_sql_url, list_tables, read_sql, redact_url, reflect_keys
+from synthkit.io.sql_write import write_sql
 from synthkit.io.synthea import read_synthea, write_synthea
 
 __all__ = ["read", "read_with_report", "write"]
@@ -57,7 +58,7 @@ def read_with_report(
         if table is None and query is None:
             names = list_tables(source)
             if not names:
-                raise DataError(f"database {source} has no tables")
+                raise DataError(f"database {redact_url(source)} has no tables")
             frames, reports = {}, {}
             for name in names:
                 frames[name], rep = read_sql(source, table=name, **opts)

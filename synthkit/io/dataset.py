@@ -8,6 +8,7 @@ themselves, so a validation report can be shared like any other aggregate).
 
 from __future__ import annotations
 
+from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,8 @@ class Dataset:
     coercions: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> CoercionReport.to_dict()
 
     def __post_init__(self) -> None:
+        if isinstance(self.tables, Dataset):
+            self.tables = dict(self.tables.tables)
         if not isinstance(self.tables, dict) or not self.tables:
             raise DataError("a Dataset needs at least one table")
         for tname, df in self.tables.items():
@@ -99,6 +102,22 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.tables)
+
+    # a Dataset reads like the dict of its tables (what multi-table models used to return)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def keys(self) -> KeysView[str]:
+        return self.tables.keys()
+
+    def values(self) -> ValuesView[pd.DataFrame]:
+        return self.tables.values()
+
+    def items(self) -> ItemsView[str, pd.DataFrame]:
+        return self.tables.items()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.tables.get(name, default)
 
     @property
     def table_names(self) -> list[str]:

@@ -83,9 +83,15 @@ class LakeSource:
             return
         import pyarrow.parquet as pq
 
-        first = pq.read_schema(self.files[0]).remove_metadata()
+        def footer(path: str) -> Any:
+            try:
+                return pq.read_schema(path).remove_metadata()
+            except Exception as exc:  # ArrowInvalid, OSError: not a readable Parquet file
+                raise DataError(f"cannot read Parquet part {path}: {str(exc).splitlines()[0][:200]}") from None
+
+        first = footer(self.files[0])
         for other in self.files[1:]:
-            schema = pq.read_schema(other).remove_metadata()
+            schema = footer(other)
             if not schema.equals(first):
                 raise DataError(f"{self.files[0]} and {other} do not form one table: columns {first.names} "
                                 f"({', '.join(map(str, first.types))}) vs {schema.names} ({', '.join(map(str, schema.types))})")

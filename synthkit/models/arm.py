@@ -19,6 +19,7 @@ and resampled (sequential importance resampling). Put conditioned columns first 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any, ClassVar
 
@@ -39,13 +40,21 @@ from synthkit.transform.discretize import Discretizer
 __all__ = ["ARNet", "AutoregressiveSynthesizer", "protection_defaults", "train_likelihood_model"]
 
 log = logging.getLogger(__name__)
+MIN_BATCHES = 16  # batches per epoch a small table still gets (the batch shrinks to give them)
+MIN_BATCH = 64  # ... but never below this many rows
+ROWS_PER_BIN = 50  # numeric bins are capped at one per this many training rows (measured: 64 bins on
+# 1,800 rows learned a 0.49 rank correlation as 0.40, 32 bins as 0.47)
+MIN_BINS = 16
+ORDINAL_FEATURES = 6  # smooth features (rank, cosines) of a numeric token's position, see ARNet
+FREE_SCALE = 0.1  # numeric tokens start from their ordinal features: the free part starts small
 _CHUNK = 16_384  # rows sampled per step: large enough to amortize 15+ small ops per column (measured best at 2 threads)
 
 
 class ARNet(nn.Module):
     """Block-causal MLP over column tokens: logits of column j depend on tokens of columns < j."""
 
-    def __init__(self, sizes: list[int], embedding_dim: int, hidden: int, depth: int, dropout: float) -> None:
+    def __init__(self, sizes: list[int], embedding_dim: int, hidden: int, depth: int, dropout: float,
+                 ordinal: np.ndarray | None = None) -> None:
         super().__init__()
         c, d, h = len(sizes), embedding_dim, hidden
         self.sizes, self.embedding_dim, self.hidden, self.depth = list(sizes), d, h, depth
@@ -53,6 +62,15 @@ class ARNet(nn.Module):
         self.register_buffer("offsets", torch.tensor(np.concatenate([[0], np.cumsum(sizes)[:-1]]), dtype=torch.long))
         self.embed = nn.Embedding(int(sum(sizes)), d)
         nn.init.normal_(self.embed.weight, std=1.0)
+        # numeric tokens also get a smooth function of their position in the column's distribution
+        # (a cosine basis, projected into the embedding space): neighbouring bins start alike and share what they
+        # learn, so a few rows per bin are enough to learn how later columns depend on a number
+        ordinal = np.zeros((int(sum(sizes)), ORDINAL_FEATURES)) if ordinal is None else ordinal
+        self.register_buffer("ordinal", torch.as_tensor(ordinal, dtype=torch.float32), persistent=False)
+        numeric = torch.as_tensor(np.abs(ordinal).sum(1) > 0)
+        with torch.no_grad():
+            self.embed.weight[numeric] *= FREE_SCALE
+        self.ordinal_proj = nn.Parameter(torch.randn(ORDINAL_FEATURES, d))
         mask = torch.zeros(c * h, c * d)
         for j in range(c):
             mask[j * h:(j + 1) * h, : j * d] = 1.0
@@ -67,10 +85,14 @@ class ARNet(nn.Module):
         self.register_buffer("logit_mask", torch.where(valid, 0.0, -1e9))
         self.dropout = nn.Dropout(dropout)
 
+    def token_weight(self) -> torch.Tensor:
+        """Embedding of every token: its free vector plus the projection of its ordinal features."""
+        return self.embed.weight + self.ordinal @ self.ordinal_proj
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (n, columns, max vocabulary) of every column given the tokens before it."""
         n, c = tokens.shape
-        e = self.embed(tokens + self.offsets).reshape(n, -1)
+        e = F.embedding(tokens + self.offsets, self.token_weight()).reshape(n, -1)
         h = F.linear(e, self.w_in * self.mask).reshape(n, c, self.hidden) + self.b_in
         h = self.dropout(F.relu(h))
         for layer in range(self.depth):
@@ -101,10 +123,11 @@ class ARSampler:
         self.tables: list[torch.Tensor] = []
         self.hidden: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
         self.out: list[tuple[torch.Tensor, torch.Tensor]] = []
+        weight = net.token_weight()
         for j in range(c):
             parts = [net.b_in[j][None, :]]
             for i in range(j):
-                emb = net.embed.weight[net.offsets[i]: net.offsets[i] + net.sizes[i]]
+                emb = weight[net.offsets[i]: net.offsets[i] + net.sizes[i]]
                 parts.append(emb @ net.w_in[j * h:(j + 1) * h, i * d:(i + 1) * d].T)
             self.tables.append(torch.cat(parts).contiguous())
             self.hidden.append([(net.b_hidden[layer, j].clone(), net.w_hidden[layer, j].contiguous())
@@ -137,6 +160,13 @@ class ARSampler:
 class AutoregressiveSynthesizer(Synthesizer):
     """Autoregressive token model; see the module docstring.
 
+    Small tables get the same amount of learning as large ones: at least ``min_steps`` optimizer
+    steps (early stopping cannot fire before; ``epochs=None`` lets the epoch cap grow to fit them,
+    an explicit ``epochs`` is a hard cap), with the batch shrunk so an epoch has at least
+    :data:`MIN_BATCHES` batches, the learning rate scaled with the square root of the batch, and at
+    most one numeric bin per :data:`ROWS_PER_BIN` rows (see :func:`small_table_schedule`); on
+    tables of tens of thousands of rows none of this changes anything.
+
     ``n_bins`` quantile bins per numeric column, ``column_order`` names columns to model first
     (conditioning on them is then exact), ``max_minutes`` caps training time (breaks bit-for-bit
     reproducibility, so it is off by default). Privacy defaults follow gan/vae: with PII columns in
@@ -144,15 +174,16 @@ class AutoregressiveSynthesizer(Synthesizer):
     numeric tails are clipped to the 0.5 %/99.5 % quantiles (``rare_min_count``/``clip_quantile``).
     """
 
-    test_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256}
+    test_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256,
+                                             "min_steps": 0}
     native_conditions = True
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0, n_bins: int = 64,
-                 embedding_dim: int = 16, hidden: int = 64, depth: int = 0, dropout: float = 0.1, epochs: int = 60,
+                 embedding_dim: int = 16, hidden: int = 64, depth: int = 0, dropout: float = 0.1, epochs: int | None = None,
                  batch_size: int = 512, learning_rate: float = 3e-3, weight_decay: float = 1e-5,
                  validation_fraction: float = 0.1, patience: int = 4, max_minutes: float | None = None,
                  column_order: list[str] | None = None, max_categories: int = 255, rare_min_count: int | None = None,
-                 rare_strategy: str = "drop", clip_quantile: float | None = None) -> None:
+                 rare_strategy: str = "drop", clip_quantile: float | None = None, min_steps: int = 1500) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.n_bins, self.embedding_dim, self.hidden, self.depth = n_bins, embedding_dim, hidden, depth
         self.dropout, self.epochs, self.batch_size = dropout, epochs, batch_size
@@ -160,10 +191,13 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.validation_fraction, self.patience, self.max_minutes = validation_fraction, patience, max_minutes
         self.column_order, self.max_categories = column_order, max_categories
         self.rare_min_count, self.rare_strategy, self.clip_quantile = rare_min_count, rare_strategy, clip_quantile
+        self.min_steps = min_steps
 
     def _check_params(self) -> None:
         for name in ("embedding_dim", "hidden", "epochs", "batch_size", "patience"):
             value = getattr(self, name)
+            if name == "epochs" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.depth, int) or self.depth < 0:
@@ -176,6 +210,8 @@ class AutoregressiveSynthesizer(Synthesizer):
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate!r}")
         if self.rare_min_count is not None and (not isinstance(self.rare_min_count, int) or self.rare_min_count < 1):
             raise ConfigError(f"rare_min_count must be an integer >= 1 or None, got {self.rare_min_count!r}")
+        if not isinstance(self.min_steps, int) or isinstance(self.min_steps, bool) or self.min_steps < 0:
+            raise ConfigError(f"min_steps must be an integer >= 0, got {self.min_steps!r}")
         if self.clip_quantile is not None and not 0 <= float(self.clip_quantile) < 0.5:
             raise ConfigError(f"clip_quantile must be in [0, 0.5) or None, got {self.clip_quantile!r}")
         learned = [s.name for s in self.schema_.learned]
@@ -190,14 +226,16 @@ class AutoregressiveSynthesizer(Synthesizer):
         frame = _clip_tails(frame, self.schema_.numerical_names, clip)
         first = list(dict.fromkeys(self.column_order or []))
         self.order_ = first + [c for c in frame.columns if c not in first]
-        self.discretizer_ = Discretizer.fit(frame[self.order_], self.schema_.numerical_names, n_bins=self.n_bins,
+        n_bins = min(self.n_bins, max(MIN_BINS, len(frame) // ROWS_PER_BIN))
+        self.discretizer_ = Discretizer.fit(frame[self.order_], self.schema_.numerical_names, n_bins=n_bins,
                                             max_categories=self.max_categories, rare_min_count=rare,
                                             rare_strategy=self.rare_strategy)
         tokens = torch.from_numpy(self.discretizer_.encode(frame[self.order_]))
-        self.net_ = ARNet(self.discretizer_.sizes, self.embedding_dim, self.hidden, self.depth, self.dropout)
+        self.net_ = ARNet(self.discretizer_.sizes, self.embedding_dim, self.hidden, self.depth, self.dropout,
+                          ordinal_features(self.discretizer_))
         preprocess = time.perf_counter() - start
-        history = train_likelihood_model(self, self.net_, tokens, preprocess)
-        self.fit_info_ = history
+        self.fit_info_ = train_likelihood_model(self, self.net_, tokens, preprocess, min_steps=self.min_steps)
+        self.fit_info_["n_bins"] = n_bins
 
     # -- sample ------------------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator, conditions: dict[str, list[Any]] | None = None) -> pd.DataFrame:
@@ -283,9 +321,31 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.order_ = list(state["order"])
         self.discretizer_ = Discretizer.from_state(state["discretizer"])
         self.fit_info_ = state.get("fit_info", {})
-        self.net_ = ARNet(self.discretizer_.sizes, self.embedding_dim, self.hidden, self.depth, self.dropout)
+        self.net_ = ARNet(self.discretizer_.sizes, self.embedding_dim, self.hidden, self.depth, self.dropout,
+                          ordinal_features(self.discretizer_))
+        if "ordinal_proj" not in tensors:  # saved before ordinal features existed: they contribute nothing
+            tensors = {**tensors, "ordinal_proj": torch.zeros_like(self.net_.ordinal_proj)}
         self.net_.load_state_dict(tensors)
         self.net_.eval()
+
+
+def ordinal_features(discretizer: Discretizer) -> np.ndarray:
+    """(all tokens, :data:`ORDINAL_FEATURES`) cosine basis of each numeric token's rank in its column.
+
+    A token's rank orders its representative value (exact value or bin start); categorical and
+    missing tokens get zeros (no order).
+    """
+    rows = []
+    for codec in discretizer.codecs:
+        block = np.zeros((codec.size, ORDINAL_FEATURES))
+        if codec.kind == "numerical":
+            values = np.concatenate([codec.exact, codec.edges[:-1] if codec.n_bins else []])
+            if len(values) > 1:
+                u = np.argsort(np.argsort(values, kind="stable"), kind="stable") / (len(values) - 1)
+                block[: len(values)] = np.stack([np.cos(np.pi * k * u) if k else u - 0.5
+                                                 for k in range(ORDINAL_FEATURES)], axis=1)
+        rows.append(block)
+    return np.concatenate(rows)
 
 
 def protection_defaults(model: Synthesizer) -> tuple[int, float]:
@@ -309,23 +369,46 @@ def _clip_tails(frame: pd.DataFrame, numerical: list[str], q: float) -> pd.DataF
     return frame
 
 
-def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, preprocess_seconds: float) -> dict[str, Any]:
+def small_table_schedule(n_train: int, batch_size: int, learning_rate: float, epochs: int | None,
+                         min_steps: int, default_epochs: int = 60) -> tuple[int, float, int]:
+    """(batch size, learning rate, epochs) so that ``n_train`` rows get at least ``min_steps`` steps.
+
+    The batch shrinks until an epoch has :data:`MIN_BATCHES` batches (never below
+    :data:`MIN_BATCH`), the learning rate follows the square root of the batch (smaller batches,
+    noisier gradients), and with ``epochs=None`` the epoch cap is ``default_epochs`` or as many as
+    ``min_steps`` need; an explicit ``epochs`` stays a hard cap. With ``min_steps=0`` the settings
+    are returned unchanged (``flow`` trains that way).
+    """
+    batch = min(batch_size, n_train)
+    if min_steps <= 0:
+        return batch, learning_rate, epochs if epochs is not None else default_epochs
+    batch = min(batch, max(MIN_BATCH, n_train // MIN_BATCHES))
+    lr = learning_rate * math.sqrt(batch / batch_size) if batch < batch_size else learning_rate
+    per_epoch = max(n_train // batch, 1)
+    return batch, lr, epochs if epochs is not None else max(default_epochs, math.ceil(min_steps / per_epoch))
+
+
+def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, preprocess_seconds: float,
+                           min_steps: int = 0) -> dict[str, Any]:
     """Maximum likelihood with the shared :class:`Trainer`: AdamW on ``net.loss(batch)``, early stopping
-    on a held-out ``validation_fraction`` of rows (best weights restored), learning rate halved on
-    plateaus. Shared by ``arm`` and ``flow``."""
+    on a held-out ``validation_fraction`` of rows (best weights restored, not before ``min_steps``
+    steps), learning rate halved on plateaus once ``min_steps`` are done. Shared by ``arm`` and ``flow``."""
     generator = torch.Generator().manual_seed(int(model.seed or 0))
     perm = torch.randperm(len(data), generator=generator)
     n_val = int(len(data) * model.validation_fraction) if len(data) >= 200 else 0
     val, train = data[perm[:n_val]], data[perm[n_val:]]
-    trainer = Trainer(epochs=model.epochs, batch_size=min(model.batch_size, len(train)), max_minutes=model.max_minutes,
+    batch, lr, epochs = small_table_schedule(len(train), model.batch_size, model.learning_rate, model.epochs, min_steps)
+    trainer = Trainer(epochs=epochs, batch_size=batch, max_minutes=model.max_minutes,
                       patience=model.patience if n_val else None, min_delta=1e-4, device="cpu", seed=model.seed,
-                      desc=model.name)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=model.learning_rate, weight_decay=model.weight_decay)
+                      desc=model.name, min_steps=min_steps)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=model.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    steps = {"done": 0}
 
     def step(idx: torch.Tensor) -> dict[str, float]:
         loss = net.loss(train[idx])
         trainer.optimize(optimizer, loss)
+        steps["done"] += 1
         return {"nll": float(loss.detach())}
 
     def validate() -> float:
@@ -333,7 +416,8 @@ def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, prepr
         with torch.no_grad():
             score = float(net.loss(val))
         net.train()
-        scheduler.step(score)
+        if steps["done"] >= min_steps:  # a noisy small validation set must not halve the rate early
+            scheduler.step(score)
         return score
 
     net.train()
@@ -342,7 +426,7 @@ def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, prepr
     epochs = len(history.epochs)
     return {"preprocess_seconds": preprocess_seconds, "epochs": epochs, "train_seconds": history.seconds,
             "seconds_per_epoch": history.seconds / max(epochs, 1), "stop_reason": history.stop_reason,
-            "best_epoch": history.best_epoch,
+            "best_epoch": history.best_epoch, "steps": history.steps, "batch_size": batch, "learning_rate": lr,
             "best_validation_nll": min((e["val_loss"] for e in history.epochs if "val_loss" in e), default=None)}
 
 

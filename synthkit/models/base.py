@@ -1,4 +1,15 @@
-"""The one contract every synthesizer keeps: ``fit(df)``, ``sample(n)``, ``save``/``load``, seeds.
+"""The contract every synthesizer keeps: three small protocols over one base class.
+
+- :class:`Synthesizer` (one table): ``fit(df)``, ``sample(n) -> DataFrame``; also the base class
+  whose bookkeeping (parameters, seeds, save/load without pickle) every model inherits.
+- :class:`SequenceSynthesizer` (entities with time-ordered events, long format):
+  ``fit(long_df, entity=, time=, context=)``, ``sample(n_entities) -> DataFrame``.
+- :class:`MultiTableSynthesizer` (tables linked by keys): ``fit(Dataset)``, ``sample(n) -> Dataset``.
+
+A model declares the protocol it keeps with the class attribute ``protocol``; the registry lists
+models per protocol (``available(protocol=...)``) and ``tests/models/test_contract.py`` runs that
+protocol's checks over each of them. Parameters follow scikit-learn: ``get_params``/``set_params``
+and :func:`clone` (an unfitted copy with the same parameters); learned state ends in ``_``.
 
 The base class does the bookkeeping once (scikit-learn style): the constructor only stores keyword
 arguments; ``fit`` validates input, profiles it if no metadata was given, maps it to the model frame
@@ -13,6 +24,7 @@ state, ``_get_state() -> (json_state, tensors)`` and ``_set_state(json_state, te
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import io
@@ -20,15 +32,18 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any, ClassVar
+from dataclasses import fields
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 import torch
 
 from synthkit import __version__
-from synthkit.errors import DataError, ModelError, ModelFileError, NotFittedError, SynthkitError
+from synthkit.errors import ConfigError, DataError, ModelError, ModelFileError, NotFittedError, SynthkitError
+from synthkit.io.dataset import Dataset
 from synthkit.meta import Metadata, TableMeta
+from synthkit.models import signing
 from synthkit.models.constraints import constraints_from_state, enforce, fit_constraints
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import get
@@ -37,7 +52,8 @@ from synthkit.transform.schema import TableSchema
 from synthkit.utils.atomic import write_bytes, write_text
 from synthkit.utils.seeding import seed_everything
 
-__all__ = ["Synthesizer", "MODEL_FORMAT_VERSION", "MAX_SAMPLE_ROWS"]
+__all__ = ["MAX_SAMPLE_ROWS", "MODEL_FORMAT_VERSION", "MultiTableSynthesizer", "SequenceSynthesizer", "Synthesizer",
+           "clone"]
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +68,13 @@ _ALLOWED_TOP_KEYS = {
 
 
 class Synthesizer:
-    """Base class of all synthesizers. See the module docstring for the contract."""
+    """One table in, one table out; the base class of all synthesizers (see the module docstring)."""
 
     name: ClassVar[str] = "base"
+    #: the protocol this model keeps: Synthesizer, SequenceSynthesizer or MultiTableSynthesizer
+    protocol: ClassVar[type]
+    #: constructor arguments that are parameter objects (dataclasses) whose fields are flat parameters
+    param_groups: ClassVar[dict[str, type]] = {}
     #: fast constructor settings used by the contract tests (few epochs, small networks)
     test_params: ClassVar[dict[str, Any]] = {}
     #: whether ``_sample`` accepts ``conditions`` natively (else rejection sampling is used)
@@ -62,25 +82,77 @@ class Synthesizer:
 
     def __init__(self, metadata: Metadata | None = None, seed: int | None = 0, tail_quantile: float = 0.0) -> None:
         self.metadata = metadata
+        self._given_metadata = metadata  # what clone() passes on: fit may fill in self.metadata
         self.seed = seed
         self.tail_quantile = tail_quantile
 
     # -- parameters (scikit-learn style) ------------------------------------------------
     @classmethod
+    def _param_groups(cls) -> dict[str, type]:
+        groups: dict[str, type] = {}
+        for klass in reversed(cls.__mro__):
+            groups.update(klass.__dict__.get("param_groups", {}))
+        return groups
+
+    @classmethod
     def _param_names(cls) -> list[str]:
+        """Flat parameter names: constructor arguments, with parameter objects expanded to their fields."""
+        groups = cls._param_groups()
         names: list[str] = []
         for klass in cls.__mro__:
             if klass is object:
                 continue
             sig = inspect.signature(klass.__init__)
             for p in sig.parameters.values():
-                if p.name not in ("self", "metadata") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names:
-                    names.append(p.name)
+                if p.name in ("self", "metadata") or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    continue
+                expanded = [f.name for f in fields(groups[p.name])] if p.name in groups else [p.name]
+                names.extend(n for n in expanded if n not in names)
         return names
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (except metadata), JSON-friendly."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments (except metadata) as flat keys, JSON-friendly (YAML ``model.params``).
+
+        ``deep`` is accepted for scikit-learn compatibility; nested settings are plain dicts."""
         return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Synthesizer:
+        """Change parameters (flat keys); learned state (``*_``) is kept, so fit again to use them.
+
+        The new values go through the constructor once, so derived settings follow them."""
+        unknown = sorted(set(params) - set(self._param_names()))
+        if unknown:
+            raise ConfigError(f"unknown parameters {unknown} for model {self.name!r}; "
+                              f"parameters: {', '.join(self._param_names())}")
+        fresh = type(self)(metadata=self._given_metadata, **{**self.get_params(), **params})
+        for key, value in vars(fresh).items():
+            if not key.endswith("_") and key not in ("metadata", "_given_metadata"):
+                setattr(self, key, value)
+        return self
+
+    def _set_param_group(self, arg: str, given: Any, flat: dict[str, Any], defaults: dict[str, Any]) -> None:
+        """Store the fields of parameter object ``arg`` as flat attributes.
+
+        Fields come from ``given`` (an instance of the group's dataclass) or, field by field, from
+        the flat keyword arguments in ``flat`` (popped) over ``defaults`` over the dataclass defaults."""
+        group = self._param_groups()[arg]
+        names = [f.name for f in fields(group)]
+        mine = {k: flat.pop(k) for k in names if k in flat}
+        if given is not None:
+            if not isinstance(given, group):
+                raise ConfigError(f"{arg} must be a {group.__name__}, got {type(given).__name__}")
+            if mine:
+                raise ConfigError(f"{sorted(mine)} given both as parameters and inside {arg}=; give them once")
+            values = {k: getattr(given, k) for k in names}
+        else:
+            values = {**{k: getattr(group(), k) for k in names}, **{k: v for k, v in defaults.items() if k in names}, **mine}
+        for k in names:
+            setattr(self, k, values[k])
+
+    def _param_group(self, arg: str) -> Any:
+        """The parameter object ``arg`` built from the current flat attributes."""
+        group = self._param_groups()[arg]
+        return group(**{f.name: getattr(self, f.name) for f in fields(group)})
 
     # -- fit ---------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame, constraints: list[Any] | None = None) -> Synthesizer:
@@ -232,8 +304,12 @@ class Synthesizer:
         """Inverse of ``_get_state``."""
 
     # -- save / load -------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the model to directory ``path`` (``model.json`` + ``weights.pt``); no pickle."""
+    def save(self, path: str | Path, key: bytes | str | None = None) -> Path:
+        """Write the model to directory ``path`` (``model.json`` + ``weights.pt``); no pickle.
+
+        With a signing ``key`` (or ``$SYNTHKIT_MODEL_KEY``) a ``model.sig`` HMAC is written too
+        (:mod:`synthkit.models.signing`): checksums detect damage, the signature forgery.
+        """
         self._require_fitted()
         path = Path(path)
         if path.exists() and not path.is_dir():
@@ -260,15 +336,20 @@ class Synthesizer:
         doc["state_sha256"] = _content_sha256(doc)
         write_bytes(path / _WEIGHTS, weights)
         write_text(path / _MODEL_JSON, json.dumps(doc, indent=1, allow_nan=False, default=_json_default))
+        signing.sign(path, key)
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> Synthesizer:
-        """Load a model saved by :meth:`save`; refuses tampered, foreign or newer files."""
+    def load(cls, path: str | Path, key: bytes | str | None = None) -> Synthesizer:
+        """Load a model saved by :meth:`save`; refuses tampered, foreign or newer files.
+
+        With a signing ``key`` (or ``$SYNTHKIT_MODEL_KEY``) only a folder signed with it loads.
+        """
         path = Path(path)
         doc_path, weights_path = path / _MODEL_JSON, path / _WEIGHTS
         if not doc_path.is_file() or not weights_path.is_file():
             raise ModelFileError(f"{path} is not a synthkit model folder (needs {_MODEL_JSON} and {_WEIGHTS})")
+        signing.verify(path, key)  # before a byte of the model is parsed
         try:
             doc = json.loads(doc_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
@@ -308,6 +389,61 @@ class Synthesizer:
         model._sample_rng_ = np.random.default_rng(model.seed)
         model.fitted_ = True
         return model
+
+
+Synthesizer.protocol = Synthesizer
+
+
+@runtime_checkable
+class SequenceSynthesizer(Protocol):
+    """Entities with a static context and a time-ordered event sequence, in long format.
+
+    ``fit`` takes one row per event: an ``entity`` column, an optional ``time`` column and
+    per-entity constant ``context`` columns (defaults: constructor, then metadata
+    ``sequence_key``/``sequence_index``). ``sample(n)`` returns ``n`` new *entities* (all their
+    rows) with the training columns and dtypes. Models also keep the base class's
+    ``save``/``load``/``get_params``/``set_params``.
+    """
+
+    name: ClassVar[str]
+
+    def fit(self, data: pd.DataFrame, entity: str | None = None, time: str | None = None,
+            context: list[str] | None = None) -> Any: ...
+
+    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame: ...
+
+    def save(self, path: str | Path) -> Path: ...
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class MultiTableSynthesizer(Protocol):
+    """Tables linked by primary/foreign keys: ``fit(Dataset)``, ``sample(n) -> Dataset``.
+
+    ``sample(n)`` makes ``n`` rows of the root table and their children (or ``scale`` times the
+    real root size); the returned :class:`~synthkit.io.Dataset` carries the training keys and
+    relationships, with fresh keys and no orphans.
+    """
+
+    name: ClassVar[str]
+
+    def fit(self, data: Dataset) -> Any: ...
+
+    def sample(self, n: int | None = None, seed: int | None = None, scale: float | None = None) -> Dataset: ...
+
+    def save(self, path: str | Path) -> Path: ...
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+
+
+def clone(model: Synthesizer) -> Synthesizer:
+    """An unfitted copy of ``model`` with the same parameters (deep copies) and given metadata."""
+    if not isinstance(model, Synthesizer):
+        raise ConfigError(f"clone expects a synthkit model, got {type(model).__name__}")
+    params = copy.deepcopy(model.get_params())
+    given = model._given_metadata
+    return type(model)(metadata=given.model_copy(deep=True) if given is not None else None, **params)
 
 
 def _content_sha256(doc: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ from synthkit.errors import ConfigError
 from synthkit.models.chunked import map_chunks
 from synthkit.models.dp import DPModelMixin
 from synthkit.models.nn_base import SpanLayout
+from synthkit.models.params import DPParams
 from synthkit.models.trainer import resolve_device
 from synthkit.privacy.accounting import PrivacyLedger, cdp_rho
 from synthkit.privacy.preprocess import DPDiscretizer
@@ -54,13 +55,15 @@ def code_spans(discretizer: DPDiscretizer) -> list[Span]:
 class DPNeuralMixin(DPModelMixin):
     """DP-SGD for a :class:`~synthkit.models.nn_base.NeuralSynthesizer` (see the module docstring).
 
-    Parameters the model must store: ``dp`` (None = on iff ``epsilon`` is given; True with
-    ``epsilon=None`` = the same DP pipeline without noise, the ε = ∞ reference), ``epsilon``,
-    ``delta``, ``max_grad_norm``, ``noise_multiplier``, ``n_bins``, ``bounds``, ``categories``,
-    ``preprocessing_share``; plus the neural ones (``epochs``, ``batch_size``, ``max_minutes``,
+    A model takes ``privacy: DPParams | None`` in its constructor and stores it with
+    ``self._set_param_group("privacy", privacy, flat, self.param_defaults)``: the fields of
+    :class:`~synthkit.models.params.DPParams` (``dp``, ``epsilon``, ``delta``, ``max_grad_norm``,
+    ``noise_multiplier``, ``n_bins``, ``bounds``, ``categories``, ``preprocessing_share``) become
+    flat attributes, beside the neural ones (``epochs``, ``batch_size``, ``max_minutes``,
     ``patience``, ``validation_fraction``, ``device``, ``seed``).
     """
 
+    param_groups: ClassVar[dict[str, type]] = {"privacy": DPParams}
     dp_mechanism: ClassVar[str] = "dp-sgd"
     dp_accountant: ClassVar[str] = "RDP (opacus) + zCDP preprocessing"
 
@@ -71,10 +74,10 @@ class DPNeuralMixin(DPModelMixin):
     layout_: Any
     device_: torch.device
 
-    def _set_dp_params(self, **params: Any) -> None:
-        """Store the DP constructor parameters (named in each model's signature, for ``get_params``)."""
-        for name, value in params.items():
-            setattr(self, name, value)
+    @property
+    def dp_params(self) -> DPParams:
+        """The differential-privacy settings as one object (built from the flat attributes)."""
+        return self._param_group("privacy")  # type: ignore[attr-defined]
 
     @property
     def dp_enabled(self) -> bool:

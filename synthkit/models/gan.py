@@ -44,6 +44,7 @@ from synthkit.models.condvec import CondSampler
 from synthkit.models.nn_base import NeuralSynthesizer, check_precision
 from synthkit.models.registry import register
 from synthkit.models.dp_neural import DPNeuralMixin
+from synthkit.models.params import DPParams, NeuralParams
 
 __all__ = ["Critic", "Generator", "TabularGAN"]
 
@@ -203,32 +204,25 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
     StyleGAN2: the gradient penalty on every k-th critic update, weighted k times; 1 = CTGAN's
     every step. k=4 trains ~17 % faster on Adult at the same quality: SDMetrics Quality Score after
     10 epochs 0.784 (k=4) vs 0.780 (k=1), mean of seeds 0-4, spread ±0.02).
-    DP parameters (see the module docstring): ``epsilon`` (None = no DP), ``delta``,
+    DP parameters (:class:`~synthkit.models.params.DPParams`, flat or as ``privacy=``; the neural ones
+    are :class:`~synthkit.models.params.NeuralParams`, flat or ``neural=``): ``epsilon`` (None = no DP), ``delta``,
     ``max_grad_norm``, ``noise_multiplier``, ``n_bins``, ``bounds``, ``categories``,
     ``preprocessing_share``, ``dp``.
     """
 
+    param_defaults: ClassVar[dict[str, Any]] = {"epochs": 100, "max_grad_norm": 1.0}
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 100, "embedding_dim": 16, "generator_dims": (32, 32), "critic_dims": (32, 32)}
     default_learning_rate = 2e-4
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
-                 epochs: int | None = 100, batch_size: int = 500, max_minutes: float | None = None,
-                 learning_rate: float | None = None, patience: int | None = None, validation_fraction: float = 0.0,
-                 grad_clip: float | None = None, device: str = "auto", numeric_encoding: str = "gmm",
-                 max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",
-                 clip_quantile: float | None = None, embedding_dim: int = 128,
+                 neural: NeuralParams | None = None, embedding_dim: int = 128,
                  generator_dims: tuple[int, ...] = (256, 256), critic_dims: tuple[int, ...] = (256, 256),
                  pac: int = 10, critic_steps: int = 1, weight_decay: float = 1e-6, tau: float = 0.2,
                  sample_precision: str = "auto", train_precision: str = "auto", penalty_every: int = 4,
-                 epsilon: float | None = None, delta: float | None = None, max_grad_norm: float = 1.0,
-                 noise_multiplier: float | None = None, n_bins: int = 20, bounds: dict[str, list[float]] | None = None,
-                 categories: dict[str, list[str]] | None = None, preprocessing_share: float = 0.1,
-                 dp: bool | None = None) -> None:
-        super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, epochs=epochs,
-                         batch_size=batch_size, max_minutes=max_minutes, learning_rate=learning_rate,
-                         patience=patience, validation_fraction=validation_fraction, grad_clip=grad_clip,
-                         device=device, numeric_encoding=numeric_encoding, max_modes=max_modes,
-                         rare_min_count=rare_min_count, rare_strategy=rare_strategy, clip_quantile=clip_quantile)
+                 privacy: DPParams | None = None, **flat: Any) -> None:
+        """``neural`` / ``privacy`` or their flat keys (``epochs=...``, ``epsilon=...``): :mod:`synthkit.models.params`."""
+        self._set_param_group("privacy", privacy, flat, self.param_defaults)
+        super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, neural=neural, **flat)
         self.embedding_dim = embedding_dim
         self.generator_dims = tuple(generator_dims)
         self.critic_dims = tuple(critic_dims)
@@ -239,9 +233,6 @@ class TabularGAN(DPNeuralMixin, NeuralSynthesizer):
         self.sample_precision = sample_precision
         self.train_precision = train_precision
         self.penalty_every = penalty_every
-        self._set_dp_params(epsilon=epsilon, delta=delta, max_grad_norm=max_grad_norm, noise_multiplier=noise_multiplier,
-                            n_bins=n_bins, bounds=bounds, categories=categories,
-                            preprocessing_share=preprocessing_share, dp=dp)
 
     def _check_params(self) -> None:
         super()._check_params()

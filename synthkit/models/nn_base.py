@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from torch import nn
 
 from synthkit.errors import ConfigError, ModelFileError
 from synthkit.models.base import Synthesizer
+from synthkit.models.params import NeuralParams
 from synthkit.models.trainer import Trainer, TrainingHistory, resolve_device
 from synthkit.transform.encoders import Span
 from synthkit.transform.table import TableEncoder
@@ -143,27 +144,22 @@ class NeuralSynthesizer(Synthesizer):
     """Common parameters and plumbing of the neural models (see the module docstring)."""
 
     default_learning_rate = 1e-3
+    param_groups: ClassVar[dict[str, type]] = {"neural": NeuralParams}
+    #: this model's defaults for flat keys of its parameter objects (e.g. ``{"epochs": 100}``)
+    param_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
-                 epochs: int | None = 300, batch_size: int = 500, max_minutes: float | None = None,
-                 learning_rate: float | None = None, patience: int | None = None, validation_fraction: float = 0.0,
-                 grad_clip: float | None = None, device: str = "auto", numeric_encoding: str = "gmm",
-                 max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",
-                 clip_quantile: float | None = None) -> None:
+                 neural: NeuralParams | None = None, **flat: Any) -> None:
+        """``neural`` or its flat keys (``epochs=...``); see :mod:`synthkit.models.params`."""
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.max_minutes = max_minutes
-        self.learning_rate = learning_rate
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.grad_clip = grad_clip
-        self.device = device
-        self.numeric_encoding = numeric_encoding
-        self.max_modes = max_modes
-        self.rare_min_count = rare_min_count
-        self.rare_strategy = rare_strategy
-        self.clip_quantile = clip_quantile
+        self._set_param_group("neural", neural, flat, self.param_defaults)
+        if flat:
+            raise TypeError(f"{type(self).__name__} got unexpected parameters: {', '.join(sorted(flat))}")
+
+    @property
+    def neural_params(self) -> NeuralParams:
+        """The training/encoding settings as one object (built from the flat attributes)."""
+        return self._param_group("neural")
 
     # -- parameters ------------------------------------------------------------------
     def _check_params(self) -> None:

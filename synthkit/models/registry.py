@@ -2,6 +2,9 @@
 
 Built-in models are listed by module so that ``available()`` can import them lazily and leave out
 those whose optional dependencies are missing (the ``sdv-*`` adapters need ``synthkit[sdv]``).
+Models living above this package (``auto``, which measures candidates with ``synthkit.evaluate``)
+or in other distributions register through the ``synthkit.models`` entry-point group: this module
+never names them, so the layering (models below evaluate) holds.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ BUILTIN_MODULES: dict[str, str] = {
     "sdv-copula": "synthkit.models.sdv_adapters",
     "sdv-ctgan": "synthkit.models.sdv_adapters",
     "sdv-tvae": "synthkit.models.sdv_adapters",
+    "diffusion": "synthkit.models.diffusion",
 }
+ENTRY_POINT_GROUP = "synthkit.models"
 
-# What `model: auto` means: the model the benchmark shows wins on quality within the time budget
-# (benchmarks/results/models.md: arm leads on Adult, default-credit-card and insurance).
+# The model used where nothing is measured (`model: auto` itself measures: synthkit/evaluate/selection.py)
 DEFAULT_MODEL = "arm"
 
 _REGISTRY: dict[str, type[Synthesizer]] = {}
@@ -59,8 +63,15 @@ def register(name: str):  # type: ignore[no-untyped-def]
     return decorate
 
 
+def _plugins() -> dict[str, str]:
+    """name -> module of models registered through the ``synthkit.models`` entry-point group."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value.split(":")[0] for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def _load(name: str) -> None:
-    module = BUILTIN_MODULES.get(name)
+    module = BUILTIN_MODULES.get(name) or _plugins().get(name)
     if module is None or name in _REGISTRY or name in _FAILED:
         return
     try:
@@ -70,11 +81,14 @@ def _load(name: str) -> None:
         log.debug("model %s unavailable: %s", name, exc)
 
 
-def available() -> list[str]:
-    """Names of every model that can be created in this installation."""
-    for name in BUILTIN_MODULES:
+def available(protocol: type | None = None) -> list[str]:
+    """Names of every model that can be created in this installation.
+
+    ``protocol`` (``Synthesizer``, ``SequenceSynthesizer`` or ``MultiTableSynthesizer`` of
+    :mod:`synthkit.models.base`) keeps the models that declare it."""
+    for name in [*BUILTIN_MODULES, *_plugins()]:
         _load(name)
-    return sorted(_REGISTRY)
+    return sorted(name for name, cls in _REGISTRY.items() if protocol is None or cls.protocol is protocol)
 
 
 def get(name: str) -> type[Synthesizer]:

@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import ConfigError, DataError
+from synthkit.io.dataset import Dataset
 from synthkit.meta import Metadata, Relationship, TableMeta
+from synthkit.models.base import MultiTableSynthesizer as MultiTableProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.medical import (
@@ -52,7 +54,7 @@ _EPOCH = pd.Timestamp("1970-01-01")
 class RelationalSynthesizer(Synthesizer):
     """Parent-first multi-table synthesizer; see the module docstring."""
 
-    contract_skip: ClassVar[bool] = True
+    protocol: ClassVar[type] = MultiTableProtocol
     test_params: ClassVar[dict[str, Any]] = {"child_params": {"epochs": 2, "hidden": 32, "embed": 16, "n_bins": 16}}
 
     def __init__(self, metadata: Metadata | None = None, seed: int | None = 0, tail_quantile: float = 0.0,
@@ -173,8 +175,9 @@ class RelationalSynthesizer(Synthesizer):
 
     # -- sample ------------------------------------------------------------------------
     def sample(self, n: int | None = None, seed: int | None = None, conditions: dict[str, Any] | None = None,  # type: ignore[override]
-               scale: float | None = None) -> dict[str, pd.DataFrame]:
-        """A dict of synthetic tables: ``n`` rows of the (first) root table, or ``scale`` × its real size."""
+               scale: float | None = None) -> Dataset:
+        """Synthetic tables with the training keys: ``n`` rows of the (first) root table, or ``scale`` × its
+        real size. The :class:`~synthkit.io.Dataset` reads like a dict of tables (``out["patients"]``)."""
         self._require_fitted()
         if conditions:
             raise ConfigError("relational: conditions are not supported")
@@ -210,7 +213,8 @@ class RelationalSynthesizer(Synthesizer):
             for root in roots:
                 if self.pks_.get(root):
                     tables = shift_dates(tables, self._relationships(), root, self.pks_[root], self.date_shift_days, seed)
-        return tables
+        return Dataset(tables=tables, primary_keys={t: k for t, k in self.pks_.items() if k},
+                       relationships=self._relationships(), name="synthetic")
 
     def _sample_child(self, table: str, out: dict[str, pd.DataFrame], seed: int) -> pd.DataFrame:
         rel = self._rel(table)
@@ -299,12 +303,12 @@ class RelationalSynthesizer(Synthesizer):
         return [Relationship(**r) for r in self.rels_]
 
     # -- state -------------------------------------------------------------------------
-    def save(self, path: Any) -> Any:
+    def save(self, path: Any, key: bytes | str | None = None) -> Any:
         """As the base class, with the multi-table metadata kept in the state (the base file's
         ``metadata`` slot describes one table)."""
         metadata, self.metadata = self.metadata, None
         try:
-            return super().save(path)
+            return super().save(path, key=key)
         finally:
             self.metadata = metadata
 

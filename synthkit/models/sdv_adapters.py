@@ -93,7 +93,7 @@ class _SDVAdapter(Synthesizer):
                 frame[spec.name] = values.astype(object).where(values.notna(), np.nan)
         return frame
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, key: bytes | str | None = None) -> Path:
         raise ModelError(f"the {self.name} adapter cannot be saved without pickle (SDV stores its state with "
                          "cloudpickle); refit it, or call model.sdv_synthesizer_.save(path) for files you trust")
 

@@ -21,6 +21,7 @@ from sdv.metadata import Metadata as SdvMetadata
 from sdv.sequential import PARSynthesizer
 
 from synthkit.errors import ConfigError, DataError, ModelError
+from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.registry import register
 from synthkit.utils.seeding import seed_everything
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 class SdvPar(Synthesizer):
     """PARSynthesizer adapter (long-format sequences with per-entity context)."""
 
-    contract_skip: ClassVar[bool] = True
+    protocol: ClassVar[type] = SequenceProtocol
     pickle_free: ClassVar[bool] = False
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2}
 
@@ -86,14 +87,30 @@ class SdvPar(Synthesizer):
         if conditions:
             raise ConfigError("sdv-par: conditions are not supported")
         n = _validate_n(n)
-        seed_everything(int(seed) if seed is not None else int(self._sample_rng_.integers(0, 2**31 - 1)))
+        seed = int(seed) if seed is not None else int(self._sample_rng_.integers(0, 2**31 - 1))
+        seed_everything(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = self.sdv_synthesizer_.sample_sequences(num_sequences=n)
         if isinstance(out, dict):
             out = next(iter(out.values()))
-        return out[self.columns_].reset_index(drop=True)
+        out = out[self.columns_].reset_index(drop=True)
+        out[self.entity_] = _fresh_ids(out[self.entity_], np.random.default_rng(seed))
+        return out
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, key: bytes | str | None = None) -> Path:
         raise ModelError("the sdv-par adapter cannot be saved without pickle (SDV stores its state with cloudpickle); "
                          "refit it, or call model.sdv_synthesizer_.save(path) for files you trust")
+
+
+def _fresh_ids(ids: pd.Series, rng: np.random.Generator) -> pd.Series:
+    """Entity ids drawn from the sampling seed: RDT's key generators keep state across calls, so
+    the ids SDV writes differ between two samples with the same seed."""
+    codes, _ = pd.factorize(ids, sort=False)
+    k = int(codes.max()) + 1 if len(codes) else 0
+    if pd.api.types.is_integer_dtype(ids.dtype):
+        fresh = (int(rng.integers(10**8, 10**9)) + rng.permutation(k)).astype(ids.dtype)
+    else:
+        fresh = np.array([f"ID{i:08d}" for i in rng.permutation(k)], dtype=object)
+    return pd.Series(fresh[codes], index=ids.index)
+

@@ -12,15 +12,13 @@ other datetime event columns as offsets from the event time (so a STOP never pre
 
 Unlike flat models, ``fit`` takes ``entity``/``time``/``context`` (or reads ``sequence_key`` /
 ``sequence_index`` from the metadata) and ``sample(n)`` returns ``n`` *entities* in long format;
-hence ``contract_skip``: the flat-table contract tests do not apply, ``tests/models/test_sequence.py``
-checks the same promises for this shape.
+hence ``protocol = SequenceSynthesizer`` (of :mod:`synthkit.models.base`): the contract tests check it as
+a sequence model; ``tests/models/test_sequence.py`` checks what is specific to it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,10 +27,14 @@ import torch
 
 from synthkit.errors import ConfigError, DataError
 from synthkit.meta import ColumnMeta, Metadata, TableMeta
+from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
+from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
+from synthkit.models.sequence_util import (check_columns, export_model, gather, import_model, into_window, previous_observed, single_thread,
+                                           strip, whole_numbers)
 from synthkit.models.trainer import Trainer
 from synthkit.profile import profile
 from synthkit.transform.schema import TableSchema
@@ -51,7 +53,7 @@ _DELTA = "__delta__"
 class SequenceSynthesizer(Synthesizer):
     """Context-then-sequence synthesizer for long-format data; see the module docstring."""
 
-    contract_skip: ClassVar[bool] = True
+    protocol: ClassVar[type] = SequenceProtocol
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "hidden": 32, "embed": 16, "n_bins": 16}
 
     def __init__(self, metadata: Metadata | None = None, seed: int | None = 0, tail_quantile: float = 0.0,
@@ -59,14 +61,24 @@ class SequenceSynthesizer(Synthesizer):
                  epochs: int = 30, batch_size: int = 32, hidden: int = 96, embed: int = 48, n_bins: int = 50,
                  lr: float = 3e-3, max_length: int = 512, max_minutes: float | None = None,
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
-                 temperature: float = 1.0) -> None:
+                 temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
         self.lr, self.max_length, self.max_minutes = lr, max_length, max_minutes
         self.context_model, self.context_params, self.temperature = context_model, context_params, temperature
+        self.panel = panel  # find static and time-linked columns (sequence_panel)
+        # positions inside a bin; size of the per-entity latent (0: none; None: 16 for sequences of a
+        # median 16 steps or more, none for short panels, where it cost 0.1 discriminator accuracy)
+        self.fine, self.latent = fine, latent
 
     def _check_params(self) -> None:
+        for name in ("fine", "latent"):
+            value = getattr(self, name)
+            if value is None and name == "latent":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"sequence: {name} must be a non-negative integer, got {value!r}")
         for name in ("epochs", "batch_size", "hidden", "embed", "n_bins", "max_length"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -87,7 +99,7 @@ class SequenceSynthesizer(Synthesizer):
         self.time_ = time or self.time or (seq.sequence_index if seq else None)
         self.context_ = list(context if context is not None else self.context or [])
         self._check_params()
-        self._check_columns(data)
+        check_columns(data, self.entity_, self.time_, self.context_)
         if self.metadata is None:
             self.metadata = profile(data)
         table = self.metadata.table().model_copy(deep=True)
@@ -98,11 +110,16 @@ class SequenceSynthesizer(Synthesizer):
         table.column(self.entity_).kind = "id"  # regenerated per entity, never learned
         table.column(self.entity_).pii = "none"
         table.column(self.entity_).stats = {}  # no quantiles of real ids in the model file
+        if self.time_ is not None and table.column(self.time_).kind not in ("numerical", "datetime") and whole_numbers(data[self.time_]):
+            table.column(self.time_).kind, table.column(self.time_).subtype = "numerical", "integer"  # years, step numbers
         self.metadata = Metadata.single(table)
         if self.time_ is not None and table.column(self.time_).kind not in ("numerical", "datetime"):
             raise DataError(f"time column {self.time_!r} must hold numbers or datetimes, not {table.column(self.time_).kind}")
+        data = self._find_panel(data, table)
         self.table_ = table
         self.schema_ = TableSchema.fit(data, table, tail_quantile=self.tail_quantile)
+        for name in self.linked_:  # fitted on offsets: the values themselves are offset + slope * axis, unclipped
+            self._spec(name).low = self._spec(name).high = None
         learned = {s.name for s in self.schema_.learned}
         self.context_ = [c for c in self.context_ if c in learned]
         frame = self.schema_.to_model_frame(data)
@@ -119,23 +136,24 @@ class SequenceSynthesizer(Synthesizer):
         self.fitted_ = True
         return self
 
-    def _check_columns(self, data: pd.DataFrame) -> None:
-        if self.entity_ is None:
-            raise DataError("sequence: name the entity column (fit(..., entity='id') or metadata sequence_key)")
-        for role, col in [("entity", self.entity_), ("time", self.time_)] + [("context", c) for c in self.context_]:
-            if col is not None and col not in data.columns:
-                raise DataError(f"sequence: {role} column {col!r} is not in the data; columns: {list(data.columns)}")
-        if data[self.entity_].isna().any():
-            raise DataError(f"sequence: entity column {self.entity_!r} has missing values")
-        if self.time_ is not None and data[self.time_].isna().any():
-            raise DataError(f"sequence: time column {self.time_!r} has missing values")
-        if self.context_:
-            varying = data.groupby(self.entity_, sort=False)[self.context_].nunique(dropna=False).max()
-            bad = sorted(varying[varying > 1].index)
-            if bad:
-                raise DataError(f"sequence: context columns {bad} change within an entity; they must be constant per {self.entity_!r}")
-        if len(set(data.columns) - {self.entity_, self.time_, *self.context_}) == 0 and self.time_ is None:
-            raise DataError("sequence: no event columns and no time column: nothing to model per step")
+    def _find_panel(self, data: pd.DataFrame, table: TableMeta) -> pd.DataFrame:
+        """Static and time-linked columns (:mod:`~synthkit.models.sequence_panel`) join the context;
+        returns ``data`` sorted by entity and time, linked columns as per-entity offsets."""
+        if self.time_ is not None:
+            codes = pd.factorize(data[self.entity_], sort=False)[0]
+            data = data.assign(_ent=codes).sort_values(["_ent", self.time_], kind="stable").drop(columns="_ent").reset_index(drop=True)
+        self.static_, self.linked_, self.derived_ = [], {}, {}
+        if not self.panel:
+            return data
+        free = [c.name for c in table.columns if c.name not in (self.entity_, self.time_, *self.context_)
+                and c.kind not in ("id", "text") and c.pii == "none"]
+        self.static_ = find_static(data, self.entity_, free)
+        self.linked_ = find_time_linked(data, self.entity_, self.time_, [c for c in free if c not in self.static_])
+        self.derived_ = find_derived(data, list(self.linked_), [c for c in free if c not in self.static_ and c not in self.linked_])
+        if self.static_ or self.linked_:
+            log.info("sequence: constant per entity %s; moving with time %s; derived %s", self.static_, sorted(self.linked_), sorted(self.derived_))
+        self.context_ += self.static_ + list(self.linked_)
+        return to_offsets(data, self.entity_, self.time_, self.linked_)
 
     def _prepare(self, frame: pd.DataFrame, ent_codes: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
         """Per-entity context frame, flat sorted step frame (model space) and lengths."""
@@ -155,6 +173,8 @@ class SequenceSynthesizer(Synthesizer):
         if self.time_:
             delta = np.diff(time, prepend=time[0])
             delta[first] = 0.0
+            # strictly increasing times (one row per person and year) stay so: no two rows at one time
+            self.min_gap_ = float(delta[~first].min()) if (~first).any() and (delta[~first] > 0).all() else 0.0
             steps[_DELTA] = delta
         for name in self.event_columns_:
             values = frame[name]
@@ -173,7 +193,7 @@ class SequenceSynthesizer(Synthesizer):
         return cats + [s.name for s in specs if s.role != "categorical"]
 
     def _open_time_bounds(self) -> list[float] | None:
-        """The observed time window [first, last], kept for :meth:`_into_window`; the time column and
+        """The observed time window [first, last], kept for :func:`~synthkit.models.sequence_util.into_window`; the time column and
         the datetime columns measured from it lose their decode clip. Clipping at the raw extremes
         piles every overshooting event onto the latest real timestamp (on Synthea a third of the
         synthetic encounters sat on one real patient's visit time, down to the second, and with a
@@ -193,30 +213,6 @@ class SequenceSynthesizer(Synthesizer):
             column.low = column.high = None
         return window
 
-    def _into_window(self, start: np.ndarray, offsets: np.ndarray, ent: np.ndarray, rng: np.random.Generator
-                     ) -> tuple[np.ndarray, np.ndarray]:
-        """Starts and per-event offsets of entities that would run past the window's end, compressed
-        so the entity ends at a random point of the last tenth of its room (order, count and relative
-        spacing kept; the end itself is never hit exactly). Starts beyond the end move just inside."""
-        if not getattr(self, "window_", None) or len(start) == 0:
-            return start, offsets
-        low, high = self.window_
-        width = high - low
-        if width <= 0:
-            return start, offsets
-        late = start >= high
-        if late.any():
-            start = start.copy()
-            start[late] = high - width * rng.uniform(0.001, 0.01, int(late.sum()))
-        span = np.zeros(len(start))
-        np.maximum.at(span, ent, offsets)
-        over = (start + span > high) & (span > 0)
-        if not over.any():
-            return start, offsets
-        scale = np.ones(len(start))
-        scale[over] = (high - start[over]) * rng.uniform(0.9, 1.0, int(over.sum())) / span[over]
-        return start, offsets * scale[ent]
-
     def _fit_context(self, ctx: pd.DataFrame) -> None:
         columns = []
         for name in ctx.columns:
@@ -232,13 +228,19 @@ class SequenceSynthesizer(Synthesizer):
 
     def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray) -> None:
         self.context_codecs_ = {c: ColumnCodec.fit(ctx[c].to_numpy(), self._kind(c), min(self.n_bins, 20)) for c in ctx.columns}
-        self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins) for c in steps.columns}
+        self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins, self.fine, True) for c in steps.columns}
         ctx_tokens = torch.from_numpy(np.column_stack([self.context_codecs_[c].encode(ctx[c].to_numpy()) for c in ctx.columns]))
-        flat = torch.from_numpy(np.column_stack([self.step_codecs_[c].encode(steps[c].to_numpy()) for c in steps.columns]))
-        self.net_ = SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
-                                [k.vocab_size for k in self.step_codecs_.values()], self.hidden, self.embed,
-                                [k.missing_token if k.has_missing else -1 for k in self.step_codecs_.values()],
-                                [k.ranks() for k in self.step_codecs_.values()])
+        ent = np.repeat(np.arange(len(lengths)), lengths)
+        coarse, fine = [], []
+        for c, codec in self.step_codecs_.items():
+            values = steps[c].to_numpy()
+            previous = previous_observed(values, ent) if codec.repeat else None
+            coarse.append(codec.encode(values, previous))
+            if codec.fine:
+                fine.append(codec.encode_fine(values, coarse[-1]))
+        flat = torch.from_numpy(np.column_stack(coarse + fine))
+        self.latent_ = self.latent if self.latent is not None else (16 if np.median(lengths) >= 16 else 0)
+        self.net_ = self._build_net()
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         # length buckets: entities of similar length share a batch, so little padding is computed
         jitter = np.random.default_rng(self.seed).random(len(lengths))
@@ -251,7 +253,7 @@ class SequenceSynthesizer(Synthesizer):
 
         def step(batch: torch.Tensor) -> dict[str, float]:
             ents = torch.from_numpy(chunks[int(batch[0])])
-            steps_b, mask = _gather(flat, offsets_t[ents], lengths_t[ents])
+            steps_b, mask = gather(flat, offsets_t[ents], lengths_t[ents])
             pos = position_features(lengths_t[ents], steps_b.shape[1])
             loss = self.net_.loss(ctx_tokens[ents], steps_b, pos, mask)
             trainer.optimize(optimizer, loss)
@@ -260,6 +262,32 @@ class SequenceSynthesizer(Synthesizer):
         self.net_.train()
         self.history_ = trainer.run(n_rows=len(chunks), step=step, modules=[self.net_]).to_dict()
         self.net_.eval()
+
+    def _build_net(self) -> SequenceNet:
+        """The network for the fitted codecs: a token column per step column, then a fine-position
+        column per binned number (vocabulary ``fine`` + "not binned")."""
+        codecs = list(self.step_codecs_.values())
+        fines = [k for k in codecs if k.fine]
+        return SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
+                           [k.vocab_size for k in codecs] + [k.fine + 1 for k in fines], self.hidden, self.embed,
+                           [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
+                           [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
+                           latent=self.latent_)
+
+    def _decode_steps(self, flat: np.ndarray, ent: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Step values from tokens: bins at their fine position, repeats as the entity's previous observation."""
+        out, j = {}, len(self.step_codecs_)
+        for i, (c, codec) in enumerate(self.step_codecs_.items()):
+            fine = None
+            if codec.fine:
+                fine, j = flat[:, j], j + 1
+            values = codec.decode(flat[:, i], rng, fine)
+            if codec.repeat:
+                repeat = flat[:, i] == codec.repeat_token
+                if repeat.any():
+                    values[repeat] = pd.Series(values).groupby(ent, sort=False).ffill().to_numpy()[repeat]
+            out[c] = values
+        return out
 
     def _kind(self, name: str) -> str:
         if name in (LENGTH, START, _DELTA) or name in self.relative_columns_:
@@ -287,14 +315,21 @@ class SequenceSynthesizer(Synthesizer):
         lengths = np.asarray(lengths, dtype=np.int64)
         if len(lengths) != len(context):
             raise DataError(f"sample_for: {len(lengths)} lengths for {len(context)} context rows")
-        missing = [c for c in self.context_ if c not in context.columns]
+        found = [*self.static_, *self.linked_]  # found in the data, not named by the caller: drawn here
+        missing = [c for c in self.context_ if c not in context.columns and c not in found]
         if missing:
             raise DataError(f"sample_for: context is missing columns {missing}")
         if self.time_ and starts is None:
             raise DataError("sample_for: this model has a time column; give starts")
         rng = self._rng(seed)
-        sub = TableSchema([self._spec(c) for c in self.context_])
-        ctx = sub.to_model_frame(context.reset_index(drop=True)) if self.context_ else pd.DataFrame(index=range(len(lengths)))
+        given = [c for c in self.context_ if c in context.columns]
+        sub = TableSchema([self._spec(c) for c in given])
+        ctx = sub.to_model_frame(context[given].reset_index(drop=True)) if given else pd.DataFrame(index=range(len(lengths)))
+        drawn = [c for c in self.context_ if c not in given]
+        if drawn:
+            extra = self.context_model_.sample(len(context), seed=int(rng.integers(0, 2**31 - 1)))
+            extra = self.context_model_.schema_.to_model_frame(extra)
+            ctx = ctx.assign(**{c: extra[c].to_numpy() for c in drawn})[self.context_]
         ctx[LENGTH] = np.clip(lengths, 0, self.max_length).astype(float)
         if self.time_:
             ctx[START] = np.asarray(starts, dtype=float)
@@ -317,21 +352,30 @@ class SequenceSynthesizer(Synthesizer):
         flat = tokens.numpy()[valid]
         ent = np.repeat(np.arange(n), lengths)
         first = np.concatenate([[0], np.cumsum(lengths)[:-1]])[lengths > 0]
-        steps = {c: k.decode(flat[:, i], rng) for i, (c, k) in enumerate(self.step_codecs_.items())}
+        steps = self._decode_steps(flat, ent, rng)
         out: dict[str, Any] = {}
         if self.time_:
-            delta = np.maximum(np.nan_to_num(steps.pop(_DELTA), nan=0.0), 0.0)
+            delta = np.maximum(np.nan_to_num(steps.pop(_DELTA), nan=0.0), getattr(self, "min_gap_", 0.0))
             delta[first] = 0.0
             cum = np.cumsum(delta)
             offsets = cum - np.repeat(cum[first], lengths[lengths > 0])
-            start, offsets = self._into_window(np.nan_to_num(ctx[START].to_numpy(dtype=float)), offsets, ent, rng)
+            start = np.nan_to_num(ctx[START].to_numpy(dtype=float))
+            if self._spec(self.time_).integer:  # whole years / step numbers: whole starts, whole gaps
+                start, offsets = np.round(start), np.round(offsets)
+            start, offsets = into_window(getattr(self, "window_", None), self._spec(self.time_).integer, start, offsets, ent, rng)
             out[self.time_] = start[ent] + offsets
         for name in self.context_:
             out[name] = ctx[name].to_numpy()[ent]
+        if self.linked_:
+            step = np.arange(len(ent)) - np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+            for name, rule in self.linked_.items():
+                axis = out[self.time_] if rule["axis"] == "time" else step
+                out[name] = np.asarray(out[name], dtype=float) + float(rule["slope"]) * axis
         for name, values in steps.items():
             out[name] = values + out[self.time_] if name in self.relative_columns_ else values
             if name in getattr(self, "ends_", {}):
                 out[name] = np.where(out[name] > self.ends_[name], np.nan, out[name])
+        apply_derived(out, self.derived_)
         frame = pd.DataFrame(out, index=pd.RangeIndex(len(ent)))[[s.name for s in self.schema_.learned]]
         regenerated: dict[str, pd.Series] = {}
         for spec in self.schema_.regenerated:
@@ -351,7 +395,8 @@ class SequenceSynthesizer(Synthesizer):
             "context_codecs": {c: k.to_state() for c, k in self.context_codecs_.items()},
             "step_codecs": {c: k.to_state() for c, k in self.step_codecs_.items()},
             "context_model": ctx_doc, "history": self.history_, "window": getattr(self, "window_", None),
-            "ends": getattr(self, "ends_", {}),
+            "ends": getattr(self, "ends_", {}), "static": self.static_, "linked": self.linked_, "derived": self.derived_,
+            "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_,
         }
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
         tensors.update({f"context.{k}": v for k, v in ctx_tensors.items()})
@@ -364,56 +409,10 @@ class SequenceSynthesizer(Synthesizer):
         self.step_codecs_ = {c: ColumnCodec.from_state(s) for c, s in state["step_codecs"].items()}
         self.history_ = state.get("history", {})
         self.window_, self.ends_ = state.get("window"), dict(state.get("ends") or {})
-        self.context_model_ = import_model(state["context_model"], _strip(tensors, "context."))
-        self.net_ = SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
-                                [k.vocab_size for k in self.step_codecs_.values()], self.hidden, self.embed,
-                                [k.missing_token if k.has_missing else -1 for k in self.step_codecs_.values()],
-                                [k.ranks() for k in self.step_codecs_.values()])
-        self.net_.load_state_dict(_strip(tensors, "net."))
+        self.static_, self.linked_ = list(state.get("static") or []), dict(state.get("linked") or {})
+        self.derived_, self.min_gap_ = dict(state.get("derived") or {}), float(state.get("min_gap") or 0.0)
+        self.latent_ = int(state.get("latent") or 0)
+        self.context_model_ = import_model(state["context_model"], strip(tensors, "context."))
+        self.net_ = self._build_net()
+        self.net_.load_state_dict(strip(tensors, "net."))
         self.net_.eval()
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """One torch thread for the step-by-step recurrence: its matrices are small, so thread
-    synchronisation costs more than it saves (measured 7x slower with 2 threads on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _gather(flat: torch.Tensor, offsets: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Padded [B, T, K] steps and [B, T] mask of the entities starting at ``offsets``."""
-    t_max = int(lengths.max())
-    t = torch.arange(t_max).unsqueeze(0)
-    mask = t < lengths.unsqueeze(1)
-    index = torch.where(mask, offsets.unsqueeze(1) + t, torch.zeros_like(t))
-    return flat[index], mask.float()
-
-
-def _strip(tensors: dict[str, Any], prefix: str) -> dict[str, Any]:
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-
-def export_model(model: Synthesizer) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A fitted flat synthesizer as (JSON document, tensors), for nesting inside another model file."""
-    state, tensors = model._get_state()
-    doc = {"model": model.name, "params": model.get_params(), "metadata": model.metadata.to_dict() if model.metadata else None,
-           "schema": model.schema_.to_state(), "state": state, "n_training_rows": int(model.n_training_rows_)}
-    return doc, tensors
-
-
-def import_model(doc: dict[str, Any], tensors: dict[str, Any]) -> Synthesizer:
-    """Inverse of :func:`export_model` (no pickle: the tensors come from ``weights_only`` loading)."""
-    metadata = Metadata.from_dict(doc["metadata"]) if doc.get("metadata") else None
-    model = get(doc["model"])(metadata=metadata, **dict(doc.get("params") or {}))
-    model.table_ = metadata.table() if metadata else None  # type: ignore[assignment]
-    model.schema_ = TableSchema.from_state(doc["schema"])
-    model.n_training_rows_ = int(doc.get("n_training_rows", 0))
-    model._set_state(doc.get("state") or {}, tensors)
-    model._sample_rng_ = np.random.default_rng(model.seed)
-    model.fitted_ = True
-    return model

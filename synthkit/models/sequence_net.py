@@ -34,16 +34,24 @@ def position_features(lengths: torch.Tensor, t_max: int) -> torch.Tensor:
 
 
 class ColumnCodec:
-    """Reversible column ↔ integer tokens; see the module docstring."""
+    """Reversible column ↔ integer tokens; see the module docstring.
 
-    def __init__(self, kind: str, exact: list[Any], edges: list[float], has_missing: bool) -> None:
+    Binned numbers carry two more pieces: a ``repeat`` token ("the same value as this entity's
+    previous observation": a weight carried over a stay, a pressure reading that has not moved), and
+    a ``fine`` position inside the bin, a second token predicted after the bin, so a smooth series
+    is written at bin × fine resolution instead of jumping uniformly inside a coarse bin."""
+
+    def __init__(self, kind: str, exact: list[Any], edges: list[float], has_missing: bool, fine: int = 0,
+                 repeat: bool = False) -> None:
         self.kind = kind  # "numerical" | "categorical"
         self.exact = exact  # exact values (categories, or numeric spikes / discrete values)
         self.edges = edges  # quantile bin edges for the non-exact numeric values
         self.has_missing = has_missing
+        self.fine = fine if len(edges) > 1 else 0  # positions inside a bin (0: uniform draw)
+        self.repeat = bool(repeat and len(edges) > 1)
 
     @classmethod
-    def fit(cls, values: np.ndarray, kind: str, n_bins: int) -> ColumnCodec:
+    def fit(cls, values: np.ndarray, kind: str, n_bins: int, fine: int = 0, repeat: bool = False) -> ColumnCodec:
         if kind == "categorical":
             series = pd.Series(values, dtype=object)
             counts = series.dropna().astype(str).value_counts(sort=False)
@@ -62,22 +70,27 @@ class ColumnCodec:
         edges = np.unique(np.quantile(rest, np.linspace(0, 1, n_bins + 1))) if len(rest) else np.zeros(0)
         if len(edges) < 2:  # the rest is a single value: keep it exact
             spikes, edges = np.unique(np.concatenate([spikes, rest])), np.zeros(0)
-        return cls("numerical", spikes.tolist(), edges.tolist(), has_missing)
+        return cls("numerical", spikes.tolist(), edges.tolist(), has_missing, fine, repeat)
 
     @property
     def n_bins(self) -> int:
         return max(len(self.edges) - 1, 0)
 
     @property
-    def vocab_size(self) -> int:
-        return max(len(self.exact) + self.n_bins + int(self.has_missing), 1)
+    def repeat_token(self) -> int:
+        return len(self.exact) + self.n_bins if self.repeat else -1
 
     @property
     def missing_token(self) -> int:
-        return len(self.exact) + self.n_bins
+        return len(self.exact) + self.n_bins + int(self.repeat)
 
-    def encode(self, values: np.ndarray) -> np.ndarray:
-        """Tokens (int64); values never seen map to the nearest bin or the most frequent category."""
+    @property
+    def vocab_size(self) -> int:
+        return max(self.missing_token + int(self.has_missing), 1)
+
+    def encode(self, values: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+        """Tokens (int64); values never seen map to the nearest bin or the most frequent category.
+        ``previous``: the entity's previous observed value per row (NaN if none), for repeats."""
         n = len(values)
         if self.kind == "categorical":
             series = pd.Series(values, dtype=object)
@@ -95,10 +108,11 @@ class ColumnCodec:
                 is_exact = exact[pos] == arr
                 tokens[is_exact] = pos[is_exact]
             if self.n_bins:
-                edges = np.asarray(self.edges)
-                bins = np.clip(np.searchsorted(edges, arr, side="right") - 1, 0, self.n_bins - 1)
+                bins = self._bins(arr)
                 rest = ~is_exact & ~missing
                 tokens[rest] = len(exact) + bins[rest]
+                if self.repeat and previous is not None:
+                    tokens[(arr == previous) & rest] = self.repeat_token
             elif len(exact):
                 rest = ~is_exact & ~missing
                 tokens[rest] = np.argmin(np.abs(exact[None, :] - arr[rest, None]), axis=1) if rest.any() else 0
@@ -106,8 +120,22 @@ class ColumnCodec:
             tokens[missing] = self.missing_token
         return tokens
 
-    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Values for tokens: exact values as they are, bins as uniform draws inside the bin."""
+    def _bins(self, arr: np.ndarray) -> np.ndarray:
+        return np.clip(np.searchsorted(np.asarray(self.edges), arr, side="right") - 1, 0, self.n_bins - 1)
+
+    def encode_fine(self, values: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        """Position inside the bin (0 … fine-1) of binned values; ``fine`` (= not applicable) elsewhere."""
+        arr, edges = np.asarray(values, dtype=float), np.asarray(self.edges)
+        binned = (tokens >= len(self.exact)) & (tokens < len(self.exact) + self.n_bins)
+        out = np.full(len(arr), self.fine, dtype=np.int64)
+        b = self._bins(arr[binned])
+        u = (arr[binned] - edges[b]) / np.maximum(edges[b + 1] - edges[b], 1e-12)
+        out[binned] = np.clip((u * self.fine).astype(np.int64), 0, self.fine - 1)
+        return out
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator, fine: np.ndarray | None = None) -> np.ndarray:
+        """Values for tokens: exact values as they are, bins as uniform draws inside the bin (inside
+        the ``fine`` sub-bin when given); repeats and missing are NaN (the caller fills repeats)."""
         tokens = np.asarray(tokens, dtype=np.int64)
         n_exact = len(self.exact)
         if self.kind == "categorical":
@@ -124,39 +152,49 @@ class ColumnCodec:
             edges = np.asarray(self.edges)
             in_bin = (tokens >= n_exact) & (tokens < n_exact + self.n_bins)
             b = tokens[in_bin] - n_exact
+            if fine is not None and self.fine:
+                u[in_bin] = (np.minimum(fine[in_bin], self.fine - 1) + u[in_bin]) / self.fine
             out[in_bin] = edges[b] + u[in_bin] * (edges[b + 1] - edges[b])
         return out
 
     def ranks(self) -> list[float]:
-        """Per token, the rank of its value among the tokens in [0, 1] (categories and missing: 0)."""
+        """Per token, the rank of its value among the tokens in [0, 1] (categories, repeat, missing: 0)."""
         if self.kind == "categorical" or self.vocab_size <= 1:
             return [0.0] * self.vocab_size
         edges = np.asarray(self.edges)
         reps = np.concatenate([np.asarray(self.exact, dtype=float), (edges[:-1] + edges[1:]) / 2 if self.n_bins else []])
         order = np.argsort(np.argsort(reps, kind="stable"), kind="stable")
         rank = (order / max(len(reps) - 1, 1)).tolist()
-        return rank + [0.0] * int(self.has_missing)
+        return rank + [0.0] * (int(self.repeat) + int(self.has_missing))
 
     def to_state(self) -> dict[str, Any]:
-        return {"kind": self.kind, "exact": self.exact, "edges": self.edges, "has_missing": self.has_missing}
+        return {"kind": self.kind, "exact": self.exact, "edges": self.edges, "has_missing": self.has_missing,
+                "fine": self.fine, "repeat": self.repeat}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ColumnCodec:
-        return cls(state["kind"], list(state["exact"]), list(state["edges"]), bool(state["has_missing"]))
+        return cls(state["kind"], list(state["exact"]), list(state["edges"]), bool(state["has_missing"]),
+                   int(state.get("fine", 0)), bool(state.get("repeat", False)))
 
 
 class SequenceNet(nn.Module):
     """Context-conditioned GRU over steps with column-by-column decoding inside each step."""
 
     def __init__(self, context_vocab: list[int], step_vocab: list[int], hidden: int = 128, embed: int = 64,
-                 missing_tokens: list[int] | None = None, ranks: list[list[float]] | None = None) -> None:
+                 missing_tokens: list[Any] | None = None, ranks: list[list[float]] | None = None, latent: int = 0) -> None:
         super().__init__()
         self.context_emb = nn.ModuleList([nn.Embedding(v, embed) for v in context_vocab])
         self.context_proj = nn.Linear(embed, hidden)
         self.step_emb = nn.ModuleList([nn.Embedding(v + 1, embed) for v in step_vocab])  # +1: start token
         # last *observed* token of each column: sparse measures (a lab every few hours) stay in view
         self.carry_emb = nn.ModuleList([nn.Embedding(v + 1, embed) for v in step_vocab])
-        self.missing = list(missing_tokens) if missing_tokens is not None else [-1] * len(step_vocab)
+        # tokens that say nothing about a column's level (missing, repeat, "no fine position"): the
+        # carried token skips them, so it always holds the last observed value's token
+        skip = [m if isinstance(m, (list, tuple)) else [m] for m in (missing_tokens or [-1] * len(step_vocab))]
+        for i, (v, tokens) in enumerate(zip(step_vocab, skip, strict=True)):
+            mask = torch.zeros(v + 1, dtype=torch.bool)
+            mask[[t for t in tokens if 0 <= t <= v]] = True
+            self.register_buffer(f"skip_{i}", mask, persistent=False)
         # value rank of each token (numbers: order of the value; categories: 0) + start token, so a
         # bin's neighbours are near from the first step instead of being learned one pair at a time
         ranks = ranks if ranks is not None else [[0.0] * v for v in step_vocab]
@@ -172,6 +210,14 @@ class SequenceNet(nn.Module):
         self.own_emb = nn.ModuleList([nn.Embedding(v + 1, hidden) for v in step_vocab])
         self.heads = nn.ModuleList([nn.Sequential(nn.LayerNorm(hidden), nn.ReLU(), nn.Linear(hidden, v)) for v in step_vocab])
         self.step_vocab = list(step_vocab)
+        # per-entity latent (a VAE over whole sequences): what the context does not say about an
+        # entity (a patient's own baseline and volatility, a windy or a still week) is drawn once
+        # per entity and conditions every step, instead of being re-decided step by step
+        self.latent = latent
+        if latent:
+            self.enc = nn.Sequential(nn.Linear(embed, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+            self.enc_out = nn.Linear(hidden, 2 * latent)
+            self.z_proj = nn.Linear(latent, hidden)
 
     def context(self, ctx: torch.Tensor) -> torch.Tensor:
         """[B, C] context tokens → [B, H] context vector."""
@@ -184,7 +230,7 @@ class SequenceNet(nn.Module):
         out = torch.empty_like(steps)
         for i in range(k):
             col = steps[..., i]
-            observed = col != self.missing[i]
+            observed = ~getattr(self, f"skip_{i}")[col]
             idx = torch.where(observed, torch.arange(t).expand(b, t), torch.full_like(col, -1))
             last = torch.cummax(idx, dim=1).values
             out[..., i] = torch.where(last >= 0, col.gather(1, last.clamp(min=0)), torch.full_like(col, self.step_vocab[i]))
@@ -204,6 +250,14 @@ class SequenceNet(nn.Module):
         """
         b, t, k = steps.shape
         c = self.context(ctx)
+        kl = torch.zeros(b)
+        if self.latent:
+            seen = sum(emb(steps[..., i]) for i, emb in enumerate(self.step_emb))
+            pooled = (self.enc(seen) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+            mu, logvar = self.enc_out(pooled).chunk(2, dim=-1)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            c = c + torch.tanh(self.z_proj(z))
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(-1)
         start = torch.tensor(self.step_vocab, dtype=steps.dtype).expand(b, 1, k)
         prev = torch.cat([start, steps[:, :-1]], dim=1)
         carried = torch.cat([start, self.carry(steps)[:, :-1]], dim=1)
@@ -215,7 +269,7 @@ class SequenceNet(nn.Module):
             logits = head(base + acc + self.own_emb[i](carried[..., i]))
             nll = nll + nn.functional.cross_entropy(logits.reshape(b * t, -1), steps[..., i].reshape(-1), reduction="none").view(b, t)
             acc = acc + self.row_emb[i](steps[..., i])
-        return (nll * mask).sum() / mask.sum().clamp(min=1)
+        return ((nll * mask).sum() + kl.sum()) / mask.sum().clamp(min=1)  # ELBO per step
 
     @torch.no_grad()
     def generate(self, ctx: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, temperature: float = 1.0) -> torch.Tensor:
@@ -223,10 +277,11 @@ class SequenceNet(nn.Module):
         b, k = ctx.shape[0], len(self.heads)
         t_max = int(lengths.max()) if len(lengths) else 0
         c = self.context(ctx)
+        if self.latent:
+            c = c + torch.tanh(self.z_proj(torch.randn(b, self.latent, generator=generator)))
         h = c.unsqueeze(0).contiguous()
         prev = torch.tensor(self.step_vocab, dtype=torch.long).expand(b, k).unsqueeze(1)
         carried = prev.clone()
-        missing = torch.tensor(self.missing, dtype=torch.long)
         positions = position_features(lengths, t_max)
         out_tokens = torch.zeros(b, t_max, k, dtype=torch.long)
         for t in range(t_max):
@@ -242,5 +297,6 @@ class SequenceNet(nn.Module):
             step = torch.stack(drawn, dim=1)
             out_tokens[:, t] = step
             prev = step.unsqueeze(1)
-            carried = torch.where(prev != missing, prev, carried)
+            skip = torch.stack([getattr(self, f"skip_{i}")[step[:, i]] for i in range(k)], dim=1).unsqueeze(1)
+            carried = torch.where(skip, carried, prev)
         return out_tokens

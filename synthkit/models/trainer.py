@@ -13,7 +13,9 @@ for the zero-grad / backward / gradient-clip / step sequence. The trainer owns t
 - time budget: with ``max_minutes`` training stops after the first step past the budget (the
   budget can replace ``epochs``: pass ``epochs=None``);
 - early stopping: with ``validate`` and ``patience``, training stops after ``patience`` epochs
-  without an improvement of ``min_delta``; the best weights of ``modules`` are restored at the end;
+  without an improvement of ``min_delta``, but never before ``min_steps`` optimizer steps (a small
+  table has few batches per epoch, and a noisy validation loss would otherwise stop it after a few
+  dozen steps); the best weights of ``modules`` are restored at the end;
 - progress: a bar per epoch with the latest losses (quiet in CI, see ``synthkit.utils.progress``);
 - device: ``"auto"`` picks CUDA when present, else CPU (:func:`resolve_device`).
 """
@@ -79,7 +81,8 @@ class Trainer:
 
     def __init__(self, epochs: int | None = 100, batch_size: int = 500, max_minutes: float | None = None,
                  patience: int | None = None, min_delta: float = 0.0, grad_clip: float | None = None,
-                 device: str | torch.device = "auto", seed: int | None = 0, desc: str = "training") -> None:
+                 device: str | torch.device = "auto", seed: int | None = 0, desc: str = "training",
+                 min_steps: int = 0) -> None:
         if epochs is None and max_minutes is None:
             raise ConfigError("give epochs or max_minutes (or both) to bound training")
         if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1):
@@ -90,6 +93,8 @@ class Trainer:
             raise ConfigError(f"max_minutes must be a positive number, got {max_minutes!r}")
         if patience is not None and (not isinstance(patience, int) or patience < 1):
             raise ConfigError(f"patience must be a positive integer, got {patience!r}")
+        if not isinstance(min_steps, int) or isinstance(min_steps, bool) or min_steps < 0:
+            raise ConfigError(f"min_steps must be an integer >= 0, got {min_steps!r}")
         if grad_clip is not None and not (isinstance(grad_clip, (int, float)) and grad_clip > 0):
             raise ConfigError(f"grad_clip must be a positive number, got {grad_clip!r}")
         self.epochs = epochs
@@ -97,6 +102,7 @@ class Trainer:
         self.max_minutes = max_minutes
         self.patience = patience
         self.min_delta = min_delta
+        self.min_steps = min_steps
         self.grad_clip = grad_clip
         self.device = resolve_device(device)
         self.seed = seed
@@ -169,7 +175,8 @@ class Trainer:
                     history.stop_reason = "time"
                     log.info("%s: time budget of %s min reached after %d epochs", self.desc, self.max_minutes, epoch)
                     break
-                if self.patience is not None and validate is not None and waited >= self.patience:
+                if (self.patience is not None and validate is not None and waited >= self.patience
+                        and history.steps >= self.min_steps):
                     history.stop_reason = "early_stopping"
                     log.info("%s: early stopping after %d epochs (best epoch %s)", self.desc, epoch, history.best_epoch)
                     break

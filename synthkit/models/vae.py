@@ -45,6 +45,7 @@ from synthkit.models.chunked import map_chunks
 from synthkit.models.nn_base import NeuralSynthesizer
 from synthkit.models.registry import register
 from synthkit.models.dp_neural import DPNeuralMixin
+from synthkit.models.params import DPParams, NeuralParams
 
 __all__ = ["Decoder", "Encoder", "TabularVAE"]
 
@@ -110,40 +111,30 @@ class TabularVAE(DPNeuralMixin, NeuralSynthesizer):
     Extra parameters: ``latent_dim``, ``encoder_dims``, ``decoder_dims``,
     ``loss_factor`` (weight of reconstruction vs KL, TVAE uses 2), ``weight_decay``,
     ``sample_categories`` (``"softmax"`` or ``"argmax"``).
-    DP parameters (see the module docstring): ``epsilon`` (None = no DP), ``delta``,
+    DP parameters (:class:`~synthkit.models.params.DPParams`, flat or as ``privacy=``; the neural ones
+    are :class:`~synthkit.models.params.NeuralParams`, flat or ``neural=``): ``epsilon`` (None = no DP), ``delta``,
     ``max_grad_norm``, ``noise_multiplier``, ``n_bins``, ``bounds``, ``categories``,
     ``preprocessing_share``, ``dp``.
     """
 
+    param_defaults: ClassVar[dict[str, Any]] = {"epochs": 150, "max_grad_norm": 10.0}
     test_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 100, "latent_dim": 16, "encoder_dims": (32,), "decoder_dims": (32,)}
     default_learning_rate = 1e-3
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
-                 epochs: int | None = 150, batch_size: int = 500, max_minutes: float | None = None,
-                 learning_rate: float | None = None, patience: int | None = None, validation_fraction: float = 0.0,
-                 grad_clip: float | None = None, device: str = "auto", numeric_encoding: str = "gmm",
-                 max_modes: int = 10, rare_min_count: int | None = None, rare_strategy: str = "drop",
-                 clip_quantile: float | None = None, latent_dim: int = 128,
+                 neural: NeuralParams | None = None, latent_dim: int = 128,
                  encoder_dims: tuple[int, ...] = (128, 128), decoder_dims: tuple[int, ...] = (128, 128),
                  loss_factor: float = 2.0, weight_decay: float = 1e-5, sample_categories: str = "softmax",
-                 epsilon: float | None = None, delta: float | None = None, max_grad_norm: float = 10.0,
-                 noise_multiplier: float | None = None, n_bins: int = 20, bounds: dict[str, list[float]] | None = None,
-                 categories: dict[str, list[str]] | None = None, preprocessing_share: float = 0.1,
-                 dp: bool | None = None) -> None:
-        super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, epochs=epochs,
-                         batch_size=batch_size, max_minutes=max_minutes, learning_rate=learning_rate,
-                         patience=patience, validation_fraction=validation_fraction, grad_clip=grad_clip,
-                         device=device, numeric_encoding=numeric_encoding, max_modes=max_modes,
-                         rare_min_count=rare_min_count, rare_strategy=rare_strategy, clip_quantile=clip_quantile)
+                 privacy: DPParams | None = None, **flat: Any) -> None:
+        """``neural`` / ``privacy`` or their flat keys (``epochs=...``, ``epsilon=...``): :mod:`synthkit.models.params`."""
+        self._set_param_group("privacy", privacy, flat, self.param_defaults)
+        super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile, neural=neural, **flat)
         self.latent_dim = latent_dim
         self.encoder_dims = tuple(encoder_dims)
         self.decoder_dims = tuple(decoder_dims)
         self.loss_factor = loss_factor
         self.weight_decay = weight_decay
         self.sample_categories = sample_categories
-        self._set_dp_params(epsilon=epsilon, delta=delta, max_grad_norm=max_grad_norm, noise_multiplier=noise_multiplier,
-                            n_bins=n_bins, bounds=bounds, categories=categories,
-                            preprocessing_share=preprocessing_share, dp=dp)
 
     def _check_params(self) -> None:
         super()._check_params()

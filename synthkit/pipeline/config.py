@@ -6,17 +6,23 @@ place. Unknown keys are errors (a typo must not silently fall back to a default)
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from synthkit.errors import ConfigError
+from synthkit.io.sql import redact_url
+from synthkit.pipeline.outputs import MARKER
+from synthkit.utils.paths import safe_name
 
-__all__ = ["PipelineConfig", "load_config", "apply_overrides", "GATE_PATTERN"]
+__all__ = ["PipelineConfig", "load_config", "apply_overrides", "expand_env", "GATE_PATTERN"]
 
+_RUN_OUTPUTS = {"synthetic.csv", "synthetic", "metrics.json", "report.html", "metadata.json", "expectations.json",
+                "validation.json", "audit.json", "model", "model.fingerprint", MARKER}
 # "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
 GATE_PATTERN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
@@ -41,8 +47,6 @@ class SourceConfig(_Section):
         given = [k for k in ("dataset", "path", "url") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("give exactly one of 'dataset', 'path' or 'url'")
-        if self.url and not (self.table or self.query):
-            raise ValueError("a SQL 'url' needs 'table' or 'query'")
         return self
 
 
@@ -52,6 +56,8 @@ class ProfileConfig(_Section):
     kinds: dict[str, str] = Field(default_factory=dict, description="column -> kind override")
     pii: dict[str, str] = Field(default_factory=dict, description="column -> PII class override ('none' to clear)")
     primary_key: str | None = Field(None, description="primary key column (regenerated, never learned)")
+    expectations: bool = Field(True, description="build the real table's Great Expectations suite and check the "
+                               "synthetic rows against it (expectations.json, validation.json; one-table runs)")
 
 
 class HoldoutConfig(_Section):
@@ -91,7 +97,7 @@ class EvaluateConfig(_Section):
     target: str | None = Field(None, description="column to predict for the utility tests")
     sensitive_columns: list[str] = Field(default_factory=list, description="columns an attacker would infer")
     quasi_identifiers: list[str] = Field(default_factory=list, description="columns an attacker could link on")
-    max_rows: int = Field(20000, gt=0, description="rows per side evaluated (larger inputs are subsampled)")
+    max_rows: int = Field(20000, ge=100, description="rows per side evaluated (larger inputs are subsampled; the evaluator needs >= 100)")
     families: list[Literal["fidelity", "privacy", "utility"]] = Field(
         default_factory=lambda: ["fidelity", "privacy", "utility"]
     )
@@ -108,10 +114,13 @@ class SinkConfig(_Section):
     @field_validator("path")
     @classmethod
     def _inside_run_folder(cls, value: str | None) -> str | None:
-        """Checked when the config loads, so a bad path fails fast instead of after a whole run."""
+        """Checked when the config loads, so a bad path fails fast instead of after a whole run: every
+        part a plain name (no '..', '~', '\\', NUL, hidden or reserved names), none of the run's own outputs."""
         if value is not None:
-            if PurePath(value).is_absolute() or ".." in PurePath(value).parts or value.startswith("~"):
-                raise ValueError("must be a relative path inside the run folder")
+            parts = value.split("/")
+            if any(safe_name(p) != p for p in parts) or parts[0] in _RUN_OUTPUTS:
+                raise ValueError("must be a relative path inside the run folder, of plain names "
+                                 f"(letters, digits, '_.-'), not one of the run's own outputs {sorted(_RUN_OUTPUTS)}")
         return value
 
 
@@ -129,6 +138,21 @@ class EngineConfig(_Section):
     sample_rows: int = Field(200_000, gt=0, description="seeded sample size for neural fits and row-level evaluation on a cluster")
 
 
+class MlflowConfig(_Section):
+    """Record the run in MLflow: params, headline metrics, gates and the outputs as artifacts."""
+
+    experiment: str = Field("synthkit", description="MLflow experiment name")
+    tracking_uri: str | None = Field(None, description="tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (default: $MLFLOW_TRACKING_URI)")
+    artifact_location: str | None = Field(None, description="artifact root of a new experiment (default: mlartifacts/ beside a sqlite store)")
+    log_synthetic: bool = Field(False, description="also upload synthetic.csv (never the real data)")
+
+
+class TrackConfig(_Section):
+    """Experiment trackers the run reports to (needs the matching extra, e.g. synthkit[mlflow])."""
+
+    mlflow: MlflowConfig | None = None
+
+
 class ReportConfig(_Section):
     """The HTML report."""
 
@@ -141,7 +165,8 @@ class PipelineConfig(_Section):
 
     name: str = Field(..., description="run name; outputs go to <output_dir>")
     seed: int = Field(0, description="seed for everything not seeded explicitly")
-    output_dir: str | None = Field(None, description="run folder (default reports/<name>), relative to the YAML file's project")
+    output_dir: str | None = Field(None, description="run folder (default reports/<name>), relative to the current folder "
+                                   "like every path here; replaced only if synthkit made it (it holds .synthkit-run)")
     source: SourceConfig
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     holdout: HoldoutConfig = Field(default_factory=HoldoutConfig)
@@ -152,6 +177,15 @@ class PipelineConfig(_Section):
     sink: SinkConfig = Field(default_factory=SinkConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    track: TrackConfig = Field(default_factory=TrackConfig)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The config as JSON data with passwords in URLs hidden: what reports and trackers may show."""
+        data = self.model_dump(mode="json")
+        for section in ("source", "sink"):
+            if data[section].get("url"):
+                data[section]["url"] = redact_url(data[section]["url"])
+        return data
 
     @field_validator("name")
     @classmethod
@@ -163,8 +197,11 @@ class PipelineConfig(_Section):
     @model_validator(mode="after")
     def _table_for_sql_sink(self) -> PipelineConfig:
         """A single-table run needs the SQL table's name; a multi-table run names tables after its own."""
-        if self.sink.url and not self.sink.table and self.model.name != "relational":
-            raise ValueError("sink.table: a SQL sink 'url' needs a 'table' (the name of the table to write)")
+        if self.model.name != "relational":
+            if self.sink.url and not self.sink.table:
+                raise ValueError("sink.table: a SQL sink 'url' needs a 'table' (the name of the table to write)")
+            if self.source.url and not (self.source.table or self.source.query):
+                raise ValueError("source: a SQL 'url' needs 'table' or 'query' (a multi-table model reads every table)")
         return self
 
     @field_validator("gates")
@@ -194,7 +231,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Pipelin
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a pipeline file must be a mapping of sections (source, model, ...)")
-    data = apply_overrides(data, overrides or [])
+    data = expand_env(apply_overrides(data, overrides or []))
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as exc:
@@ -223,6 +260,25 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             node[part] = dict(child)
             node = node[part]
         node[parts[-1]] = value
+    return data
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(data: Any) -> Any:
+    """Replace ``${NAME}`` (or ``${NAME:-default}``) in string values by the environment variable,
+    so secrets such as database URLs stay out of the YAML file; an unset variable without a default
+    is an error naming it."""
+    if isinstance(data, dict):
+        return {k: expand_env(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_env(v) for v in data]
+    if isinstance(data, str):
+        missing = [m.group(1) for m in _ENV.finditer(data) if m.group(1) not in os.environ and m.group(2) is None]
+        if missing:
+            raise ConfigError(f"environment variable {missing[0]} is not set (used as ${{{missing[0]}}} in the pipeline)")
+        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), data)
     return data
 
 

@@ -1,9 +1,8 @@
-"""The multi-table run: a ``Dataset`` in, a ``relational`` model, one synthetic CSV per table.
+"""The evaluation a multi-table run calls (every other stage is shared with one-table runs).
 
-Held out by root entity (a held-out patient keeps all of their rows out of training), evaluated
-table by table against the same split, checked for key integrity and for child dates before the
-root's first date, audited per table. The root table's scores are the headline (report, gates);
-every table's scores and the integrity counts sit beside them in ``metrics.json``.
+Each table is evaluated against its own holdout rows (held out by root entity), checked for key
+integrity and for child dates before the root's first date, and audited. The root table's scores
+are the headline (report, gates); every table's scores and the integrity counts sit beside them.
 """
 
 from __future__ import annotations
@@ -13,32 +12,20 @@ from typing import Any
 
 import pandas as pd
 
+from synthkit.audit import audit
 from synthkit.errors import ConfigError
+from synthkit.evaluate import evaluate
+from synthkit.io import Dataset
+from synthkit.meta import Metadata
+from synthkit.models.medical import root_ids
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.meta import Metadata
-from synthkit.utils.atomic import atomic_path, write_json
+from synthkit.utils.atomic import write_json
 
-__all__ = ["load_dataset", "split_dataset", "integrity", "evaluate_tables", "audit_tables"]
+__all__ = ["root_table", "owners", "integrity", "evaluate_tables", "headline", "audit_tables"]
 
 log = logging.getLogger(__name__)
 _VERDICT_ORDER = {"pass": 0, "warn": 1, "fail": 2}
-
-
-def load_dataset(cfg: PipelineConfig) -> Any:
-    """The source as a ``synthkit.io.Dataset`` (bundled multi-table set, Synthea/FHIR folder, database)."""
-    from synthkit.io import Dataset, read
-
-    src = cfg.source
-    if src.dataset:
-        from synthkit.datasets import load
-
-        data = load(src.dataset)
-    else:
-        data = read(src.path or src.url, **src.options)
-    if not isinstance(data, Dataset):
-        raise ConfigError("the relational model needs a multi-table source (a Dataset: Synthea/FHIR folder, database, 'ehr')")
-    return data
 
 
 def root_table(dataset: Any) -> tuple[str, str]:
@@ -50,35 +37,14 @@ def root_table(dataset: Any) -> tuple[str, str]:
     return roots[0], dataset.primary_keys[roots[0]]
 
 
-def split_dataset(dataset: Any, share: float, seed: int) -> tuple[Any, dict[str, pd.DataFrame]]:
-    """(train Dataset, holdout tables): whole root entities are held out with all their rows."""
-    from synthkit.evaluate import split_holdout
-    from synthkit.io import Dataset
-    from synthkit.models.medical import root_ids
-
+def owners(dataset: Any) -> dict[str, pd.Series]:
+    """Each table's root key per row (tables not linked to the root are left out)."""
     root, key = root_table(dataset)
-    ids = pd.DataFrame({key: dataset.tables[root][key].drop_duplicates()})
-    train_ids, _ = split_holdout(ids, share=share, seed=seed)
-    owners = root_ids(dataset.tables, dataset.relationships, root, key)
-    train: dict[str, pd.DataFrame] = {}
-    holdout: dict[str, pd.DataFrame] = {}
-    for name, frame in dataset.tables.items():
-        owner = owners.get(name)
-        in_train = owner.isin(train_ids[key]).to_numpy() | owner.isna().to_numpy() if owner is not None else None
-        if in_train is None:  # not linked to the root: nothing identifies whose rows these are
-            train[name], holdout[name] = frame, frame.iloc[:0]
-            continue
-        train[name] = frame[in_train].reset_index(drop=True)
-        holdout[name] = frame[~in_train].reset_index(drop=True)
-    return Dataset(tables=train, primary_keys=dataset.primary_keys, relationships=dataset.relationships,
-                   name=dataset.name), holdout
+    return root_ids(dataset.tables, dataset.relationships, root, key)
 
 
 def integrity(synthetic: dict[str, pd.DataFrame], dataset: Any) -> dict[str, Any]:
     """Orphans, duplicate keys and child dates before the root's first date, as counts."""
-    from synthkit.io import Dataset
-    from synthkit.models.medical import root_ids
-
     report = Dataset(tables=synthetic, primary_keys=dataset.primary_keys, relationships=dataset.relationships).validate()
     root, key = root_table(dataset)
     dates = [c for c in synthetic[root].columns if pd.api.types.is_datetime64_any_dtype(synthetic[root][c])]
@@ -107,8 +73,6 @@ def integrity(synthetic: dict[str, pd.DataFrame], dataset: Any) -> dict[str, Any
 def evaluate_tables(cfg: PipelineConfig, train: Any, synthetic: dict[str, pd.DataFrame],
                     holdout: dict[str, pd.DataFrame], metadata: Metadata) -> dict[str, dict[str, Any]]:
     """Flat evaluation of every table large enough, against its own holdout rows."""
-    from synthkit.evaluate import evaluate
-
     scores: dict[str, dict[str, Any]] = {}
     root, _ = root_table(train)
     # each child table's key to the root entity: rows of one patient go to the same side of the attack
@@ -153,41 +117,9 @@ def headline(root: str, scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return metrics
 
 
-def write_sink(cfg: PipelineConfig, synthetic: dict[str, pd.DataFrame], dataset: Any, folder: RunFolder) -> dict[str, str]:
-    """The synthetic tables as a Synthea-style CSV folder, a FHIR R4 bundle (.json) / NDJSON (.ndjson),
-    and/or a database: every table under its own name (prefixed by ``sink.table`` if given), all in
-    one transaction so a reader never sees children without their parents."""
-    files: dict[str, str] = {}
-    from synthkit.io import Dataset, write
-
-    if cfg.sink.path:
-        from synthkit.pipeline.stages import safe_output_path
-
-        target = safe_output_path(folder, cfg.sink.path)
-        write(Dataset(tables=synthetic, primary_keys=dataset.primary_keys, relationships=dataset.relationships), target)
-        files["sink"] = cfg.sink.path
-    if cfg.sink.url:
-        from synthkit.io.sql import write_sql
-
-        prefix = cfg.sink.table or ""
-        write_sql({f"{prefix}{name}": frame for name, frame in synthetic.items()}, cfg.sink.url, if_exists=cfg.sink.if_exists)
-        files["sink_sql"] = ", ".join(f"{prefix}{name}" for name in synthetic)
-    return files
-
-
-def write_tables(folder: RunFolder, synthetic: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
-    """One CSV per synthetic table under ``synthetic/``."""
-    for name, frame in synthetic.items():
-        with atomic_path(folder.path(f"synthetic/{name}.csv")) as tmp:
-            frame.to_csv(tmp, index=False)
-        files[f"synthetic.{name}"] = f"synthetic/{name}.csv"
-
-
 def audit_tables(real: Any, holdout: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], metadata: Metadata,
                  folder: RunFolder, root: str) -> list[dict[str, Any]]:
     """Audit every synthetic table against its real rows, and the model and report against the root."""
-    from synthkit.audit import audit
-
     findings: list[dict[str, Any]] = []
     checked: dict[str, Any] = {}
     for name, frame in synthetic.items():

@@ -17,8 +17,10 @@ stage is a function the engine runs per batch, merged on the driver:
 
 from __future__ import annotations
 
-import json
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -45,9 +47,10 @@ def _source(cfg: PipelineConfig) -> Any:
 
     if cfg.source.path and is_lake(cfg.source.path):
         return LakeSource.open(cfg.source.path)
-    from synthkit.pipeline.stages import load_source
+    from synthkit.pipeline.inputs import load_source
 
-    return load_source(cfg)
+    data = load_source(cfg, False)
+    return data.tables[next(iter(data.tables))] if hasattr(data, "tables") else data
 
 
 def _holdout_mask(frame: pd.DataFrame, share: float, seed: int) -> np.ndarray:
@@ -67,10 +70,34 @@ def _split(cfg: PipelineConfig) -> Any:
     return part
 
 
-def run_scaled(cfg: PipelineConfig, folder: RunFolder, timings: dict[str, float], timed: Any) -> Any:
-    """Run ``cfg`` on its engine; ``timed(stage)`` is the runner's stage timer."""
+@contextmanager
+def _stage(timings: dict[str, float], name: str) -> Iterator[None]:
+    log.info("stage %s", name)
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 3)
+
+
+def run_scaled(cfg: PipelineConfig, folder: RunFolder) -> Any:
+    """Run ``cfg`` on its engine into ``folder`` (committed at the end, dropped on any error)."""
+    try:
+        result = _run(cfg, folder)
+    except BaseException:
+        folder.abandon()
+        raise
+    folder.mark(result.status, name=cfg.name)
+    folder.commit()
+    return result
+
+
+def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
     from synthkit.engine import create_engine, engine_spec
     from synthkit.pipeline.runner import RunResult
+
+    timings: dict[str, float] = {}
+
+    def timed(name: str) -> Any:
+        return _stage(timings, name)
 
     with create_engine(engine_spec(cfg.engine)) as eng:
         files: dict[str, str] = {}
@@ -140,26 +167,20 @@ def _split_sketches(eng: Any, source: Any, part: Any, sample_rows: int, seed: in
         return (sketch_batch(part(batch, False), sample_rows=sample_rows, seed=seed, keep_share=keep),
                 sketch_batch(part(batch, True), sample_rows=sample_rows, seed=seed, keep_share=keep))
 
-    pairs = list(eng.map_batches(source, both))
-    train = TableSketch.merge_all((p[0] for p in pairs), sample_rows=sample_rows, seed=seed)
-    hold = TableSketch.merge_all((p[1] for p in pairs), sample_rows=sample_rows, seed=seed)
-    return train, hold
+    train: Any = None
+    hold: Any = None
+    for t, h in eng.map_batches(source, both):  # merged as they arrive: driver memory stays one sketch each
+        train = t if train is None else train.merge(t, sample_rows)
+        hold = h if hold is None else hold.merge(h, sample_rows)
+    return TableSketch.merge_all([train], sample_rows, seed), TableSketch.merge_all([hold], sample_rows, seed)
 
 
 def _profile(cfg: PipelineConfig, sketch: Any) -> Any:
-    from synthkit.pipeline.stages import _override
+    from synthkit.pipeline.inputs import apply_profile
     from synthkit.profile.merged import profile_sketch
-    from synthkit.meta import Metadata
 
     metadata = profile_sketch(sketch, cfg.name)
-    table = metadata.table()
-    for column, kind in cfg.profile.kinds.items():
-        _override(table.column(column), "kind", kind, f"profile.kinds.{column}")
-    for column, pii in cfg.profile.pii.items():
-        _override(table.column(column), "pii", pii, f"profile.pii.{column}")
-    if cfg.profile.primary_key is not None:
-        table.primary_key = cfg.profile.primary_key
-    return Metadata.from_dict(metadata.to_dict())
+    return apply_profile(cfg, metadata, metadata.table().name)
 
 
 def _fit(cfg: PipelineConfig, eng: Any, source: Any, part: Any, metadata: Any, sketch: Any) -> tuple[Any, dict[str, Any]]:
@@ -239,13 +260,13 @@ def _audit(eng: Any, source: Any, synthetic: Any, metadata: Any) -> dict[str, An
 
 def _report(cfg: PipelineConfig, metrics: dict[str, Any], train_sk: Any, syn_sk: Any, metadata: Any, model: Any,
             timings: dict[str, float], folder: RunFolder, engine: dict[str, Any]) -> None:
-    from synthkit.pipeline.runner import versions
+    from synthkit.pipeline.stages import versions
     from synthkit.report import render_report
 
     samples = metrics.get("meta", {}).get("samples", {})
     run_info = {
         "dataset": f"{cfg.source.path or cfg.source.dataset or 'SQL source'} ({train_sk.rows:,} training rows)",
-        "model": model.name, "model_params": model.get_params(), "config": json.loads(cfg.model_dump_json()),
+        "model": model.name, "model_params": model.get_params(), "config": cfg.public_dict(),
         "timings": timings, "versions": versions(), "seed": cfg.seed,
         "engine": f"{engine['kind']}, {engine['workers']} workers",
         "evaluation_samples": (f"column shapes and pair trends over all rows; detection, privacy and utility on seeded "

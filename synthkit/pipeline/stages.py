@@ -1,227 +1,343 @@
-"""The pipeline's data stages: read the source, profile, split, fit (or reuse), sample, sink."""
+"""The stages of a run, in order, each a plain function over one :class:`RunContext`.
+
+load → profile → split → fit → sample → validate → evaluate → report → audit → commit → sink.
+Everything up to ``commit`` writes into the staging folder (the audit scans all of it, report
+included); ``commit`` swaps it in; only then does ``sink`` write outside the run folder, in one
+transaction. A single table is a ``Dataset`` of one table named after the run, so one-table,
+sequence and multi-table runs pass the same stages and differ only in the model call
+(``fit``/``sample``) and the evaluation (``evaluate``, ``audit``). ``RunContext.hooks`` is the test
+seam: each hook is called with every point the run passes (stage starts, ``write:<output>``).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from pathlib import Path
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import sklearn
+import torch
 
-from synthkit.errors import ConfigError, DataError, ModelFileError
-from synthkit.models import Synthesizer, create
-from synthkit.models.registry import DEFAULT_MODEL
-from synthkit.pipeline.config import PipelineConfig
-from synthkit.pipeline.outputs import RunFolder
+from synthkit import __version__
+from synthkit.audit import audit as audit_outputs
+from synthkit.errors import ConfigError, ModelFileError, SynthkitError
+from synthkit.evaluate import evaluate as evaluate_data
+from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
+from synthkit.evaluate.temporal import temporal_metrics
+from synthkit.io import Dataset, write
+from synthkit.io.sql import redact_url as redact
+from synthkit.io.sql_write import write_sql
 from synthkit.meta import Metadata
+from synthkit.models import Synthesizer, create
+from synthkit.models.base import MultiTableSynthesizer
+from synthkit.pipeline import multitable
+from synthkit.pipeline.config import PipelineConfig
+from synthkit.pipeline.gates import check_gates
+from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
+from synthkit.pipeline.outputs import RunFolder
+from synthkit.privacy import dp_metrics
+from synthkit.profile import profile as profile_data
+from synthkit.profile.expectations import build_suite, save_suite
+from synthkit.profile.expectations import validate as run_suite
+from synthkit.report import render_report
+from synthkit.utils.atomic import atomic_path, write_json, write_text
 
-__all__ = ["load_source", "profile_source", "load_holdout", "fit_or_reuse", "sample_synthetic", "write_sink", "safe_output_path"]
+__all__ = ["RunContext", "STAGES", "model_name", "is_multi", "fingerprint", "versions", "redact"]
 
 log = logging.getLogger(__name__)
 
 
-def load_source(cfg: PipelineConfig) -> pd.DataFrame:
-    """The real table named by ``cfg.source``, optionally subsampled to ``max_rows`` (seeded)."""
-    src = cfg.source
-    if src.dataset:
-        from synthkit.datasets import load
-
-        frame, _ = load(src.dataset)
-    else:
-        from synthkit.io import Dataset, read
-
-        if src.url and src.options.get("create_from"):
-            _create_sql_from_bundled(src.url, src.table or src.options["create_from"], src.options["create_from"])
-        opts = {k: v for k, v in src.options.items() if k != "create_from"}
-        data = read(src.path or src.url, table=src.table, query=src.query, **opts)
-        if isinstance(data, Dataset):
-            if not src.table:
-                raise ConfigError(f"source {src.path} holds tables {sorted(data.tables)}; name one with source.table")
-            if src.table not in data.tables:
-                raise ConfigError(f"source.table {src.table!r} is not one of {sorted(data.tables)}")
-            frame = data.tables[src.table]
-        else:
-            frame = data
-    if len(frame) == 0:
-        raise DataError("the source table is empty (0 rows)")
-    if src.max_rows and len(frame) > src.max_rows:
-        frame = frame.sample(src.max_rows, random_state=cfg.seed).reset_index(drop=True)
-    return frame.reset_index(drop=True)
-
-
-def _create_sql_from_bundled(url: str, table: str, dataset: str) -> None:
-    """Demo helper: fill a SQL table from a bundled dataset when it does not exist yet."""
-    import sqlalchemy as sa
-
-    from synthkit.datasets import load
-    from synthkit.io import write
-
-    engine = sa.create_engine(url)
-    try:
-        exists = sa.inspect(engine).has_table(table)
-    finally:
-        engine.dispose()
-    if not exists:
-        train, _ = load(dataset)
-        write(train, url, table=table, if_exists="fail")
-        log.info("created table %s in %s from bundled dataset %s", table, url, dataset)
-
-
-def profile_source(cfg: PipelineConfig, real: pd.DataFrame) -> Metadata:
-    """Profile the real data and apply the config's overrides (kinds, PII classes, primary key)."""
-    from synthkit.profile import profile
-
-    metadata = profile(real, name=cfg.name)
-    table = metadata.table()
-    overrides = cfg.profile
-    for column in [*overrides.kinds, *overrides.pii]:
-        if column not in table.column_names:
-            raise ConfigError(f"profile override names column {column!r}, which the data does not have")
-    for column, kind in overrides.kinds.items():
-        _override(table.column(column), "kind", kind, f"profile.kinds.{column}")
-    for column, pii in overrides.pii.items():
-        _override(table.column(column), "pii", pii, f"profile.pii.{column}")
-    if overrides.primary_key is not None:
-        if overrides.primary_key not in table.column_names:
-            raise ConfigError(f"profile.primary_key names column {overrides.primary_key!r}, which the data does not have")
-        table.primary_key = overrides.primary_key
-    return Metadata.from_dict(metadata.to_dict())
-
-
-def sequence_columns(cfg: PipelineConfig, metadata: Metadata) -> dict[str, Any] | None:
-    """Entity, time and context columns when the configured model is sequential, else None."""
-    from synthkit.models.registry import get
-
-    model_cls = get(model_name(cfg))
-    if not hasattr(model_cls, "sample_for"):  # only sequence models generate whole entities
-        return None
-    table = metadata.table()
-    params = cfg.model.params
-    entity = params.get("entity") or table.sequence_key
-    if not entity:
-        raise ConfigError(f"model {model_cls.name!r} needs model.params.entity (the column naming each sequence)")
-    time = params.get("time") or table.sequence_index
-    context = list(params.get("context") or [])
-    for column in [entity, time, *context]:
-        if column is not None and column not in table.column_names:
-            raise ConfigError(f"model.params names column {column!r}, which the data does not have")
-    measures = [c for c in table.column_names if c not in {entity, time, *context}]
-    return {"entity": entity, "time": time, "context": context, "measures": measures}
-
-
-def _override(column: Any, field: str, value: Any, key: str) -> None:
-    """Set a metadata field from the config; a value the schema refuses is named with its key."""
-    from pydantic import ValidationError
-
-    try:
-        setattr(column, field, value)
-    except ValidationError as exc:
-        allowed = exc.errors()[0].get("ctx", {}).get("expected", "")
-        hint = f" (expected {allowed})" if allowed else ""
-        raise ConfigError(f"{key}: {value!r} is not a valid {field}{hint}") from None
-
-
-def load_holdout(cfg: PipelineConfig, real: pd.DataFrame, entity: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split off (or read) the holdout before fitting: the model never sees it.
-
-    With an ``entity`` column (sequences) whole entities are held out, so no held-out person has
-    a single event in the training data.
-    """
-    if cfg.holdout.path:
-        from synthkit.io import read
-
-        holdout = read(cfg.holdout.path)
-        if not isinstance(holdout, pd.DataFrame):
-            raise ConfigError("holdout.path must be a single table")
-        if list(holdout.columns) != list(real.columns):
-            raise DataError(f"holdout columns {list(holdout.columns)} differ from the source's {list(real.columns)}")
-        return real, holdout
-    from synthkit.evaluate import split_holdout
-
-    if entity is None:
-        return split_holdout(real, share=cfg.holdout.share, seed=cfg.holdout.seed)
-    ids = pd.DataFrame({entity: pd.unique(real[entity])})
-    train_ids, _ = split_holdout(ids, share=cfg.holdout.share, seed=cfg.holdout.seed)
-    in_train = real[entity].isin(train_ids[entity]).to_numpy()
-    return real[in_train].reset_index(drop=True), real[~in_train].reset_index(drop=True)
-
-
 def model_name(cfg: PipelineConfig) -> str:
-    """The registered model a config asks for ('auto' resolved)."""
-    return DEFAULT_MODEL if cfg.model.name == "auto" else cfg.model.name
+    """The registered model a config asks for ('auto' measures candidates: synthkit.evaluate.selection)."""
+    return cfg.model.name
 
 
-def fit_or_reuse(cfg: PipelineConfig, train: pd.DataFrame, metadata: Metadata, folder: RunFolder,
-                 reuse: bool) -> tuple[Synthesizer, bool]:
-    """Fit the configured model, or load the previous run's model when it matches exactly."""
-    from synthkit.pipeline.runner import fingerprint
+def is_multi(model_cls: type) -> bool:
+    """Whether the model keeps the multi-table protocol (fit on a ``Dataset``, sample a ``Dataset``)."""
+    return getattr(model_cls, "protocol", None) is MultiTableSynthesizer
 
-    name = model_name(cfg)
-    params = dict(cfg.model.params)
-    params.setdefault("seed", cfg.seed)
-    stamp = fingerprint(train, name, params, cfg.seed, metadata.to_dict())
-    previous = folder.previous("model")
-    if reuse and (previous / "model.json").is_file():
-        marker = folder.previous("model.fingerprint")
-        if marker.is_file() and marker.read_text().strip() == stamp:
-            try:
-                model = Synthesizer.load(previous)
-                model.save(folder.path("model"))
-                (folder.path("model.fingerprint")).write_text(stamp)
-                log.info("reusing the saved %s model from %s", name, previous)
-                return model, True
-            except ModelFileError as exc:
-                log.warning("cannot reuse the saved model (%s); fitting a new one", exc)
-        else:
-            log.info("saved model does not match this data/config; fitting a new one")
+
+@dataclass
+class RunContext:
+    """Everything one run has read, learned and written so far."""
+
+    cfg: PipelineConfig
+    folder: RunFolder
+    model_cls: type
+    reuse_model: bool = False
+    hooks: list[Callable[[str], None]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    data: Dataset | None = None  # the real data, every table
+    names: dict[str, str] = field(default_factory=dict)  # table name -> safe file name, where they differ
+    root: str = ""  # the table the headline scores, report and gates describe
+    metadata: Metadata | None = None
+    suite: Any = None  # Great Expectations suite of the real table (one-table runs)
+    sequence: dict[str, Any] | None = None  # entity/time/context columns of a sequence model
+    train: Dataset | None = None
+    holdout: dict[str, pd.DataFrame] = field(default_factory=dict)
+    model: Any = None
+    reused: bool = False
+    synthetic: dict[str, pd.DataFrame] = field(default_factory=dict)
+    validation: dict[str, Any] | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    gates: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "ok"
+    leaks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def multi(self) -> bool:
+        return is_multi(self.model_cls)
+
+    def point(self, name: str) -> None:
+        """Tell the hooks the run reached ``name`` (a stage, or ``write:<output>`` inside one)."""
+        for hook in self.hooks:
+            hook(name)
+
+
+def load(ctx: RunContext) -> None:
+    ctx.data, ctx.names = safe_tables(load_source(ctx.cfg, ctx.multi))
+    ctx.root = multitable.root_table(ctx.data)[0] if ctx.multi else ctx.cfg.name
+
+
+def profile(ctx: RunContext) -> None:
+    cfg = ctx.cfg
+    assert ctx.data is not None
+    ctx.metadata = apply_profile(cfg, profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root], name=cfg.name),
+                                 ctx.root)
+    ctx.metadata.save(ctx.folder.path("metadata.json"))
+    ctx.files["metadata"] = "metadata.json"
+    if ctx.multi:  # per-table columns are checked by the multi-table evaluation
+        return
+    columns = ctx.metadata.table().column_names
+    for column in [cfg.evaluate.target, *cfg.evaluate.sensitive_columns, *cfg.evaluate.quasi_identifiers]:
+        if column is not None and column not in columns:
+            raise ConfigError(f"evaluate names column {column!r}, which the data does not have")
+    ctx.sequence = sequence_columns(cfg, ctx.model_cls, ctx.metadata)
+    if not cfg.profile.expectations:
+        return
     try:
-        model = create(name, metadata=metadata, **params)
-    except TypeError as exc:
-        raise ConfigError(f"invalid parameters for model {name!r}: {exc}") from None
-    model.fit(train)
-    model.save(folder.path("model"))
-    folder.path("model.fingerprint").write_text(stamp)
-    return model, False
+        ctx.suite = build_suite(ctx.metadata)
+    except ImportError as exc:
+        log.warning("Great Expectations suite skipped: %s", exc)
+        return
+    save_suite(ctx.suite, ctx.folder.path("expectations.json"))
+    ctx.files["expectations"] = "expectations.json"
 
 
-def sample_synthetic(cfg: PipelineConfig, model: Synthesizer, n_train: int) -> pd.DataFrame:
-    """Sample as many rows as configured (default: as many as the training rows).
-
-    For sequence models ``n_train`` counts training entities and rows mean entities.
-    """
-    if cfg.sample.rows is not None:
-        n = cfg.sample.rows
-    elif cfg.sample.ratio is not None:
-        n = max(1, int(round(cfg.sample.ratio * n_train)))
+def split_holdout(ctx: RunContext) -> None:
+    """Hold out whole units: rows, a sequence's entities, or root rows with all their children."""
+    assert ctx.data is not None
+    if ctx.multi:
+        owners = multitable.owners(ctx.data)
     else:
-        n = n_train
+        frame = ctx.data.tables[ctx.root]
+        owners = {ctx.root: frame[ctx.sequence["entity"]] if ctx.sequence else pd.Series(np.arange(len(frame)))}
+    ctx.train, ctx.holdout = split(ctx.cfg, ctx.data, owners, ctx.root)
+
+
+def fit(ctx: RunContext) -> None:
+    """Fit the model, or (``reuse_model``) load the previous run's when data and settings match."""
+    cfg, folder = ctx.cfg, ctx.folder
+    assert ctx.train is not None and ctx.metadata is not None
+    name, params = model_name(cfg), {"seed": cfg.seed, **cfg.model.params}
+    stamp = fingerprint(ctx.train, name, params, ctx.metadata.to_dict())
+    previous = folder.previous("model.fingerprint")
+    if ctx.reuse_model and previous.is_file() and previous.read_text().strip() == stamp:
+        try:
+            ctx.model, ctx.reused = Synthesizer.load(folder.previous("model")), True
+            log.info("reusing the saved %s model from %s", name, folder.previous("model"))
+        except ModelFileError as exc:
+            log.warning("cannot reuse the saved model (%s); fitting a new one", exc)
+    elif ctx.reuse_model:
+        log.info("saved model does not match this data/config; fitting a new one")
+    if not ctx.reused:
+        ctx.model = create(name, **({} if ctx.multi else {"metadata": ctx.metadata}), **params)  # params checked in preflight
+        ctx.model.fit(ctx.train if ctx.multi else ctx.train.tables[ctx.root])
+    ctx.point("write:model")
+    ctx.model.save(folder.path("model"))
+    write_text(folder.path("model.fingerprint"), stamp)
+    ctx.files["model"] = "model"
+
+
+def sample(ctx: RunContext) -> None:
+    """Sample (rows default to the training units: rows, entities or root rows) and write the tables."""
+    cfg, model = ctx.cfg, ctx.model
+    assert ctx.train is not None and ctx.data is not None
     seed = cfg.sample.seed if cfg.sample.seed is not None else cfg.seed
-    return model.sample(n, seed=seed, conditions=cfg.sample.conditions or None)
+    if ctx.multi:
+        out = (model.sample(cfg.sample.rows, seed=seed) if cfg.sample.rows is not None
+               else model.sample(seed=seed, scale=cfg.sample.ratio or 1.0))
+        ctx.synthetic = dict(out.tables)
+    else:
+        train = ctx.train.tables[ctx.root]
+        units = train[ctx.sequence["entity"]].nunique() if ctx.sequence else len(train)
+        n = cfg.sample.rows or (max(1, int(round(cfg.sample.ratio * units))) if cfg.sample.ratio else units)
+        ctx.synthetic = {ctx.root: model.sample(n, seed=seed, conditions=cfg.sample.conditions or None)}
+    ctx.point("write:synthetic")
+    for name, frame in ctx.synthetic.items():
+        rel = f"synthetic/{name}.csv" if ctx.multi else "synthetic.csv"
+        with atomic_path(ctx.folder.path(rel)) as tmp:
+            frame.to_csv(tmp, index=False)
+        ctx.files[f"synthetic.{name}" if ctx.multi else "synthetic"] = rel
+    if cfg.sink.path:  # a file sink lives inside the run folder: staged, audited, committed with it
+        ctx.point("write:sink_file")
+        write(Dataset(tables=ctx.synthetic, primary_keys=ctx.data.primary_keys, relationships=ctx.data.relationships)
+              if ctx.multi else ctx.synthetic[ctx.root], ctx.folder.path(cfg.sink.path))
+        ctx.files["sink"] = cfg.sink.path
 
 
-def safe_output_path(folder: RunFolder, relative: str) -> Path:
-    """A path inside the run folder; configs cannot write outside it."""
-    rel = Path(relative)
-    if rel.is_absolute() or ".." in rel.parts:
-        raise ConfigError(f"sink.path {relative!r} must be a relative path inside the run folder")
-    return folder.path(str(rel))
+def validate(ctx: RunContext) -> None:
+    if ctx.suite is None:
+        return
+    ctx.validation = run_suite(ctx.synthetic[ctx.root], ctx.suite)
+    write_json(ctx.folder.path("validation.json"), ctx.validation)
+    ctx.files["validation"] = "validation.json"
 
 
-def write_sink(cfg: PipelineConfig, synthetic: pd.DataFrame, folder: RunFolder) -> dict[str, str]:
-    """Extra outputs: a file inside the run folder and/or a SQL table (in one transaction)."""
-    files: dict[str, str] = {}
-    sink = cfg.sink
-    if sink.path:
-        from synthkit.io import write
+def evaluate(ctx: RunContext) -> None:
+    """Scores (one table, or every table with the root's as headline), then the gates."""
+    cfg = ctx.cfg
+    assert ctx.train is not None and ctx.data is not None and ctx.metadata is not None
+    if ctx.multi:
+        scores = multitable.evaluate_tables(cfg, ctx.train, ctx.synthetic, ctx.holdout, ctx.metadata) \
+            if cfg.evaluate.enabled else {}
+        metrics = multitable.headline(ctx.root, scores)
+        metrics["keys"] = multitable.integrity(ctx.synthetic, ctx.data)
+    else:
+        metrics = _evaluate_table(ctx) if cfg.evaluate.enabled else {"schema_version": 1}
+    if getattr(ctx.model, "privacy_guarantee_", None):  # a DP model's formal guarantee beside the empirical results
+        metrics.setdefault("privacy", {})["dp"] = dp_metrics(ctx.model)
+    ctx.gates = check_gates(cfg.gates, metrics)
+    ctx.status = "gate_failed" if any(not g["passed"] for g in ctx.gates) else "ok"
+    metrics.update(gates=ctx.gates, status=ctx.status)
+    metrics.setdefault("meta", {})["pipeline"] = {"name": cfg.name, "model": getattr(ctx.model, "chosen_", ctx.model).name,
+                                                  "model_reused": ctx.reused,
+                                                  "seed": cfg.seed, "timings": ctx.timings}
+    if getattr(ctx.model, "selection_", None):  # model: auto — what was measured and why this model
+        metrics["meta"]["pipeline"]["model_selection"] = ctx.model.selection_
+    if ctx.multi:
+        metrics["meta"]["pipeline"]["root_table"] = ctx.root
+    if ctx.validation is not None:
+        metrics["validation"] = {k: ctx.validation.get(k) for k in ("success", "evaluated", "successful", "success_percent")}
+    ctx.metrics = metrics
+    write_json(ctx.folder.path("metrics.json"), metrics)
+    ctx.files["metrics"] = "metrics.json"
 
-        target = safe_output_path(folder, sink.path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write(synthetic, target)
-        files["sink"] = sink.path
-    if sink.url:
-        from synthkit.io import write
 
-        write(synthetic, sink.url, table=sink.table, if_exists=sink.if_exists)
-        files["sink_sql"] = f"{sink.table}"
-    return files
+def _evaluate_table(ctx: RunContext) -> dict[str, Any]:
+    cfg, seq = ctx.cfg, ctx.sequence
+    assert ctx.train is not None
+    train, synthetic = ctx.train.tables[ctx.root], ctx.synthetic[ctx.root]
+    metrics = dict(evaluate_data(
+        train, synthetic, holdout=ctx.holdout[ctx.root], metadata=ctx.metadata, target=cfg.evaluate.target, seed=cfg.seed,
+        sensitive_columns=cfg.evaluate.sensitive_columns or None, quasi_identifiers=cfg.evaluate.quasi_identifiers or None,
+        max_rows=cfg.evaluate.max_rows, families=tuple(cfg.evaluate.families),
+        entity=seq["entity"] if seq else None,  # held out by entity: the membership attack compares whole entities too
+    ).scores)
+    if seq:
+        metrics["temporal"] = temporal_metrics(train, synthetic, seq["entity"], seq["time"], seq["measures"], seed=cfg.seed)
+    return metrics
 
+
+def report(ctx: RunContext) -> None:
+    cfg = ctx.cfg
+    if not cfg.report.enabled:
+        return
+    assert ctx.train is not None and ctx.metadata is not None
+    ctx.point("write:report")
+    train, table = ctx.train.tables[ctx.root], ctx.metadata.table(ctx.root)
+    src = cfg.source
+    where = src.dataset and f"bundled dataset {src.dataset!r}" or src.path or f"{redact(src.url or '')} {src.table or 'query'}"
+    where = f"{where} ({len(train):,} training rows)"
+    run_info = {
+        "dataset": f"{where}, root table {ctx.root!r} of {sorted(ctx.synthetic)}" if ctx.multi else where,
+        "model": ctx.model.name if not hasattr(ctx.model, "chosen_") else f"auto → {ctx.model.chosen_.name}",
+        "model_params": ctx.model.get_params(), "config": cfg.public_dict(),
+        "timings": ctx.timings, "versions": versions(), "seed": cfg.seed,
+        "pii_handling": {
+            c.name: f"replaced with fake {c.pii} values" if c.pii not in ("date_of_birth", "latitude", "longitude")
+            else f"learned as a number with tails clipped ({c.pii})"
+            for c in table.columns if c.is_pii
+        },
+    }
+    render_report(ctx.folder.path("report.html"), metrics=ctx.metrics, real=train, synthetic=ctx.synthetic[ctx.root],
+                  metadata=Metadata.single(table), validation=ctx.validation, run=run_info, k=cfg.report.k)
+    ctx.files["report"] = "report.html"
+
+
+def audit(ctx: RunContext) -> None:
+    """Scan every staged output for real PII values and unique real rows (values never logged)."""
+    assert ctx.train is not None and ctx.metadata is not None
+    if ctx.multi:
+        ctx.leaks = multitable.audit_tables(ctx.train, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.folder, ctx.root)
+    else:
+        real = pd.concat([ctx.train.tables[ctx.root], ctx.holdout[ctx.root]], ignore_index=True)
+        result = audit_outputs(real, ctx.metadata, run_dir=ctx.folder.staging)
+        write_json(ctx.folder.path("audit.json"), result.to_dict())
+        if not result.passed:
+            log.error("%s", result.summary())
+        ctx.leaks = list(result.findings)
+    ctx.files["audit"] = "audit.json"
+    if ctx.leaks:
+        ctx.status = "leak_detected"
+    ctx.metrics.update(status=ctx.status, audit={"passed": not ctx.leaks, "findings": len(ctx.leaks)})
+
+
+def commit(ctx: RunContext) -> None:
+    """Final metrics and the marker into the staging folder, then swap it in as the run folder."""
+    ctx.point("write:metrics")
+    write_json(ctx.folder.path("metrics.json"), ctx.metrics)
+    pending = bool(ctx.cfg.sink.url) and not ctx.leaks
+    ctx.folder.mark("sink_pending" if pending else ctx.status, name=ctx.cfg.name, tables=ctx.names)
+    ctx.folder.commit()
+
+
+def sink(ctx: RunContext) -> None:
+    """The SQL sink, after the commit, in one transaction; never with leaked data. A failure
+    leaves the previous tables as they were and marks the committed run ``sink_failed``."""
+    cfg = ctx.cfg
+    if not cfg.sink.url or ctx.leaks:
+        return
+    tables = ({f"{cfg.sink.table or ''}{name}": frame for name, frame in ctx.synthetic.items()} if ctx.multi
+              else {str(cfg.sink.table): ctx.synthetic[ctx.root]})
+    try:
+        write_sql(tables, cfg.sink.url, if_exists=cfg.sink.if_exists)
+    except (SynthkitError, OSError) as exc:
+        log.error("the sink failed (%s); the run folder is committed, the sink's tables are as they were", exc)
+        ctx.status = "sink_failed"
+        ctx.metrics.update(status=ctx.status, sink={"error": str(exc)})
+        write_json(ctx.folder.out / "metrics.json", ctx.metrics)
+        ctx.folder.mark(ctx.status, error=str(exc))
+        return
+    ctx.files["sink_sql"] = ", ".join(tables)
+    ctx.folder.mark(ctx.status)
+
+
+STAGES: list[Callable[[RunContext], None]] = [load, profile, split_holdout, fit, sample, validate, evaluate, report,
+                                               audit, commit, sink]
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries that shape the results."""
+    return {"synthkit": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__}
+
+
+def fingerprint(train: Dataset, model: str, params: dict[str, Any], metadata: dict[str, Any]) -> str:
+    """A hash of the training tables, metadata and model settings: reuse a saved model only if all match."""
+    digest = hashlib.sha256()
+    for name, frame in train.tables.items():
+        digest.update(name.encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    columns = {name: list(map(str, frame.columns)) for name, frame in train.tables.items()}
+    rels = [r.model_dump() for r in train.relationships]
+    digest.update(json.dumps([columns, model, params, metadata, rels, train.primary_keys], sort_keys=True,
+                             default=str).encode())
+    return digest.hexdigest()

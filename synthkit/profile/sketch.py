@@ -14,7 +14,8 @@ in ``ColumnSketch.rank_error``): a batch summary misplaces any rank by at most o
 as many equal-weight points, which adds ``W / points`` rows to the bound (``W`` the weight then);
 ``quantile(q)`` returns a value whose true rank lies within ``q * n ± rank_error`` (plus one row).
 
-Distinct counts are exact while a column has at most ``MAX_CATEGORIES`` values; beyond that they
+Distinct counts are exact while a column has at most ``MAX_CATEGORIES`` values (text, booleans) or
+``MAX_NUMERIC_VALUES`` values (numbers, dates: beyond that they are continuous); beyond that they
 are K-minimum-values estimates over seeded value hashes (``DISTINCT_K = 4096``: ~1.6 % relative error).
 
 The row sample is a bottom-k sample by a seeded hash of each row's content, so the same seed picks
@@ -32,8 +33,9 @@ import pandas as pd
 __all__ = ["ColumnSketch", "TableSketch", "sketch_batch", "QUANTILE_POINTS", "MAX_CATEGORIES"]
 
 QUANTILE_POINTS = 1024
-MAX_POINTS = 1 << 20
+MAX_POINTS = 1 << 16  # per column: 0.5 MB of points + weights, whatever the row count
 MAX_CATEGORIES = 10_000
+MAX_NUMERIC_VALUES = 1_000  # numbers and dates: exact value counts up to here (codes, small integers)
 DISTINCT_K = 4096
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -64,6 +66,10 @@ class ColumnSketch:
     rank_error: float = 0.0  # rows
 
     @property
+    def max_categories(self) -> int:
+        return MAX_CATEGORIES if self.family in ("string", "boolean") else MAX_NUMERIC_VALUES
+
+    @property
     def present(self) -> int:
         return self.count - self.missing
 
@@ -77,6 +83,13 @@ class ColumnSketch:
         kth = float(self.distinct_hashes[DISTINCT_K - 1]) / 2.0**64
         return min(int(round((DISTINCT_K - 1) / kth)), self.present)
 
+    def _kmv(self) -> np.ndarray:
+        if self.categories is None:
+            return self.distinct_hashes
+        if not self.categories:
+            return np.zeros(0, dtype=np.uint64)
+        return _hashes(list(self.categories) if self.family == "string" else np.fromiter(self.categories, dtype=float))
+
     def merge(self, other: ColumnSketch) -> ColumnSketch:
         """A new sketch of both inputs' rows."""
         out = ColumnSketch(self.name, self.family, self.dtype)
@@ -88,14 +101,16 @@ class ColumnSketch:
         out.zeros, out.trues = self.zeros + other.zeros, self.trues + other.trues
         out.integral, out.date_only = self.integral and other.integral, self.date_only and other.date_only
         out.length_sum, out.length_max = self.length_sum + other.length_sum, max(self.length_max, other.length_max)
-        out.distinct_hashes = np.union1d(self.distinct_hashes, other.distinct_hashes)[:DISTINCT_K]
-        if self.categories is None or other.categories is None:
-            out.categories = None
-        else:
+        merged: dict[Any, int] | None = None
+        if self.categories is not None and other.categories is not None:
             merged = dict(self.categories)
             for key, value in other.categories.items():
                 merged[key] = merged.get(key, 0) + value
-            out.categories = merged if len(merged) <= MAX_CATEGORIES else None
+        if merged is not None and len(merged) <= self.max_categories:
+            out.categories = merged
+        else:  # overflow: distinct values from here on are counted by their smallest hashes
+            out.categories = None
+            out.distinct_hashes = np.union1d(self._kmv(), other._kmv())[:DISTINCT_K]
         out.points = np.concatenate([self.points, other.points])
         out.weights = np.concatenate([self.weights, other.weights])
         out.rank_error = self.rank_error + other.rank_error
@@ -161,28 +176,41 @@ def sketch_column(series: pd.Series, name: str) -> ColumnSketch:
     if present.empty:
         return out
     if family == "string":
-        text = present.astype(str)
-        lengths = text.str.len().to_numpy()
-        out.length_sum, out.length_max = int(lengths.sum()), int(lengths.max())
-        counts = text.value_counts()
+        counts = present.astype(str).value_counts(sort=False)
+        lengths = counts.index.str.len().to_numpy()  # per distinct value, weighted by its count
+        out.length_sum, out.length_max = int((lengths * counts.to_numpy()).sum()), int(lengths.max())
     elif family == "boolean":
         out.trues = int(present.astype(bool).sum())
-        counts = present.astype(bool).value_counts()
+        counts = present.astype(bool).value_counts(sort=False)
     else:
-        values = _as_float(present, family)
+        values = np.sort(_as_float(present, family))
         values = values[np.isfinite(values)]
-        out.total, out.total_sq = float(values.sum()), float(np.square(values).sum())
+        if not len(values):
+            return out
+        out.total, out.total_sq = float(values.sum()), float(np.dot(values, values))
         out.zeros = int((values == 0).sum())
-        if len(values):
-            out.minimum, out.maximum = float(values.min()), float(values.max())
+        out.minimum, out.maximum = float(values[0]), float(values[-1])
         out.integral = bool(np.all(np.floor(values) == values))
         out.date_only = family == "datetime" and bool(np.all(np.mod(values, _NS_PER_DAY) == 0))
-        uniq, freq = np.unique(values, return_counts=True)
-        counts = pd.Series(freq, index=uniq)
-        out.points, out.weights, out.rank_error = _summary(np.sort(values))
-    out.distinct_hashes = np.unique(pd.util.hash_array(np.asarray(counts.index, dtype=object)))[:DISTINCT_K]
-    out.categories = {_key(k): int(v) for k, v in counts.items()} if len(counts) <= MAX_CATEGORIES else None
+        starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))  # runs of the sorted values
+        freq = np.diff(np.append(starts, len(values)))
+        counts = pd.Series(freq, index=values[starts])
+        out.points, out.weights, out.rank_error = _summary(values)
+    if len(counts) <= out.max_categories:
+        out.categories = {_key(k): int(v) for k, v in counts.items()}
+    else:
+        out.categories, out.distinct_hashes = None, _hashes(counts.index)
     return out
+
+
+def _hashes(keys: Any) -> np.ndarray:
+    """The ``DISTINCT_K`` smallest hashes of distinct values (a K-minimum-values distinct sketch)."""
+    arr = np.asarray(keys)
+    arr = arr.astype(float) if arr.dtype.kind in "fiub" else arr.astype(str).astype(object)
+    hashes = pd.util.hash_array(arr)  # distinct values: (almost surely) distinct hashes
+    if len(hashes) > DISTINCT_K:
+        hashes = np.partition(hashes, DISTINCT_K - 1)[:DISTINCT_K]
+    return np.unique(hashes)
 
 
 def _key(value: Any) -> Any:

@@ -151,4 +151,20 @@ def run_section(metrics: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         "eval_timings_svg": svg.hbars(eval_items, title="seconds per metric family", fmt="{:.1f} s") if eval_items else "",
         "versions": sorted((str(k), str(v)) for k, v in (run.get("versions") or {}).items()),
         "excluded": [(str(k), str(v)) for k, v in (meta.get("excluded_columns") or {}).items()],
+        "selection": selection_section((meta.get("pipeline") or {}).get("model_selection")),
     }
+
+
+def selection_section(selection: Any) -> dict[str, Any] | None:
+    """``model: auto``'s measured choice: every candidate's validation scores and the reason (aggregates only)."""
+    if not isinstance(selection, dict) or not selection.get("chosen"):
+        return None
+    rows = []
+    for c in selection.get("candidates") or []:
+        rows.append({"model": c.get("model"), "status": c.get("status"),
+                     "score": fmt_value(c.get("score")), "shapes": fmt_value(c.get("column_shapes")),
+                     "trends": fmt_value(c.get("column_pair_trends")), "detection": fmt_value(c.get("detection_auc")),
+                     "dcr": fmt_value(c.get("dcr_share")), "note": c.get("note") or c.get("stop_reason") or "",
+                     "chosen": c.get("model") == selection["chosen"]})
+    return {"chosen": selection["chosen"], "reason": selection.get("reason", ""), "rows": rows,
+            "budget": selection.get("budget_minutes"), "validation_rows": selection.get("validation_rows")}

@@ -97,7 +97,7 @@ def threshold_overrides(thresholds: dict[str, Any] | None) -> dict[str, Limit]:
 
     ``_warn`` (or no suffix) is where a metric stops passing; ``_fail`` where it starts failing.
     """
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[tuple[str, bool], dict[str, Any]] = {}
     for name, value in (thresholds or {}).items():
         x = as_number(value)
         if x is None:
@@ -110,10 +110,12 @@ def threshold_overrides(thresholds: dict[str, Any] | None) -> dict[str, Limit]:
         on_ci_low = base.endswith("_ci_low")
         base = base[:-7] if on_ci_low else base
         for key in _THRESHOLD_ALIASES.get(base, ()):
-            entry = found.setdefault(key, {"on_ci_low": on_ci_low})
-            entry[level] = x
+            found.setdefault((key, on_ci_low), {"on_ci_low": on_ci_low})[level] = x
+    # a metric judged on its value and on its interval (membership AUC: fail > 0.60 *and* CI low
+    # > 0.55) is shown with its value limits; the interval one is an extra condition, not a limit
+    limits = {key: e for (key, ci), e in sorted(found.items(), key=lambda kv: not kv[0][1])}
     out = {}
-    for key, e in found.items():
+    for key, e in limits.items():
         spec = SPECS[key]
         good = e.get("good", e.get("warn", spec.threshold))
         out[key] = Limit(good=good, warn=e.get("warn", spec.warn if "good" not in e else good), on_ci_low=e["on_ci_low"])

@@ -16,9 +16,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 import synthkit
 from synthkit.errors import ConfigError, DataError
+from synthkit.evaluate.schema import validate_metrics
 from synthkit.meta import ColumnMeta, Metadata, TableMeta
 from synthkit.report.aggregates import association_views, column_view, is_sensitive
 from synthkit.report.details import run_section, validation_section
+from synthkit.report.temporal import temporal_section
 from synthkit.report.sections import (
     fidelity_scores,
     privacy_section,
@@ -113,13 +115,17 @@ def render_report(
 
     ``real`` is used for aggregates only (quantile-binned histograms with bins of fewer than ``k``
     real rows merged, categories seen fewer than ``k`` times pooled, association matrices); no
-    real row, raw minimum/maximum or PII value is ever written.
+    real row, raw minimum/maximum or PII value is ever written. ``metrics`` is ``metrics.json`` as
+    :mod:`synthkit.evaluate.schema` defines it (checked: a mistyped or undeclared key is a
+    ``ConfigError`` naming it), or ``{}`` for a report without evaluation.
     """
     metas = _check(real, metadata, k, "real data")
     if not isinstance(synthetic, pd.DataFrame):
         raise DataError(f"synthetic data must be a pandas DataFrame, got {type(synthetic).__name__}")
     if not isinstance(metrics, dict):
         raise ConfigError(f"metrics must be the metrics.json dict, got {type(metrics).__name__}")
+    if metrics:  # {} = nothing evaluated; anything else must be a metrics.json as the schema defines it
+        validate_metrics(metrics, what="metrics", error=ConfigError)
     run = dict(run or {})
     fid = fidelity_scores(metrics)
     views = []
@@ -139,6 +145,7 @@ def render_report(
         "columns": views,
         "assoc": association_views(real, synthetic, plain),
         "utility": utility_section(metrics),
+        "sequences": temporal_section(metrics),
         "validation": validation_section(validation, {m.name for m in metas if is_sensitive(m)}),
         "run": run_section(metrics, run),
     }

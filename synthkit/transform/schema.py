@@ -173,11 +173,7 @@ def _category_key(value: Any) -> Any:
 def _to_numeric(series: pd.Series, kind: str, spec: ColumnSpec) -> np.ndarray:
     """Numbers (or datetimes as float seconds since 1970) as float64, missing as NaN."""
     if kind == "datetime" or pd.api.types.is_datetime64_any_dtype(series.dtype):
-        dt = series
-        if not pd.api.types.is_datetime64_any_dtype(dt.dtype):
-            dt = pd.to_datetime(series, errors="coerce", utc=False)
-            if not pd.api.types.is_datetime64_any_dtype(dt.dtype):  # mixed time zones: compare as UTC instants
-                dt = pd.to_datetime(series, errors="coerce", utc=True)
+        dt = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else _parse_dates(series)
         tz = getattr(dt.dtype, "tz", None)
         if tz is not None:
             spec.datetime_tz = _timezone_name(tz)
@@ -196,6 +192,26 @@ def _to_numeric(series: pd.Series, kind: str, spec: ColumnSpec) -> np.ndarray:
         example = series[bad].iloc[0]
         raise DataError(f"column {spec.name!r} is numerical but holds non-numeric values such as {str(example)[:20]!r}")
     return arr
+
+
+def _parse_dates(series: pd.Series) -> pd.Series:
+    """Dates from objects or strings without losing any: as given, else as UTC instants.
+
+    pandas parses a column with one format and one time zone and turns the rest into NaT (a
+    naive value beside aware ones, a second offset, a second layout): such columns are read as UTC
+    instants (naive values taken as UTC), with per-value formats if one format loses values.
+    """
+    present = int(series.notna().sum())
+    best: pd.Series | None = None
+    for kwargs in ({"utc": False}, {"utc": True}, {"utc": True, "format": "mixed"}):
+        parsed = pd.to_datetime(series, errors="coerce", **kwargs)
+        if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
+            continue  # offsets kept per value: an object column
+        if best is None or parsed.notna().sum() > best.notna().sum():
+            best = parsed
+        if int(best.notna().sum()) == present:
+            break
+    return best if best is not None else pd.to_datetime(series, errors="coerce", utc=True)
 
 
 def _timezone_name(tz: Any) -> str | None:
@@ -262,17 +278,29 @@ def _from_numeric(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
     return series
 
 
+_NUMERIC_DTYPES = ("int", "Int", "float", "Float", "uint", "UInt", "Sparse[int", "Sparse[float")
+
+
 def _from_categorical(values: pd.Series, spec: ColumnSpec) -> pd.Series:
-    if spec.extra.get("bool_values") or spec.dtype == "bool" or spec.dtype == "boolean":
+    numeric_dtype = spec.dtype.startswith(_NUMERIC_DTYPES) and not spec.dtype.startswith("interval")
+    if spec.extra.get("bool_values") and numeric_dtype:  # a 0/1 number column stays numbers, not booleans
+        values = values.map({"True": "1", "False": "0"}).fillna(values)
+    elif spec.extra.get("bool_values") or spec.dtype == "bool" or spec.dtype == "boolean":
         mapped = values.map({"True": True, "False": False, "1": True, "0": False})
         if spec.dtype == "bool" and not mapped.isna().any():
             return mapped.astype(bool)
         return mapped.astype("boolean")
-    if spec.dtype.startswith(("int", "Int", "float", "Float", "uint", "UInt")):
+    if numeric_dtype:
         numeric = pd.to_numeric(values, errors="coerce")
         if spec.dtype.startswith(("int", "uint")):
             return numeric.astype("Int64") if numeric.isna().any() else numeric.astype(spec.dtype)
         return numeric.astype(spec.dtype if not spec.dtype.startswith("int") else "float64")
+    if spec.dtype.startswith(("timedelta64", "period[")):  # durations and periods travel as their text
+        try:
+            return (pd.to_timedelta(values, errors="coerce") if spec.dtype.startswith("timedelta64")
+                    else values.astype(spec.dtype))
+        except (TypeError, ValueError):
+            return values.astype(object, copy=False)
     if spec.dtype == "category":
         return values.astype("category")
     if spec.dtype.startswith("string"):

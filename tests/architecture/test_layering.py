@@ -35,11 +35,7 @@ DEFERRED_IMPORTS = {
     "great_expectations": "GX_ANALYTICS_ENABLED must be set before its first import, and it takes seconds to load",
 }
 #: modules whose in-function imports are still being removed elsewhere, with the reason
-PENDING = {
-    "synthkit.pipeline.runner": "rewritten by the one-run-flow change of issue #16 (pipeline engineer)",
-    "synthkit.pipeline.stages": "rewritten by the one-run-flow change of issue #16 (pipeline engineer)",
-    "synthkit.pipeline.multitable": "rewritten by the one-run-flow change of issue #16 (pipeline engineer)",
-}
+PENDING: dict[str, str] = {}
 #: packages above io and meta, in layer order (``.importlinter``)
 ABOVE_IO = ["profile", "datasets", "transform", "privacy", "models", "evaluate", "engine", "report", "audit",
             "pipeline", "cli"]
@@ -159,8 +155,6 @@ def test_no_module_level_import_cycle() -> None:
 
 def test_no_import_cycle_even_through_function_imports() -> None:
     graph = _graph(include_functions=True)
-    # the one cycle the contract lists in its ignore_imports, until the pipeline rewrite lands
-    graph["synthkit.pipeline.stages"].discard("synthkit.pipeline.runner")
     assert _cycles(graph) == []
 
 

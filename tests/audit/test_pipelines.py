@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,11 @@ import yaml
 
 from synthkit.audit import audit
 from synthkit.audit.sources import row_columns
+from synthkit.evaluate.schema import validate_metrics
 from synthkit.pipeline import run
 from synthkit.pipeline.config import load_config
-from synthkit.pipeline.stages import load_source
 from synthkit.meta import Metadata
+from synthkit.pipeline.inputs import load_source
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINES = sorted((REPO / "pipelines").glob("*.yaml"))
@@ -32,7 +34,8 @@ pytestmark = pytest.mark.integration
 
 def _real(path: Path, overrides: list[str]) -> pd.DataFrame:
     """The real table the run read (same config, same seeded subsample)."""
-    return load_source(load_config(path, overrides))
+    cfg = load_config(path, overrides)
+    return load_source(cfg, multi=False).tables[cfg.name]
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda p: p.stem)
@@ -40,7 +43,9 @@ def test_example_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)  # pipelines write reports/<name> (and the sqlite demo db) under cwd
     result = run(pipeline, overrides=SMALL)
     out = Path(result.output_dir)
+    assert result.status == "ok", result.leaks
     assert (out / "synthetic.csv").is_file() and (out / "report.html").is_file()
+    validate_metrics(json.loads((out / "metrics.json").read_text()))
     real = _real(pipeline, SMALL)
     report = audit(real, run_dir=out)
     assert report.passed, report.summary()
@@ -61,14 +66,13 @@ def test_example_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch
 @pytest.mark.parametrize("pipeline", MULTITABLE, ids=lambda p: p.stem)
 def test_multitable_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch):
     """Every table of a multi-table run passes the audit as written; a planted real row fails it."""
-    from synthkit.pipeline.multitable import load_dataset
-
     monkeypatch.chdir(tmp_path)
     small = ["model.params.child_params.epochs=1", "evaluate.families=[fidelity]", "gates=[]"]
     result = run(pipeline, overrides=small)
     out = Path(result.output_dir)
     assert result.status == "ok", result.leaks
-    data = load_dataset(load_config(pipeline, small))
+    validate_metrics(json.loads((out / "metrics.json").read_text()))
+    data = load_source(load_config(pipeline, small), multi=True)
     meta = Metadata.load(out / "metadata.json")
     for name, real in data.tables.items():
         report = audit(real, Metadata.single(meta.table(name)), synthetic=out / "synthetic" / f"{name}.csv")

@@ -10,7 +10,7 @@ import pytest
 from synthkit.evaluate.fidelity import column_scores, pair_scores, summarize_pairs
 from synthkit.evaluate.inputs import prepare
 
-sdmetrics = pytest.importorskip("sdmetrics")
+sdmetrics = pytest.importorskip("sdmetrics", reason="sdmetrics (BSL, test oracle only) is in the optional sdv extra")
 with warnings.catch_warnings():  # the single-table report is deprecated in favour of a multi-table one
     warnings.simplefilter("ignore", FutureWarning)
     from sdmetrics.reports.single_table import QualityReport

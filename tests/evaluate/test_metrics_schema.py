@@ -111,7 +111,8 @@ def test_pipeline_sections_and_declared_extensions_match(single: dict[str, Any])
     m = copy.deepcopy(single)
     m.update(gates=[{"gate": "fidelity.score >= 0.8", "value": 0.91, "passed": True},
                     {"gate": "privacy.verdict != fail", "value": None, "passed": False, "reason": "privacy.verdict was not computed"}],
-             status="gate_failed", audit={"passed": True, "findings": 0},
+             status="sink_failed", sink={"error": "cannot write table t: database is locked"},
+             audit={"passed": True, "findings": 0},
              validation={"success": True, "evaluated": 40, "successful": 40, "success_percent": 100.0},
              keys={"orphans": 0, "duplicate_keys": 0, "dated_before_root": 0, "root_date_column": "BIRTHDATE"},
              tables={"patients": {"fidelity": 0.9, "privacy_verdict": "pass", "dcr_share": 0.5, "utility": None},

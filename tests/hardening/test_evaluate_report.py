@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthkit.evaluate import evaluate
+from synthkit.evaluate import FAMILIES, evaluate
+from synthkit.evaluate.schema import validate_metrics
 from synthkit.profile import profile
 from synthkit.report import render_profile_report, render_report
 
@@ -61,12 +62,12 @@ EVAL: dict[str, tuple] = {
     "holdout_other_columns": (_real, _syn, lambda: _real().drop(columns=["age"]), {}, "error", ("age", "holdout")),
     "holdout_empty": (_real, _syn, lambda: _real().iloc[:0], {}, "error", ("holdout",)),
     "unknown_target": (_real, _syn, None, {"target": "nope"}, "error", ("nope",)),
-    "constant_target": (lambda: _real().assign(group="a"), _syn, lambda: _real(seed=2).assign(group="a"), {"target": "group"}, "any", ("group",)),
+    "constant_target": (lambda: _real().assign(group="a"), _syn, lambda: _real(seed=2).assign(group="a"), {"target": "group"}, "ok", ()),
     "numeric_target": (_real, _syn, lambda: _real(seed=2), {"target": "income"}, "ok", ()),
-    "datetime_target": (_real, _syn, lambda: _real(seed=2), {"target": "when"}, "any", ("when",)),
+    "datetime_target": (_real, _syn, lambda: _real(seed=2), {"target": "when"}, "ok", ()),
     "bool_target": (_real, _syn, lambda: _real(seed=2), {"target": "flag"}, "ok", ()),
     "unknown_family": (_real, _syn, None, {"families": ("beauty",)}, "error", ("beauty",)),
-    "no_families": (_real, _syn, None, {"families": ()}, "any", ("famil",)),
+    "no_families": (_real, _syn, None, {"families": ()}, "ok", ()),
     "max_rows_zero": (_real, _syn, None, {"max_rows": 0}, "error", ("max_rows",)),
     "max_rows_negative": (_real, _syn, None, {"max_rows": -5}, "error", ("max_rows",)),
     "max_rows_one": (_real, _syn, None, {"max_rows": 1}, "any", ("max_rows", "row")),
@@ -77,9 +78,9 @@ EVAL: dict[str, tuple] = {
     "synthetic_all_nan": (_real, _set("income", np.nan), None, {}, "ok", ()),
     "real_all_nan_column": (lambda: _real().assign(income=np.nan), _syn, None, {}, "ok", ()),
     "synthetic_unseen_categories": (_real, _set("group", "zzz"), None, {}, "ok", ()),
-    "synthetic_dates_as_text": (_real, _set("when", "2020-05-05"), None, {}, "any", ("when",)),
-    "synthetic_tz_aware_dates": (_real, _set("when", pd.Timestamp("2020-05-05", tz="UTC")), None, {}, "any", ("when",)),
-    "synthetic_bools_as_strings": (_real, _set("flag", "True"), None, {}, "any", ("flag",)),
+    "synthetic_dates_as_text": (_real, _set("when", "2020-05-05"), None, {}, "ok", ()),  # as read back from a CSV
+    "synthetic_tz_aware_dates": (_real, _set("when", pd.Timestamp("2020-05-05", tz="UTC")), None, {}, "ok", ()),
+    "synthetic_bools_as_strings": (_real, _set("flag", "True"), None, {}, "ok", ()),  # as read back from a CSV
     "synthetic_duplicate_columns": (_real, lambda: pd.concat([_syn(), _syn()[["age"]]], axis=1), None, {}, "error", ("duplicate",)),
     "unicode_columns": (lambda: _real().rename(columns={"age": "年齢 🙂"}), lambda: _syn().rename(columns={"age": "年齢 🙂"}), None, {}, "ok", ()),
     "metadata_of_other_table": (_real, _syn, None, {"metadata": "other"}, "error", ("metadata", "column")),
@@ -97,9 +98,21 @@ def test_evaluate(name):
     result = attempt("evaluate", lambda: evaluate(real, syn, holdout=hold, max_rows=kwargs.pop("max_rows", 500), **kwargs),
                      expect=expect, words=words, limit=90)
     if not isinstance(result, Exception):
-        import json
-
-        json.dumps(result.scores, allow_nan=False)  # metrics.json must stay valid JSON
+        scores = result.scores
+        validate_metrics(scores)  # metrics.json matches its schema (and is valid JSON)
+        for family in FAMILIES:
+            score = scores[family]["score"]
+            assert score is None or 0.0 <= score <= 1.0, (family, score)
+            if family not in kwargs["families"]:
+                assert score is None and family in scores[family]["skipped"]
+        if "fidelity" in kwargs["families"]:
+            meta = scores["meta"]  # every column evaluated or excluded with a reason
+            assert scores["fidelity"]["column_shapes"] is not None
+            assert set(meta["columns"]) | set(meta["excluded_columns"]) == set(real.columns)
+        if name == "constant_target":
+            assert "fewer than 2 distinct values" in scores["utility"]["skipped"]["utility"]
+        if name in ("synthetic_dates_as_text", "synthetic_tz_aware_dates"):  # one date repeated: a poor but measured fit
+            assert scores["meta"]["columns"]["when"] == "datetime" and scores["fidelity"]["columns"]["when"]["score"] < 0.5
 
 
 @pytest.fixture(scope="module")
@@ -121,27 +134,31 @@ def _metrics(change: str, base: dict) -> object:
         return {**base, "fidelity": {**base["fidelity"], "score": float("nan")}, "utility": {"score": float("inf")}}
     if change == "families_as_lists":
         return {**base, "privacy": [1, 2], "utility": "none"}
-    if change == "html_injection":
-        return {**base, "privacy": {**base["privacy"], "verdict": "<script>alert(1)</script>", "reasons": ["<img src=x onerror=alert(1)>"]}}
+    if change == "html_injection":  # free-text places of a valid metrics.json
+        return {**base, "privacy": {**base["privacy"], "reasons": ["<img src=x onerror=alert(1)>"]},
+                "gates": [{"gate": "<script>alert(1)</script> >= 1", "value": "<script>alert(1)</script>", "passed": False}]}
+    if change == "bad_verdict":
+        return {**base, "privacy": {**base["privacy"], "verdict": "<script>alert(1)</script>"}}
     return base
 
 
 REPORT: dict[str, tuple[str, Callable[[], pd.DataFrame] | None, dict, str, tuple[str, ...]]] = {
     "plain": ("base", None, {}, "ok", ()),
-    "metrics_empty": ("empty", None, {}, "any", ("metrics",)),
-    "metrics_schema_only": ("schema_only", None, {}, "any", ("metrics",)),
+    "metrics_empty": ("empty", None, {}, "ok", ()),
+    "metrics_schema_only": ("schema_only", None, {}, "ok", ()),
     "metrics_not_dict": ("not_dict", None, {}, "error", ("metrics",)),
-    "metrics_strings_for_numbers": ("strings_for_numbers", None, {}, "any", ("metrics", "score")),
-    "metrics_nan_scores": ("nan_scores", None, {}, "any", ("metrics", "score")),
-    "metrics_families_wrong_type": ("families_as_lists", None, {}, "any", ("metrics", "privacy")),
+    "metrics_strings_for_numbers": ("strings_for_numbers", None, {}, "error", ("fidelity.score",)),
+    "metrics_nan_scores": ("nan_scores", None, {}, "error", ("not JSON",)),
+    "metrics_families_wrong_type": ("families_as_lists", None, {}, "error", ("privacy",)),
+    "metrics_unknown_verdict": ("bad_verdict", None, {}, "error", ("privacy.verdict",)),
     "html_injection_in_metrics": ("html_injection", None, {}, "ok", ()),
     "k_zero": ("base", None, {"k": 0}, "error", ("k",)),
     "k_bool": ("base", None, {"k": True}, "error", ("k",)),
     "k_huge": ("base", None, {"k": 10**9}, "ok", ()),
-    "synthetic_missing_columns": ("base", lambda: _syn()[["age"]], {}, "any", ("synthetic",)),
-    "synthetic_empty": ("base", lambda: _syn().iloc[:0], {}, "any", ("synthetic",)),
+    "synthetic_missing_columns": ("base", lambda: _syn()[["age"]], {}, "ok", ()),
+    "synthetic_empty": ("base", lambda: _syn().iloc[:0], {}, "ok", ()),
     "synthetic_not_frame": ("base", lambda: "synthetic.csv", {}, "error", ("DataFrame",)),
-    "synthetic_inf_and_nan": ("base", _set("income", [np.inf, np.nan] * (N // 2)), {}, "any", ("income",)),
+    "synthetic_inf_and_nan": ("base", _set("income", [np.inf, np.nan] * (N // 2)), {}, "ok", ()),
     "synthetic_html_values": ("base", _set("group", "<script>alert('x')</script>"), {}, "ok", ()),
 }
 

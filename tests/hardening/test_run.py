@@ -165,6 +165,7 @@ def test_full_run_on_awkward_csv_works_and_passes_the_audit(tmp_path, monkeypatc
            "evaluate": {"max_rows": 200, "families": ["fidelity", "privacy"]}, "sink": {"path": "extra/synthetic.parquet"}}
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True))
     result = attempt("run", lambda: run(tmp_path / "p.yaml"), expect="ok", limit=180)
+    assert result.status == "ok" and result.exit_code == 0, (result.status, result.gates)
     out = Path(result.output_dir)
     assert (out / "extra" / "synthetic.parquet").is_file()
     synthetic = pd.read_csv(out / "synthetic.csv")

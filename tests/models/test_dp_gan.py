@@ -24,7 +24,7 @@ def data(adult_small: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def dp_gan(data: pd.DataFrame, one_torch_thread):
-    pytest.importorskip("opacus")
+    pytest.importorskip("opacus", reason="opacus is in the optional dp extra")
     return create("gan", epsilon=2.0, delta=1e-6, epochs=2, seed=1, **FAST).fit(data)
 
 
@@ -58,7 +58,7 @@ def test_model_file_holds_no_raw_reads_and_round_trips(dp_gan, data, tmp_path: P
 
 
 def test_training_stops_at_the_budget_and_bad_settings_are_refused(data, one_torch_thread):
-    pytest.importorskip("opacus")
+    pytest.importorskip("opacus", reason="opacus is in the optional dp extra")
     model = create("gan", epsilon=1.0, noise_multiplier=3.0, epochs=50, seed=0, **FAST).fit(data.iloc[:500])
     assert model.stop_reason_ == "budget" and model.privacy_guarantee_["epsilon_spent"] <= 1.0
     reference = create("gan", dp=True, epochs=1, seed=0, **FAST).fit(data.iloc[:300])  # ε = ∞: clipping, no noise

@@ -13,7 +13,7 @@ from synthkit.errors import ConfigError
 from synthkit.models import Synthesizer, create
 from synthkit.privacy import describe_guarantee
 
-opacus = pytest.importorskip("opacus")
+opacus = pytest.importorskip("opacus", reason="opacus is in the optional dp extra")
 
 FAST = {"hidden": 16, "latent": 4, "batch_size": 100, "n_bins": 8}
 

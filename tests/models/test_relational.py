@@ -14,7 +14,7 @@ import pytest
 
 from synthkit.errors import DataError
 from synthkit.io import Dataset
-from synthkit.models import Synthesizer, create, get
+from synthkit.models import MultiTableSynthesizer, Synthesizer, create, get
 from synthkit.models.medical import CodeBook, join_mixed, shift_dates, split_mixed
 from synthkit.meta import Relationship
 
@@ -41,13 +41,15 @@ def fitted(ehr):
 
 
 @pytest.fixture(scope="module")
-def synthetic(fitted) -> dict[str, pd.DataFrame]:
+def synthetic(fitted) -> Dataset:
     return fitted.sample(12, seed=0)
 
 
-def test_registered_and_skipped_by_the_flat_contract():
+def test_registered_as_a_multi_table_model(synthetic):
     assert get("relational").name == "relational"
-    assert get("relational").__dict__.get("contract_skip") is True
+    assert get("relational").protocol is MultiTableSynthesizer
+    assert isinstance(synthetic, Dataset) and isinstance(get("relational")(), MultiTableSynthesizer)
+    assert synthetic.primary_keys["patients"] == "Id" and synthetic.validate().ok
 
 
 def test_tables_columns_and_dtypes(synthetic, ehr):

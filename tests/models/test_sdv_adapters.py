@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("sdv")
+pytest.importorskip("sdv", reason="sdv is in the optional sdv extra")
 
 from synthkit.errors import ConfigError, ModelError
 from synthkit.models import available, create

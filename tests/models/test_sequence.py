@@ -1,7 +1,7 @@
 """Contract of the ``sequence`` synthesizer on real long-format data (PhysioNet ICU stays, Synthea).
 
-The flat contract (tests/models/test_contract.py) skips this model (``contract_skip``): it takes
-entity/time/context and samples entities. The same promises are checked here for that shape.
+The shared contract (tests/models/test_contract.py) checks it as a sequence model (it takes
+entity/time/context and samples entities); this file checks what is specific to it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from synthkit.errors import ConfigError, DataError, ModelFileError, NotFittedError
-from synthkit.models import Synthesizer, create, get
+from synthkit.models import SequenceSynthesizer as SequenceProtocol
+from synthkit.models import Synthesizer, available, create, get
 from synthkit.models.sequence import SequenceSynthesizer
 from synthkit.profile import profile
 
@@ -45,9 +46,10 @@ def fitted(icu) -> SequenceSynthesizer:
     return _make(seed=3).fit(icu, entity="RecordID", time="Time", context=CONTEXT)
 
 
-def test_registered_and_skipped_by_the_flat_contract():
+def test_registered_as_a_sequence_model():
     assert get("sequence").name == "sequence"
-    assert get("sequence").__dict__.get("contract_skip") is True
+    assert get("sequence").protocol is SequenceProtocol
+    assert "sequence" in available(SequenceProtocol) and "sequence" not in available(Synthesizer)
 
 
 def test_samples_entities_with_columns_dtypes_and_keys(fitted, icu):
@@ -193,7 +195,7 @@ def test_learns_lengths_marginals_and_autocorrelation(icu):
 
 @pytest.mark.integration
 def test_sdv_par_adapter_same_shape(icu):
-    pytest.importorskip("sdv")
+    pytest.importorskip("sdv", reason="sdv is in the optional sdv extra")
     from synthkit.errors import ModelError
 
     small = icu[icu["RecordID"].isin(icu["RecordID"].unique()[:8])][["RecordID", "Time", "Age", "Gender", "HR", "Temp"]]
@@ -205,3 +207,85 @@ def test_sdv_par_adapter_same_shape(icu):
     assert (out.groupby("RecordID")[["Age", "Gender"]].nunique() <= 1).all().all()
     with pytest.raises(ModelError, match="pickle"):
         model.save("unused")
+
+
+def _yearly_panel(people: int = 60, seed: int = 0) -> pd.DataFrame:
+    """A survey panel as economists hold one: a wave every one or two years, integer years, static sex and
+    education, age and a wave counter moving with time, age squared, a wage that persists."""
+    rng = np.random.default_rng(seed)
+    waves = rng.integers(3, 6, people)
+    first = 2000 + 2 * rng.integers(0, 3, people)
+    person = np.repeat(np.arange(100, 100 + people), waves)
+    step = np.concatenate([np.arange(w) for w in waves])
+    gap = np.where(step == 0, 0, rng.integers(1, 3, len(step)))
+    year = np.repeat(first, waves) + pd.Series(gap).groupby(np.repeat(np.arange(people), waves)).cumsum().to_numpy()
+    born = np.repeat(rng.integers(1950, 1985, people), waves)
+    level = np.repeat(rng.normal(2.5, 0.4, people), waves)
+    return pd.DataFrame({
+        "person": person, "year": year, "sex": np.repeat(rng.choice(["F", "M"], people), waves),
+        "educ": np.repeat(rng.integers(9, 18, people), waves), "age": year - born, "wave": step + 1,
+        "age_sq": (year - born) ** 2, "wage": level + 0.01 * step + rng.normal(0, 0.05, len(step)),
+    })
+
+
+def test_yearly_panel_keeps_static_and_time_linked_columns(tmp_path: Path):
+    panel = _yearly_panel()
+    metadata = profile(panel)
+    metadata.table().column("year").kind = "categorical"  # how few distinct years profile (wagepan) and fit used to refuse
+    model = _make(metadata=metadata, seed=0, epochs=2).fit(panel, entity="person", time="year")
+    assert set(model.static_) == {"sex", "educ"}
+    assert model.linked_ == {"age": {"axis": "time", "slope": 1.0}, "wave": {"axis": "step", "slope": 1.0}}
+    assert model.derived_["age_sq"]["of"] == "age"
+    model.save(tmp_path / "m")
+    out = Synthesizer.load(tmp_path / "m").sample(40, seed=4)
+    pd.testing.assert_frame_equal(out, model.sample(40, seed=4))
+    by = out.groupby("person")
+    assert (by[["sex", "educ"]].nunique() == 1).all().all()  # constant per synthetic person
+    assert ((out["age"] - out["year"]).groupby(out["person"]).nunique() == 1).all()  # one birth year each
+    assert (out["wave"] - by.cumcount() == out.groupby("person")["wave"].transform("first")).all()  # +1 a wave
+    assert (out["age_sq"] == out["age"] ** 2).all()
+    assert out["year"].dtype == panel["year"].dtype and out["age"].dtype == panel["age"].dtype
+    assert out["year"].between(panel["year"].min(), panel["year"].max()).all()
+    assert set(by["year"].diff().dropna()) <= {1, 2}  # whole, learned gaps
+
+
+def test_codec_repeats_and_fine_positions():
+    """ICU weights are carried over a stay: repeats become one token; other values decode inside
+    their fine sub-bin (1/16 of a quantile bin) instead of anywhere in the bin."""
+    from synthkit.datasets import load
+    from synthkit.models.sequence_util import previous_observed
+    from synthkit.models.sequence_net import ColumnCodec
+
+    events, _ = load("icu")
+    events = events[events["RecordID"].isin(events["RecordID"].unique()[:150])]
+    ent = pd.factorize(events["RecordID"])[0]
+    for name in ("Weight", "HR"):
+        values = events[name].to_numpy(float)
+        codec = ColumnCodec.fit(values, "numerical", 16, fine=16, repeat=True)
+        previous = previous_observed(values, ent)
+        tokens = codec.encode(values, previous)
+        repeat = tokens == codec.repeat_token
+        assert repeat.sum() == ((values == previous) & (tokens >= len(codec.exact))).sum() > 0
+        fine = codec.encode_fine(values, tokens)
+        decoded = codec.decode(tokens, np.random.default_rng(0), fine)
+        binned = (tokens >= len(codec.exact)) & (tokens < len(codec.exact) + codec.n_bins)
+        width = np.diff(codec.edges)[tokens[binned] - len(codec.exact)]
+        assert (np.abs(decoded[binned] - values[binned]) <= width / 16 + 1e-9).all()
+        assert np.isnan(decoded[repeat]).all()  # filled from the entity's previous value by the model
+        back = ColumnCodec.from_state(json.loads(json.dumps(codec.to_state())))
+        assert (back.encode(values, previous) == tokens).all()
+    assert repeat.mean() < 0.5  # heart rate moves; weight repeats far more (checked above per column)
+
+
+def test_same_seed_same_output_at_any_thread_count(fitted):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = fitted.sample(15, seed=8)
+        torch.set_num_threads(2)
+        two = fitted.sample(15, seed=8)
+    finally:
+        torch.set_num_threads(before)
+    pd.testing.assert_frame_equal(one, two)

@@ -73,7 +73,7 @@ def dp_data(adult_small: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def dp_vae(dp_data: pd.DataFrame, one_torch_thread):
-    pytest.importorskip("opacus")
+    pytest.importorskip("opacus", reason="opacus is in the optional dp extra")
     return create("vae", epsilon=2.0, delta=1e-6, epochs=3, seed=1, **DP_FAST).fit(dp_data)
 
 
@@ -105,7 +105,7 @@ def test_dp_recorded_epsilon_equals_opacus_rdp_accountant(dp_vae):
 
 
 def test_dp_training_refuses_to_exceed_the_budget(dp_data, one_torch_thread):
-    pytest.importorskip("opacus")
+    pytest.importorskip("opacus", reason="opacus is in the optional dp extra")
     from synthkit.privacy import rdp_epsilon
 
     model = create("vae", epsilon=1.0, noise_multiplier=3.0, epochs=50, seed=0, **DP_FAST).fit(dp_data.iloc[:500])

@@ -88,3 +88,15 @@ def test_gates_compare_numbers_and_words():
     assert [r["passed"] for r in results] == [True, False, True, False, False]
     assert "not computed" in results[4]["reason"]
     assert results[1]["reason"] == "fidelity.score = 0.91, needed > 0.95"
+
+
+def test_environment_placeholders_expand_and_unset_ones_are_named(tmp_path, monkeypatch):
+    text = "name: t\nsource:\n  url: ${SK_TEST_URL}\n  table: t\nsink:\n  url: ${SK_TEST_SINK:-sqlite:///out.db}\n  table: s\n"
+    path = _write(tmp_path, text)
+    monkeypatch.delenv("SK_TEST_URL", raising=False)
+    with pytest.raises(ConfigError, match="environment variable SK_TEST_URL is not set"):
+        load_config(path)
+    monkeypatch.setenv("SK_TEST_URL", "postgresql+psycopg://u:secret@h/db")
+    cfg = load_config(path)
+    assert cfg.source.url == "postgresql+psycopg://u:secret@h/db" and cfg.sink.url == "sqlite:///out.db"
+    assert cfg.public_dict()["source"]["url"] == "postgresql+psycopg://u:***@h/db"

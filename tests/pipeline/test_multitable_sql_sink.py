@@ -9,14 +9,23 @@ import pytest
 import sqlalchemy
 
 from synthkit.datasets import load
-from synthkit.errors import ConfigError, DataError
-from synthkit.pipeline import multitable
+from synthkit.errors import ConfigError
+from synthkit.models.relational import RelationalSynthesizer
 from synthkit.pipeline.config import PipelineConfig, load_config
+from synthkit.pipeline.outputs import RunFolder
+from synthkit.pipeline.stages import RunContext, sink
 
 
 def _config(**sink: str) -> PipelineConfig:
     return PipelineConfig.model_validate({"name": "ehr", "source": {"dataset": "ehr"}, "model": {"name": "relational"},
                                           "sink": sink})
+
+
+def _sink(cfg: PipelineConfig, synthetic: dict[str, pd.DataFrame], tmp_path: Path) -> RunContext:
+    """The pipeline's sink stage over a run context holding ``synthetic`` (a model's output)."""
+    ctx = RunContext(cfg, RunFolder(tmp_path / "run"), RelationalSynthesizer, synthetic=synthetic)
+    sink(ctx)
+    return ctx
 
 
 def _tables(url: str) -> dict[str, int]:
@@ -33,14 +42,14 @@ def test_every_table_is_written_under_its_name_with_an_optional_prefix(tmp_path:
     dataset = load("ehr")
     synthetic = {name: frame.head(20) for name, frame in dataset.tables.items()}  # stands in for a model's output
     url = f"sqlite:///{tmp_path / 'out.db'}"
-    files = multitable.write_sink(_config(url=url, table="synthetic_"), synthetic, dataset, folder=None)
+    ctx = _sink(_config(url=url, table="synthetic_"), synthetic, tmp_path)
     assert _tables(url) == {f"synthetic_{name}": len(frame) for name, frame in synthetic.items()}
-    assert set(files["sink_sql"].split(", ")) == {f"synthetic_{name}" for name in synthetic}
+    assert set(ctx.files["sink_sql"].split(", ")) == {f"synthetic_{name}" for name in synthetic}
     back = pd.read_sql_table("synthetic_patients", f"sqlite:///{tmp_path / 'out.db'}")
     assert list(back.columns) == list(synthetic["patients"].columns)
     # without a prefix the tables keep their own names
     plain = f"sqlite:///{tmp_path / 'plain.db'}"
-    multitable.write_sink(_config(url=plain), synthetic, dataset, folder=None)
+    _sink(_config(url=plain), synthetic, tmp_path)
     assert set(_tables(plain)) == set(synthetic)
 
 
@@ -52,8 +61,8 @@ def test_if_exists_fail_writes_nothing_when_one_table_exists(tmp_path: Path):
     with engine.begin() as conn:  # one table of the run is already there
         conn.execute(sqlalchemy.text('CREATE TABLE "observations" (x INTEGER)'))
     engine.dispose()
-    with pytest.raises(DataError, match="cannot write"):
-        multitable.write_sink(_config(url=url, if_exists="fail"), synthetic, dataset, folder=None)
+    ctx = _sink(_config(url=url, if_exists="fail"), synthetic, tmp_path)
+    assert ctx.status == "sink_failed" and "cannot write" in ctx.metrics["sink"]["error"]
     assert _tables(url) == {"observations": 0}, "one transaction: no table of the run may be left behind"
 
 

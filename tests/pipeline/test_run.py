@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from synthkit.evaluate.schema import validate_metrics
 from synthkit.pipeline import EXIT_GATE_FAILED, EXIT_OK, run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,25 +86,6 @@ def test_failed_gate_returns_gate_exit_code_and_keeps_outputs(tmp_path):
     assert (tmp_path / "out" / "synthetic.csv").is_file()
 
 
-@pytest.mark.parametrize("stage", ["sink", "report", "sample"])
-def test_kill_mid_run_leaves_previous_outputs_intact(tmp_path, stage):
-    path = _config(tmp_path, evaluate={"enabled": False}, report={"enabled": stage == "report"}, gates=[])
-    first = _cli("run", str(path))
-    assert first.returncode == 0, first.stderr
-    out = tmp_path / "out"
-    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    killed = _cli("run", str(path), "--set", "seed=99", env={"SYNTHKIT_KILL_AT": stage})
-    assert killed.returncode == -signal.SIGKILL
-    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert after == before, "the previous outputs changed"
-    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") or ".tmp." in p.name]
-    # the next run sweeps the dead run's staging folder away and succeeds
-    again = _cli("run", str(path), "--set", "seed=99")
-    assert again.returncode == 0, again.stderr
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
-    assert (out / "synthetic.csv").read_bytes() != before[Path("synthetic.csv")]
-
-
 def test_reuse_model_skips_fitting_when_nothing_changed(first_run, tmp_path):
     path = _config(tmp_path, evaluate={"enabled": False}, report={"enabled": False}, gates=[])
     run(path)
@@ -136,7 +117,8 @@ def test_sink_path_cannot_escape_the_run_folder(tmp_path):
 @pytest.mark.parametrize(
     "pipeline, overrides",
     [
-        ("adult.yaml", ["source.max_rows=1500", "model.params.epochs=3", "evaluate.max_rows=500"]),
+        # the shipped model as configured (60 epochs): with 3 epochs fidelity was 0.39 and the gate failed
+        ("adult.yaml", ["source.max_rows=1500", "evaluate.max_rows=500"]),
         ("augment.yaml", ["model.params.epochs=3", "sample.rows=300"]),
         ("icu.yaml", ["model.params.epochs=1", "sample.rows=40", "evaluate.max_rows=1000"]),
     ],
@@ -147,10 +129,12 @@ def test_example_pipeline_runs_with_its_own_model(tmp_path, pipeline, overrides)
     for item in overrides:
         args += ["--set", item]
     proc = _cli(*args, cwd=tmp_path)
-    assert proc.returncode in (EXIT_OK, EXIT_GATE_FAILED), proc.stderr
     summary = json.loads(proc.stdout)
+    # a shipped example must pass its own gates, not merely run
+    assert proc.returncode == EXIT_OK and summary["status"] == "ok", (proc.returncode, summary.get("gates"), proc.stderr[-2000:])
     out = tmp_path / summary["output_dir"]
     metrics = json.loads((out / "metrics.json").read_text())
+    validate_metrics(metrics)
     assert metrics["audit"]["passed"] is True
     assert metrics["status"] == summary["status"]
     if pipeline == "icu.yaml":
@@ -175,6 +159,7 @@ def test_multitable_pipeline_keeps_keys_and_dates(tmp_path):
     summary = json.loads(proc.stdout)
     out = tmp_path / summary["output_dir"]
     metrics = json.loads((out / "metrics.json").read_text())
+    validate_metrics(metrics)  # the multi-table layout (keys, tables) is part of the one schema
     assert metrics["keys"]["orphans"] == 0 and metrics["keys"]["duplicate_keys"] == 0
     assert metrics["keys"]["dated_before_root"] == 0 and metrics["keys"]["root_date_column"] == "BIRTHDATE"
     assert [g["passed"] for g in metrics["gates"]] == [True, True]

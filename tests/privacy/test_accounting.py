@@ -21,7 +21,7 @@ from synthkit.privacy import (
     rdp_epsilon,
 )
 
-opacus = pytest.importorskip("opacus")
+opacus = pytest.importorskip("opacus", reason="opacus is in the optional dp extra")
 
 
 @pytest.mark.parametrize("eps, delta", [(0.5, 1e-6), (3.0, 1e-5), (10.0, 1e-7)])

@@ -13,7 +13,7 @@ from synthkit.pipeline import run
 
 @pytest.mark.integration
 def test_vae_with_epsilon_records_the_spend_in_every_output(tmp_path: Path):
-    pytest.importorskip("opacus")
+    pytest.importorskip("opacus", reason="opacus is in the optional dp extra")
     cfg = {
         "name": "dp", "seed": 0, "output_dir": str(tmp_path / "out"),
         "source": {"dataset": "adult", "max_rows": 800},

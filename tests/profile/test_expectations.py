@@ -72,7 +72,7 @@ def test_suite_errors(tmp_path: Path) -> None:
 
 
 def test_sdv_export_loads_in_sdv(shared_datasets: Path, adult_small: pd.DataFrame) -> None:
-    sdv_metadata = pytest.importorskip("sdv.metadata")
+    sdv_metadata = pytest.importorskip("sdv.metadata", reason="sdv is in the optional sdv extra")
     ds = read(shared_datasets / "synthea-ehr-sample", tables=["patients", "encounters", "conditions"], format="synthea")
     exported = to_sdv_dict(profile(ds))
     assert exported["tables"]["patients"]["columns"]["SSN"] == {"sdtype": "ssn", "pii": True}

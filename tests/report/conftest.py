@@ -1,9 +1,10 @@
-"""Fixtures for report tests: Adult with real-looking PII columns, a copula synthetic sample, a
-metrics.json-shaped dict (column scores and distance ECDF computed from the data), a real Great
+"""Fixtures for report tests: Adult with real-looking PII columns, a copula synthetic sample, the
+metrics.json of a real evaluation of it (validated against the metrics schema), a real Great
 Expectations validation run and run details as the pipeline passes them."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -50,110 +51,25 @@ def adult_synthetic(adult_pii: pd.DataFrame, adult_meta: Metadata) -> pd.DataFra
     return model.sample(len(adult_pii), seed=1)
 
 
-def _column_scores(real: pd.DataFrame, syn: pd.DataFrame, meta: Metadata) -> dict[str, Any]:
-    from scipy import stats
-
-    out = {}
-    for c in meta.table().columns:
-        if c.pii != "none" or c.kind in ("id", "text"):
-            continue
-        r, s = real[c.name].dropna(), syn[c.name].dropna()
-        if c.kind == "numerical":
-            ks = stats.ks_2samp(r, s).statistic
-            out[c.name] = {"metric": "KSComplement", "score": float(1 - ks),
-                           "wasserstein": float(stats.wasserstein_distance(r, s)), "jensen_shannon": None}
-        else:
-            p = r.astype(str).value_counts(normalize=True)
-            q = s.astype(str).value_counts(normalize=True)
-            idx = p.index.union(q.index)
-            p, q = p.reindex(idx, fill_value=0).to_numpy(), q.reindex(idx, fill_value=0).to_numpy()
-            m = (p + q) / 2
-            with np.errstate(divide="ignore", invalid="ignore"):
-                js = 0.5 * np.sum(np.where(p > 0, p * np.log2(p / m), 0)) + 0.5 * np.sum(np.where(q > 0, q * np.log2(q / m), 0))
-            js = float(np.nan_to_num(js))
-            out[c.name] = {"metric": "TVComplement", "score": float(1 - 0.5 * np.abs(p - q).sum()),
-                           "wasserstein": None, "jensen_shannon": float(js)}
-    return out
-
-
-def _dcr_ecdf(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, cols: list[str]) -> dict[str, list[float]]:
-    from sklearn.neighbors import NearestNeighbors
-
-    both = pd.concat([train[cols], holdout[cols], syn[cols]], keys=["t", "h", "s"])
-    num = both.select_dtypes("number")
-    num = (num - num.median()) / (num.quantile(0.75) - num.quantile(0.25)).replace(0, 1)
-    enc = pd.concat([num.fillna(0), pd.get_dummies(both.select_dtypes(exclude="number").astype(str), dtype=float)], axis=1)
-    t, h, s = enc.loc["t"].to_numpy(), enc.loc["h"].to_numpy(), enc.loc["s"].to_numpy()
-    d_train = NearestNeighbors(n_neighbors=1).fit(t).kneighbors(s)[0][:, 0]
-    d_hold = NearestNeighbors(n_neighbors=1).fit(h).kneighbors(s)[0][:, 0]
-    qs = np.linspace(0.01, 0.99, 33)
-    d_base = NearestNeighbors(n_neighbors=1).fit(t).kneighbors(h)[0][:, 0]
-    return {"quantiles": qs.tolist(), "synthetic_to_train": np.quantile(d_train, qs).tolist(),
-            "synthetic_to_holdout": np.quantile(d_hold, qs).tolist(), "holdout_to_train": np.quantile(d_base, qs).tolist()}, float(np.mean(d_train < d_hold))
-
-
 @pytest.fixture(scope="session")
-def adult_metrics(adult_pii: pd.DataFrame, adult_synthetic: pd.DataFrame, adult_meta: Metadata, adult: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, Any]:
-    """metrics.json as the evaluator writes it; column scores and DCR computed here, the rest typical values."""
-    holdout = adult[1].sample(800, random_state=3).reset_index(drop=True)
-    cols = [c for c in adult[1].columns if c in adult_pii.columns]
-    columns = _column_scores(adult_pii, adult_synthetic, adult_meta)
-    ecdf, share = _dcr_ecdf(adult_pii.head(800), holdout, adult_synthetic.head(800), cols)
-    shapes = float(np.mean([c["score"] for c in columns.values()]))
-    return {
-        "schema_version": 1,
-        "status": "ok",
-        "gates": [{"gate": "fidelity.score >= 0.8", "passed": True, "value": round(0.5 * shapes + 0.42, 3)}],
-        "fidelity": {
-            "score": 0.5 * shapes + 0.42, "column_shapes": shapes, "column_pair_trends": 0.84,
-            "columns": columns,
-            "pairs": {"age|hours-per-week": {"metric": "CorrelationSimilarity", "score": 0.97, "real": 0.07, "synthetic": 0.13},
-                      "education|education-num": {"metric": "ContingencySimilarity", "score": 0.61, "real": None, "synthetic": None},
-                      "sex|relationship": {"metric": "ContingencySimilarity", "score": 0.78, "real": None, "synthetic": None}},
-            "detection_auc": 0.74, "detection_auc_ci": [0.71, 0.77],
-            "alpha_precision": 0.91, "beta_recall": 0.47, "authenticity": 0.63,
-            "skipped": {},
-        },
-        "privacy": {
-            "verdict": "warn",
-            "reasons": ["membership inference AUC 0.56 is below 0.60 (pass)",
-                        "β-recall is low: rare combinations are under-represented",
-                        "singling-out risk upper bound 0.12 exceeds 0.10"],
-            "score": 0.82,
-            "thresholds": {"dcr_share_ci_low_warn": 0.55, "dcr_share_ci_low_fail": 0.6, "membership_inference_auc_warn": 0.58,
-                           "membership_inference_auc_fail": 0.65, "attack_risk_ci_low_warn": 0.05, "attack_risk_ci_low_fail": 0.25,
-                           "ims_excess_warn": 0.01, "ims_excess_fail": 0.05, "nndr_low_share_warn": 0.15},
-            "dcr_share": share, "dcr_share_ci": [max(0.0, share - 0.03), min(1.0, share + 0.03)], "dcr_ecdf": ecdf,
-            "ims_train": 0.0, "ims_holdout": 0.0, "ims_train_ci": [0.0, 0.002], "ims_holdout_ci": [0.0, 0.002],
-            "nndr": {"synthetic_median": 0.81, "holdout_median": 0.83, "share_synthetic_below_holdout_p05": 0.04},
-            "membership_inference_auc": 0.56, "membership_inference_auc_ci": [0.52, 0.6],
-            "singling_out_risk": 0.07, "singling_out_risk_ci": [0.03, 0.12],
-            "linkability_risk": 0.01, "linkability_risk_ci": [0.0, 0.03],
-            "singling_out": {"risk": 0.07, "risk_ci": [0.03, 0.12], "attack_rate": 0.18, "control_rate": 0.12},
-            "linkability": {"risk": 0.01, "risk_ci": [0.0, 0.03], "attack_rate": 0.004, "control_rate": 0.003},
-            "inference_risk": {"income": {"risk": 0.04, "risk_ci": [0.01, 0.08], "attack_rate": 0.79, "control_rate": 0.78},
-                               "marital-status": {"risk": 0.13, "risk_ci": [0.08, 0.18], "attack_rate": 0.61, "control_rate": 0.55}},
-            "k_anonymity": {"k": 1, "quasi_identifiers": ["age", "sex", "race", "native-country"], "share_below_5": 0.09},
-            "pii_leaks": 0, "pii_columns": list(PII),
-            "skipped": {},
-        },
-        "utility": {
-            "target": "income", "task": "classification",
-            "models": {"logistic": {"trtr": {"roc_auc": 0.89, "f1": 0.65, "accuracy": 0.84},
-                                    "tstr": {"roc_auc": 0.86, "f1": 0.58, "accuracy": 0.82}, "ratio": 0.966},
-                       "hgb": {"trtr": {"roc_auc": 0.92, "f1": 0.7, "accuracy": 0.86},
-                               "tstr": {"roc_auc": 0.87, "f1": 0.6, "accuracy": 0.83}, "ratio": 0.946}},
-            "ratio": 0.956, "score": 0.956, "primary_metric": "roc_auc", "test_set": "holdout",
-            "feature_importance_agreement": 0.78, "augmentation_lift": None,
-            "feature_importance": {"method": "permutation (roc_auc), hgb",
-                                   "real": {"relationship": 0.07, "age": 0.055, "capital-gain": 0.05, "education-num": 0.015, "fnlwgt": -0.001},
-                                   "synthetic": {"relationship": 0.05, "age": 0.06, "capital-gain": 0.02, "education-num": 0.07, "fnlwgt": 0.002}},
-            "skipped": {"augmentation_lift": "no augmentation run was requested"},
-        },
-        "meta": {"rows": {"real": len(adult_pii), "synthetic": len(adult_synthetic), "holdout": len(holdout)},
-                 "evaluated_rows": {"real": 800, "synthetic": 800, "holdout": 800}, "subsampled": True, "seconds": {"fidelity": 2.1, "privacy": 6.4, "utility": 3.3},
-                 "seed": 0, "synthkit_version": "0.1.0", "excluded_columns": {c: "PII: regenerated, not learned" for c in PII}},
-    }
+def adult_metrics(adult: tuple[pd.DataFrame, pd.DataFrame], adult_pii: pd.DataFrame, adult_synthetic: pd.DataFrame,
+                  adult_meta: Metadata) -> dict[str, Any]:
+    """metrics.json as a pipeline writes it: a real evaluation (small, fast) plus the pipeline's gates
+    and status, checked against the one metrics schema."""
+    from synthkit.evaluate import evaluate
+    from synthkit.evaluate.schema import validate_metrics
+    from synthkit.pipeline.gates import check_gates
+
+    holdout = adult[1].sample(1000, random_state=5).reset_index(drop=True)
+    for col in PII:  # the holdout needs the same columns; its PII is never compared
+        holdout[col] = adult_pii[col].sample(len(holdout), replace=True, random_state=1).to_numpy()
+    ev = evaluate(adult_pii, adult_synthetic, holdout=holdout, metadata=adult_meta, target="income", seed=0, max_rows=700,
+                  sensitive_columns=["income", "marital-status"])
+    metrics = json.loads(json.dumps(ev.scores))  # exactly what metrics.json holds
+    metrics["gates"] = check_gates(["fidelity.score >= 0.5", "privacy.verdict != fail"], metrics)
+    metrics["status"] = "ok" if all(g["passed"] for g in metrics["gates"]) else "gate_failed"
+    validate_metrics(metrics)
+    return metrics
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from synthkit.errors import ConfigError, DataError
+from synthkit.evaluate.schema import layout
 from synthkit.meta import Metadata
 from synthkit.report import render_profile_report, render_report
 
@@ -38,11 +39,15 @@ def test_full_report_has_every_section_and_number(render, adult_metrics: dict[st
     for key in ("privacy.dcr_share", "privacy.membership_inference_auc", "fidelity.detection_auc", "utility.ratio"):
         body = dict(rows)[key]
         assert re.search(r"[≤≥] [\d.]+%?", body), key
-    assert "43.6% – 49.6%" in html or "95% interval" in html
+    lo, hi = adult_metrics["privacy"]["dcr_share_ci"]
+    assert f"{100 * lo:.1f}% – {100 * hi:.1f}%" in html  # the evaluator's DCR interval, as written
     privacy = html.split('id="privacy"')[1].split('id="fidelity"')[0]
     assert privacy.count("<polyline") == 3  # DCR ECDF: synthetic→train, synthetic→holdout, holdout→train
     assert html.count("<svg") > 30
-    assert "copula" in html and "income" in html and "roc_auc" in html
+    assert "copula" in html and "income" in html
+    utility = html.split('id="utility"')[1].split('id="validation"')[0]
+    tstr = adult_metrics["utility"]["models"]["hgb"]["tstr"]["auc"]  # the key the evaluator writes
+    assert f"{tstr:.3f}" in utility or f"{tstr:.2f}" in utility
     n = adult_validation["evaluated"]  # the real GE run is summarised per column
     assert f"{adult_validation['successful']} of {n} expectations met" in html and "Expectations per column" in html
     assert "<script" not in html.lower()
@@ -59,14 +64,12 @@ def test_empty_metrics_render_not_computed_everywhere(render) -> None:  # type: 
     assert "no Great Expectations results were passed" in html
 
 
-def test_skipped_reasons_and_garbage_values(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+def test_skipped_reasons_are_shown(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     m = copy.deepcopy(adult_metrics)
     m["fidelity"]["detection_auc"] = None
     m["fidelity"]["detection_auc_ci"] = None
     m["fidelity"]["skipped"] = {"detection_auc": "too few rows for a classifier (120 < 500)"}
-    m["privacy"]["membership_inference_auc"] = "n/a"  # wrong type must not crash
-    m["privacy"]["dcr_ecdf"] = {"quantiles": [0.1, 0.5], "synthetic_to_train": [1.0]}  # ragged
-    m["privacy"]["inference_risk"] = {"income": None, "age": {"risk": None}}
+    m["privacy"]["inference_risk"] = {}
     m["privacy"]["k_anonymity"] = None
     m["utility"] = None
     m["meta"] = {"rows": None}
@@ -78,8 +81,25 @@ def test_skipped_reasons_and_garbage_values(render, adult_metrics: dict[str, Any
     assert 'class="badge v-fail big">Fail<' in html  # a failed gate fails the overall verdict
 
 
+@pytest.mark.parametrize("change, key", [
+    (lambda m: m["privacy"].update(membership_inference_auc="n/a"), "privacy.membership_inference_auc"),
+    (lambda m: m["privacy"]["dcr_ecdf"].pop("holdout_to_train"), "privacy.dcr_ecdf.holdout_to_train"),
+    (lambda m: m["privacy"]["inference_risk"].update(income=None), "privacy.inference_risk.income"),
+    (lambda m: m["utility"]["models"]["hgb"]["tstr"].update(roc_auc=0.9), "roc_auc"),
+])
+def test_metrics_off_the_schema_are_a_clear_error(tmp_path: Path, adult_metrics: dict[str, Any], adult_pii: pd.DataFrame,
+                                                  adult_synthetic: pd.DataFrame, adult_meta: Metadata, change: Any, key: str) -> None:
+    m = copy.deepcopy(adult_metrics)
+    change(m)
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        render_report(tmp_path / "r.html", metrics=m, real=adult_pii, synthetic=adult_synthetic, metadata=adult_meta)
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_threshold_from_evaluator_replaces_default(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     m = copy.deepcopy(adult_metrics)
+    m["privacy"]["thresholds"].update(membership_inference_auc_warn=0.58, membership_inference_auc_fail=0.65)
+    m["privacy"]["membership_inference_auc"], m["privacy"]["membership_inference_auc_ci"] = 0.56, [0.52, 0.6]
     html = render(m)
     row = re.search(r'data-metric="privacy.membership_inference_auc">(.*?)</tr>', html, flags=re.DOTALL).group(1)
     assert "≤ 0.58; fail &gt; 0.65" in row and "s-good" in row and "Good: ≤ 0.58; fail &gt; 0.65." in row
@@ -157,6 +177,8 @@ def test_wide_table_limits_heatmap(tmp_path: Path) -> None:
 def test_weak_headline_score_turns_pass_into_review(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     m = copy.deepcopy(adult_metrics)
     m["privacy"]["verdict"], m["privacy"]["reasons"] = "pass", []
+    for family in ("fidelity", "privacy", "utility"):  # every headline score on the good side of its threshold
+        m[family]["score"] = 0.95
     assert 'class="badge v-pass big">Pass<' in render(m).split('id="privacy"')[0]
     m["fidelity"]["score"] = 0.55
     summary = render(m).split('id="privacy"')[0]
@@ -209,10 +231,12 @@ def test_hostile_names_and_odd_dtypes_are_escaped(tmp_path: Path) -> None:
         "Int64": pd.array(rng.integers(0, 5, n), dtype="Int64"),
     })
     meta = profile(df)
+    column = {"metric": "KSComplement", "score": 0.9, "wasserstein": None, "jensen_shannon": None}
+    hostile_metrics = {"schema_version": 1, "fidelity": {**layout("fidelity"), "columns": {"<script>alert(1)</script>": column},
+                                                         "skipped": {}}}
     for path in (
         render_profile_report(tmp_path / "p.html", data=df, metadata=meta),
-        render_report(tmp_path / "r.html", metrics={"fidelity": {"columns": {"<script>alert(1)</script>": {"score": "x"}}}},
-                      real=df, synthetic=df.sample(frac=1, random_state=1), metadata=meta),
+        render_report(tmp_path / "r.html", metrics=hostile_metrics, real=df, synthetic=df.sample(frac=1, random_state=1), metadata=meta),
     ):
         html = path.read_text()
         assert "<script" not in html and "<bx>" not in html and "<y>" not in html
@@ -222,9 +246,11 @@ def test_hostile_names_and_odd_dtypes_are_escaped(tmp_path: Path) -> None:
 def test_dp_guarantee_is_stated_in_words(render, adult_metrics: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     from synthkit.privacy import describe_guarantee
 
+    from synthkit.privacy.guarantee import mia_auc_bound
+
     guarantee = {"epsilon": 3.0, "delta": 1e-6, "mechanism": "mst", "accountant": "zCDP", "epsilon_spent": 3.0}
     metrics = copy.deepcopy(adult_metrics)
-    metrics["privacy"]["dp"] = {**guarantee, "statement": describe_guarantee(guarantee)}
+    metrics["privacy"]["dp"] = {**guarantee, "mia_auc_bound": mia_auc_bound(3.0, 1e-6), "statement": describe_guarantee(guarantee)}
     html = render(metrics)
     assert "Differential privacy" in html
     assert "-differential privacy:" in html and "e^3" in html

@@ -1,0 +1,236 @@
+"""``auto``: pick the model by measuring, not by name.
+
+``create("auto")`` (or ``model: auto`` in a pipeline) fits each candidate model on part of the
+training rows, samples as many rows as the validation rows it kept aside (rows no candidate saw),
+scores each on them and refits the winner on all training rows. The score is what the evaluation
+reports, computed by the same functions (:mod:`synthkit.evaluate.fidelity`,
+:mod:`~synthkit.evaluate.detection`, :mod:`~synthkit.evaluate.privacy`):
+
+    score = mean(column shapes, column pair trends, 1 - 2 * max(detection AUC - 0.5, 0))
+
+against the validation rows, and a candidate whose DCR share (synthetic rows closer to the rows it
+was fitted on than to the validation rows) exceeds :data:`MAX_DCR_SHARE` is not eligible: a model
+that copies its training rows would otherwise win on fidelity.
+
+Why here and not in ``synthkit.models``: the layering is models → evaluate, so a model may not
+import the evaluation, and copying the scorers into ``models`` would give two definitions of the
+same metric. ``auto`` is therefore an evaluate-level model that *uses* the models; it registers
+itself as ``auto`` and the registry finds it through the ``synthkit.models`` entry point declared
+in ``pyproject.toml`` (the plugin hook any third-party model can use), so ``create("auto")`` works
+without ``synthkit.models`` naming anything above it.
+
+Budget: ``max_minutes`` bounds the whole fit. Candidates are fitted in order (cheapest first), each
+with an equal share of the selection budget (:data:`SELECTION_SHARE` of it) as its own
+``max_minutes``; a candidate is skipped, with the reason recorded, when too little time is left
+for it; the refit gets what remains (at least the winner's selection time). The choice is
+deterministic for a seed as long as no candidate hits its time cap (their ``stop_reason`` is
+recorded, so a run can tell).
+
+The fitted ``auto`` behaves as the chosen model: ``sample`` delegates to it and ``save`` writes it,
+so the saved folder loads as that model (``synthkit.models.load`` gives an ``arm``, say). What was
+measured is in :attr:`AutoSynthesizer.selection_`, which the pipeline writes to ``metrics.json``
+(``meta.pipeline.model_selection``, declared in :mod:`synthkit.evaluate.schema`) and the report shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from synthkit.errors import ConfigError, SynthkitError
+from synthkit.evaluate import detection, fidelity, privacy
+from synthkit.evaluate.encoding import MixedEncoder
+from synthkit.evaluate.inputs import prepare
+from synthkit.evaluate.stats import fnum, knn
+from synthkit.models.base import Synthesizer
+from synthkit.models.registry import available, create, get, register
+
+__all__ = ["AutoSynthesizer", "CANDIDATES", "MAX_DCR_SHARE", "score_synthetic"]
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = ("copula", "arm", "flow", "diffusion", "gan", "vae")  # cheapest first
+SLOW = {"gan", "vae"}  # only when each still gets MIN_SLOW_MINUTES
+MIN_SLOW_MINUTES = 1.0
+MIN_MINUTES = 0.05  # below this a candidate is skipped: it could not learn anything
+SELECTION_SHARE = 0.6  # of max_minutes for fitting candidates; the rest is for scoring and the refit
+MAX_DCR_SHARE = 0.6
+MIN_VALIDATION_ROWS = 50
+
+
+def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any,
+                    seed: int, max_rows: int = 5000) -> dict[str, Any]:
+    """Selection score of ``synthetic`` (see the module docstring) against ``validation``.
+
+    ``fit_rows`` are the rows the model saw: the DCR share compares synthetic rows' nearest
+    distances to them and to the validation rows.
+    """
+    prep = prepare(fit_rows, synthetic, validation, metadata, max_rows=max_rows, seed=seed)
+    assert prep.holdout is not None
+    shapes = [c["score"] for c in fidelity.column_scores(prep.holdout, prep.synthetic, prep.kinds).values()
+              if c["score"] is not None]
+    trends, trends_all, _ = fidelity.summarize_pairs(fidelity.pair_scores(prep.holdout, prep.synthetic, prep.kinds))
+    det = detection.detection_auc(prep.holdout, prep.synthetic, prep.kinds, seed, folds=3)["detection_auc"]
+    enc = MixedEncoder(prep.kinds).fit(pd.concat([prep.train, prep.holdout]))
+    xt, xh, xs = enc.transform(prep.train), enc.transform(prep.holdout), enc.transform(prep.synthetic)
+    dcr, _ = privacy._dcr(xs, xt, xh, knn(xt, xs, k=2)[0])
+    trend = trends if trends is not None else trends_all
+    parts = [v for v in (np.mean(shapes) if shapes else None, trend,
+                         None if det is None else 1 - 2 * max(det - 0.5, 0.0)) if v is not None]
+    return {"score": fnum(np.mean(parts)) if parts else None, "column_shapes": fnum(np.mean(shapes)) if shapes else None,
+            "column_pair_trends": fnum(trend), "detection_auc": det, "dcr_share": dcr["dcr_share"],
+            "dcr_share_ci": dcr["dcr_share_ci"]}
+
+
+@register("auto")
+class AutoSynthesizer(Synthesizer):
+    """Measured model selection; see the module docstring.
+
+    ``candidates`` (default :data:`CANDIDATES`, those installed), ``max_minutes`` for the whole fit,
+    ``validation_fraction`` of the training rows kept aside for scoring, ``candidate_params`` maps a
+    candidate name to constructor arguments (e.g. ``{"arm": {"epochs": 20}}``), ``epochs`` (if
+    given) caps every candidate that trains in epochs.
+    """
+
+    test_params: ClassVar[dict[str, Any]] = {
+        "max_minutes": 30.0, "candidates": ["copula", "arm"], "epochs": 2,  # epochs bound it, not the clock
+        "candidate_params": {"arm": {"hidden": 16, "embedding_dim": 4, "n_bins": 8}},
+    }
+
+    def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
+                 max_minutes: float = 10.0, candidates: list[str] | None = None, validation_fraction: float = 0.3,
+                 candidate_params: dict[str, dict[str, Any]] | None = None, epochs: int | None = None) -> None:
+        super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
+        self.epochs = epochs
+        self.max_minutes, self.candidates = max_minutes, candidates
+        self.validation_fraction, self.candidate_params = validation_fraction, candidate_params
+
+    def _check(self) -> list[str]:
+        if not (isinstance(self.max_minutes, (int, float)) and not isinstance(self.max_minutes, bool)
+                and self.max_minutes > 0):
+            raise ConfigError(f"max_minutes must be a positive number, got {self.max_minutes!r}")
+        if not 0.05 <= float(self.validation_fraction) <= 0.5:
+            raise ConfigError(f"validation_fraction must be in [0.05, 0.5], got {self.validation_fraction!r}")
+        names = list(self.candidates) if self.candidates is not None else [c for c in CANDIDATES if c in available()]
+        bad = [c for c in names if c == "auto" or c not in available()]
+        if bad or not names:
+            raise ConfigError(f"auto candidates must be installed models other than auto; bad: {bad or names}")
+        extra = set(self.candidate_params or {}) - set(names)
+        if extra:
+            raise ConfigError(f"candidate_params names models that are not candidates: {sorted(extra)}")
+        return names
+
+    def fit(self, data: pd.DataFrame, constraints: list[Any] | None = None) -> AutoSynthesizer:
+        """Fit the candidates, score them on held-out rows, refit the best on all of ``data``."""
+        start = time.perf_counter()
+        names = self._check()
+        data = self._validate_input(data)
+        if self.metadata is None:
+            from synthkit.profile import profile
+
+            self.metadata = profile(data)
+        budget = float(self.max_minutes) * 60.0
+        order = np.random.default_rng(self.seed).permutation(len(data))
+        n_val = int(round(len(data) * float(self.validation_fraction)))
+        records: list[dict[str, Any]] = []
+        if n_val < MIN_VALIDATION_ROWS or len(data) - n_val < MIN_VALIDATION_ROWS:
+            chosen = "arm" if "arm" in names else names[0]
+            reason = (f"{len(data)} rows are too few to keep {MIN_VALIDATION_ROWS} aside for validation; "
+                      f"{chosen} is used without measuring")
+        else:
+            validation = data.iloc[np.sort(order[:n_val])].reset_index(drop=True)
+            fit_rows = data.iloc[np.sort(order[n_val:])].reset_index(drop=True)
+            records = self._try_candidates(names, fit_rows, validation, constraints, budget * SELECTION_SHARE, start)
+            chosen, reason = _choose(records)
+            for record in records:
+                record["chosen"] = record["model"] == chosen
+        remaining = budget - (time.perf_counter() - start)
+        minutes = max(remaining / 60.0, MIN_MINUTES)
+        self.chosen_ = self._candidate(chosen, minutes).fit(data, constraints)
+        self.selection_ = {
+            "chosen": chosen, "reason": reason, "candidates": records, "budget_minutes": float(self.max_minutes),
+            "validation_rows": n_val if records else 0, "refit_minutes": round(float(minutes), 3),
+            "seconds": round(time.perf_counter() - start, 2), "max_dcr_share": MAX_DCR_SHARE,
+            "metric": "mean of column_shapes, column_pair_trends and 1 - 2*max(detection_auc - 0.5, 0) "
+                                "against validation rows no candidate saw; eligible when dcr_share <= max_dcr_share",
+        }
+        log.info("auto chose %s: %s", chosen, reason)
+        self.table_, self.schema_ = self.chosen_.table_, self.chosen_.schema_
+        self.n_training_rows_ = len(data)
+        self.fitted_ = True
+        return self
+
+    def _candidate(self, name: str, minutes: float) -> Synthesizer:
+        params: dict[str, Any] = {"seed": self.seed}
+        accepted = get(name)._param_names()
+        if self.epochs is not None and "epochs" in accepted:
+            params["epochs"] = self.epochs
+        params.update((self.candidate_params or {}).get(name, {}))
+        if "max_minutes" in accepted:
+            params["max_minutes"] = min(float(params.get("max_minutes") or minutes), minutes)
+        return create(name, metadata=self.metadata, **params)
+
+    def _try_candidates(self, names: list[str], fit_rows: pd.DataFrame, validation: pd.DataFrame,
+                        constraints: list[Any] | None, budget: float, start: float) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for i, name in enumerate(names):
+            left = budget - (time.perf_counter() - start)
+            share = left / (len(names) - i) / 60.0
+            floor = MIN_SLOW_MINUTES if name in SLOW else MIN_MINUTES
+            if share < floor:
+                records.append({"model": name, "status": "skipped", "chosen": False,
+                                "note": f"budget: {share:.2f} min left for it, needs {floor} min"})
+                continue
+            t0 = time.perf_counter()
+            try:
+                model = self._candidate(name, share).fit(fit_rows, constraints)
+                synthetic = model.sample(len(validation), seed=int(self.seed or 0) + 1)
+                scores = score_synthetic(fit_rows, validation, synthetic, self.metadata, int(self.seed or 0))
+            except (SynthkitError, RuntimeError, ValueError) as exc:  # one failing candidate loses only itself
+                records.append({"model": name, "status": "failed", "chosen": False, "note": str(exc)[:300]})
+                continue
+            stop = (getattr(model, "fit_info_", None) or {}).get("stop_reason", getattr(model, "stop_reason_", None))
+            records.append({"model": name, "status": "scored", "chosen": False, **scores,
+                            "fit_minutes_allowed": round(share, 3), "seconds": round(time.perf_counter() - t0, 2),
+                            "stop_reason": stop if isinstance(stop, str) else None})
+        return records
+
+    def sample(self, n: int, seed: int | None = None, conditions: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Rows from the chosen model."""
+        self._require_fitted()
+        return self.chosen_.sample(n, seed=seed, conditions=conditions)
+
+    def save(self, path: str | Path) -> Path:
+        """Save the chosen model (the folder loads as that model)."""
+        self._require_fitted()
+        return self.chosen_.save(path)
+
+
+def _choose(records: list[dict[str, Any]]) -> tuple[str, str]:
+    """The best eligible candidate and why (ties broken by candidate order)."""
+    scored = [r for r in records if r["status"] == "scored" and r["score"] is not None]
+    skipped = [r for r in records if r["status"] == "skipped"]
+    if not scored and skipped:
+        return records[0]["model"], (f"the budget left no time to measure any candidate; {records[0]['model']} "
+                                     "(the cheapest) is fitted without measuring")
+    if not scored:
+        raise ConfigError("auto: no candidate could be fitted and scored: "
+                          + "; ".join(f"{r['model']}: {r.get('note')}" for r in records))
+    eligible = [r for r in scored if r["dcr_share"] is None or r["dcr_share"] <= MAX_DCR_SHARE]
+    if not eligible:
+        best = min(scored, key=lambda r: r["dcr_share"])
+        return best["model"], (f"every candidate's DCR share exceeds {MAX_DCR_SHARE}; {best['model']} copies least "
+                               f"(DCR share {best['dcr_share']:.3f})")
+    best = max(eligible, key=lambda r: r["score"])
+    others = sorted((r for r in eligible if r is not best), key=lambda r: -r["score"])
+    runner = f"; next {others[0]['model']} {others[0]['score']:.4f}" if others else ""
+    excluded = [r["model"] for r in scored if r not in eligible]
+    note = f"; not eligible (DCR share > {MAX_DCR_SHARE}): {', '.join(excluded)}" if excluded else ""
+    return best["model"], (f"highest validation score {best['score']:.4f} (shapes {best['column_shapes']}, "
+                           f"trends {best['column_pair_trends']}, detection AUC {best['detection_auc']}, "
+                           f"DCR share {best['dcr_share']}){runner}{note}")

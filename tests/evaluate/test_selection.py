@@ -1,0 +1,98 @@
+"""``auto`` as measured selection (issue 18): candidates scored on rows none of them saw.
+
+A test-only ``copier`` model, which samples its training rows back, must lose to honest models on
+the DCR share even though it copies the real distribution perfectly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthkit.errors import ConfigError
+from synthkit.evaluate.selection import MAX_DCR_SHARE, AutoSynthesizer
+from synthkit.models import Synthesizer, create, load
+from synthkit.models.registry import _REGISTRY, register
+
+
+class _Copier(Synthesizer):
+    """Samples its training rows back (the memorizing model selection must never pick)."""
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        self.rows_ = frame.reset_index(drop=True)
+
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        return self.rows_.iloc[rng.integers(0, len(self.rows_), n)].reset_index(drop=True)
+
+
+FAST: dict[str, Any] = {"epochs": 3, "candidate_params": {"arm": {"hidden": 16, "embedding_dim": 4}}}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def copier():
+    """Registered only while these tests run (so the shared contract tests never see it)."""
+    register("test-copier")(_Copier)
+    yield
+    _REGISTRY.pop("test-copier", None)
+
+
+@pytest.fixture(scope="module")
+def table(adult_small: pd.DataFrame) -> pd.DataFrame:
+    return adult_small.iloc[:800][["age", "workclass", "education", "hours-per-week", "sex", "income"]].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(table: pd.DataFrame) -> AutoSynthesizer:
+    return create("auto", seed=3, max_minutes=30.0, candidates=["copula", "arm", "test-copier"], **FAST).fit(table)
+
+
+def test_every_candidate_is_scored_and_the_copier_is_not_eligible(fitted):
+    sel = fitted.selection_
+    scored = {c["model"]: c for c in sel["candidates"]}
+    assert set(scored) == {"copula", "arm", "test-copier"}
+    assert all(c["status"] == "scored" for c in scored.values())
+    assert scored["test-copier"]["dcr_share"] > MAX_DCR_SHARE  # it copies: nearer its fit rows than unseen rows
+    assert sel["chosen"] in ("copula", "arm")
+    best = max((c for c in scored.values() if c["dcr_share"] <= MAX_DCR_SHARE), key=lambda c: c["score"])
+    assert sel["chosen"] == best["model"] and "highest validation score" in sel["reason"]
+    assert "not eligible" in sel["reason"] and "test-copier" in sel["reason"]
+    assert sel["validation_rows"] == 240  # 30 % of 800, never seen by a candidate
+    assert [c["chosen"] for c in sel["candidates"]].count(True) == 1
+    from synthkit.evaluate.schema import ModelSelection
+
+    ModelSelection.model_validate_json(json.dumps(sel))  # what metrics.json declares (meta.pipeline.model_selection)
+
+
+def test_choice_is_deterministic_for_a_seed(fitted, table):
+    again = create("auto", seed=3, max_minutes=30.0, candidates=["copula", "arm", "test-copier"], **FAST).fit(table)
+    assert again.selection_["chosen"] == fitted.selection_["chosen"]
+    assert [c["score"] for c in again.selection_["candidates"]] == [c["score"] for c in fitted.selection_["candidates"]]
+    pd.testing.assert_frame_equal(again.sample(50, seed=1), fitted.sample(50, seed=1))
+
+
+def test_saved_file_loads_as_the_chosen_model(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    assert loaded.name == fitted.selection_["chosen"]
+    pd.testing.assert_frame_equal(loaded.sample(100, seed=4), fitted.sample(100, seed=4))
+
+
+def test_a_tiny_budget_skips_slow_candidates_with_the_reason(table):
+    model = create("auto", seed=0, max_minutes=0.5, candidates=["copula", "gan"], epochs=3).fit(table)
+    gan = next(c for c in model.selection_["candidates"] if c["model"] == "gan")
+    assert gan["status"] == "skipped" and "budget" in gan["note"]
+    assert model.selection_["chosen"] == "copula"
+    assert model.selection_["budget_minutes"] == 0.5
+
+
+def test_bad_settings_are_clear_errors(table):
+    with pytest.raises(ConfigError, match="candidates"):
+        create("auto", candidates=["nonesuch"]).fit(table)
+    with pytest.raises(ConfigError, match="max_minutes"):
+        create("auto", max_minutes=0).fit(table)
+    with pytest.raises(ConfigError, match="candidate_params"):
+        create("auto", candidates=["copula"], candidate_params={"arm": {}}).fit(table)

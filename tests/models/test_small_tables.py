@@ -1,0 +1,70 @@
+"""arm on small tables (issue 18): every marginal and pair is learned from a few thousand rows.
+
+The table is built here with known structure: a binary target with a 0.72 share, two numbers with
+a 0.5 correlation (one log-normal), a four-way category and an integer. Before the fix (early
+stopping after ~40 optimizer steps, 64 unordered bins per number) arm gave this table a rank
+correlation of 0.03 (measured, seeds 0 and 1); now it must come within 0.1 of the real 0.49.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthkit.models import create
+from synthkit.models.arm import small_table_schedule
+
+
+def known_table(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    z = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], n)
+    return pd.DataFrame({
+        "income": np.round(40_000 + 12_000 * z[:, 0], 2),
+        "spend": np.round(np.exp(7 + 0.4 * z[:, 1]), 2),
+        "target": np.where(rng.random(n) < 0.72, "yes", "no"),
+        "color": rng.choice(["red", "green", "blue", "grey"], n, p=[0.4, 0.3, 0.2, 0.1]),
+        "age": rng.integers(18, 80, n),
+    })
+
+
+def _spearman(df: pd.DataFrame) -> float:
+    return float(df[["income", "spend"]].corr(method="spearman").iloc[0, 1])
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    real = known_table(1500)
+    model = create("arm", seed=0).fit(real)
+    return real, model.sample(10_000, seed=1), model.fit_info_
+
+
+def test_small_table_gets_enough_steps(small):
+    _, _, info = small
+    assert info["steps"] >= 1500  # min_steps: early stopping cannot end training before
+    assert info["batch_size"] < 512  # the batch shrank so an epoch has many steps
+    assert info["n_bins"] == 1500 // 50  # one bin per 50 rows at most
+
+
+def test_small_table_marginals_are_learned(small):
+    real, synthetic, _ = small
+    assert abs((synthetic["target"] == "yes").mean() - (real["target"] == "yes").mean()) < 0.03
+    shares = synthetic["color"].value_counts(normalize=True)
+    expected = real["color"].value_counts(normalize=True)
+    assert (shares.reindex(expected.index) - expected).abs().max() < 0.03
+    for col in ("income", "spend", "age"):
+        assert abs(synthetic[col].median() - real[col].median()) < 0.1 * real[col].std(), col
+
+
+def test_small_table_correlation_is_learned(small):
+    real, synthetic, _ = small
+    assert _spearman(real) == pytest.approx(0.49, abs=0.04)
+    assert abs(_spearman(synthetic) - _spearman(real)) < 0.1  # was 0.03 vs 0.49 before the fix
+
+
+def test_schedule_leaves_large_tables_alone():
+    assert small_table_schedule(30_000, 512, 3e-3, None, 1500) == (512, 3e-3, 60)
+    batch, lr, epochs = small_table_schedule(900, 512, 3e-3, None, 1500)
+    assert batch == 64 and lr == pytest.approx(3e-3 * (64 / 512) ** 0.5) and epochs == 1500 // 14 + 1
+    assert small_table_schedule(900, 512, 3e-3, 5, 1500)[2] == 5  # an explicit epochs is a hard cap
+    assert small_table_schedule(900, 512, 3e-3, 5, 0) == (512, 3e-3, 5)
