@@ -142,16 +142,19 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
 
         gates = check_gates(cfg.gates, metrics)
         status = "leak_detected" if leaks else ("gate_failed" if any(not g["passed"] for g in gates) else "ok")
-        metrics.update(gates=gates, status=status, audit={"passed": not leaks, "findings": len(leaks), **audit})
-        metrics.setdefault("meta", {})["pipeline"] = {"name": cfg.name, "model": model.name, "model_reused": False,
-                                                      "seed": seed, "timings": timings, "fit": fit_info,
-                                                      "sample": result.to_dict()}
-        metrics["meta"]["engine"] = eng.info()
+        info = eng.info()
+        metrics.update(gates=gates, status=status, audit={"passed": not leaks, "findings": len(leaks)})
+        metrics.setdefault("meta", {})["pipeline"] = {
+            "name": cfg.name, "model": model.name, "model_reused": False, "seed": seed, "timings": timings,
+            "engine": {"name": info["kind"], "workers": info["workers"], **({"address": cfg.engine.address} if cfg.engine.address else {})}}
+        extra = metrics.pop("_engine", {})
         write_json(folder.path("metrics.json"), metrics)
         files["metrics"] = "metrics.json"
+        write_json(folder.path("engine.json"), {"engine": info, "fit": fit_info, "sample": result.to_dict(), "audit": audit, **extra})
+        files["engine"] = "engine.json"
         if cfg.report.enabled and cfg.evaluate.enabled:
             with timed("report"):
-                _report(cfg, metrics, train_sk, syn_sk, metadata, model, timings, folder, eng.info())
+                _report(cfg, metrics, train_sk, syn_sk, metadata, model, timings, folder, info, extra)
                 files["report"] = "report.html"
     head = {"fidelity": (metrics.get("fidelity") or {}).get("score"),
             "privacy_verdict": (metrics.get("privacy") or {}).get("verdict"),
@@ -222,12 +225,14 @@ def _evaluate(cfg: PipelineConfig, eng: Any, source: Any, part: Any, synthetic: 
                           quasi_identifiers=cfg.evaluate.quasi_identifiers or None, families=tuple(cfg.evaluate.families))
     metrics = dict(evaluation.scores)
     meta = metrics.setdefault("meta", {})
-    meta["samples"] = {"real": len(real_s), "synthetic": len(syn_s), "holdout": len(hold_s),
+    extra: dict[str, Any] = {}
+    metrics["_engine"] = extra
+    extra["samples"] = {"real": len(real_s), "synthetic": len(syn_s), "holdout": len(hold_s),
                        "method": "seeded bottom-k samples by row-content hash (same rows at any worker count)",
                        "used_for": "detection, privacy attacks, utility"}
     meta["rows"] = {"real": train_sk.rows, "synthetic": syn_sk.rows, "holdout": hold_sk.rows}
     meta["subsampled"] = True
-    meta["all_rows"] = {"real": train_sk.rows, "synthetic": syn_sk.rows, "holdout": hold_sk.rows,
+    extra["all_rows"] = {"real": train_sk.rows, "synthetic": syn_sk.rows, "holdout": hold_sk.rows,
                         "used_for": "column shapes, pair trends, leakage audit",
                         "quantile_rank_error": max(train_sk.rank_error_share, syn_sk.rank_error_share)}
     fid = metrics.get("fidelity") or {}
@@ -237,14 +242,17 @@ def _evaluate(cfg: PipelineConfig, eng: Any, source: Any, part: Any, synthetic: 
         real_pairs = merge_pair_stats(eng.map_batches(source, lambda b: pair_batch_stats(part(b, False), spec, "real")))
         syn_pairs = merge_pair_stats(eng.map_batches(synthetic, lambda b: pair_batch_stats(b.to_pandas(), spec, "synthetic")))
         merged = merged_fidelity(train_sk.columns, syn_sk.columns, spec, real_pairs or {}, syn_pairs or {})
-        fid["sampled"] = {k: fid.get(k) for k in ("column_shapes", "column_pair_trends", "score")}
-        fid.update(merged)
+        extra["fidelity_on_samples"] = {k: fid.get(k) for k in ("column_shapes", "column_pair_trends", "score")}
+        for name, entry in merged["columns"].items():  # all-rows scores; distances stay those of the samples
+            fid.setdefault("columns", {}).setdefault(name, {}).update(entry)
+        fid["pairs"] = {**fid.get("pairs", {}), **merged["pairs"]}
+        fid.update({k: v for k, v in merged.items() if k not in ("columns", "pairs")})
         det = fid.get("detection_auc")
         trends = merged["column_pair_trends"] if merged["column_pair_trends"] is not None else merged["column_pair_trends_all_pairs"]
         parts = [v for v in (merged["column_shapes"], trends, None if det is None else 1 - 2 * max(det - 0.5, 0.0)) if v is not None]
         fid["score"] = fnum(np.mean(parts)) if parts else None
         fid.setdefault("skipped", {}).update({f"column {c}": r for c, r in skipped.items()})
-        fid["computed_over"] = "column shapes and pair trends: all rows; detection: seeded samples (meta.samples)"
+        extra["fidelity_computed_over"] = "column shapes and pair trends: all rows; detection: seeded samples"
         metrics["fidelity"] = fid
     return metrics
 
@@ -259,11 +267,11 @@ def _audit(eng: Any, source: Any, synthetic: Any, metadata: Any) -> dict[str, An
 
 
 def _report(cfg: PipelineConfig, metrics: dict[str, Any], train_sk: Any, syn_sk: Any, metadata: Any, model: Any,
-            timings: dict[str, float], folder: RunFolder, engine: dict[str, Any]) -> None:
+            timings: dict[str, float], folder: RunFolder, engine: dict[str, Any], extra: dict[str, Any]) -> None:
     from synthkit.pipeline.stages import versions
     from synthkit.report import render_report
 
-    samples = metrics.get("meta", {}).get("samples", {})
+    samples = extra.get("samples", {})
     run_info = {
         "dataset": f"{cfg.source.path or cfg.source.dataset or 'SQL source'} ({train_sk.rows:,} training rows)",
         "model": model.name, "model_params": model.get_params(), "config": cfg.public_dict(),

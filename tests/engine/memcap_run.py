@@ -48,9 +48,9 @@ def main() -> None:
     except Exception as exc:  # pyarrow reports its own allocation failures
         result["load"] = f"{type(exc).__name__}: {str(exc)[:120]}"
     done = run(_config(big, out, "big"))
-    metrics = json.loads((done.output_dir / "metrics.json").read_text())
-    result.update(status=done.status, fidelity=done.headline.get("fidelity"), rows=metrics["meta"]["all_rows"],
-                  sample=metrics["meta"]["pipeline"]["sample"], vm_peak=_vm("VmPeak"))
+    run_info = json.loads((done.output_dir / "engine.json").read_text())
+    result.update(status=done.status, fidelity=done.headline.get("fidelity"), rows=run_info["all_rows"],
+                  sample=run_info["sample"], vm_peak=_vm("VmPeak"))
     print(json.dumps(result))
 
 

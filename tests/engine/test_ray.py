@@ -20,6 +20,7 @@ import yaml
 ray = pytest.importorskip("ray", reason="synthkit[ray] not installed")
 
 from synthkit.engine import EngineSpec, create_engine  # noqa: E402
+from synthkit.evaluate.schema import validate_metrics  # noqa: E402
 from synthkit.io.lake import LakeSource  # noqa: E402
 from synthkit.models import create  # noqa: E402
 
@@ -129,13 +130,15 @@ def test_pipeline_on_ray_gives_the_local_fidelity(cluster: object, lake: Path, t
 
         result = run(path)
         assert result.status == "ok", result.to_dict()
-        results[kind] = json.loads((tmp_path / kind / "metrics.json").read_text())
-    local, remote = results["local"], results["ray"]
-    assert remote["meta"]["engine"]["kind"] == "ray" and remote["meta"]["engine"]["workers"] == 2
-    assert local["meta"]["engine"]["kind"] == "local"
-    assert remote["meta"]["samples"]["real"] == local["meta"]["samples"]["real"] == 1_500
-    assert remote["meta"]["all_rows"]["real"] == local["meta"]["all_rows"]["real"]
+        metrics = json.loads((tmp_path / kind / "metrics.json").read_text())
+        validate_metrics(metrics)  # the schema every metrics.json keeps
+        results[kind] = (metrics, json.loads((tmp_path / kind / "engine.json").read_text()))
+    (local, local_run), (remote, remote_run) = results["local"], results["ray"]
+    assert remote["meta"]["pipeline"]["engine"] == {"name": "ray", "workers": 2} and local_run["samples"] == remote_run["samples"]
+    assert local["meta"]["pipeline"]["engine"]["name"] == "local" and remote_run["engine"]["nodes"] == 2
+    assert remote["meta"]["evaluated_rows"]["real"] == local["meta"]["evaluated_rows"]["real"] == 1_500
+    assert remote_run["samples"]["real"] == 1_500 and remote["meta"]["rows"] == local["meta"]["rows"]
     assert abs(remote["fidelity"]["score"] - local["fidelity"]["score"]) <= 0.02
     assert abs(remote["fidelity"]["column_shapes"] - local["fidelity"]["column_shapes"]) <= 0.01
-    assert remote["audit"]["synthetic_rows"] == remote["meta"]["pipeline"]["sample"]["rows"]
+    assert remote_run["audit"]["synthetic_rows"] == remote_run["sample"]["rows"] == remote["meta"]["rows"]["synthetic"]
     assert (tmp_path / "ray" / "report.html").read_text().count("seeded") >= 1
