@@ -23,7 +23,7 @@ from synthkit.errors import ConfigError
 from synthkit.models import create, get
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.pipeline.stages import STAGES, RunContext, is_multi, model_name, redact
+from synthkit.pipeline.stages import STAGES, RunContext, is_multi, redact
 from synthkit.utils.paths import check_output_dir
 
 __all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR", "EXIT_LEAK",
@@ -100,14 +100,14 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     kept = [Path.cwd(), Path.home(), *([config_path.parent] if config_path else []),
             *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [_sqlite_file(cfg.source.url)]))]
     check_output_dir(out, kept)
-    model_cls = get(model_name(cfg))
+    model_cls = get(cfg.model.name)
     if is_multi(model_cls) and (cfg.holdout.path or cfg.sample.conditions):
         raise ConfigError("holdout.path and sample.conditions apply to one-table runs (a multi-table run holds out "
                           "and samples whole root entities)")
     try:
-        model = create(model_name(cfg), **{"seed": cfg.seed, **cfg.model.params})
+        model = create(cfg.model.name, **{"seed": cfg.seed, **cfg.model.params})
     except TypeError as exc:
-        raise ConfigError(f"invalid parameters for model {model_name(cfg)!r}: {exc}") from None
+        raise ConfigError(f"invalid parameters for model {cfg.model.name!r}: {exc}") from None
     with contextlib.suppress(AttributeError):  # a check that needs fitted state runs at fit time
         model._check_params()  # the model's own parameter checks, now rather than after reading the data
     if cfg.sink.url:
