@@ -76,6 +76,8 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     model_cls = preflight(cfg, out, config_path)
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
+        if cfg.sink.url:  # after the run folder's parent exists (the sqlite demo keeps its database there)
+            _check_sink(cfg.sink.url)
         for stage in STAGES:
             ctx.point(stage.__name__)
             log.info("stage %s", stage.__name__)
@@ -110,8 +112,6 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
         raise ConfigError(f"invalid parameters for model {cfg.model.name!r}: {exc}") from None
     with contextlib.suppress(AttributeError):  # a check that needs fitted state runs at fit time
         model._check_params()  # the model's own parameter checks, now rather than after reading the data
-    if cfg.sink.url:
-        _check_sink(cfg.sink.url)
     return model_cls
 
 
