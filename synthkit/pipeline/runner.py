@@ -23,7 +23,7 @@ from synthkit.errors import ConfigError
 from synthkit.models import create, get
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.pipeline.stages import STAGES, RunContext, is_multi, model_name, redact
+from synthkit.pipeline.stages import STAGES, RunContext, is_multi, redact
 from synthkit.pipeline.track import check_trackers, track_run
 from synthkit.utils.paths import check_output_dir
 from synthkit.utils.progress import stage_finished, stage_started
@@ -85,6 +85,8 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
         return scaled
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
+        if cfg.sink.url:  # after the run folder's parent exists (the sqlite demo keeps its database there)
+            _check_sink(cfg.sink.url)
         for stage in STAGES:
             ctx.point(stage.__name__)
             log.info("stage %s", stage.__name__)
@@ -114,18 +116,16 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     kept = [Path.cwd(), Path.home(), *([config_path.parent] if config_path else []),
             *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [_sqlite_file(cfg.source.url)]))]
     check_output_dir(out, kept)
-    model_cls = get(model_name(cfg))
+    model_cls = get(cfg.model.name)
     if is_multi(model_cls) and (cfg.holdout.path or cfg.sample.conditions):
         raise ConfigError("holdout.path and sample.conditions apply to one-table runs (a multi-table run holds out "
                           "and samples whole root entities)")
     try:
-        model = create(model_name(cfg), **{"seed": cfg.seed, **cfg.model.params})
+        model = create(cfg.model.name, **{"seed": cfg.seed, **cfg.model.params})
     except TypeError as exc:
-        raise ConfigError(f"invalid parameters for model {model_name(cfg)!r}: {exc}") from None
+        raise ConfigError(f"invalid parameters for model {cfg.model.name!r}: {exc}") from None
     with contextlib.suppress(AttributeError):  # a check that needs fitted state runs at fit time
         model._check_params()  # the model's own parameter checks, now rather than after reading the data
-    if cfg.sink.url:
-        _check_sink(cfg.sink.url)
     return model_cls
 
 
