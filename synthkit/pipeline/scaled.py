@@ -29,6 +29,7 @@ import pandas as pd
 from synthkit.errors import DataError
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
+from synthkit.pipeline.result import RunResult
 
 __all__ = ["run_scaled", "use_engine"]
 
@@ -92,7 +93,6 @@ def run_scaled(cfg: PipelineConfig, folder: RunFolder) -> Any:
 
 def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
     from synthkit.engine import create_engine, engine_spec
-    from synthkit.pipeline.runner import RunResult
 
     timings: dict[str, float] = {}
 
