@@ -90,6 +90,7 @@ def _job(model: str, params: dict[str, Any], data: dict[str, Any], n: int, seed:
         real = data["df"] if reference is None else reference  # scored against every real entity
         scores = temporal_metrics(real, out, data["entity"], data["time"], data["measures"], seed=seed)
         epochs = (getattr(synth, "history_", None) or {}).get("epochs")
+        epochs = len(epochs) if isinstance(epochs, list) else epochs  # the trainer's per-epoch log
         queue.put({"status": "ok", "fit_seconds": fit_s, "sample_seconds": sample_s, "fit_cpu_seconds": fit_cpu,
                    "sample_cpu_seconds": sample_cpu, "epochs_run": epochs, "rows": len(out), "metrics": scores})
     except Exception as exc:  # noqa: BLE001 - reported, not raised: one failing model must not hide the other's numbers

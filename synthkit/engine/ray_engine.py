@@ -150,6 +150,13 @@ class RayEngine(Engine):
             for cell in batch.column("payload").to_pylist():
                 yield pickle.loads(cell)
 
+    def train(self, model: Any, source: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Fit a neural model (arm, gan, vae, flow) on every row of ``source`` with Ray Train
+        (:func:`synthkit.engine.train.fit_on_ray`, issue #19); returns the fitted model."""
+        from synthkit.engine.train import fit_on_ray
+
+        return fit_on_ray(model, source, self, **kwargs)
+
     def sample(self, model_dir: str | Path, n: int, *, seed: int, out_dir: str | Path,
                block_rows: int | None = None) -> SampleResult:
         import ray

@@ -173,6 +173,12 @@ class DiffusionSynthesizer(NeuralSynthesizer):
         x = self._prepare(frame).cpu()
         z, codes = self._split_matrix(x)
         self._build_modules({})
+        with torch.no_grad():  # code logits start at the log marginal shares: the answer when all is masked
+            start = self.net_.n_num
+            for g, k in enumerate(self.net_.sizes):
+                counts = torch.bincount(codes[:, g], minlength=k).float() + 0.5
+                self.net_.out.bias[start:start + k] = torch.log(counts / counts.sum())
+                start += k
         train_idx, val_idx = self._split(len(x))
         n_train = len(train_idx)
         batch, lr, epochs = small_table_schedule(n_train, self.batch_size, self.lr, self.epochs, self.min_steps,

@@ -59,15 +59,26 @@ class GaussianizedColumns:
         for name in frame.columns:
             if name in numerical:
                 values = frame[name].to_numpy(dtype=float)
-                present = values[~np.isnan(values)]
-                p_missing = float(1 - len(present) / len(values))
-                grid = np.quantile(present, np.linspace(0, 1, n_quantiles)).tolist() if len(present) else []
-                marginals.append({"column": name, "type": "numerical", "p_missing": p_missing, "grid": grid})
+                marginals.append(cls.numeric_marginal(name, values[~np.isnan(values)], float(np.isnan(values).mean()),
+                                                      n_quantiles))
             else:
                 counts = frame[name].fillna(_MISSING).astype(str).value_counts(sort=True)
-                marginals.append({"column": name, "type": "categorical", "categories": counts.index.tolist(),
-                                  "probs": (counts.to_numpy(dtype=float) / len(frame)).tolist()})
+                marginals.append(cls.categorical_marginal(name, counts))
         return cls(marginals)
+
+    @staticmethod
+    def numeric_marginal(name: str, present: np.ndarray, p_missing: float, n_quantiles: int) -> dict[str, Any]:
+        """A numerical column's map from its present values (or values standing for them) and missing share."""
+        grid = np.quantile(present, np.linspace(0, 1, n_quantiles)).tolist() if len(present) else []
+        return {"column": name, "type": "numerical", "p_missing": p_missing, "grid": grid}
+
+    @staticmethod
+    def categorical_marginal(name: str, counts: pd.Series, n_missing: int = 0) -> dict[str, Any]:
+        """A categorical column's map from its category counts (most frequent first) and missing count."""
+        if n_missing:
+            counts = pd.concat([counts, pd.Series({_MISSING: n_missing})]).sort_values(ascending=False, kind="stable")
+        return {"column": name, "type": "categorical", "categories": counts.index.tolist(),
+                "probs": (counts.to_numpy(dtype=float) / counts.sum()).tolist()}
 
     def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(u matrix, per-row log |du/dx| + log slice widths); discrete slices get a uniform draw."""

@@ -11,9 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -23,7 +21,16 @@ from synthkit.errors import ConfigError
 from synthkit.models import create, get
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.pipeline.stages import STAGES, RunContext, is_multi, model_name, redact
+from synthkit.pipeline.result import (
+    EXIT_GATE_FAILED,
+    EXIT_INPUT_ERROR,
+    EXIT_LEAK,
+    EXIT_OK,
+    EXIT_SINK_FAILED,
+    RunResult,
+)
+from synthkit.pipeline.scaled import run_scaled, use_engine
+from synthkit.pipeline.stages import STAGES, RunContext, is_multi, redact
 from synthkit.pipeline.track import check_trackers, track_run
 from synthkit.utils.paths import check_output_dir
 from synthkit.utils.progress import stage_finished, stage_started
@@ -32,36 +39,6 @@ __all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXI
            "EXIT_SINK_FAILED"]
 
 log = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_INTERNAL_ERROR = 1
-EXIT_INPUT_ERROR = 2
-EXIT_GATE_FAILED = 3
-EXIT_LEAK = 4
-EXIT_SINK_FAILED = 5
-_EXIT = {"leak_detected": EXIT_LEAK, "gate_failed": EXIT_GATE_FAILED, "sink_failed": EXIT_SINK_FAILED}
-
-
-@dataclass
-class RunResult:
-    """What a run produced; ``exit_code`` is what the CLI returns."""
-
-    name: str
-    output_dir: Path
-    status: str
-    gates: list[dict[str, Any]]
-    files: dict[str, str]
-    timings: dict[str, float]
-    headline: dict[str, Any] = field(default_factory=dict)
-    leaks: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return _EXIT.get(self.status, EXIT_OK)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "exit_code": self.exit_code, "output_dir": str(self.output_dir)}
-
 
 def run(config_path: str | Path, overrides: list[str] | None = None, reuse_model: bool = False, force: bool = False,
         hooks: Iterable[Callable[[str], None]] = ()) -> RunResult:
@@ -77,12 +54,14 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     out = Path(cfg.output_dir or Path("reports") / cfg.name)
     check_trackers(cfg)
     model_cls = preflight(cfg, out, config_path)
-    from synthkit.pipeline.scaled import run_scaled, use_engine
-
     if use_engine(cfg):  # engine: ray, or a Parquet lake source: no stage holds the whole table
-        return run_scaled(cfg, RunFolder(out, force=force))
+        scaled = run_scaled(cfg, RunFolder(out, force=force))
+        track_run(cfg, scaled.output_dir, scaled.status)
+        return scaled
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
+        if cfg.sink.url:  # after the run folder's parent exists (the sqlite demo keeps its database there)
+            _check_sink(cfg.sink.url)
         for stage in STAGES:
             ctx.point(stage.__name__)
             log.info("stage %s", stage.__name__)
@@ -112,18 +91,16 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     kept = [Path.cwd(), Path.home(), *([config_path.parent] if config_path else []),
             *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [_sqlite_file(cfg.source.url)]))]
     check_output_dir(out, kept)
-    model_cls = get(model_name(cfg))
+    model_cls = get(cfg.model.name)
     if is_multi(model_cls) and (cfg.holdout.path or cfg.sample.conditions):
         raise ConfigError("holdout.path and sample.conditions apply to one-table runs (a multi-table run holds out "
                           "and samples whole root entities)")
     try:
-        model = create(model_name(cfg), **{"seed": cfg.seed, **cfg.model.params})
+        model = create(cfg.model.name, **{"seed": cfg.seed, **cfg.model.params})
     except TypeError as exc:
-        raise ConfigError(f"invalid parameters for model {model_name(cfg)!r}: {exc}") from None
+        raise ConfigError(f"invalid parameters for model {cfg.model.name!r}: {exc}") from None
     with contextlib.suppress(AttributeError):  # a check that needs fitted state runs at fit time
         model._check_params()  # the model's own parameter checks, now rather than after reading the data
-    if cfg.sink.url:
-        _check_sink(cfg.sink.url)
     return model_cls
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 from synthkit.errors import DataError
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
+from synthkit.pipeline.result import RunResult
 
 __all__ = ["run_scaled", "use_engine"]
 
@@ -92,7 +93,6 @@ def run_scaled(cfg: PipelineConfig, folder: RunFolder) -> Any:
 
 def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
     from synthkit.engine import create_engine, engine_spec
-    from synthkit.pipeline.runner import RunResult
 
     timings: dict[str, float] = {}
 
@@ -199,6 +199,11 @@ def _fit(cfg: PipelineConfig, eng: Any, source: Any, part: Any, metadata: Any, s
 
         model = fit_copula_from_batches(batches, metadata, sketch, **params)
         return model, {"method": "merged statistics over all training rows", "rows": sketch.rows}
+    if eng.kind == "ray" and name in ("arm", "gan", "vae", "flow") and params.get("epsilon") is None:
+        from synthkit.engine.train import fit_on_ray
+
+        model = fit_on_ray(create(name, metadata=metadata, **params), source, eng, select=lambda b: part(b, False))
+        return model, {"method": "Ray Train over all training rows", "rows": sketch.rows, **model.training_engine_}
     log.warning("model %r is fitted on a seeded sample of %d training rows (distributed training: issue #19)",
                 name, len(sketch.sample))
     model = create(name, metadata=metadata, **params).fit(sketch.sample)

@@ -48,14 +48,9 @@ from synthkit.profile.expectations import validate as run_suite
 from synthkit.report import render_report
 from synthkit.utils.atomic import atomic_path, write_json, write_text
 
-__all__ = ["RunContext", "STAGES", "model_name", "is_multi", "fingerprint", "versions", "redact"]
+__all__ = ["RunContext", "STAGES", "is_multi", "fingerprint", "versions", "redact"]
 
 log = logging.getLogger(__name__)
-
-
-def model_name(cfg: PipelineConfig) -> str:
-    """The registered model a config asks for ('auto' measures candidates: synthkit.evaluate.selection)."""
-    return cfg.model.name
 
 
 def is_multi(model_cls: type) -> bool:
@@ -74,13 +69,13 @@ class RunContext:
     hooks: list[Callable[[str], None]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
-    data: Dataset | None = None  # the real data, every table
+    data: Dataset = field(init=False)  # the real data, every table (set by load)
     names: dict[str, str] = field(default_factory=dict)  # table name -> safe file name, where they differ
     root: str = ""  # the table the headline scores, report and gates describe
-    metadata: Metadata | None = None
+    metadata: Metadata = field(init=False)  # set by profile
     suite: Any = None  # Great Expectations suite of the real table (one-table runs)
     sequence: dict[str, Any] | None = None  # entity/time/context columns of a sequence model
-    train: Dataset | None = None
+    train: Dataset = field(init=False)  # set by split
     holdout: dict[str, pd.DataFrame] = field(default_factory=dict)
     model: Any = None
     reused: bool = False
@@ -108,7 +103,6 @@ def load(ctx: RunContext) -> None:
 
 def profile(ctx: RunContext) -> None:
     cfg = ctx.cfg
-    assert ctx.data is not None
     ctx.metadata = apply_profile(cfg, profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root], name=cfg.name),
                                  ctx.root)
     ctx.metadata.save(ctx.folder.path("metadata.json"))
@@ -133,7 +127,6 @@ def profile(ctx: RunContext) -> None:
 
 def split_holdout(ctx: RunContext) -> None:
     """Hold out whole units: rows, a sequence's entities, or root rows with all their children."""
-    assert ctx.data is not None
     if ctx.multi:
         owners = multitable.owners(ctx.data)
     else:
@@ -145,8 +138,7 @@ def split_holdout(ctx: RunContext) -> None:
 def fit(ctx: RunContext) -> None:
     """Fit the model, or (``reuse_model``) load the previous run's when data and settings match."""
     cfg, folder = ctx.cfg, ctx.folder
-    assert ctx.train is not None and ctx.metadata is not None
-    name, params = model_name(cfg), {"seed": cfg.seed, **cfg.model.params}
+    name, params = cfg.model.name, {"seed": cfg.seed, **cfg.model.params}
     stamp = fingerprint(ctx.train, name, params, ctx.metadata.to_dict())
     previous = folder.previous("model.fingerprint")
     if ctx.reuse_model and previous.is_file() and previous.read_text().strip() == stamp:
@@ -169,7 +161,6 @@ def fit(ctx: RunContext) -> None:
 def sample(ctx: RunContext) -> None:
     """Sample (rows default to the training units: rows, entities or root rows) and write the tables."""
     cfg, model = ctx.cfg, ctx.model
-    assert ctx.train is not None and ctx.data is not None
     seed = cfg.sample.seed if cfg.sample.seed is not None else cfg.seed
     if ctx.multi:
         out = (model.sample(cfg.sample.rows, seed=seed) if cfg.sample.rows is not None
@@ -204,7 +195,6 @@ def validate(ctx: RunContext) -> None:
 def evaluate(ctx: RunContext) -> None:
     """Scores (one table, or every table with the root's as headline), then the gates."""
     cfg = ctx.cfg
-    assert ctx.train is not None and ctx.data is not None and ctx.metadata is not None
     if ctx.multi:
         scores = multitable.evaluate_tables(cfg, ctx.train, ctx.synthetic, ctx.holdout, ctx.metadata) \
             if cfg.evaluate.enabled else {}
@@ -233,7 +223,6 @@ def evaluate(ctx: RunContext) -> None:
 
 def _evaluate_table(ctx: RunContext) -> dict[str, Any]:
     cfg, seq = ctx.cfg, ctx.sequence
-    assert ctx.train is not None
     train, synthetic = ctx.train.tables[ctx.root], ctx.synthetic[ctx.root]
     metrics = dict(evaluate_data(
         train, synthetic, holdout=ctx.holdout[ctx.root], metadata=ctx.metadata, target=cfg.evaluate.target, seed=cfg.seed,
@@ -250,7 +239,6 @@ def report(ctx: RunContext) -> None:
     cfg = ctx.cfg
     if not cfg.report.enabled:
         return
-    assert ctx.train is not None and ctx.metadata is not None
     ctx.point("write:report")
     train, table = ctx.train.tables[ctx.root], ctx.metadata.table(ctx.root)
     src = cfg.source
@@ -274,7 +262,6 @@ def report(ctx: RunContext) -> None:
 
 def audit(ctx: RunContext) -> None:
     """Scan every staged output for real PII values and unique real rows (values never logged)."""
-    assert ctx.train is not None and ctx.metadata is not None
     if ctx.multi:
         ctx.leaks = multitable.audit_tables(ctx.train, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.folder, ctx.root)
     else:

@@ -127,13 +127,18 @@ class CategoricalCodec:
     @classmethod
     def fit(cls, name: str, values: pd.Series, max_categories: int, rare_min_count: int,
             rare_strategy: str = "resample") -> CategoricalCodec:
-        counts = values.value_counts(dropna=True, sort=True)
+        return cls.from_counts(name, values.value_counts(dropna=True, sort=True), bool(values.isna().any()),
+                               max_categories, rare_min_count, rare_strategy)
+
+    @classmethod
+    def from_counts(cls, name: str, counts: pd.Series, has_missing: bool, max_categories: int, rare_min_count: int,
+                    rare_strategy: str = "resample") -> CategoricalCodec:
+        """The codec of a column known by its category counts (what merged partition statistics give)."""
         counts = counts.iloc[np.lexsort((counts.index.astype(str), -counts.to_numpy()))]  # stable: count desc, name
         keep = counts[counts >= rare_min_count].iloc[:max_categories]
         rare = counts.drop(keep.index)
         if len(rare) == 1 and rare_min_count <= 1 and len(keep) < max_categories:  # a lone rare value needs no group
             keep, rare = counts.iloc[: len(keep) + 1], rare.iloc[:0]
-        has_missing = bool(values.isna().any())
         if rare_strategy == "drop" and len(rare):
             if not len(keep):  # nothing frequent to stand in: every value is rare, keep them grouped
                 return cls(name, [], [str(c) for c in rare.index], (rare / rare.sum()).tolist(), has_missing)

@@ -266,19 +266,22 @@ class CategoricalEncoder(ColumnEncoder):
     def fit(self, values: pd.Series | np.ndarray, rng: np.random.Generator | None = None) -> CategoricalEncoder:
         series = pd.Series(values, dtype=object)
         missing = series.isna()
-        counts = series[~missing].astype(str).value_counts()
+        return self.fit_counts(series[~missing].astype(str).value_counts(), int(missing.sum()))
+
+    def fit_counts(self, counts: pd.Series, n_missing: int) -> CategoricalEncoder:
+        """Fit from category counts and the number of missing values (what merged partition statistics give)."""
         counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
         frequent = counts[counts >= self.min_count]
         rare = counts[counts < self.min_count]
         self.categories = [str(c) for c in frequent.index]
         self.has_other = len(rare) > 0
         self.n_rare = len(rare)
-        self.has_missing = bool(missing.any())
+        self.has_missing = n_missing > 0
         self.counts = [int(c) for c in frequent.to_numpy()]
         if self.has_other:
             self.counts.append(int(rare.sum()))
         if self.has_missing:
-            self.counts.append(int(missing.sum()))
+            self.counts.append(int(n_missing))
         if self.rare_strategy == "resample":
             self.rare_values = [str(c) for c in rare.index]
             self.rare_counts = [int(c) for c in rare.to_numpy()]

@@ -72,6 +72,10 @@ def _child(cfg: PipelineConfig, point: str, after: int) -> None:
 
     try:
         run_config(cfg, hooks=[hook])
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent, never swallowed
+        with open(Path(cfg.output_dir).parent / "child-errors.txt", "a") as fh:
+            fh.write(f"seed {cfg.seed} at {point}: {type(exc).__name__}: {str(exc)[:300]}\n")
+        os._exit(1)
     finally:
         os._exit(0)
 
@@ -161,7 +165,7 @@ def _report(capsys: pytest.CaptureFixture[str], tally: dict[str, int]) -> None:
 def test_kill_inside_writes_loses_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tally = kill_trials(tmp_path, n_trials=21, seed=0)
     _report(capsys, tally)
-    assert tally["killed"] >= 18, tally
+    assert tally["killed"] >= 18 and not (tmp_path / "child-errors.txt").exists(), tally
     assert tally["unchanged"] > 0 and tally["completed"] + tally["sink_pending"] > 0, tally
 
 
@@ -169,4 +173,5 @@ def test_kill_inside_writes_loses_nothing(tmp_path: Path, capsys: pytest.Capture
 def test_kill_inside_writes_loses_nothing_many_trials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tally = kill_trials(tmp_path, n_trials=210, seed=1)
     _report(capsys, tally)
-    assert tally["killed"] >= 180, tally
+    errors = (tmp_path / "child-errors.txt").read_text() if (tmp_path / "child-errors.txt").exists() else ""
+    assert tally["killed"] >= 180, (tally, errors[:2000])

@@ -117,7 +117,8 @@ def test_sink_path_cannot_escape_the_run_folder(tmp_path):
 @pytest.mark.parametrize(
     "pipeline, overrides",
     [
-        ("adult.yaml", ["source.max_rows=1500", "model.params.epochs=3", "evaluate.max_rows=500"]),
+        # the shipped model as configured (60 epochs): with 3 epochs fidelity was 0.39 and the gate failed
+        ("adult.yaml", ["source.max_rows=1500", "evaluate.max_rows=500"]),
         ("augment.yaml", ["model.params.epochs=3", "sample.rows=300"]),
         ("icu.yaml", ["model.params.epochs=1", "sample.rows=40", "evaluate.max_rows=1000"]),
     ],

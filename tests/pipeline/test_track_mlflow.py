@@ -69,7 +69,7 @@ def test_run_is_logged_with_params_metrics_gates_and_artifacts(tmp_path: Path, s
     # nothing in the store holds a real row or PII value of the data the model was fitted on
     from synthkit.audit import audit
     from synthkit.datasets import load
-    from synthkit.profile import Metadata
+    from synthkit.meta import Metadata
 
     real, _ = load("adult")
     audit_result = audit(real, Metadata.load(result.output_dir / "metadata.json"), run_dir=tmp_path / "mlartifacts")

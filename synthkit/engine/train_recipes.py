@@ -1,0 +1,243 @@
+"""What distributed training needs to know about each neural model: encoders from merged statistics,
+the batch encoding run by Ray Data, and one optimization step on a worker.
+
+A recipe wraps an unfitted model whose ``schema_`` is set. On the driver, :meth:`Recipe.prepare`
+fits the model's encoders from a merged :class:`~synthkit.engine.train_stats.EncoderStats` and
+builds its networks (seeded, so every worker starts from the same weights); Ray Data tasks call
+:meth:`Recipe.encode` on each batch of model-frame rows; each training worker calls
+:meth:`Recipe.loss_module` (what DistributedDataParallel wraps), :meth:`Recipe.optimizers`,
+:meth:`Recipe.step` and :meth:`Recipe.val_loss`. After training, the driver loads the weights back
+into the model (they are the model's own modules), so the file it saves is the in-process format.
+
+The models' in-process fits are the reference: the same encoders (fitted from aggregates instead of
+the frame), the same networks, losses and optimizers; what changes is where rows come from.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from synthkit.engine.train_stats import EncoderStats
+from synthkit.errors import ConfigError
+from synthkit.models.base import Synthesizer
+
+__all__ = ["Recipe", "recipe_for"]
+
+log = logging.getLogger(__name__)
+
+
+class _LikelihoodLoss(nn.Module):
+    """``net.loss(batch)`` as a forward pass, so DistributedDataParallel sees (and syncs) it."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.loss(x)
+
+
+class Recipe:
+    """Base recipe: one module trained by likelihood (arm, flow); see the module docstring."""
+
+    kinds: ClassVar[tuple[str, ...]] = ()
+    dtype: ClassVar[torch.dtype] = torch.float32
+    min_batch = 1  # the smallest batch a step can use
+    select: Any = None  # rows of a raw batch to train on (None: all)
+
+    def __init__(self, model: Synthesizer) -> None:
+        self.model = model
+
+    # -- driver ---------------------------------------------------------------------------
+    def prepare(self, stats: EncoderStats) -> None:
+        raise NotImplementedError
+
+    def weights(self) -> dict[str, nn.Module]:
+        """The model's modules whose trained weights come back from the workers."""
+        raise NotImplementedError
+
+    def trained(self) -> dict[str, nn.Module]:
+        """Every module training updates (the weights plus helpers such as a critic): checkpointed."""
+        return self.weights()
+
+    def finish(self, history: dict[str, Any]) -> None:
+        """Set the fitted model's bookkeeping from the training history."""
+
+    def to(self, device: torch.device) -> None:
+        for module in self.trained().values():
+            module.to(device)
+
+    def wrap(self, module: nn.Module, wrap: Any) -> nn.Module:
+        """``module`` wrapped for data parallelism by ``wrap`` (DistributedDataParallel)."""
+        return wrap(module)
+
+    # -- data -----------------------------------------------------------------------------
+    def row_bytes(self, stats: EncoderStats) -> int:
+        """Bytes of one encoded row (after :meth:`prepare`)."""
+        return 8 * len(stats.columns)
+
+    def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- worker ---------------------------------------------------------------------------
+    @property
+    def validation_fraction(self) -> float:
+        return float(getattr(self.model, "validation_fraction", 0.0) or 0.0)
+
+    @property
+    def patience(self) -> int | None:
+        return getattr(self.model, "patience", None) if self.validation_fraction else None
+
+    def loss_module(self) -> nn.Module:
+        return _LikelihoodLoss(next(iter(self.weights().values())))
+
+    def optimizers(self, module: nn.Module) -> list[Any]:
+        """Optimizers, then (optionally) a scheduler stepped on the validation loss."""
+        opt = torch.optim.AdamW(module.parameters(), lr=self.model.learning_rate, weight_decay=self.model.weight_decay)
+        return [opt, torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)]
+
+    def step(self, module: nn.Module, optimizers: list[Any], x: torch.Tensor) -> dict[str, float]:
+        opt = optimizers[0]
+        loss = module(x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"nll": float(loss.detach())}
+
+    def val_loss(self, module: nn.Module, x: torch.Tensor) -> float:
+        """Mean loss over the rows of ``x`` (the caller weights it by rows across workers)."""
+        return float(module(x))
+
+    def after_validation(self, optimizers: list[Any], val: float) -> None:
+        if len(optimizers) > 1:
+            optimizers[-1].step(val)
+
+
+class ArmRecipe(Recipe):
+    """``arm``: the Discretizer from merged counts and values; tokens are int64."""
+
+    kinds = ("arm",)
+    dtype = torch.int64
+
+    def prepare(self, stats: EncoderStats) -> None:
+        from synthkit.models.arm import ARNet, protection_defaults
+        from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
+
+        m = self.model
+        rare, clip = protection_defaults(m)
+        first = list(dict.fromkeys(m.column_order or []))
+        m.order_ = first + [c for c in stats.columns if c not in first]
+        self.bounds: dict[str, tuple[float, float]] = {}
+        codecs: list[Any] = []
+        for name in m.order_:
+            if stats.kind(name) == "numerical":
+                values = stats.numeric_values(name)
+                if clip > 0 and np.isfinite(values).any():
+                    lo, hi = np.nanquantile(values, [clip, 1 - clip])
+                    self.bounds[name] = (float(lo), float(hi))
+                    values = np.where(np.isnan(values), np.nan, np.clip(values, lo, hi))
+                codecs.append(NumericCodec.fit(name, values, m.n_bins))
+            else:
+                codecs.append(CategoricalCodec.from_counts(name, stats.category_counts(name), stats.n_missing(name) > 0,
+                                                           m.max_categories, rare, m.rare_strategy))
+        m.discretizer_ = Discretizer(codecs)
+        m.net_ = ARNet(m.discretizer_.sizes, m.embedding_dim, m.hidden, m.depth, m.dropout)
+
+    def weights(self) -> dict[str, nn.Module]:
+        return {"net": self.model.net_}
+
+    def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        m = self.model
+        frame = frame.copy()
+        for name, (lo, hi) in self.bounds.items():
+            values = frame[name].to_numpy(dtype=float)
+            frame[name] = np.where(np.isnan(values), np.nan, np.clip(values, lo, hi))
+        return m.discretizer_.encode(frame[m.order_])
+
+    def finish(self, history: dict[str, Any]) -> None:
+        self.model.net_.eval()
+        self.model.fit_info_ = _fit_info(history)
+
+
+class FlowRecipe(Recipe):
+    """``flow``: Gaussianized columns from merged statistics; batches are float32 normal scores."""
+
+    kinds = ("flow",)
+
+    def prepare(self, stats: EncoderStats) -> None:
+        from synthkit.models.flow import GaussianizedColumns, RealNVP
+
+        m = self.model
+        marginals = []
+        for name in stats.columns:
+            if stats.kind(name) == "numerical":
+                values = stats.numeric_values(name)
+                present = values[~np.isnan(values)]
+                marginals.append(GaussianizedColumns.numeric_marginal(name, present, stats.n_missing(name) / max(stats.n_rows, 1),
+                                                                      m.n_quantiles))
+            else:
+                marginals.append(GaussianizedColumns.categorical_marginal(name, stats.category_counts(name),
+                                                                          stats.n_missing(name)))
+        m.columns_ = GaussianizedColumns(marginals)
+        m.flow_ = RealNVP(len(marginals), m.n_layers, m.hidden, int(m.seed or 0))
+
+    def weights(self) -> dict[str, nn.Module]:
+        return {"flow": self.model.flow_}
+
+    def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        from scipy.special import ndtri
+
+        u, _ = self.model.columns_.encode(frame, rng)
+        return ndtri(np.clip(u, 1e-6, 1 - 1e-6)).astype(np.float32)
+
+    def finish(self, history: dict[str, Any]) -> None:
+        self.model.flow_.eval()
+        self.model.fit_info_ = _fit_info(history)
+
+
+def _fit_info(history: dict[str, Any]) -> dict[str, Any]:
+    """arm/flow's ``fit_info_`` (the keys of :func:`synthkit.models.arm.train_likelihood_model`)."""
+    epochs = history["epochs"]
+    vals = [e["val_loss"] for e in epochs if "val_loss" in e]
+    return {"preprocess_seconds": history["preprocess_seconds"], "epochs": len(epochs),
+            "train_seconds": history["seconds"], "seconds_per_epoch": history["seconds"] / max(len(epochs), 1),
+            "stop_reason": history["stop_reason"], "best_epoch": history["best_epoch"],
+            "best_validation_nll": min(vals) if vals else None, "workers": history["workers"],
+            "engine": "ray", "rows_per_second": history["rows_per_second"]}
+
+
+def table_encoder_from_stats(model: Any, stats: EncoderStats) -> Any:
+    """gan/vae's :class:`TableEncoder` fitted column by column from merged statistics (as ``_prepare`` does in memory)."""
+    from synthkit.transform.encoders import CategoricalEncoder, NumericEncoder
+    from synthkit.transform.table import TableEncoder
+
+    rare, clip = model.protection()
+    settings = TableEncoder(numeric=model.numeric_encoding, max_modes=model.max_modes, rare_min_count=rare,
+                            rare_strategy=model.rare_strategy, clip_quantile=clip)
+    rng = np.random.default_rng(model.seed)
+    encoders: list[dict[str, Any]] = []
+    for name in stats.columns:
+        if stats.kind(name) == "numerical":
+            enc: Any = NumericEncoder(name, settings.numeric, settings.max_modes, settings.clip_quantile,
+                                      max_samples=settings.max_samples).fit(stats.numeric_values(name), rng)
+        else:
+            enc = CategoricalEncoder(name, rare, model.rare_strategy).fit_counts(stats.category_counts(name), stats.n_missing(name))
+        encoders.append(enc.to_state())
+    return TableEncoder.from_state({**settings.to_state(), "encoders": encoders})
+
+
+def recipe_for(model: Synthesizer) -> Recipe:
+    """The recipe of ``model`` (arm, flow, vae, gan); a clear error for models without one."""
+    from synthkit.engine.train_gan_vae import GanRecipe, VaeRecipe
+
+    for cls in (ArmRecipe, FlowRecipe, VaeRecipe, GanRecipe):
+        if model.name in cls.kinds:
+            return cls(model)
+    raise ConfigError(f"model {model.name!r} cannot be trained on Ray (distributed training covers arm, gan, vae, flow); "
+                      "use engine: local")

@@ -1,0 +1,65 @@
+"""Encoders fitted from merged per-partition statistics equal the in-memory ones (no Ray needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthkit.engine.train_recipes import recipe_for, table_encoder_from_stats
+from synthkit.engine.train_stats import EncoderStats, sketch_model_frame
+from synthkit.errors import ConfigError
+from synthkit.models.arm import AutoregressiveSynthesizer
+from synthkit.models.copula import GaussianCopula
+from synthkit.models.vae import TabularVAE
+from synthkit.profile import profile
+from synthkit.profile.sketch import TableSketch
+from synthkit.transform.discretize import Discretizer
+from synthkit.transform.schema import TableSchema
+from synthkit.transform.table import TableEncoder
+
+
+@pytest.fixture(scope="module")
+def frame_and_stats(adult_small: pd.DataFrame) -> tuple[pd.DataFrame, TableSchema, EncoderStats]:
+    meta = profile(adult_small)
+    schema = TableSchema.fit(adult_small, meta.table())
+    frame = schema.to_model_frame(adult_small)
+    parts = [sketch_model_frame(frame.iloc[i::3].reset_index(drop=True), seed=0) for i in range(3)]
+    return frame, schema, EncoderStats(TableSketch.merge_all(parts), schema.numerical_names)
+
+
+def test_arm_discretizer_from_merged_statistics_equals_in_memory(frame_and_stats) -> None:
+    frame, schema, stats = frame_and_stats
+    model = AutoregressiveSynthesizer(n_bins=16)
+    model.schema_ = schema
+    recipe_for(model).prepare(stats)
+    expected = Discretizer.fit(frame[model.order_], schema.numerical_names, n_bins=16, rare_strategy="drop")
+    got = model.discretizer_
+    for want, have in zip(expected.codecs, got.codecs):
+        if want.kind == "categorical":  # exact counts: identical codecs
+            assert have.to_state() == want.to_state()
+        elif len(np.unique(frame[want.name].dropna())) <= 4096:  # exact value counts: identical bins
+            np.testing.assert_allclose(have.edges, want.edges)
+            np.testing.assert_array_equal(have.exact, want.exact)
+        else:  # fnlwgt: quantile edges from the sketch within its rank error (1/1024 of the rows)
+            values = np.sort(frame[want.name].dropna().to_numpy())
+            ranks = np.searchsorted(values, have.edges[1:-1]) / len(values)
+            assert np.max(np.abs(ranks - np.searchsorted(values, want.edges[1:-1]) / len(values))) <= 2 / 1024 + 1 / len(values)
+    np.testing.assert_array_equal(got.encode(frame[model.order_]).shape, (len(frame), len(model.order_)))
+
+
+def test_table_encoder_from_merged_statistics_has_the_in_memory_layout(frame_and_stats) -> None:
+    frame, schema, stats = frame_and_stats
+    model = TabularVAE(rare_min_count=5)
+    model.schema_ = schema
+    encoder = table_encoder_from_stats(model, stats)
+    expected = TableEncoder(rare_min_count=5).fit(frame, schema.numerical_names, schema.categorical_names)
+    for want, have in zip(expected.categorical_encoders, encoder.categorical_encoders):
+        assert have.to_state() == want.to_state()  # categories, counts, rare grouping: exact
+    for want, have in zip(expected.numeric_encoders, encoder.numeric_encoders):
+        assert (have.low, have.high, have.integer, have.nullable) == (want.low, want.high, want.integer, want.nullable)
+
+
+def test_models_without_a_recipe_are_refused_clearly() -> None:
+    with pytest.raises(ConfigError, match="cannot be trained on Ray"):
+        recipe_for(GaussianCopula())
