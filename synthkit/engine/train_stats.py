@@ -9,11 +9,11 @@ the sketches are merged on the driver (#17's :class:`~synthkit.profile.sketch.Ta
 
 - category counts: exact (rare-category thresholds see true counts) while a column has at most
   ``MAX_CATEGORIES`` (10,000) distinct values; beyond that, estimated from the row sample;
-- numbers: when the column has exact value counts (at most 10,000 distinct values), the values
+- numbers: when the column has exact value counts (at most ``MAX_NUMERIC_VALUES``, 1,000, distinct values), the values
   repeated by their counts (the in-memory fit's input; above :data:`REPRESENTATIVE` values the
   counts are scaled down, shares kept to ±1 value); otherwise :data:`REPRESENTATIVE` evenly spaced
   quantiles of the sketch's summary plus the exact min and max, so bin edges and quantile grids are
-  within the sketch's rank error (``rank_error_share``, at most 1/1024) of the true quantiles;
+  within the sketch's rank error (``rank_error_share``) of the true quantiles;
 - missing values in their exact share (at least one when any is missing).
 """
 
