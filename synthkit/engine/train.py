@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthkit.engine.train_recipes import Recipe, recipe_for
+from synthkit.engine.recipe_choice import recipe_for
+from synthkit.engine.train_recipes import Recipe
 from synthkit.engine.train_stats import EncoderStats, row_keys, sketch_model_frame
 from synthkit.errors import ConfigError, ModelError
 from synthkit.models.base import Synthesizer

@@ -24,10 +24,9 @@ import torch
 from torch import nn
 
 from synthkit.engine.train_stats import EncoderStats
-from synthkit.errors import ConfigError
 from synthkit.models.base import Synthesizer
 
-__all__ = ["Recipe", "recipe_for"]
+__all__ = ["ArmRecipe", "FlowRecipe", "Recipe", "table_encoder_from_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -230,14 +229,3 @@ def table_encoder_from_stats(model: Any, stats: EncoderStats) -> Any:
             enc = CategoricalEncoder(name, rare, model.rare_strategy).fit_counts(stats.category_counts(name), stats.n_missing(name))
         encoders.append(enc.to_state())
     return TableEncoder.from_state({**settings.to_state(), "encoders": encoders})
-
-
-def recipe_for(model: Synthesizer) -> Recipe:
-    """The recipe of ``model`` (arm, flow, vae, gan); a clear error for models without one."""
-    from synthkit.engine.train_gan_vae import GanRecipe, VaeRecipe
-
-    for cls in (ArmRecipe, FlowRecipe, VaeRecipe, GanRecipe):
-        if model.name in cls.kinds:
-            return cls(model)
-    raise ConfigError(f"model {model.name!r} cannot be trained on Ray (distributed training covers arm, gan, vae, flow); "
-                      "use engine: local")

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthkit.engine.train_recipes import recipe_for, table_encoder_from_stats
+from synthkit.engine.recipe_choice import recipe_for
+from synthkit.engine.train_recipes import table_encoder_from_stats
 from synthkit.engine.train_stats import EncoderStats, sketch_model_frame
 from synthkit.errors import ConfigError
 from synthkit.models.arm import AutoregressiveSynthesizer
