@@ -26,10 +26,13 @@ config's ``engine`` section into an :class:`EngineSpec`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from synthkit.engine.base import DEFAULT_BATCH_ROWS, DEFAULT_BLOCK_ROWS, Engine, EngineSpec, SampleResult
 from synthkit.engine.local import LocalEngine
+from synthkit.engine.ray_engine import RayEngine
+from synthkit.errors import ConfigError
 
 __all__ = ["Engine", "EngineSpec", "LocalEngine", "SampleResult", "create_engine", "engine_spec",
            "DEFAULT_BATCH_ROWS", "DEFAULT_BLOCK_ROWS"]
@@ -40,16 +43,13 @@ def create_engine(spec: EngineSpec | str | None = None, **overrides: Any) -> Eng
     if spec is None or isinstance(spec, str):
         spec = EngineSpec(kind=spec or "local", **overrides)  # type: ignore[arg-type]
     elif overrides:
-        from dataclasses import replace
 
         spec = replace(spec, **overrides)
     if spec.kind == "ray":
-        from synthkit.engine.ray_engine import RayEngine
 
         return RayEngine(spec)
     if spec.kind == "local":
         return LocalEngine(spec)
-    from synthkit.errors import ConfigError
 
     raise ConfigError(f"engine.kind must be 'local' or 'ray', got {spec.kind!r}")
 

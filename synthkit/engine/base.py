@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from synthkit.profile.sketch import TableSketch, sketch_batch
+
 __all__ = ["Engine", "EngineSpec", "SampleResult", "DEFAULT_BATCH_ROWS", "DEFAULT_BLOCK_ROWS"]
 
 DEFAULT_BATCH_ROWS = 131_072  # rows per statistics batch: bounded memory per worker
@@ -92,7 +94,6 @@ class Engine(ABC):
         """A :class:`~synthkit.profile.sketch.TableSketch` of every row of ``source``: per-batch
         sketches merged on the driver, plus a seeded row sample of ``sample_rows`` rows (the same
         rows at any batching; ``rows``, the table's size if known, lets batches ship fewer rows)."""
-        from synthkit.profile.sketch import TableSketch, sketch_batch
 
         keep = min(1.0, 3.0 * sample_rows / rows) if rows else 1.0
 

@@ -10,15 +10,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
 from synthkit.engine.base import Engine, EngineSpec, SampleResult
+from synthkit.engine.sampling import BlockSampler, block_plan, part_name
 
 __all__ = ["LocalEngine", "iter_arrow_batches"]
 
 
 def iter_arrow_batches(source: Any, columns: list[str] | None, batch_rows: int) -> Iterator[Any]:
     """Arrow tables of at most ``batch_rows`` rows from a LakeSource or a DataFrame, streamed."""
-    import pandas as pd
-    import pyarrow as pa
 
     if isinstance(source, pd.DataFrame):
         frame = source if columns is None else source[columns]
@@ -65,7 +67,6 @@ class LocalEngine(Engine):
 
     def sample(self, model_dir: str | Path, n: int, *, seed: int, out_dir: str | Path,
                block_rows: int | None = None) -> SampleResult:
-        from synthkit.engine.sampling import BlockSampler, block_plan, part_name
 
         start = time.perf_counter()
         rows_per_block = block_rows or self.spec.block_rows

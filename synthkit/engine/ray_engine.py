@@ -14,7 +14,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from synthkit.engine.base import Engine, EngineSpec, SampleResult
+from synthkit.engine.sampling import BlockSampler, block_plan, part_name
+from synthkit.engine.train import fit_on_ray
 from synthkit.errors import ConfigError
 
 __all__ = ["RayEngine", "import_ray"]
@@ -130,7 +134,6 @@ class RayEngine(Engine):
 
     def dataset(self, source: Any, columns: list[str] | None = None) -> Any:
         """``source`` (LakeSource or DataFrame) as a ``ray.data.Dataset`` (read lazily, in blocks)."""
-        import pandas as pd
         import ray
 
         if isinstance(source, pd.DataFrame):
@@ -153,7 +156,6 @@ class RayEngine(Engine):
     def train(self, model: Any, source: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """Fit a neural model (arm, gan, vae, flow) on every row of ``source`` with Ray Train
         (:func:`synthkit.engine.train.fit_on_ray`, issue #19); returns the fitted model."""
-        from synthkit.engine.train import fit_on_ray
 
         return fit_on_ray(model, source, self, **kwargs)
 
@@ -161,7 +163,6 @@ class RayEngine(Engine):
                block_rows: int | None = None) -> SampleResult:
         import ray
 
-        from synthkit.engine.sampling import BlockSampler, block_plan, part_name
 
         start = time.perf_counter()
         rows_per_block = block_rows or self.spec.block_rows

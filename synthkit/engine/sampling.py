@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthkit.models import Synthesizer
 
 __all__ = ["BlockSampler", "block_plan", "block_seed", "part_name"]
 
@@ -48,7 +52,6 @@ class BlockSampler:
 
     def __init__(self, model_dir: str, out_dir: str, n: int, block_rows: int, seed: int,
                  kill_block: int | None = None) -> None:
-        from synthkit.models import Synthesizer
 
         self.model = Synthesizer.load(model_dir)
         self.out = Path(out_dir)
@@ -62,8 +65,6 @@ class BlockSampler:
         return {"block": ids, "rows": rows}
 
     def write_block(self, index: int) -> int:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
 
         rows = min(self.block_rows, self.n - index * self.block_rows)
         self._maybe_die(index)
@@ -88,7 +89,6 @@ class BlockSampler:
 
 def _arrow_schema(model: Any) -> Any:
     """One Arrow schema for every part (a block whose column is all missing keeps the column's type)."""
-    import pyarrow as pa
 
     probe = pa.Table.from_pandas(model.sample(512, seed=0), preserve_index=False)
     fields = [pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type) for f in probe.schema]

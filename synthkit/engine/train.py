@@ -40,11 +40,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthkit.engine.base import EngineSpec
 from synthkit.engine.recipe_choice import recipe_for
+from synthkit.engine.train_loop import load_checkpoint_weights, train_worker
 from synthkit.engine.train_recipes import Recipe
 from synthkit.engine.train_stats import EncoderStats, row_keys, sketch_model_frame
 from synthkit.errors import ConfigError, ModelError
+from synthkit.io.lake import LakeSource
 from synthkit.models.base import Synthesizer
+from synthkit.models.trainer import resolve_device
+from synthkit.profile.merged import profile_sketch
+from synthkit.profile.sketch import TableSketch
+from synthkit.transform.schema import LEARNED_NUMERIC, TableSchema
+from synthkit.utils.seeding import seed_everything
 
 __all__ = ["fit_on_ray"]
 
@@ -82,8 +90,8 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
     """Fit ``model`` (arm, gan, vae or flow, unfitted) on every row of ``source`` with Ray Train; returns it fitted.
 
     ``source``: a DataFrame, a :class:`~synthkit.io.lake.LakeSource` or a path to one (Parquet
-    folder/glob, CSV glob). ``engine``: a :class:`~synthkit.engine.ray_engine.RayEngine`, an
-    :class:`~synthkit.engine.EngineSpec` or None (a private local cluster, closed at the end).
+    folder/glob, CSV glob). ``engine``: a running :class:`~synthkit.engine.ray_engine.RayEngine`
+    (opened by the caller, which owns the cluster).
     ``storage_path``: where Ray Train keeps checkpoints (shared storage on a multi-node cluster;
     default a temporary folder). ``fail_at``: tests only, SIGKILL one worker at
     ``{"epoch", "step", "rank", "marker"}`` once. ``materialize``: keep the encoded rows in Ray's
@@ -92,30 +100,24 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
     ``select(DataFrame) -> DataFrame``: the rows of a batch to train on (e.g. the pipeline's
     training part, without its holdout).
     """
-    from synthkit.engine import EngineSpec, create_engine
 
     start = time.perf_counter()
-    owned = engine is None or isinstance(engine, EngineSpec)
-    eng = create_engine(engine or EngineSpec(kind="ray")) if owned else engine
+    if engine is None or isinstance(engine, EngineSpec):  # the engine owns the cluster; it is opened by the caller
+        raise ConfigError("fit_on_ray needs a running Ray engine: `with create_engine('ray') as eng: fit_on_ray(model, src, eng)`")
+    eng = engine
     if eng.kind != "ray":
         raise ConfigError("distributed training needs the ray engine (engine: kind: ray)")
-    try:
-        if isinstance(source, (str, Path)):
-            from synthkit.io.lake import LakeSource
-
-            source = LakeSource.open(source)
-        recipe = recipe_for(model)
-        if getattr(model, "dp_enabled", False):
-            raise ConfigError(f"{model.name} with differential privacy (epsilon=) cannot be trained on Ray yet: its DP "
-                              "preprocessing release and Poisson-sampled DP-SGD read the whole table; use engine: local")
-        recipe.select = select
-        stats = _prepare(model, recipe, source, eng)
-        preprocess = time.perf_counter() - start
-        history = _train(model, recipe, stats, source, eng, storage_path, max_failures, shuffle_buffer, run_name, fail_at,
-                         materialize)
-    finally:
-        if owned:
-            eng.close()
+    if isinstance(source, (str, Path)):
+        source = LakeSource.open(source)
+    recipe = recipe_for(model)
+    if getattr(model, "dp_enabled", False):
+        raise ConfigError(f"{model.name} with differential privacy (epsilon=) cannot be trained on Ray yet: its DP "
+                          "preprocessing release and Poisson-sampled DP-SGD read the whole table; use engine: local")
+    recipe.select = select
+    stats = _prepare(model, recipe, source, eng)
+    preprocess = time.perf_counter() - start
+    history = _train(model, recipe, stats, source, eng, storage_path, max_failures, shuffle_buffer, run_name, fail_at,
+                     materialize)
     history["preprocess_seconds"] = preprocess
     recipe.finish(history)
     model.training_engine_ = {"kind": "ray", "workers": history["workers"], "rows_per_second": history["rows_per_second"],
@@ -128,13 +130,9 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
 
 def _prepare(model: Synthesizer, recipe: Recipe, source: Any, eng: Any) -> EncoderStats:
     """Metadata, schema and encoders from merged statistics; the model's networks built from its seed."""
-    from synthkit.profile.sketch import TableSketch
-    from synthkit.transform.schema import LEARNED_NUMERIC, TableSchema
-    from synthkit.utils.seeding import seed_everything
 
     seed = int(model.seed or 0)
     if model.metadata is None:
-        from synthkit.profile.merged import profile_sketch
 
         raw = eng.merge_stats(source, sample_rows=5_000, seed=seed)
         model.metadata, sample = profile_sketch(raw), raw.sample
@@ -190,7 +188,6 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any,
     from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig
     from ray.train.torch import TorchTrainer
 
-    from synthkit.engine.train_loop import load_checkpoint_weights, train_worker
 
     world = eng.num_workers
     seed = int(model.seed or 0)
@@ -262,6 +259,5 @@ def _read(eng: Any, source: Any) -> Any:
 
 def _driver_device(model: Synthesizer) -> Any:
     """Where the fitted model samples on the driver: its ``device`` setting ("auto": CUDA if present)."""
-    from synthkit.models.trainer import resolve_device
 
     return resolve_device(getattr(model, "device", "cpu"))

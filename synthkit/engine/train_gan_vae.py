@@ -20,6 +20,11 @@ from torch import nn
 from synthkit.engine.train_recipes import Recipe, table_encoder_from_stats
 from synthkit.engine.train_stats import EncoderStats
 from synthkit.errors import ConfigError
+from synthkit.models.condvec import CondSampler
+from synthkit.models.gan import Critic
+from synthkit.models.nn_base import SpanLayout
+from synthkit.models.trainer import TrainingHistory
+from synthkit.models.vae import Encoder
 
 __all__ = ["GanRecipe", "VaeRecipe"]
 
@@ -28,7 +33,6 @@ class _NeuralRecipe(Recipe):
     """Shared by gan and vae: the TableEncoder from merged statistics, the layout on the worker's device."""
 
     def prepare(self, stats: EncoderStats) -> None:
-        from synthkit.models.nn_base import SpanLayout
 
         m = self.model
         m.discretizer_ = m.privacy_guarantee_ = None
@@ -37,7 +41,6 @@ class _NeuralRecipe(Recipe):
         m.layout_ = SpanLayout(m.encoder_.spans, m.device_)
 
     def to(self, device: torch.device) -> None:
-        from synthkit.models.nn_base import SpanLayout
 
         m = self.model
         m.device_ = device
@@ -52,7 +55,6 @@ class _NeuralRecipe(Recipe):
         return 4 * self.model.encoder_.output_dim
 
     def finish(self, history: dict[str, Any]) -> None:
-        from synthkit.models.trainer import TrainingHistory
 
         m = self.model
         for module in self.weights().values():
@@ -79,7 +81,6 @@ class VaeRecipe(_NeuralRecipe):
     kinds = ("vae",)
 
     def prepare(self, stats: EncoderStats) -> None:
-        from synthkit.models.vae import Encoder
 
         super().prepare(stats)
         m = self.model
@@ -142,8 +143,6 @@ class GanRecipe(_NeuralRecipe):
     kinds = ("gan",)
 
     def prepare(self, stats: EncoderStats) -> None:
-        from synthkit.models.condvec import CondSampler
-        from synthkit.models.gan import Critic
 
         super().prepare(stats)
         m = self.model

@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import resource
 import signal
 import tempfile
 import time
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 __all__ = ["load_checkpoint_weights", "train_worker"]
 
@@ -88,8 +91,6 @@ def train_worker(config: dict[str, Any]) -> None:
     """Ray Train entry point; ``config`` holds the recipe and loop settings (see :func:`synthkit.engine.train.fit_on_ray`)."""
     import ray.train
     import ray.train.torch
-    import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel
 
     recipe = config["recipe"]
     ctx = ray.train.get_context()
@@ -208,7 +209,6 @@ def train_worker(config: dict[str, Any]) -> None:
 
 def _peak_rss_per_rank(world: int, device: torch.device, dist: Any) -> list[float]:
     """Every worker's peak resident memory so far (MB, ``ru_maxrss``), gathered in rank order."""
-    import resource
 
     mine = torch.tensor([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0], dtype=torch.float64, device=device)
     gathered = [torch.zeros_like(mine) for _ in range(world)]

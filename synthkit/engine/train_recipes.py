@@ -21,10 +21,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import ndtri
 from torch import nn
 
 from synthkit.engine.train_stats import EncoderStats
+from synthkit.models.arm import ARNet, protection_defaults
 from synthkit.models.base import Synthesizer
+from synthkit.models.flow import GaussianizedColumns, RealNVP
+from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
+from synthkit.transform.encoders import CategoricalEncoder, NumericEncoder
+from synthkit.transform.table import TableEncoder
 
 __all__ = ["ArmRecipe", "FlowRecipe", "Recipe", "table_encoder_from_stats"]
 
@@ -125,8 +131,6 @@ class ArmRecipe(Recipe):
     dtype = torch.int64
 
     def prepare(self, stats: EncoderStats) -> None:
-        from synthkit.models.arm import ARNet, protection_defaults
-        from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
 
         m = self.model
         rare, clip = protection_defaults(m)
@@ -170,7 +174,6 @@ class FlowRecipe(Recipe):
     kinds = ("flow",)
 
     def prepare(self, stats: EncoderStats) -> None:
-        from synthkit.models.flow import GaussianizedColumns, RealNVP
 
         m = self.model
         marginals = []
@@ -190,7 +193,6 @@ class FlowRecipe(Recipe):
         return {"flow": self.model.flow_}
 
     def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        from scipy.special import ndtri
 
         u, _ = self.model.columns_.encode(frame, rng)
         return ndtri(np.clip(u, 1e-6, 1 - 1e-6)).astype(np.float32)
@@ -213,8 +215,6 @@ def _fit_info(history: dict[str, Any]) -> dict[str, Any]:
 
 def table_encoder_from_stats(model: Any, stats: EncoderStats) -> Any:
     """gan/vae's :class:`TableEncoder` fitted column by column from merged statistics (as ``_prepare`` does in memory)."""
-    from synthkit.transform.encoders import CategoricalEncoder, NumericEncoder
-    from synthkit.transform.table import TableEncoder
 
     rare, clip = model.protection()
     settings = TableEncoder(numeric=model.numeric_encoding, max_modes=model.max_modes, rare_min_count=rare,

@@ -49,6 +49,7 @@ from synthkit.evaluate.inputs import prepare
 from synthkit.evaluate.stats import fnum, knn
 from synthkit.models.base import Synthesizer
 from synthkit.models.registry import available, create, get, register
+from synthkit.profile import profile
 
 __all__ = ["AutoSynthesizer", "CANDIDATES", "MAX_DCR_SHARE", "score_synthetic"]
 
@@ -131,7 +132,6 @@ class AutoSynthesizer(Synthesizer):
         names = self._check()
         data = self._validate_input(data)
         if self.metadata is None:
-            from synthkit.profile import profile
 
             self.metadata = profile(data)
         budget = float(self.max_minutes) * 60.0

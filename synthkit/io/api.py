@@ -22,6 +22,7 @@ from synthkit.errors import DataError
 from synthkit.io.dataset import Dataset
 from synthkit.io.fhir import read_fhir, write_fhir
 from synthkit.io.files import _COMPRESSION, FILE_FORMATS, read_file, write_file
+from synthkit.io.lake import is_lake, read_lake
 from synthkit.io.sql import is_sql_url, list_tables, read_sql, redact_url, reflect_keys
 from synthkit.io.sql_write import write_sql
 from synthkit.io.synthea import read_synthea, write_synthea
@@ -72,7 +73,6 @@ def read_with_report(
         raise DataError(f"not a valid SQLAlchemy URL or file path: {source!r}")
     if query is not None:
         raise DataError("query= applies to SQL URLs only")
-    from synthkit.io.lake import is_lake, read_lake
 
     if table is None and fmt in (None, "parquet", "csv") and is_lake(source):  # a Parquet folder / hive tree / glob: ONE table
         return read_lake(source), {"source": str(source), "sniffed": {"format": "lake"}, "coercions": []}

@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from synthkit.errors import DataError
 
@@ -81,7 +84,6 @@ class LakeSource:
         """Fail now, naming two files, if Parquet parts disagree on their columns (footers only)."""
         if self.format != "parquet":
             return
-        import pyarrow.parquet as pq
 
         def footer(path: str) -> Any:
             try:
@@ -98,7 +100,6 @@ class LakeSource:
 
     # -- pyarrow -------------------------------------------------------------------------
     def _partitioning(self) -> Any:
-        import pyarrow.dataset as ds
 
         if not self.hive:
             return None
@@ -108,20 +109,17 @@ class LakeSource:
                      if "=" in part}
             fields = [common.field(n) for n in common.names if n in names]
             if fields:
-                import pyarrow as pa
 
                 return ds.partitioning(pa.schema(fields), flavor="hive")
         return ds.HivePartitioning.discover(infer_dictionary=False)
 
     def _common_schema(self) -> Any:
-        import pyarrow.parquet as pq
 
         marker = Path(self.base_dir or ".") / _COMMON
         return pq.read_schema(marker) if self.format == "parquet" and marker.is_file() else None
 
     def dataset(self) -> Any:
         """The files as one ``pyarrow.dataset.Dataset`` (nothing read until batches are pulled)."""
-        import pyarrow.dataset as ds
 
         try:
             return ds.dataset(list(self.files), format=self.format, partitioning=self._partitioning(),
@@ -187,9 +185,6 @@ def restore_dtypes(frame: pd.DataFrame, schema: Any) -> pd.DataFrame:
 def write_partitioned(data: pd.DataFrame | Iterable[pd.DataFrame], folder: str | Path, *,
                       partition_cols: list[str] | None = None, max_rows_per_file: int = 1_000_000) -> Path:
     """Write frames (one, or an iterable streamed one at a time) as a Parquet lake at ``folder``."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
 
     folder = Path(folder)
     frames = [data] if isinstance(data, pd.DataFrame) else data

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from synthkit.errors import ConfigError
 
 if TYPE_CHECKING:
-    from synthkit.models.base import Synthesizer
     from synthkit.meta import Metadata
+    from synthkit.models.base import Synthesizer
 
 __all__ = ["register", "create", "get", "available", "BUILTIN_MODULES"]
 
@@ -65,8 +66,6 @@ def register(name: str):  # type: ignore[no-untyped-def]
 
 def _plugins() -> dict[str, str]:
     """name -> module of models registered through the ``synthkit.models`` entry-point group."""
-    from importlib.metadata import entry_points
-
     return {ep.name: ep.value.split(":")[0] for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from synthkit.errors import ConfigError
+from synthkit.io.lake import is_lake
 from synthkit.models import create, get
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
@@ -82,7 +83,6 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
 
 def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     """Refuse, before reading any data, what could only fail later; returns the model class."""
-    from synthkit.io.lake import is_lake
 
     inputs = [Path(p) for p in (cfg.source.path, cfg.holdout.path) if p]
     for path in inputs:

@@ -26,10 +26,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthkit.engine import create_engine, engine_spec
+from synthkit.engine.join import audit_join
+from synthkit.engine.train import fit_on_ray
 from synthkit.errors import DataError
+from synthkit.evaluate import evaluate
+from synthkit.evaluate.merged import merge_pair_stats, merged_fidelity, pair_batch_stats, pair_spec
+from synthkit.evaluate.stats import fnum
+from synthkit.io.lake import LakeSource, is_lake
+from synthkit.models import create
+from synthkit.models.copula_stats import fit_copula_from_batches
 from synthkit.pipeline.config import PipelineConfig
+from synthkit.pipeline.gates import check_gates
+from synthkit.pipeline.inputs import apply_profile, load_source
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.pipeline.result import RunResult
+from synthkit.pipeline.stages import versions
+from synthkit.profile.merged import profile_sketch
+from synthkit.profile.sketch import TableSketch, row_keys, sketch_batch
+from synthkit.report import render_report
+from synthkit.utils.atomic import write_json
 
 __all__ = ["run_scaled", "use_engine"]
 
@@ -38,24 +54,20 @@ log = logging.getLogger(__name__)
 
 def use_engine(cfg: PipelineConfig) -> bool:
     """Whether a run goes through an engine: ``engine.kind: ray`` or a lake (folder/glob) source."""
-    from synthkit.io.lake import is_lake
 
     return cfg.engine.kind == "ray" or bool(cfg.source.path and is_lake(cfg.source.path))
 
 
 def _source(cfg: PipelineConfig) -> Any:
-    from synthkit.io.lake import LakeSource, is_lake
 
     if cfg.source.path and is_lake(cfg.source.path):
         return LakeSource.open(cfg.source.path)
-    from synthkit.pipeline.inputs import load_source
 
     data = load_source(cfg, False)
     return data.tables[next(iter(data.tables))] if hasattr(data, "tables") else data
 
 
 def _holdout_mask(frame: pd.DataFrame, share: float, seed: int) -> np.ndarray:
-    from synthkit.profile.sketch import row_keys
 
     return row_keys(frame, seed + 7919) < np.uint64(share * float(2**64 - 1))
 
@@ -92,7 +104,6 @@ def run_scaled(cfg: PipelineConfig, folder: RunFolder) -> Any:
 
 
 def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
-    from synthkit.engine import create_engine, engine_spec
 
     timings: dict[str, float] = {}
 
@@ -124,7 +135,6 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
             result = eng.sample(folder.path("model"), n, seed=sample_seed, out_dir=folder.path("synthetic"))
             files["synthetic"] = "synthetic"
         metrics: dict[str, Any] = {"schema_version": 1}
-        from synthkit.io.lake import LakeSource
 
         synthetic = LakeSource.open(folder.path("synthetic"))
         with timed("evaluate"):
@@ -133,12 +143,10 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
                 metrics = _evaluate(cfg, eng, source, part, synthetic, metadata, train_sk, hold_sk, syn_sk)
         with timed("audit"):
             audit = _audit(eng, source, synthetic, metadata)
-        from synthkit.utils.atomic import write_json
 
         write_json(folder.path("audit.json"), audit)
         files["audit"] = "audit.json"
         leaks = [{"column": c, "values": v} for c, v in audit["pii_values_reproduced"].items() if v]
-        from synthkit.pipeline.gates import check_gates
 
         gates = check_gates(cfg.gates, metrics)
         status = "leak_detected" if leaks else ("gate_failed" if any(not g["passed"] for g in gates) else "ok")
@@ -164,7 +172,6 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
 
 def _split_sketches(eng: Any, source: Any, part: Any, sample_rows: int, seed: int, keep: float) -> tuple[Any, Any]:
     """Training and holdout sketches in one pass."""
-    from synthkit.profile.sketch import TableSketch, sketch_batch
 
     def both(batch: Any) -> tuple[Any, Any]:
         return (sketch_batch(part(batch, False), sample_rows=sample_rows, seed=seed, keep_share=keep),
@@ -179,19 +186,13 @@ def _split_sketches(eng: Any, source: Any, part: Any, sample_rows: int, seed: in
 
 
 def _profile(cfg: PipelineConfig, sketch: Any) -> Any:
-    from synthkit.pipeline.inputs import apply_profile
-    from synthkit.profile.merged import profile_sketch
 
     metadata = profile_sketch(sketch, cfg.name)
     return apply_profile(cfg, metadata, metadata.table().name)
 
 
 def _fit(cfg: PipelineConfig, eng: Any, source: Any, part: Any, metadata: Any, sketch: Any) -> tuple[Any, dict[str, Any]]:
-    from synthkit.models import create
-    from synthkit.models.copula_stats import fit_copula_from_batches
-    from synthkit.pipeline.stages import model_name
-
-    name = model_name(cfg)
+    name = cfg.model.name
     params = {"seed": cfg.seed, **cfg.model.params}
     if name == "copula":
         def batches(fn: Any) -> Any:
@@ -200,7 +201,6 @@ def _fit(cfg: PipelineConfig, eng: Any, source: Any, part: Any, metadata: Any, s
         model = fit_copula_from_batches(batches, metadata, sketch, **params)
         return model, {"method": "merged statistics over all training rows", "rows": sketch.rows}
     if eng.kind == "ray" and name in ("arm", "gan", "vae", "flow") and params.get("epsilon") is None:
-        from synthkit.engine.train import fit_on_ray
 
         model = fit_on_ray(create(name, metadata=metadata, **params), source, eng, select=lambda b: part(b, False))
         return model, {"method": "Ray Train over all training rows", "rows": sketch.rows, **model.training_engine_}
@@ -213,9 +213,6 @@ def _fit(cfg: PipelineConfig, eng: Any, source: Any, part: Any, metadata: Any, s
 
 def _evaluate(cfg: PipelineConfig, eng: Any, source: Any, part: Any, synthetic: Any, metadata: Any,
               train_sk: Any, hold_sk: Any, syn_sk: Any) -> dict[str, Any]:
-    from synthkit.evaluate import evaluate
-    from synthkit.evaluate.merged import merge_pair_stats, merged_fidelity, pair_batch_stats, pair_spec
-    from synthkit.evaluate.stats import fnum
 
     n_eval = cfg.evaluate.max_rows
     real_s, syn_s, hold_s = train_sk.sample.head(n_eval), syn_sk.sample.head(n_eval), hold_sk.sample.head(n_eval)
@@ -258,7 +255,6 @@ def _evaluate(cfg: PipelineConfig, eng: Any, source: Any, part: Any, synthetic: 
 
 
 def _audit(eng: Any, source: Any, synthetic: Any, metadata: Any) -> dict[str, Any]:
-    from synthkit.engine.join import audit_join
 
     table = metadata.table()
     pii = [c.name for c in table.columns if c.is_pii]
@@ -268,8 +264,6 @@ def _audit(eng: Any, source: Any, synthetic: Any, metadata: Any) -> dict[str, An
 
 def _report(cfg: PipelineConfig, metrics: dict[str, Any], train_sk: Any, syn_sk: Any, metadata: Any, model: Any,
             timings: dict[str, float], folder: RunFolder, engine: dict[str, Any], extra: dict[str, Any]) -> None:
-    from synthkit.pipeline.stages import versions
-    from synthkit.report import render_report
 
     samples = extra.get("samples", {})
     run_info = {

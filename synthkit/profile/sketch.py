@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthkit.errors import DataError
+
 __all__ = ["ColumnSketch", "TableSketch", "sketch_batch", "QUANTILE_POINTS", "MAX_CATEGORIES"]
 
 QUANTILE_POINTS = 1024
@@ -259,7 +261,6 @@ class TableSketch:
         for sk in sketches:
             merged = sk if merged is None else merged.merge(sk, sample_rows)
         if merged is None:
-            from synthkit.errors import DataError
 
             raise DataError("the source has no rows")
         order = np.argsort(merged.sample_keys, kind="stable")
