@@ -39,8 +39,10 @@ def _real(path: Path, overrides: list[str]) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda p: p.stem)
-def test_example_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch):
+def test_example_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch, request):
     monkeypatch.chdir(tmp_path)  # pipelines write reports/<name> (and the sqlite demo db) under cwd
+    if pipeline.stem == "postgres":  # its URL comes from the environment: the session's test server
+        monkeypatch.setenv("SYNTHKIT_PG_URL", request.getfixturevalue("pg_url"))
     result = run(pipeline, overrides=SMALL)
     out = Path(result.output_dir)
     assert result.status == "ok", result.leaks
