@@ -266,14 +266,22 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def expand_env(data: Any) -> Any:
+def expand_env(data: Any, _seen: dict[int, Any] | None = None) -> Any:
     """Replace ``${NAME}`` (or ``${NAME:-default}``) in string values by the environment variable,
     so secrets such as database URLs stay out of the YAML file; an unset variable without a default
-    is an error naming it."""
+    is an error naming it. Each YAML node is visited once (``_seen``): aliases share their node, so
+    a "billion laughs" file stays as small as it is written instead of expanding exponentially."""
+    seen = {} if _seen is None else _seen
+    if isinstance(data, (dict, list)) and id(data) in seen:
+        return seen[id(data)]
     if isinstance(data, dict):
-        return {k: expand_env(v) for k, v in data.items()}
+        out: Any = seen.setdefault(id(data), {})
+        out.update({k: expand_env(v, seen) for k, v in data.items()})
+        return out
     if isinstance(data, list):
-        return [expand_env(v) for v in data]
+        out = seen.setdefault(id(data), [])
+        out.extend(expand_env(v, seen) for v in data)
+        return out
     if isinstance(data, str):
         missing = [m.group(1) for m in _ENV.finditer(data) if m.group(1) not in os.environ and m.group(2) is None]
         if missing:
