@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 from synthkit.errors import ConfigError
 from synthkit.io.lake import is_lake
 from synthkit.models import create, get
+from synthkit.io.sql import redact_url
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.pipeline.result import (
@@ -31,7 +32,7 @@ from synthkit.pipeline.result import (
     RunResult,
 )
 from synthkit.pipeline.scaled import run_scaled, use_engine
-from synthkit.pipeline.stages import STAGES, RunContext, is_multi, redact
+from synthkit.pipeline.stages import STAGES, RunContext, is_multi
 from synthkit.pipeline.track import check_trackers, track_run
 from synthkit.utils.paths import check_output_dir
 from synthkit.utils.progress import stage_finished, stage_started
@@ -126,6 +127,6 @@ def _check_sink(url: str) -> None:
         with engine.connect():
             pass
     except Exception as exc:  # any driver error: the database is not reachable as given
-        raise ConfigError(f"sink.url {redact(url)} is not reachable: {str(exc).splitlines()[0][:200]}") from None
+        raise ConfigError(f"sink.url {redact_url(url)} is not reachable: {str(exc).splitlines()[0][:200]}") from None
     finally:
         engine.dispose()

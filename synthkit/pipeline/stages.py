@@ -31,7 +31,7 @@ from synthkit.evaluate import evaluate as evaluate_data
 from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
 from synthkit.evaluate.temporal import temporal_metrics
 from synthkit.io import Dataset, write
-from synthkit.io.sql import redact_url as redact
+from synthkit.io.sql import redact_url
 from synthkit.io.sql_write import write_sql
 from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
@@ -48,7 +48,7 @@ from synthkit.profile.expectations import validate as run_suite
 from synthkit.report import render_report
 from synthkit.utils.atomic import atomic_path, write_json, write_text
 
-__all__ = ["RunContext", "STAGES", "is_multi", "fingerprint", "versions", "redact"]
+__all__ = ["RunContext", "STAGES", "is_multi", "fingerprint", "versions"]
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def report(ctx: RunContext) -> None:
     ctx.point("write:report")
     train, table = ctx.train.tables[ctx.root], ctx.metadata.table(ctx.root)
     src = cfg.source
-    where = src.dataset and f"bundled dataset {src.dataset!r}" or src.path or f"{redact(src.url or '')} {src.table or 'query'}"
+    where = src.dataset and f"bundled dataset {src.dataset!r}" or src.path or f"{redact_url(src.url or '')} {src.table or 'query'}"
     where = f"{where} ({len(train):,} training rows)"
     run_info = {
         "dataset": f"{where}, root table {ctx.root!r} of {sorted(ctx.synthetic)}" if ctx.multi else where,
