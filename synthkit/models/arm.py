@@ -182,7 +182,11 @@ class AutoregressiveSynthesizer(Synthesizer):
     an explicit ``epochs`` is a hard cap), with the batch shrunk so an epoch has at least
     :data:`MIN_BATCHES` batches, the learning rate scaled with the square root of the batch, and at
     most one numeric bin per :data:`ROWS_PER_BIN` rows (see :func:`small_table_schedule`); on
-    tables of tens of thousands of rows none of this changes anything.
+    tables of tens of thousands of rows none of this changes anything. ``min_steps`` is 300: the
+    best validation loss comes after ~80-450 steps on tables of 1,000-20,000 rows (measured on the
+    small-table test, german-credit, insurance and Adult), the best weights are restored, so steps
+    past it only cost time (1,500 gave the same small-table model and a slightly worse Adult one:
+    the learning rate is halved on plateaus only once ``min_steps`` are done).
 
     ``n_bins`` quantile bins per numeric column, ``column_order`` names columns to model first
     (conditioning on them is then exact), ``max_minutes`` caps training time (breaks bit-for-bit
@@ -200,7 +204,7 @@ class AutoregressiveSynthesizer(Synthesizer):
                  batch_size: int = 512, learning_rate: float = 3e-3, weight_decay: float = 1e-5,
                  validation_fraction: float = 0.1, patience: int = 4, max_minutes: float | None = None,
                  column_order: list[str] | None = None, max_categories: int = 255, rare_min_count: int | None = None,
-                 rare_strategy: str = "drop", clip_quantile: float | None = None, min_steps: int = 1500) -> None:
+                 rare_strategy: str = "drop", clip_quantile: float | None = None, min_steps: int = 300) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.n_bins, self.embedding_dim, self.hidden, self.depth = n_bins, embedding_dim, hidden, depth
         self.dropout, self.epochs, self.batch_size = dropout, epochs, batch_size
