@@ -29,7 +29,7 @@ import pandas as pd
 from synthkit.engine import create_engine, engine_spec
 from synthkit.engine.join import audit_join
 from synthkit.engine.train import fit_on_ray
-from synthkit.errors import DataError
+from synthkit.errors import DataError, SynthkitError
 from synthkit.evaluate import evaluate
 from synthkit.evaluate.merged import merge_pair_stats, merged_fidelity, pair_batch_stats, pair_spec
 from synthkit.evaluate.stats import fnum
@@ -150,6 +150,14 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
 
         gates = check_gates(cfg.gates, metrics)
         status = "leak_detected" if leaks else ("gate_failed" if any(not g["passed"] for g in gates) else "ok")
+        if cfg.sink.url and not leaks:  # workers load a staging table; one transaction swaps it in
+            try:
+                sunk = eng.sink_sql(folder.path("synthetic"), cfg.sink.url, str(cfg.sink.table), if_exists=cfg.sink.if_exists)
+                metrics.setdefault("_engine", {})["sink"] = sunk.to_dict()
+                files["sink_sql"] = str(cfg.sink.table)
+            except SynthkitError as exc:
+                log.error("the sink failed (%s); the sink's table is as it was", exc)
+                status, metrics["sink"] = "sink_failed", {"error": str(exc)}
         info = eng.info()
         metrics.update(gates=gates, status=status, audit={"passed": not leaks, "findings": len(leaks)})
         metrics.setdefault("meta", {})["pipeline"] = {

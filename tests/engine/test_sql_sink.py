@@ -6,20 +6,21 @@ staging table, one killed inside its transaction) is in test_ray.py."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import sqlalchemy as sa
+import yaml
 
 from synthkit.engine import EngineSpec, create_engine
 from synthkit.errors import DataError
-from synthkit.io.sql import read_sql
 from synthkit.models import create
 
 sys.path.insert(0, str(Path(__file__).parent))
 from lake_data import frame as lake_frame  # noqa: E402
+from lake_data import write_lake  # noqa: E402
+from sink_checks import assert_same_rows, execute, old_rows, staging_tables  # noqa: E402
 
 ROWS, BLOCK = 7_000, 2_000
 
@@ -32,49 +33,6 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with create_engine(EngineSpec(num_workers=2, block_rows=BLOCK)) as eng:
         eng.sample(root / "model", ROWS, seed=3, out_dir=root / "synthetic")
     return root / "synthetic"
-
-
-def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    cols = list(frame.columns)
-    return frame.sort_values(cols, kind="mergesort").reset_index(drop=True)
-
-
-def assert_same_rows(url: str, table: str, folder: Path, copies: int = 1) -> None:
-    """The table holds exactly the Parquet parts' rows (``copies`` times), nothing else."""
-    got, _ = read_sql(url, table=table)
-    want = pd.read_parquet(folder)
-    want = pd.concat([want] * copies, ignore_index=True)
-    assert len(got) == len(want) == ROWS * copies
-    assert copies > 1 or not got.duplicated().any()
-    got = got.astype({c: want[c].dtype for c in want.columns if want[c].dtype != object})
-    pd.testing.assert_frame_equal(sorted_rows(got[list(want.columns)]), sorted_rows(want), check_exact=True)
-
-
-def staging_tables(url: str) -> list[str]:
-    engine = sa.create_engine(url)
-    try:
-        return [t for t in sa.inspect(engine).get_table_names() if t.startswith("synthkit_stage_")]
-    finally:
-        engine.dispose()
-
-
-def execute(url: str, *statements: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for sql in statements:
-                conn.exec_driver_sql(sql)
-    finally:
-        engine.dispose()
-
-
-def old_rows(url: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM synth ORDER BY 1").all()]
-    finally:
-        engine.dispose()
 
 
 def _sink(folder: Path, url: str, if_exists: str = "replace") -> object:
@@ -138,3 +96,20 @@ def test_sink_refuses_an_empty_folder_and_a_bad_mode(tmp_path: Path, parts: Path
         _sink(tmp_path, url)
     with pytest.raises(DataError, match="if_exists"):
         _sink(parts, url, "truncate")
+
+
+def test_engine_pipeline_sinks_its_synthetic_parts(tmp_path: Path) -> None:
+    """An engine run (Parquet lake source) with a SQL sink: the table holds the run's synthetic parts."""
+    from synthkit.pipeline import run
+
+    write_lake(4_000, 2, str(tmp_path / "lake"))
+    url = f"sqlite:///{tmp_path / 'out.db'}"
+    cfg = {"name": "sink", "output_dir": str(tmp_path / "run"), "source": {"path": str(tmp_path / "lake")},
+           "model": {"name": "copula"}, "evaluate": {"enabled": False}, "report": {"enabled": False},
+           "sink": {"url": url, "table": "synth"}, "engine": {"kind": "local", "num_workers": 2, "block_rows": 1_000}}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(cfg))
+    result = run(tmp_path / "run.yaml")
+    assert result.status == "ok" and result.files["sink_sql"] == "synth"
+    info = json.loads((tmp_path / "run" / "engine.json").read_text())
+    assert info["sink"]["rows"] == info["sample"]["rows"] > 0 and info["sink"]["loaded_by"] == "driver"
+    assert_same_rows(url, "synth", tmp_path / "run" / "synthetic")
