@@ -75,9 +75,12 @@ def _holdout_mask(frame: pd.DataFrame, share: float, seed: int) -> np.ndarray:
 def _split(cfg: PipelineConfig) -> Any:
     share, seed = cfg.holdout.share, cfg.holdout.seed
 
-    def part(batch: Any, holdout: bool) -> pd.DataFrame:
+    def part(batch: Any, holdout: bool | None) -> Any:
+        """The training (False) or holdout (True) rows of a batch, or both (None: one hash pass)."""
         frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
         mask = _holdout_mask(frame, share, seed)
+        if holdout is None:
+            return frame[~mask].reset_index(drop=True), frame[mask].reset_index(drop=True)
         return frame[mask if holdout else ~mask].reset_index(drop=True)
 
     return part
@@ -182,8 +185,9 @@ def _split_sketches(eng: Any, source: Any, part: Any, sample_rows: int, seed: in
     """Training and holdout sketches in one pass."""
 
     def both(batch: Any) -> tuple[Any, Any]:
-        return (sketch_batch(part(batch, False), sample_rows=sample_rows, seed=seed, keep_share=keep),
-                sketch_batch(part(batch, True), sample_rows=sample_rows, seed=seed, keep_share=keep))
+        train, hold = part(batch, None)
+        return (sketch_batch(train, sample_rows=sample_rows, seed=seed, keep_share=keep),
+                sketch_batch(hold, sample_rows=sample_rows, seed=seed, keep_share=keep))
 
     train: Any = None
     hold: Any = None
