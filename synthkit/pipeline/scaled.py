@@ -28,8 +28,9 @@ import pandas as pd
 
 from synthkit.engine import create_engine, engine_spec
 from synthkit.engine.join import audit_join
+from synthkit.engine.recipe_choice import trains_on_ray
 from synthkit.engine.train import fit_on_ray
-from synthkit.errors import DataError
+from synthkit.errors import DataError, SynthkitError
 from synthkit.evaluate import evaluate
 from synthkit.evaluate.merged import merge_pair_stats, merged_fidelity, pair_batch_stats, pair_spec
 from synthkit.evaluate.stats import fnum
@@ -42,6 +43,7 @@ from synthkit.pipeline.inputs import apply_profile, load_source
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.pipeline.result import RunResult
 from synthkit.pipeline.stages import versions
+from synthkit.privacy import dp_metrics
 from synthkit.profile.merged import profile_sketch
 from synthkit.profile.sketch import TableSketch, row_keys, sketch_batch
 from synthkit.report import render_report
@@ -75,9 +77,12 @@ def _holdout_mask(frame: pd.DataFrame, share: float, seed: int) -> np.ndarray:
 def _split(cfg: PipelineConfig) -> Any:
     share, seed = cfg.holdout.share, cfg.holdout.seed
 
-    def part(batch: Any, holdout: bool) -> pd.DataFrame:
+    def part(batch: Any, holdout: bool | None) -> Any:
+        """The training (False) or holdout (True) rows of a batch, or both (None: one hash pass)."""
         frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
         mask = _holdout_mask(frame, share, seed)
+        if holdout is None:
+            return frame[~mask].reset_index(drop=True), frame[mask].reset_index(drop=True)
         return frame[mask if holdout else ~mask].reset_index(drop=True)
 
     return part
@@ -141,6 +146,8 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
             syn_sk = eng.merge_stats(synthetic, sample_rows=sample_rows, seed=seed, rows=result.rows)
             if cfg.evaluate.enabled:
                 metrics = _evaluate(cfg, eng, source, part, synthetic, metadata, train_sk, hold_sk, syn_sk)
+            if getattr(model, "privacy_guarantee_", None):  # a DP model's formal guarantee beside the empirical results
+                metrics.setdefault("privacy", {})["dp"] = dp_metrics(model)
         with timed("audit"):
             audit = _audit(eng, source, synthetic, metadata)
 
@@ -150,6 +157,14 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
 
         gates = check_gates(cfg.gates, metrics)
         status = "leak_detected" if leaks else ("gate_failed" if any(not g["passed"] for g in gates) else "ok")
+        if cfg.sink.url and not leaks:  # workers load a staging table; one transaction swaps it in
+            try:
+                sunk = eng.sink_sql(folder.path("synthetic"), cfg.sink.url, str(cfg.sink.table), if_exists=cfg.sink.if_exists)
+                metrics.setdefault("_engine", {})["sink"] = sunk.to_dict()
+                files["sink_sql"] = str(cfg.sink.table)
+            except SynthkitError as exc:
+                log.error("the sink failed (%s); the sink's table is as it was", exc)
+                status, metrics["sink"] = "sink_failed", {"error": str(exc)}
         info = eng.info()
         metrics.update(gates=gates, status=status, audit={"passed": not leaks, "findings": len(leaks)})
         metrics.setdefault("meta", {})["pipeline"] = {
@@ -174,8 +189,9 @@ def _split_sketches(eng: Any, source: Any, part: Any, sample_rows: int, seed: in
     """Training and holdout sketches in one pass."""
 
     def both(batch: Any) -> tuple[Any, Any]:
-        return (sketch_batch(part(batch, False), sample_rows=sample_rows, seed=seed, keep_share=keep),
-                sketch_batch(part(batch, True), sample_rows=sample_rows, seed=seed, keep_share=keep))
+        train, hold = part(batch, None)
+        return (sketch_batch(train, sample_rows=sample_rows, seed=seed, keep_share=keep),
+                sketch_batch(hold, sample_rows=sample_rows, seed=seed, keep_share=keep))
 
     train: Any = None
     hold: Any = None
@@ -200,13 +216,13 @@ def _fit(cfg: PipelineConfig, eng: Any, source: Any, part: Any, metadata: Any, s
 
         model = fit_copula_from_batches(batches, metadata, sketch, **params)
         return model, {"method": "merged statistics over all training rows", "rows": sketch.rows}
-    if eng.kind == "ray" and name in ("arm", "gan", "vae", "flow") and params.get("epsilon") is None:
-
-        model = fit_on_ray(create(name, metadata=metadata, **params), source, eng, select=lambda b: part(b, False))
+    model = create(name, metadata=metadata, **params)
+    if eng.kind == "ray" and trains_on_ray(model):  # arm, gan, vae, flow; vae and dp-vae with DP too
+        model = fit_on_ray(model, source, eng, select=lambda b: part(b, False))
         return model, {"method": "Ray Train over all training rows", "rows": sketch.rows, **model.training_engine_}
     log.warning("model %r is fitted on a seeded sample of %d training rows (distributed training: issue #19)",
                 name, len(sketch.sample))
-    model = create(name, metadata=metadata, **params).fit(sketch.sample)
+    model = model.fit(sketch.sample)
     return model, {"method": "seeded sample", "rows": len(sketch.sample), "training_rows": sketch.rows,
                    "warning": "fitted on a sample; distributed training of this model is not available yet"}
 
