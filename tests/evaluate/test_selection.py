@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from synthkit.errors import ConfigError
-from synthkit.evaluate.selection import MAX_DCR_SHARE, AutoSynthesizer
+from synthkit.evaluate import selection
+from synthkit.evaluate.selection import MAX_DCR_SHARE, AutoSynthesizer, default_minutes
 from synthkit.models import Synthesizer, create, load
 from synthkit.models.registry import _REGISTRY, register
 
@@ -96,3 +97,22 @@ def test_bad_settings_are_clear_errors(table):
         create("auto", max_minutes=0).fit(table)
     with pytest.raises(ConfigError, match="candidate_params"):
         create("auto", candidates=["copula"], candidate_params={"arm": {}}).fit(table)
+
+
+def test_default_budget_follows_the_table_size(table):
+    assert default_minutes(750, 15) == 1.0  # the example test's table: one minute, not ten
+    assert default_minutes(16_280, 15) == 2.04  # the demo's Adult training rows
+    assert default_minutes(1_000_000, 30) == 10.0
+    assert default_minutes(100, 5) == 1.0 < default_minutes(40_000, 5) < default_minutes(80_000, 20) == 10.0
+    tiny = create("auto", seed=0, candidates=["copula"]).fit(table.iloc[:60])  # too few rows to measure
+    assert tiny.selection_["budget_minutes"] == default_minutes(60, table.shape[1])
+
+
+def test_candidates_are_compared_on_capped_rows_and_the_winner_refits_on_all(table, monkeypatch):
+    monkeypatch.setattr(selection, "MAX_VALIDATION_ROWS", 100)
+    monkeypatch.setattr(selection, "MAX_SELECTION_ROWS", 300)
+    model = create("auto", seed=0, max_minutes=30.0, candidates=["copula"]).fit(table)  # a loaded machine cannot skip it
+    sel = model.selection_
+    assert sel["validation_rows"] == 100 and sel["selection_rows"] == 300
+    assert sel["candidates"][0]["status"] == "scored"
+    assert model.chosen_.n_training_rows_ == len(table) == 800
