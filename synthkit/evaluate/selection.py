@@ -20,8 +20,8 @@ in ``pyproject.toml`` (the plugin hook any third-party model can use), so ``crea
 without ``synthkit.models`` naming anything above it.
 
 Budget: ``max_minutes`` bounds the whole fit; left out (``None``), it follows the table's size
-(:func:`default_minutes`: one minute for a few thousand rows, ten for a million cells), so a demo on a
-small table takes about a minute, not ten. The selection itself is capped in work, not only in
+(:func:`default_minutes`: two minutes for a few thousand rows, ten from 400,000 cells on), so a
+small table is not given ten minutes. The selection itself is capped in work, not only in
 time: candidates are fitted on at most :data:`MAX_SELECTION_ROWS` rows and scored on at most
 :data:`MAX_VALIDATION_ROWS` held-out rows (both drawn by the seed), enough to rank them; only the
 refit sees every training row. Candidates are fitted in order (cheapest first), each
@@ -69,15 +69,16 @@ MAX_DCR_SHARE = 0.6
 MIN_VALIDATION_ROWS = 50
 MAX_VALIDATION_ROWS = 2_000  # scoring cost grows with them; the ranking needs no more
 MAX_SELECTION_ROWS = 10_000  # rows a candidate is fitted on during selection (the refit uses all)
-CELLS_PER_MINUTE = 120_000  # default budget: a minute per this many training cells (rows x columns) ...
-DEFAULT_MINUTES = (1.0, 10.0)  # ... within these bounds
+CELLS_PER_MINUTE = 40_000  # default budget: a minute per this many training cells (rows x columns) ...
+DEFAULT_MINUTES = (2.0, 10.0)  # ... within these bounds (below 2 minutes a loaded machine cuts arm short:
+# measured at load 18 on 2 cores, Adult's demo with 2.04 minutes gave arm 4 s of training and chose copula)
 
 
 def default_minutes(rows: int, columns: int) -> float:
-    """The budget when none is given: grows with the table (rows x columns), 1 to 10 minutes.
+    """The budget when none is given: grows with the table (rows x columns), 2 to 10 minutes.
 
-    Adult's 16,000 training rows x 15 columns get 2 minutes, the 2-minute budget the model
-    benchmark gives every generator.
+    A table of a few thousand rows gets 2 minutes (gan and vae, which need a minute each, are then
+    skipped), the demo's 16,280 Adult training rows x 15 columns about 6.
     """
     low, high = DEFAULT_MINUTES
     return round(float(min(max(rows * columns / CELLS_PER_MINUTE, low), high)), 2)

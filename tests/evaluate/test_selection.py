@@ -100,10 +100,10 @@ def test_bad_settings_are_clear_errors(table):
 
 
 def test_default_budget_follows_the_table_size(table):
-    assert default_minutes(750, 15) == 1.0  # the example test's table: one minute, not ten
-    assert default_minutes(16_280, 15) == 2.04  # the demo's Adult training rows
+    assert default_minutes(750, 15) == 2.0  # the example test's table: two minutes, not ten
+    assert default_minutes(16_280, 15) == 6.11  # the demo's Adult training rows
     assert default_minutes(1_000_000, 30) == 10.0
-    assert default_minutes(100, 5) == 1.0 < default_minutes(40_000, 5) < default_minutes(80_000, 20) == 10.0
+    assert default_minutes(100, 5) == 2.0 < default_minutes(40_000, 5) < default_minutes(80_000, 20) == 10.0
     tiny = create("auto", seed=0, candidates=["copula"]).fit(table.iloc[:60])  # too few rows to measure
     assert tiny.selection_["budget_minutes"] == default_minutes(60, table.shape[1])
 
