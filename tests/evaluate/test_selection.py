@@ -116,3 +116,11 @@ def test_candidates_are_compared_on_capped_rows_and_the_winner_refits_on_all(tab
     assert sel["validation_rows"] == 100 and sel["selection_rows"] == 300
     assert sel["candidates"][0]["status"] == "scored"
     assert model.chosen_.n_training_rows_ == len(table) == 800
+
+
+def test_default_budget_leaves_gan_and_vae_out_and_gives_candidates_what_is_left(table):
+    model = create("auto", seed=0, epochs=2).fit(table.iloc[:300])
+    records = {c["model"]: c for c in model.selection_["candidates"]}
+    assert records["gan"]["status"] == records["vae"]["status"] == "skipped"
+    assert "explicit max_minutes" in records["gan"]["note"]
+    assert records["copula"]["fit_minutes_allowed"] > 0.9 * 0.6 * default_minutes(300, table.shape[1])  # not a 1/6 share
