@@ -181,7 +181,7 @@ class AutoSynthesizer(Synthesizer):
         self.selection_ = {
             "chosen": chosen, "reason": reason, "candidates": records, "budget_minutes": budget_minutes,
             "validation_rows": n_val if records else 0, "selection_rows": selection_rows,
-            "refit_minutes": round(float(minutes), 3),
+            "refit_minutes": round(float(minutes), 3), "refit_stop_reason": _stop_reason(self.chosen_),
             "seconds": round(time.perf_counter() - start, 2), "max_dcr_share": MAX_DCR_SHARE,
             "metric": "mean of column_shapes, column_pair_trends and 1 - 2*max(detection_auc - 0.5, 0) "
                                 "against validation rows no candidate saw; eligible when dcr_share <= max_dcr_share",
@@ -228,10 +228,10 @@ class AutoSynthesizer(Synthesizer):
             except (SynthkitError, RuntimeError, ValueError) as exc:  # one failing candidate loses only itself
                 records.append({"model": name, "status": "failed", "chosen": False, "note": str(exc)[:300]})
                 continue
-            stop = (getattr(model, "fit_info_", None) or {}).get("stop_reason", getattr(model, "stop_reason_", None))
+            stop = _stop_reason(model)
             records.append({"model": name, "status": "scored", "chosen": False, **scores,
                             "fit_minutes_allowed": round(share, 3), "seconds": round(time.perf_counter() - t0, 2),
-                            "stop_reason": stop if isinstance(stop, str) else None})
+                            "stop_reason": stop})
         return records
 
     def sample(self, n: int, seed: int | None = None, conditions: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -243,6 +243,12 @@ class AutoSynthesizer(Synthesizer):
         """Save the chosen model (the folder loads as that model)."""
         self._require_fitted()
         return self.chosen_.save(path)
+
+
+def _stop_reason(model: Synthesizer) -> str | None:
+    """How a fitted model's training ended (epochs, early_stopping, time), when it trains."""
+    stop = (getattr(model, "fit_info_", None) or {}).get("stop_reason", getattr(model, "stop_reason_", None))
+    return stop if isinstance(stop, str) else None
 
 
 def _choose(records: list[dict[str, Any]]) -> tuple[str, str]:
