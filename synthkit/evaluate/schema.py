@@ -364,7 +364,7 @@ class ModelSelection(_Model):
     refit_minutes: Num = _f("time budget left for refitting the chosen model on all training rows")
     refit_stop_reason: str | None = _f("how the refit's training ended (time: the budget cut it short)")
     seconds: Num = _f("seconds the whole auto fit took")
-    max_dcr_share: Num = _f("candidates with a higher DCR share are not eligible (they copy)")
+    max_dcr_share: Num = _f("candidates whose DCR share interval lies above it are not eligible (they copy)")
 
 
 class PipelineMeta(_Model):

@@ -56,9 +56,9 @@ def test_every_candidate_is_scored_and_the_copier_is_not_eligible(fitted):
     scored = {c["model"]: c for c in sel["candidates"]}
     assert set(scored) == {"copula", "arm", "test-copier"}
     assert all(c["status"] == "scored" for c in scored.values())
-    assert scored["test-copier"]["dcr_share"] > MAX_DCR_SHARE  # it copies: nearer its fit rows than unseen rows
+    assert scored["test-copier"]["dcr_share_ci"][0] > MAX_DCR_SHARE  # it copies: nearer its fit rows than unseen rows
     assert sel["chosen"] in ("copula", "arm")
-    best = max((c for c in scored.values() if c["dcr_share"] <= MAX_DCR_SHARE), key=lambda c: c["score"])
+    best = max((c for c in scored.values() if c["dcr_share_ci"][0] <= MAX_DCR_SHARE), key=lambda c: c["score"])
     assert sel["chosen"] == best["model"] and "highest validation score" in sel["reason"]
     assert "not eligible" in sel["reason"] and "test-copier" in sel["reason"]
     assert sel["validation_rows"] == 240  # 30 % of 800, never seen by a candidate
