@@ -240,6 +240,7 @@ class TableSketch:
     rows: int
     sample: pd.DataFrame
     sample_keys: np.ndarray
+    content: int = 0  # sum mod 2**64 of every row's content hash: the same rows give the same value at any batching
 
     @property
     def rank_error_share(self) -> float:
@@ -252,7 +253,8 @@ class TableSketch:
         keys = np.concatenate([self.sample_keys, other.sample_keys])
         frame = pd.concat([self.sample, other.sample], ignore_index=True)
         keep = np.argsort(keys, kind="stable")[:sample_rows]
-        return TableSketch(cols, self.rows + other.rows, frame.iloc[keep].reset_index(drop=True), keys[keep])
+        return TableSketch(cols, self.rows + other.rows, frame.iloc[keep].reset_index(drop=True), keys[keep],
+                           (self.content + other.content) % 2**64)
 
     @classmethod
     def merge_all(cls, sketches: Any, sample_rows: int = 20_000, seed: int = 0) -> TableSketch:
@@ -276,11 +278,12 @@ def sketch_batch(batch: Any, sample_rows: int = 20_000, seed: int = 0, keep_shar
     frame.columns = [str(c) for c in frame.columns]
     cols = {name: sketch_column(frame[name], name) for name in frame.columns}
     keys = row_keys(frame, seed)
+    content = int(keys.sum(dtype=np.uint64))  # wraps modulo 2**64
     if keep_share < 1.0:
         keys = np.where(keys <= np.uint64(keep_share * float(2**64 - 1)), keys, np.uint64(2**64 - 1))
     keep = np.argsort(keys, kind="stable")[:sample_rows]
     keep = keep[keys[keep] < np.uint64(2**64 - 1)] if keep_share < 1.0 else keep
-    return TableSketch(cols, len(frame), frame.iloc[keep].reset_index(drop=True), keys[keep])
+    return TableSketch(cols, len(frame), frame.iloc[keep].reset_index(drop=True), keys[keep], content)
 
 
 def row_keys(frame: pd.DataFrame, seed: int) -> np.ndarray:
