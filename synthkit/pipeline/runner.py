@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from synthkit.engine import create_engine, engine_spec
 from synthkit.errors import ConfigError
 from synthkit.io.lake import is_lake
-from synthkit.io.sql import redact_url
+from synthkit.io.sql import check_writable, sqlite_file
 from synthkit.models import create, get
 from synthkit.models.base import SequenceSynthesizer
 from synthkit.pipeline.config import PipelineConfig, load_config
@@ -62,7 +58,7 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
         if cfg.sink.url:  # after the run folder's parent exists (the sqlite demo keeps its database there)
-            _check_sink(cfg.sink.url)
+            check_writable(cfg.sink.url, "sink.url")
         with contextlib.ExitStack() as stack:  # an engine run holds its engine (Ray: the cluster) until the sink is done
             if use_engine(cfg):
                 ctx.lake = Lake(stack.enter_context(create_engine(engine_spec(cfg.engine))))
@@ -92,7 +88,7 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
         if not path.exists() and not is_lake(path):  # a glob of part files is a source too
             raise ConfigError(f"input file or folder not found: {path}")
     kept = [Path.cwd(), Path.home(), *([config_path.parent] if config_path else []),
-            *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [_sqlite_file(cfg.source.url)]))]
+            *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [sqlite_file(cfg.source.url)]))]
     check_output_dir(out, kept)
     model_cls = get(cfg.model.name)
     if is_multi(model_cls) and (cfg.holdout.path or cfg.sample.conditions):
@@ -119,30 +115,3 @@ def _check_engine_run(cfg: PipelineConfig, model_cls: type) -> None:
     if any(given.values()):
         raise ConfigError(f"{', '.join(k for k, v in given.items() if v)}: not available for an engine run (engine: ray "
                           "or a Parquet lake source) yet; its synthetic rows are the Parquet parts in <output_dir>/synthetic")
-
-
-def _sqlite_file(url: str | None) -> Path | None:
-    try:
-        parsed = make_url(url) if url else None
-    except ArgumentError:
-        raise ConfigError(f"{url!r} is not a database URL (e.g. sqlite:///data.db)") from None
-    if parsed is None or parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
-def _check_sink(url: str) -> None:
-    """A sink that cannot be reached or written is refused now, not after fitting."""
-    db = _sqlite_file(url)
-    if db is not None:
-        if not db.parent.is_dir() or not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
-            raise ConfigError(f"sink.url: cannot write the SQLite database {db} (missing or read-only folder or file)")
-        return
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except Exception as exc:  # any driver error: the database is not reachable as given
-        raise ConfigError(f"sink.url {redact_url(url)} is not reachable: {str(exc).splitlines()[0][:200]}") from None
-    finally:
-        engine.dispose()

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthkit.engine import Engine
@@ -34,8 +33,7 @@ from synthkit.engine.join import audit_join
 from synthkit.engine.train import fit_on_ray
 from synthkit.errors import DataError
 from synthkit.evaluate import evaluate as evaluate_samples
-from synthkit.evaluate.merged import merge_pair_stats, merged_fidelity, pair_batch_stats, pair_spec
-from synthkit.evaluate.stats import fnum
+from synthkit.evaluate.merged import merge_pair_stats, merged_fidelity, pair_batch_stats, pair_spec, with_all_rows
 from synthkit.io.lake import LakeSource, is_lake
 from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
@@ -141,19 +139,9 @@ class Lake:
             lambda frame: pair_batch_stats(frame, spec, "real"))))
         syn = merge_pair_stats(self.engine.map_batches(self.synthetic, lambda b: pair_batch_stats(b.to_pandas(), spec,
                                                                                                   "synthetic")))
-        merged = merged_fidelity(self.train.columns, self.syn.columns, spec, real or {}, syn or {})
         self.record["fidelity_on_samples"] = {k: fid.get(k) for k in ("column_shapes", "column_pair_trends", "score")}
-        for name, entry in merged["columns"].items():  # all-rows scores; distances stay those of the samples
-            fid.setdefault("columns", {}).setdefault(name, {}).update(entry)
-        fid["pairs"] = {**fid.get("pairs", {}), **merged["pairs"]}
-        fid.update({k: v for k, v in merged.items() if k not in ("columns", "pairs")})
-        det = fid.get("detection_auc")
-        trends = merged["column_pair_trends"] if merged["column_pair_trends"] is not None else merged["column_pair_trends_all_pairs"]
-        parts = [v for v in (merged["column_shapes"], trends, None if det is None else 1 - 2 * max(det - 0.5, 0.0)) if v is not None]
-        fid["score"] = fnum(np.mean(parts)) if parts else None
-        fid.setdefault("skipped", {}).update({f"column {c}": r for c, r in skipped.items()})
         self.record["fidelity_computed_over"] = "column shapes and pair trends: all rows; detection: seeded samples"
-        return fid
+        return with_all_rows(fid, merged_fidelity(self.train.columns, self.syn.columns, spec, real or {}, syn or {}), skipped)
 
     def audit(self, metadata: Metadata) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Real rows and PII values reproduced anywhere in the synthetic parts; the findings are the PII hits."""
