@@ -28,6 +28,7 @@ import pandas as pd
 
 from synthkit.engine import create_engine, engine_spec
 from synthkit.engine.join import audit_join
+from synthkit.engine.recipe_choice import trains_on_ray
 from synthkit.engine.train import fit_on_ray
 from synthkit.errors import DataError, SynthkitError
 from synthkit.evaluate import evaluate
@@ -42,6 +43,7 @@ from synthkit.pipeline.inputs import apply_profile, load_source
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.pipeline.result import RunResult
 from synthkit.pipeline.stages import versions
+from synthkit.privacy import dp_metrics
 from synthkit.profile.merged import profile_sketch
 from synthkit.profile.sketch import TableSketch, row_keys, sketch_batch
 from synthkit.report import render_report
@@ -144,6 +146,8 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
             syn_sk = eng.merge_stats(synthetic, sample_rows=sample_rows, seed=seed, rows=result.rows)
             if cfg.evaluate.enabled:
                 metrics = _evaluate(cfg, eng, source, part, synthetic, metadata, train_sk, hold_sk, syn_sk)
+            if getattr(model, "privacy_guarantee_", None):  # a DP model's formal guarantee beside the empirical results
+                metrics.setdefault("privacy", {})["dp"] = dp_metrics(model)
         with timed("audit"):
             audit = _audit(eng, source, synthetic, metadata)
 
@@ -212,13 +216,13 @@ def _fit(cfg: PipelineConfig, eng: Any, source: Any, part: Any, metadata: Any, s
 
         model = fit_copula_from_batches(batches, metadata, sketch, **params)
         return model, {"method": "merged statistics over all training rows", "rows": sketch.rows}
-    if eng.kind == "ray" and name in ("arm", "gan", "vae", "flow") and params.get("epsilon") is None:
-
-        model = fit_on_ray(create(name, metadata=metadata, **params), source, eng, select=lambda b: part(b, False))
+    model = create(name, metadata=metadata, **params)
+    if eng.kind == "ray" and trains_on_ray(model):  # arm, gan, vae, flow; vae and dp-vae with DP too
+        model = fit_on_ray(model, source, eng, select=lambda b: part(b, False))
         return model, {"method": "Ray Train over all training rows", "rows": sketch.rows, **model.training_engine_}
     log.warning("model %r is fitted on a seeded sample of %d training rows (distributed training: issue #19)",
                 name, len(sketch.sample))
-    model = create(name, metadata=metadata, **params).fit(sketch.sample)
+    model = model.fit(sketch.sample)
     return model, {"method": "seeded sample", "rows": len(sketch.sample), "training_rows": sketch.rows,
                    "warning": "fitted on a sample; distributed training of this model is not available yet"}
 
