@@ -25,9 +25,13 @@ class HashSplit:
         self.limit, self.seed = np.uint64(share * float(2**64 - 1)), seed + 7919
 
     def __call__(self, batch: Any, holdout: bool = False) -> pd.DataFrame:
+        return self.sides(batch)[holdout]
+
+    def sides(self, batch: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(training rows, held-out rows) of a batch: one hash pass."""
         frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
         mask = row_keys(frame, self.seed) < self.limit
-        return frame[mask if holdout else ~mask].reset_index(drop=True)
+        return frame[~mask].reset_index(drop=True), frame[mask].reset_index(drop=True)
 
     def training(self, fn: Callable[[pd.DataFrame], Any]) -> Callable[[Any], Any]:
         """``fn`` applied to the training rows of each batch (for :meth:`Engine.map_batches`)."""
@@ -40,8 +44,9 @@ def split_sketches(eng: Any, source: Any, rows: int, split: HashSplit, sample_ro
     keep = min(1.0, 3.0 * sample_rows / rows)  # batches ship only likely bottom-k sample candidates
 
     def both(batch: Any) -> tuple[TableSketch, TableSketch]:
-        return tuple(sketch_batch(split(batch, side), sample_rows=sample_rows, seed=seed, keep_share=keep)
-                     for side in (False, True))  # type: ignore[return-value]
+        train, hold = split.sides(batch)
+        return (sketch_batch(train, sample_rows=sample_rows, seed=seed, keep_share=keep),
+                sketch_batch(hold, sample_rows=sample_rows, seed=seed, keep_share=keep))
 
     train: Any = None
     hold: Any = None

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from synthkit.engine.train_dp import DpVaeRecipe
 from synthkit.engine.train_gan_vae import GanRecipe, VaeRecipe
 from synthkit.engine.train_recipes import ArmRecipe, FlowRecipe, Recipe
 from synthkit.errors import ConfigError
 from synthkit.models.base import Synthesizer
 
-__all__ = ["recipe_for"]
+__all__ = ["recipe_for", "trains_on_ray"]
 
 
 def recipe_for(model: Synthesizer) -> Recipe:
-    """The recipe of ``model`` (arm, flow, vae, gan); a clear error for models without one."""
+    """The recipe of ``model`` (arm, flow, vae, gan; vae and dp-vae with DP); a clear error for the others."""
+    if getattr(model, "dp_enabled", False):
+        if model.name in DpVaeRecipe.kinds:
+            return DpVaeRecipe(model)
+        raise ConfigError(f"{model.name} with differential privacy (epsilon=) cannot be trained on Ray: DP-SGD on Ray "
+                          "covers vae and dp-vae; use one of them, or engine: local")
     for cls in (ArmRecipe, FlowRecipe, VaeRecipe, GanRecipe):
         if model.name in cls.kinds:
             return cls(model)
-    raise ConfigError(f"model {model.name!r} cannot be trained on Ray (distributed training covers arm, gan, vae, flow); "
-                      "use engine: local")
+    raise ConfigError(f"model {model.name!r} cannot be trained on Ray (distributed training covers arm, gan, vae, flow, "
+                      "and vae / dp-vae with differential privacy); use engine: local")
+
+
+def trains_on_ray(model: Synthesizer) -> bool:
+    """Whether :func:`recipe_for` has a recipe for ``model`` (as configured: DP or not)."""
+    try:
+        recipe_for(model)
+    except ConfigError:
+        return False
+    return True

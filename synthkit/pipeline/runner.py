@@ -110,8 +110,7 @@ def _check_engine_run(cfg: PipelineConfig, model_cls: type) -> None:
     if is_multi(model_cls) or getattr(model_cls, "protocol", None) is SequenceSynthesizer:
         raise ConfigError(f"model {cfg.model.name!r} keeps whole entities or tables together; an engine run "
                           "(engine: ray or a Parquet lake source) fits one-table models only")
-    given = {"holdout.path": cfg.holdout.path, "sample.conditions": cfg.sample.conditions, "sink.path": cfg.sink.path,
-             "sink.url": cfg.sink.url}
+    given = {"holdout.path": cfg.holdout.path, "sample.conditions": cfg.sample.conditions, "sink.path": cfg.sink.path}
     if any(given.values()):
         raise ConfigError(f"{', '.join(k for k, v in given.items() if v)}: not available for an engine run (engine: ray "
                           "or a Parquet lake source) yet; its synthetic rows are the Parquet parts in <output_dir>/synthetic")

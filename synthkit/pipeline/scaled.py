@@ -13,7 +13,8 @@ other run (:mod:`synthkit.pipeline.stages`); a stage that differs calls one help
 * sample: blocks with per-block seeds, written by the workers to ``synthetic/part-*.parquet``;
 * evaluate: column shapes and pair trends from statistics merged over all rows; detection, privacy
   and utility on seeded samples (sizes in ``engine.json``);
-* audit: real rows and PII values reproduced, a hash join over all synthetic rows.
+* audit: real rows and PII values reproduced, a hash join over all synthetic rows;
+* sink: the workers load the committed Parquet parts into a staging table, swapped in in one transaction.
 
 What a run learned on the engine (fit method, sampling plan, samples, audit) goes to ``engine.json``.
 """
@@ -30,6 +31,7 @@ import pandas as pd
 from synthkit.engine import Engine
 from synthkit.engine.holdout import HashSplit, split_sketches
 from synthkit.engine.join import audit_join
+from synthkit.engine.recipe_choice import trains_on_ray
 from synthkit.engine.train import fit_on_ray
 from synthkit.errors import DataError
 from synthkit.evaluate import evaluate as evaluate_samples
@@ -42,6 +44,7 @@ from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.inputs import load_source
 from synthkit.profile.merged import profile_sketch
 from synthkit.profile.sketch import TableSketch
+from synthkit.utils.atomic import write_json
 
 __all__ = ["Lake", "use_engine"]
 
@@ -87,20 +90,20 @@ class Lake:
         name, params, split = cfg.model.name, {"seed": cfg.seed, **cfg.model.params}, self.split
         assert split is not None  # set by profile
         if name == "copula":
-            model = fit_copula_from_batches(lambda fn: self.engine.map_batches(self.source, split.training(fn)),
-                                            metadata, self.train, **params)
             self.record["fit"] = {"method": "merged statistics over all training rows", "rows": self.train.rows}
-        elif self.engine.kind == "ray" and name in ("arm", "gan", "vae", "flow") and params.get("epsilon") is None:
-            model = fit_on_ray(create(name, metadata=metadata, **params), self.source, self.engine, select=split)
+            return fit_copula_from_batches(lambda fn: self.engine.map_batches(self.source, split.training(fn)),
+                                           metadata, self.train, **params)
+        model = create(name, metadata=metadata, **params)
+        if self.engine.kind == "ray" and trains_on_ray(model):  # arm, gan, vae, flow; vae and dp-vae with DP too
+            model = fit_on_ray(model, self.source, self.engine, select=split)
             self.record["fit"] = {"method": "Ray Train over all training rows", "rows": self.train.rows,
                                   **model.training_engine_}
-        else:
-            log.warning("model %r is fitted on a seeded sample of %d training rows (distributed training: issue #19)",
-                        name, len(self.train.sample))
-            model = create(name, metadata=metadata, **params).fit(self.train.sample)
-            self.record["fit"] = {"method": "seeded sample", "rows": len(self.train.sample), "training_rows": self.train.rows,
-                                  "warning": "fitted on a sample; distributed training of this model is not available yet"}
-        return model
+            return model
+        log.warning("model %r is fitted on a seeded sample of %d training rows (distributed training: issue #19)",
+                    name, len(self.train.sample))
+        self.record["fit"] = {"method": "seeded sample", "rows": len(self.train.sample), "training_rows": self.train.rows,
+                              "warning": "fitted on a sample; distributed training of this model is not available yet"}
+        return model.fit(self.train.sample)
 
     def sample(self, cfg: PipelineConfig, model_dir: Path, n: int, seed: int, out_dir: Path) -> pd.DataFrame:
         """``n`` rows written by the workers as Parquet parts; returns the seeded sample the later stages see."""
@@ -150,6 +153,17 @@ class Lake:
         rows = [c.name for c in table.columns if not c.is_pii and c.kind not in ("id", "text")]
         self.record["audit"] = audit_join(self.engine, [self.source], self.synthetic, rows, pii)
         return self.record["audit"], [{"column": c, "values": v} for c, v in self.record["audit"]["pii_values_reproduced"].items() if v]
+
+    def sink(self, cfg: PipelineConfig, out: Path) -> None:
+        """The committed run's Parquet parts into the SQL table: loaded by the workers into a staging
+        table, swapped in in one transaction (:mod:`synthkit.engine.sql_sink`)."""
+        self.record["sink"] = self.engine.sink_sql(out / "synthetic", str(cfg.sink.url), str(cfg.sink.table),
+                                                   if_exists=cfg.sink.if_exists).to_dict()
+        self.save(out / "engine.json")
+
+    def save(self, path: Path) -> None:
+        """``engine.json``: where the run happened and what the engine did (fit, sampling, samples, audit, sink)."""
+        write_json(path, {"engine": self.engine.info(), **self.record})
 
     def describe(self, cfg: PipelineConfig) -> dict[str, Any]:
         """``meta.pipeline.engine`` of metrics.json."""

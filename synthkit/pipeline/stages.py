@@ -313,7 +313,7 @@ def commit(ctx: RunContext) -> None:
     ctx.point("write:metrics")
     write_json(ctx.folder.path("metrics.json"), ctx.metrics)
     if ctx.lake:
-        write_json(ctx.folder.path("engine.json"), {"engine": ctx.lake.engine.info(), **ctx.lake.record})
+        ctx.lake.save(ctx.folder.path("engine.json"))
         ctx.files["engine"] = "engine.json"
     pending = bool(ctx.cfg.sink.url) and not ctx.leaks
     ctx.folder.mark("sink_pending" if pending else ctx.status, name=ctx.cfg.name, tables=ctx.names)
@@ -322,14 +322,18 @@ def commit(ctx: RunContext) -> None:
 
 def sink(ctx: RunContext) -> None:
     """The SQL sink, after the commit, in one transaction; never with leaked data. A failure
-    leaves the previous tables as they were and marks the committed run ``sink_failed``."""
+    leaves the previous tables as they were and marks the committed run ``sink_failed``. The one
+    place a run writes to SQL: an engine run's workers load its Parquet parts."""
     cfg = ctx.cfg
     if not cfg.sink.url or ctx.leaks:
         return
     tables = ({f"{cfg.sink.table or ''}{name}": frame for name, frame in ctx.synthetic.items()} if ctx.multi
               else {str(cfg.sink.table): ctx.synthetic[ctx.root]})
     try:
-        write_sql(tables, cfg.sink.url, if_exists=cfg.sink.if_exists)
+        if ctx.lake:
+            ctx.lake.sink(cfg, ctx.folder.out)
+        else:
+            write_sql(tables, cfg.sink.url, if_exists=cfg.sink.if_exists)
     except (SynthkitError, OSError) as exc:
         log.error("the sink failed (%s); the run folder is committed, the sink's tables are as they were", exc)
         ctx.status = "sink_failed"
