@@ -65,6 +65,10 @@ class LocalEngine(Engine):
             while pending:
                 yield pending.popleft().result()
 
+    def map_items(self, items: list[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="synthkit-task") as pool:
+            yield from pool.map(fn, items)
+
     def sample(self, model_dir: str | Path, n: int, *, seed: int, out_dir: str | Path,
                block_rows: int | None = None) -> SampleResult:
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.func import functional_call, grad, vmap
 
 from synthkit.engine.train_loop import _LOOP, _OPTIM, _WEIGHTS, _load, _maybe_fail, _peak_rss_per_rank, _save
 
@@ -78,8 +79,6 @@ def poisson_window(seed: int, rank: int, rows: np.ndarray, window: int, t0: int,
 def clipped_gradient_sum(recipe: Any, module: torch.nn.Module, names: list[str], x: torch.Tensor, noise: torch.Tensor,
                          max_norm: float) -> list[torch.Tensor]:
     """Σ over rows of each row's gradient scaled to norm ≤ ``max_norm`` (opacus' clip factor)."""
-    from torch.func import functional_call, grad, vmap
-
     params = {n: p.detach() for n, p in module.named_parameters() if n in names}
     total = [torch.zeros_like(params[n]) for n in names]
 

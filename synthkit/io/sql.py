@@ -18,11 +18,14 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import (
     Boolean, Date, DateTime, Enum, Float, Integer, MetaData, Numeric, Table, Uuid, column, create_engine, event, inspect,
@@ -243,6 +246,8 @@ def iter_sql(
             empty = True
             for rows in result.partitions(chunksize):
                 chunk = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+                if tbl is None:
+                    _restore_query_ints(chunk, rows)
                 if left is not None:
                     chunk, left = chunk.iloc[:left], left - len(chunk)
                 empty = False
@@ -281,6 +286,16 @@ def read_sql(
     df = coerce_frame(df, report, on_mixed=on_mixed)
     df.attrs["coercions"] = report.to_dict()
     return df, report
+
+
+def _restore_query_ints(chunk: pd.DataFrame, rows: list[Any]) -> None:
+    """A query has no declared types: a column the driver returned as Python ints with NULLs
+    (which pandas made float64) becomes ``Int64`` again. pyarrow's type inference decides in C."""
+    for i, name in enumerate(chunk.columns):
+        if chunk[name].dtype == "float64" and chunk[name].isna().any():
+            raw = np.fromiter(map(itemgetter(i), rows), dtype=object, count=len(rows))
+            if pa.types.is_integer(pa.array(raw, from_pandas=True).type):
+                chunk[name] = chunk[name].astype("Int64")
 
 
 def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from synthkit.engine import create_engine, engine_spec
 from synthkit.engine.join import audit_join
 from synthkit.engine.recipe_choice import trains_on_ray
 from synthkit.engine.train import fit_on_ray
-from synthkit.errors import DataError
+from synthkit.errors import DataError, SynthkitError
 from synthkit.evaluate import evaluate
 from synthkit.evaluate.merged import merge_pair_stats, merged_fidelity, pair_batch_stats, pair_spec
 from synthkit.evaluate.stats import fnum
@@ -77,9 +77,12 @@ def _holdout_mask(frame: pd.DataFrame, share: float, seed: int) -> np.ndarray:
 def _split(cfg: PipelineConfig) -> Any:
     share, seed = cfg.holdout.share, cfg.holdout.seed
 
-    def part(batch: Any, holdout: bool) -> pd.DataFrame:
+    def part(batch: Any, holdout: bool | None) -> Any:
+        """The training (False) or holdout (True) rows of a batch, or both (None: one hash pass)."""
         frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
         mask = _holdout_mask(frame, share, seed)
+        if holdout is None:
+            return frame[~mask].reset_index(drop=True), frame[mask].reset_index(drop=True)
         return frame[mask if holdout else ~mask].reset_index(drop=True)
 
     return part
@@ -154,6 +157,14 @@ def _run(cfg: PipelineConfig, folder: RunFolder) -> Any:
 
         gates = check_gates(cfg.gates, metrics)
         status = "leak_detected" if leaks else ("gate_failed" if any(not g["passed"] for g in gates) else "ok")
+        if cfg.sink.url and not leaks:  # workers load a staging table; one transaction swaps it in
+            try:
+                sunk = eng.sink_sql(folder.path("synthetic"), cfg.sink.url, str(cfg.sink.table), if_exists=cfg.sink.if_exists)
+                metrics.setdefault("_engine", {})["sink"] = sunk.to_dict()
+                files["sink_sql"] = str(cfg.sink.table)
+            except SynthkitError as exc:
+                log.error("the sink failed (%s); the sink's table is as it was", exc)
+                status, metrics["sink"] = "sink_failed", {"error": str(exc)}
         info = eng.info()
         metrics.update(gates=gates, status=status, audit={"passed": not leaks, "findings": len(leaks)})
         metrics.setdefault("meta", {})["pipeline"] = {
@@ -178,8 +189,9 @@ def _split_sketches(eng: Any, source: Any, part: Any, sample_rows: int, seed: in
     """Training and holdout sketches in one pass."""
 
     def both(batch: Any) -> tuple[Any, Any]:
-        return (sketch_batch(part(batch, False), sample_rows=sample_rows, seed=seed, keep_share=keep),
-                sketch_batch(part(batch, True), sample_rows=sample_rows, seed=seed, keep_share=keep))
+        train, hold = part(batch, None)
+        return (sketch_batch(train, sample_rows=sample_rows, seed=seed, keep_share=keep),
+                sketch_batch(hold, sample_rows=sample_rows, seed=seed, keep_share=keep))
 
     train: Any = None
     hold: Any = None
