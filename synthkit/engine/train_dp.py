@@ -96,12 +96,17 @@ class DpVaeRecipe(Recipe):
     def dp_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=self.model.lr, weight_decay=self.model.weight_decay)
 
-    def noise_width(self) -> int:
-        """Per-row latent noise (the reparametrization), drawn by the worker from the step's seed."""
-        return int(self.model.latent_dim)
+    def extra_optimizers(self) -> list[torch.optim.Optimizer]:
+        """Optimizers of networks updated after each DP step (post-processing); checkpointed too."""
+        return []
 
-    def inputs(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.model._dp_one_hot(codes)
+    def step_inputs(self, codes: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows clipped one by one, per-row extra input): one-hot rows and their latent noise."""
+        x = self.model._dp_one_hot(codes)
+        return x, torch.randn((len(x), int(self.model.latent_dim)), generator=generator).to(x.device)
+
+    def after_step(self, generator: torch.Generator) -> None:
+        """Work after each DP step that reads no real row (nothing for the VAE)."""
 
     def row_loss(self, call: Callable[..., Any], x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """(rows,) the in-process DP loss: loss_factor · cross-entropy of the codes + KL."""
