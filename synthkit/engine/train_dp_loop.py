@@ -85,7 +85,7 @@ def clipped_gradient_sum(recipe: Any, module: torch.nn.Module, names: list[str],
     def one(p: dict[str, torch.Tensor], xi: torch.Tensor, zi: torch.Tensor) -> torch.Tensor:
         return recipe.row_loss(lambda *a: functional_call(module, p, a), xi[None], zi[None])[0]
 
-    per_row = vmap(grad(one), in_dims=(None, 0, 0))
+    per_row = vmap(grad(one), in_dims=(None, 0, 0), randomness=getattr(recipe, "randomness", "error"))
     for start in range(0, len(x), _CHUNK):
         grads = per_row(params, x[start:start + _CHUNK], noise[start:start + _CHUNK])
         norms = torch.sqrt(sum(grads[n].flatten(1).pow(2).sum(1) for n in names))
@@ -174,6 +174,7 @@ def train_worker_dp(config: dict[str, Any]) -> None:
                 loop["stop_reason"], loop["done"] = "time", True
                 break
             batch = torch.from_numpy(codes[bounds[t - t0]:bounds[t - t0 + 1]]).to(device)
+            torch.manual_seed(int(_chain(seed, 4, t, rank) % np.uint64(2**62)))  # e.g. a critic's dropout masks
             x, aux = recipe.step_inputs(batch, _seeded(seed, 1, t, rank))
             sums = clipped_gradient_sum(recipe, module, names, x, aux, plan["max_grad_norm"]) \
                 if len(x) else [torch.zeros_like(p) for p in params]
@@ -190,7 +191,8 @@ def train_worker_dp(config: dict[str, Any]) -> None:
                 offset += size
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            recipe.after_step(_seeded(seed, 3, t))  # post-processing of the DP step, the same on every worker
+            torch.manual_seed(int(_chain(seed, 5, t) % np.uint64(2**62)))  # the same on every worker
+            recipe.after_step(_seeded(seed, 3, t))  # post-processing of the DP step, identical on every worker
             rows += int(flat[-1].item())
             taken += 1
             _maybe_fail(config, w, taken, rank)

@@ -210,12 +210,19 @@ def test_dp_model_file_loads_and_samples_without_ray(fitted: dict[str, Any], adu
                       "epsilon_spent": model.privacy_guarantee_["epsilon_spent"]}
 
 
-def test_gan_with_differential_privacy_is_refused_on_ray_with_a_clear_error(cluster: Any, adult_small: pd.DataFrame,
-                                                                            tmp_path: Path) -> None:
-    from synthkit.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="DP-SGD on Ray covers vae and dp-vae"):
-        _fit("gan", adult_small, 1, tmp_path, params={"epsilon": 1.0, "epochs": 1})
+@pytest.mark.slow  # one more 2-worker fit (~1-2 min on 2 shared cores)
+def test_dp_gan_on_two_workers_spends_the_in_process_budget(cluster: Any, adult_small: pd.DataFrame, tmp_path: Path) -> None:
+    """gan with epsilon: the critic is DP-trained across the workers (real and generated rows clipped
+    one by one), the generator follows each step identically on every worker."""
+    params = {"epsilon": 3.0, "epochs": 2, "batch_size": 200, "n_bins": 8, "embedding_dim": 8,
+              "generator_dims": (16,), "critic_dims": (16,)}
+    ray_model = _fit("gan", adult_small, 2, tmp_path, params=params)
+    local = get("gan")(metadata=profile(adult_small), **params).fit(adult_small)
+    assert ray_model.discretizer_.to_state() == local.discretizer_.to_state()
+    assert ray_model.privacy_guarantee_["sgd_history"] == local.privacy_guarantee_["sgd_history"]
+    assert ray_model.privacy_guarantee_["epsilon_spent"] == pytest.approx(local.privacy_guarantee_["epsilon_spent"], rel=1e-12)
+    rows = ray_model.sample(300, seed=0)
+    assert list(rows.columns) == list(adult_small.columns) and rows["age"].between(0, 200).all()
 
 
 @pytest.mark.slow  # a whole pipeline (profile, Ray Train, Ray sampling, evaluation): ~1-2 min on 2 shared cores
