@@ -138,8 +138,9 @@ def main(engine: str, rows: int, out: Path) -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
     res["cost_model"] = cost_model(res)
-    write_json(out / "scale.json", res)
-    write_text(out / "scale.md", to_markdown(res))
+    name = "scale" if engine == "local" else f"scale_{engine}"  # a Ray run does not overwrite the local one
+    write_json(out / f"{name}.json", res)
+    write_text(out / f"{name}.md", to_markdown(res))
     print(to_markdown(res))
 
 
