@@ -1,0 +1,139 @@
+"""Smooth channels of the ``sequence`` synthesizer, written as step changes instead of levels.
+
+A pressure series that moves 0.3 hPa an hour, drawn as "one of 50 quantile bins" independently
+each hour, jitters by a bin width (~1 hPa) and never repeats a reading: the discriminator's
+"how much X jumps from one hour to the next" then tells synthetic from real windows almost alone
+(``benchmarks/results/sequence.md``, diagnosis). So channels whose within-entity series is smooth
+(lag-1 autocorrelation ≥ ``min_autocorr`` and mean step ≤ ``max_step`` of the range) become two
+token columns: the *level* at the entity's first observation (missing elsewhere) and the *step*,
+the change from the entity's previous observation (exact tokens for common steps such as 0 or
+±0.1, fine bins for the rest). The network integrates them while it samples (:class:`Integrator`),
+clipping the running level to the observed range, and sees each level as an input, so it learns
+drift, mean reversion and daily cycles instead of re-deciding the level every step. The time
+axis is integrated the same way (gaps summed into the elapsed time), so the network knows how
+much of the observed window an entity has used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+__all__ = ["STEP_SUFFIX", "Integrator", "level_inputs", "smooth_columns", "split_levels", "value_table"]
+
+STEP_SUFFIX = "__step__"
+
+
+def smooth_columns(values: pd.DataFrame, ent: np.ndarray, min_autocorr: float = 0.9, max_step: float = 0.05) -> list[str]:
+    """Numeric columns whose within-entity series is smooth: pooled lag-1 autocorrelation of the
+    observed values at least ``min_autocorr`` and mean absolute step at most ``max_step`` of the
+    1-99 % range (Beijing's weather and pollutants; not rain, wind or irregular ICU vitals)."""
+    out = []
+    for name in values.columns:
+        x = values[name].to_numpy(dtype=float)
+        ok = ~np.isnan(x)
+        if ok.sum() < 20:
+            continue
+        prev = pd.Series(x[ok]).groupby(ent[ok], sort=False).shift(1).to_numpy()
+        pair = ~np.isnan(prev)
+        a, b = prev[pair], x[ok][pair]
+        if pair.sum() < 10 or a.std() == 0 or b.std() == 0:
+            continue
+        low, high = np.quantile(x[ok], [0.01, 0.99])
+        if high <= low:
+            continue
+        if np.corrcoef(a, b)[0, 1] >= min_autocorr and np.abs(b - a).mean() <= max_step * (high - low):
+            out.append(name)
+    return out
+
+
+def split_levels(values: np.ndarray, ent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(level at each entity's first observation else NaN, change from the entity's previous
+    observation else NaN, previous observed value before each row else NaN)."""
+    x = np.asarray(values, dtype=float)
+    prev = pd.Series(x).groupby(ent, sort=False).ffill().groupby(ent, sort=False).shift(1).to_numpy()
+    first = ~np.isnan(x) & np.isnan(prev)
+    return np.where(first, x, np.nan), x - prev, prev
+
+
+def level_inputs(previous: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and integrated channel, the level before the row and whether one is known ([N, D])."""
+    if not previous:
+        return np.zeros((0, 0)), np.zeros((0, 0), dtype=bool)
+    levels = np.column_stack(previous)
+    return np.nan_to_num(levels, nan=0.0), ~np.isnan(levels)
+
+
+def value_table(codec: Any) -> tuple[list[float], list[float], list[bool]]:
+    """Per coarse token of a numeric codec: low end, width (0 for exact values) and whether it is a
+    value at all (not repeat or missing); the fine position places a value inside the width."""
+    n_exact, n_bins = len(codec.exact), codec.n_bins
+    low, width, ok = [0.0] * codec.vocab_size, [0.0] * codec.vocab_size, [False] * codec.vocab_size
+    for i, v in enumerate(codec.exact):
+        low[i], ok[i] = float(v), True
+    for b in range(n_bins):
+        low[n_exact + b], width[n_exact + b], ok[n_exact + b] = float(codec.edges[b]), float(codec.edges[b + 1] - codec.edges[b]), True
+    return low, width, ok
+
+
+class Integrator(nn.Module):
+    """Running levels of integrated channels while a sequence is read or written.
+
+    ``channels``: per channel ``level``/``step`` (token column index or -1), ``level_fine`` /
+    ``step_fine`` (fine column index or -1), ``low``/``high`` (clip of the level) and ``scale``
+    (its normalisation); ``tables``: per token column, :func:`value_table` and the fine count.
+    A channel without a level column starts known at 0 (the elapsed time)."""
+
+    def __init__(self, channels: list[dict[str, Any]], tables: dict[int, tuple[list[float], list[float], list[bool], int]]) -> None:
+        super().__init__()
+        self.channels = channels
+        for col, (low, width, ok, fine) in tables.items():
+            self.register_buffer(f"low_{col}", torch.tensor(low, dtype=torch.float64), persistent=False)
+            self.register_buffer(f"width_{col}", torch.tensor(width, dtype=torch.float64), persistent=False)
+            self.register_buffer(f"ok_{col}", torch.tensor(ok, dtype=torch.bool), persistent=False)
+            position = [(f + 0.5) / fine for f in range(fine)] + [0.5] if fine else [0.5]
+            self.register_buffer(f"pos_{col}", torch.tensor(position, dtype=torch.float64), persistent=False)
+        bounds = [[c["low"], c["high"], c["scale"]] for c in channels]
+        self.register_buffer("bounds", torch.tensor(bounds, dtype=torch.float64).reshape(-1, 3), persistent=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.channels)
+
+    def features(self, levels: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """[..., D] levels and known flags → [..., 2D] network inputs (level as a share of its range)."""
+        low, scale = self.bounds[:, 0].nan_to_num(0.0, posinf=0.0, neginf=0.0), self.bounds[:, 2]
+        share = ((levels.double() - low) / scale).clamp(-2.0, 3.0) * known
+        return torch.cat([share, known.double()], dim=-1).float()
+
+    def start(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        known = torch.tensor([c["level"] < 0 for c in self.channels], dtype=torch.bool).expand(b, -1).clone()
+        return torch.zeros(b, self.size, dtype=torch.float64), known
+
+    def _value(self, tokens: torch.Tensor, col: int, fine_col: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Values and validity of one column's tokens [B] (the fine position inside the bin at its middle)."""
+        tok = tokens[:, col]
+        pos = getattr(self, f"pos_{col}")
+        where = pos[tokens[:, fine_col].clamp(max=len(pos) - 1)] if fine_col >= 0 else pos[-1].expand(len(tok))
+        return getattr(self, f"low_{col}")[tok] + getattr(self, f"width_{col}")[tok] * where, getattr(self, f"ok_{col}")[tok]
+
+    def advance(self, levels: torch.Tensor, known: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Levels after a step of drawn ``tokens`` [B, K]: a level token sets it, a step token moves a
+        known level (clipped to the observed range); returns (levels, known, observed at this step)."""
+        new, now_known, observed = levels.clone(), known.clone(), torch.zeros_like(known)
+        for d, c in enumerate(self.channels):
+            step, step_ok = self._value(tokens, c["step"], c["step_fine"])
+            moved = step_ok & known[:, d]
+            value = torch.where(moved, levels[:, d] + step, levels[:, d])
+            if c["level"] >= 0:
+                level, level_ok = self._value(tokens, c["level"], c["level_fine"])
+                value = torch.where(level_ok, level, value)
+                moved = moved | level_ok
+            new[:, d] = value.clamp(self.bounds[d, 0], self.bounds[d, 1])
+            now_known[:, d] = known[:, d] | moved
+            observed[:, d] = moved
+        return new, now_known, observed
