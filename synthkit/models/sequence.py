@@ -31,7 +31,7 @@ from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
-from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, level_inputs, smooth_columns, split_levels, value_table
+from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, grid_of, level_inputs, smooth_columns, split_levels, value_table
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
 from synthkit.models.sequence_util import (check_columns, export_model, gather, import_model, into_window, previous_observed, single_thread,
@@ -191,8 +191,8 @@ class SequenceSynthesizer(Synthesizer):
             candidates = [n for n in self.event_columns_ if n not in self.relative_columns_ and self._spec(n).role == "numerical"]
             for name in smooth_columns(pd.DataFrame({n: steps[n] for n in candidates}), ent_codes):
                 values = np.asarray(steps[name], dtype=float)
-                self.delta_[name] = [float(np.nanmin(values)), float(np.nanmax(values))]
-                steps[name], steps[name + STEP_SUFFIX], prev = split_levels(values, ent_codes)
+                self.delta_[name] = [float(np.nanmin(values)), float(np.nanmax(values)), grid_of(values)]
+                steps[name], steps[name + STEP_SUFFIX], prev = split_levels(values, ent_codes, self.delta_[name][2])
                 previous.append(prev)
             if self.delta_:
                 log.info("sequence: smooth channels written as step changes: %s", list(self.delta_))
@@ -310,10 +310,11 @@ class SequenceSynthesizer(Synthesizer):
         if self.time_:
             channels.append({"level": -1, "level_fine": -1, "step": names.index(_DELTA), "step_fine": fine_of.get(_DELTA, -1),
                              "low": 0.0, "high": float("inf"), "scale": getattr(self, "time_scale_", 1.0)})
-        for name, (low, high) in self.delta_.items():
+        for name, (low, high, grid) in self.delta_.items():
             step = name + STEP_SUFFIX
             channels.append({"level": names.index(name), "level_fine": fine_of.get(name, -1), "step": names.index(step),
-                             "step_fine": fine_of.get(step, -1), "low": low, "high": high, "scale": max(high - low, 1e-9)})
+                             "step_fine": fine_of.get(step, -1), "low": low, "high": high, "scale": max(high - low, 1e-9),
+                             "grid": grid})
         used = {c[key] for c in channels for key in ("level", "step") if c[key] >= 0}
         tables = {i: (*value_table(self.step_codecs_[names[i]]), self.step_codecs_[names[i]].fine) for i in used}
         return Integrator(channels, tables)
@@ -465,7 +466,7 @@ class SequenceSynthesizer(Synthesizer):
         self.static_, self.linked_ = list(state.get("static") or []), dict(state.get("linked") or {})
         self.derived_, self.min_gap_ = dict(state.get("derived") or {}), float(state.get("min_gap") or 0.0)
         self.latent_ = int(state.get("latent") or 0)
-        self.delta_ = {k: [float(v[0]), float(v[1])] for k, v in (state.get("delta") or {}).items()}
+        self.delta_ = {k: [float(x) for x in v] for k, v in (state.get("delta") or {}).items()}
         self.time_scale_ = float(state.get("time_scale") or 1.0)
         self.context_model_ = import_model(state["context_model"], strip(tensors, "context."))
         self.net_ = self._build_net()

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["STEP_SUFFIX", "Integrator", "level_inputs", "smooth_columns", "split_levels", "value_table"]
+__all__ = ["STEP_SUFFIX", "Integrator", "grid_of", "level_inputs", "smooth_columns", "split_levels", "value_table"]
 
 STEP_SUFFIX = "__step__"
 
@@ -51,13 +51,28 @@ def smooth_columns(values: pd.DataFrame, ent: np.ndarray, min_autocorr: float = 
     return out
 
 
-def split_levels(values: np.ndarray, ent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def grid_of(values: np.ndarray) -> float:
+    """The decimal resolution all observed values sit on (0.1 for pressure in hPa, 1 for counts;
+    0 when finer than 1e-6): integrated levels are kept on it, as the readings are."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    for k in range(7):
+        q = 10.0**-k
+        if np.allclose(x / q, np.round(x / q), rtol=0, atol=1e-6):
+            return q
+    return 0.0
+
+
+def split_levels(values: np.ndarray, ent: np.ndarray, grid: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(level at each entity's first observation else NaN, change from the entity's previous
-    observation else NaN, previous observed value before each row else NaN)."""
+    observation else NaN, previous observed value before each row else NaN). Changes are snapped
+    to ``grid`` (1023.2 - 1023.0 is 0.2 like 1013.3 - 1013.1, not two floats a few ulps apart), so
+    common changes become exact tokens."""
     x = np.asarray(values, dtype=float)
     prev = pd.Series(x).groupby(ent, sort=False).ffill().groupby(ent, sort=False).shift(1).to_numpy()
     first = ~np.isnan(x) & np.isnan(prev)
-    return np.where(first, x, np.nan), x - prev, prev
+    step = x - prev
+    return np.where(first, x, np.nan), np.round(step / grid) * grid if grid else step, prev
 
 
 def level_inputs(previous: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -84,8 +99,8 @@ class Integrator(nn.Module):
     """Running levels of integrated channels while a sequence is read or written.
 
     ``channels``: per channel ``level``/``step`` (token column index or -1), ``level_fine`` /
-    ``step_fine`` (fine column index or -1), ``low``/``high`` (clip of the level) and ``scale``
-    (its normalisation); ``tables``: per token column, :func:`value_table` and the fine count.
+    ``step_fine`` (fine column index or -1), ``low``/``high`` (clip of the level), ``scale``
+    (its normalisation) and ``grid`` (resolution the level is rounded to, 0: none); ``tables``: per token column, :func:`value_table` and the fine count.
     A channel without a level column starts known at 0 (the elapsed time)."""
 
     def __init__(self, channels: list[dict[str, Any]], tables: dict[int, tuple[list[float], list[float], list[bool], int]]) -> None:
@@ -97,8 +112,8 @@ class Integrator(nn.Module):
             self.register_buffer(f"ok_{col}", torch.tensor(ok, dtype=torch.bool), persistent=False)
             position = [(f + 0.5) / fine for f in range(fine)] + [0.5] if fine else [0.5]
             self.register_buffer(f"pos_{col}", torch.tensor(position, dtype=torch.float64), persistent=False)
-        bounds = [[c["low"], c["high"], c["scale"]] for c in channels]
-        self.register_buffer("bounds", torch.tensor(bounds, dtype=torch.float64).reshape(-1, 3), persistent=False)
+        bounds = [[c["low"], c["high"], c["scale"], c.get("grid", 0.0)] for c in channels]
+        self.register_buffer("bounds", torch.tensor(bounds, dtype=torch.float64).reshape(-1, 4), persistent=False)
 
     @property
     def size(self) -> int:
@@ -133,6 +148,8 @@ class Integrator(nn.Module):
                 level, level_ok = self._value(tokens, c["level"], c["level_fine"])
                 value = torch.where(level_ok, level, value)
                 moved = moved | level_ok
+            grid = self.bounds[d, 3]
+            value = torch.round(value / grid) * grid if grid > 0 else value
             new[:, d] = value.clamp(self.bounds[d, 0], self.bounds[d, 1])
             now_known[:, d] = known[:, d] | moved
             observed[:, d] = moved
