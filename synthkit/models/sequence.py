@@ -316,7 +316,8 @@ class SequenceSynthesizer(Synthesizer):
                              "step_fine": fine_of.get(step, -1), "low": low, "high": high, "scale": max(high - low, 1e-9),
                              "grid": grid})
         used = {c[key] for c in channels for key in ("level", "step") if c[key] >= 0}
-        tables = {i: (*value_table(self.step_codecs_[names[i]]), self.step_codecs_[names[i]].fine) for i in used}
+        codec = [self.step_codecs_[name] for name in names]
+        tables = {i: (*value_table(codec[i]), codec[i].fine, codec[i].missing_token) for i in used}
         return Integrator(channels, tables)
 
     def _decode_steps(self, flat: np.ndarray, ent: np.ndarray, rng: np.random.Generator, levels: np.ndarray,

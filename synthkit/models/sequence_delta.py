@@ -100,13 +100,18 @@ class Integrator(nn.Module):
 
     ``channels``: per channel ``level``/``step`` (token column index or -1), ``level_fine`` /
     ``step_fine`` (fine column index or -1), ``low``/``high`` (clip of the level), ``scale``
-    (its normalisation) and ``grid`` (resolution the level is rounded to, 0: none); ``tables``: per token column, :func:`value_table` and the fine count.
+    (its normalisation) and ``grid`` (resolution the level is rounded to, 0: none); ``tables``: per
+    token column, :func:`value_table`, the fine count and the missing token.
     A channel without a level column starts known at 0 (the elapsed time)."""
 
-    def __init__(self, channels: list[dict[str, Any]], tables: dict[int, tuple[list[float], list[float], list[bool], int]]) -> None:
+    def __init__(self, channels: list[dict[str, Any]], tables: dict[int, tuple[list[float], list[float], list[bool], int, int]]) -> None:
         super().__init__()
         self.channels = channels
-        for col, (low, width, ok, fine) in tables.items():
+        # which head each channel constrains: its level column is "missing" once a level is known,
+        # its step column is "missing" while none is (a step needs a level to move)
+        self.rules = {c[key]: (d, key == "level", tables[c[key]][4]) for d, c in enumerate(channels)
+                      for key in ("level", "step") if c[key] >= 0 and c["level"] >= 0}
+        for col, (low, width, ok, fine, _) in tables.items():
             self.register_buffer(f"low_{col}", torch.tensor(low, dtype=torch.float64), persistent=False)
             self.register_buffer(f"width_{col}", torch.tensor(width, dtype=torch.float64), persistent=False)
             self.register_buffer(f"ok_{col}", torch.tensor(ok, dtype=torch.bool), persistent=False)
@@ -124,6 +129,17 @@ class Integrator(nn.Module):
         low, scale = self.bounds[:, 0].nan_to_num(0.0, posinf=0.0, neginf=0.0), self.bounds[:, 2]
         share = ((levels.double() - low) / scale).clamp(-2.0, 3.0) * known
         return torch.cat([share, known.double()], dim=-1).float()
+
+    def mask(self, col: int, logits: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """Logits [..., V] of token column ``col`` with the tokens the levels rule out removed
+        (``known`` [..., D]): the network never writes a second first level, nor a step from nowhere."""
+        if col not in self.rules:
+            return logits
+        d, is_level, missing = self.rules[col]
+        forced = known[..., d] if is_level else ~known[..., d]
+        only_missing = torch.full((logits.shape[-1],), True)
+        only_missing[missing] = False
+        return logits.masked_fill(forced.unsqueeze(-1) & only_missing, -1e9)
 
     def start(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
         known = torch.tensor([c["level"] < 0 for c in self.channels], dtype=torch.bool).expand(b, -1).clone()

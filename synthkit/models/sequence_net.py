@@ -283,8 +283,9 @@ class SequenceNet(nn.Module):
         base = self._base(out, c.unsqueeze(1), levels)
         nll = torch.zeros(b, t)
         acc = torch.zeros_like(base)
+        known = levels[..., self.integrator.size :] > 0.5
         for i, head in enumerate(self.heads):
-            logits = head(base + acc + self.own_emb[i](carried[..., i]))
+            logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[..., i])), known)
             nll = nll + nn.functional.cross_entropy(logits.reshape(b * t, -1), steps[..., i].reshape(-1), reduction="none").view(b, t)
             acc = acc + self.row_emb[i](steps[..., i])
         return ((nll * mask).sum() + kl.sum()) / mask.sum().clamp(min=1)  # ELBO per step
@@ -315,7 +316,8 @@ class SequenceNet(nn.Module):
             acc = torch.zeros_like(base)
             drawn = []
             for i, head in enumerate(self.heads):
-                probs = torch.softmax(head(base + acc + self.own_emb[i](carried[:, 0, i])) / temperature, dim=-1)
+                logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[:, 0, i])), known)
+                probs = torch.softmax(logits / temperature, dim=-1)
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
                 drawn.append(token)
                 acc = acc + self.row_emb[i](token)

@@ -38,7 +38,7 @@ def _codecs_and_integrator(values: np.ndarray, ent: np.ndarray) -> tuple[list[Co
     tokens += [codecs[0].encode_fine(level, tokens[0]), codecs[1].encode_fine(step, tokens[1])]
     low, high = float(np.nanmin(values)), float(np.nanmax(values))
     channel = {"level": 0, "level_fine": 2, "step": 1, "step_fine": 3, "low": low, "high": high, "scale": high - low, "grid": grid}
-    return codecs, tokens, Integrator([channel], {i: (*value_table(k), k.fine) for i, k in enumerate(codecs)})
+    return codecs, tokens, Integrator([channel], {i: (*value_table(k), k.fine, k.missing_token) for i, k in enumerate(codecs)})
 
 
 def _integrate(integ: Integrator, tokens: list[np.ndarray], ent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
