@@ -180,9 +180,7 @@ class SequenceSynthesizer(Synthesizer):
             # strictly increasing times (one row per person and year) stay so: no two rows at one time
             self.min_gap_ = float(delta[~first].min()) if (~first).any() and (delta[~first] > 0).all() else 0.0
             steps[_DELTA] = delta
-            elapsed = time - np.repeat(time[first], lengths)
-            previous.append(np.where(first, 0.0, np.roll(elapsed, 1)))
-            self.time_scale_ = float(max(elapsed.max(), 1e-9))
+            previous.append(np.where(first, time, np.roll(time, 1)))  # the time before each step (the start at the first)
         for name in self.event_columns_:
             values = frame[name]
             steps[name] = (values - time if name in self.relative_columns_ else values).to_numpy()
@@ -299,17 +297,20 @@ class SequenceSynthesizer(Synthesizer):
                            latent=self.latent_, integrator=self._integrator())
 
     def _integrator(self) -> Integrator:
-        """Integrated channels for the fitted codecs: the elapsed time (sum of gaps, unclipped) and
-        each smooth channel (level token, then steps, clipped to its observed range)."""
+        """Integrated channels for the fitted codecs: the time (start plus gaps, kept inside the
+        window) and each smooth channel (level token, then steps, clipped to its observed range)."""
         names = list(self.step_codecs_)
         fine_of, j = {}, len(names)
         for c, k in self.step_codecs_.items():
             if k.fine:
                 fine_of[c], j = j, j + 1
         channels = []
+        window = getattr(self, "window_", None)
+        low, high, room = (window[0], window[1], window[1]) if window else (0.0, 1.0, float("inf"))
         if self.time_:
             channels.append({"level": -1, "level_fine": -1, "step": names.index(_DELTA), "step_fine": fine_of.get(_DELTA, -1),
-                             "low": 0.0, "high": float("inf"), "scale": getattr(self, "time_scale_", 1.0)})
+                             "low": low, "high": float("inf"), "scale": max(high - low, 1e-9), "room": room,
+                             "min_step": getattr(self, "min_gap_", 0.0)})
         for name, (low, high, grid) in self.delta_.items():
             step = name + STEP_SUFFIX
             channels.append({"level": names.index(name), "level_fine": fine_of.get(name, -1), "step": names.index(step),
@@ -400,8 +401,9 @@ class SequenceSynthesizer(Synthesizer):
         ctx_tokens = torch.from_numpy(np.column_stack([k.encode(ctx[c].to_numpy()) for c, k in self.context_codecs_.items()]))
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
         with single_thread():
+            start = torch.from_numpy(np.nan_to_num(ctx[START].to_numpy(dtype=float))) if self.time_ else None
             tokens, levels, observed = self.net_.generate(ctx_tokens, torch.from_numpy(np.maximum(lengths, 1)), generator,
-                                                          float(self.temperature))
+                                                          float(self.temperature), start)
         valid = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
         flat = tokens.numpy()[valid]
         ent = np.repeat(np.arange(n), lengths)
@@ -451,7 +453,7 @@ class SequenceSynthesizer(Synthesizer):
             "context_model": ctx_doc, "history": self.history_, "window": getattr(self, "window_", None),
             "ends": getattr(self, "ends_", {}), "static": self.static_, "linked": self.linked_, "derived": self.derived_,
             "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_,
-            "delta": self.delta_, "time_scale": getattr(self, "time_scale_", 1.0),
+            "delta": self.delta_,
         }
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
         tensors.update({f"context.{k}": v for k, v in ctx_tensors.items()})
@@ -468,7 +470,6 @@ class SequenceSynthesizer(Synthesizer):
         self.derived_, self.min_gap_ = dict(state.get("derived") or {}), float(state.get("min_gap") or 0.0)
         self.latent_ = int(state.get("latent") or 0)
         self.delta_ = {k: [float(x) for x in v] for k, v in (state.get("delta") or {}).items()}
-        self.time_scale_ = float(state.get("time_scale") or 1.0)
         self.context_model_ = import_model(state["context_model"], strip(tensors, "context."))
         self.net_ = self._build_net()
         self.net_.load_state_dict(strip(tensors, "net."))

@@ -28,10 +28,11 @@ __all__ = ["STEP_SUFFIX", "Integrator", "grid_of", "level_inputs", "smooth_colum
 STEP_SUFFIX = "__step__"
 
 
-def smooth_columns(values: pd.DataFrame, ent: np.ndarray, min_autocorr: float = 0.9, max_step: float = 0.05) -> list[str]:
+def smooth_columns(values: pd.DataFrame, ent: np.ndarray, min_autocorr: float = 0.975, max_step: float = 0.05) -> list[str]:
     """Numeric columns whose within-entity series is smooth: pooled lag-1 autocorrelation of the
     observed values at least ``min_autocorr`` and mean absolute step at most ``max_step`` of the
-    1-99 % range (Beijing's weather and pollutants; not rain, wind or irregular ICU vitals)."""
+    1-99 % range (Beijing's temperature, dew point and pressure at 0.99+, an ICU stay's weight; not
+    pollutants at 0.93-0.97, whose bursts a step model lets drift, nor rain, wind or ICU vitals)."""
     out = []
     for name in values.columns:
         x = values[name].to_numpy(dtype=float)
@@ -100,7 +101,10 @@ class Integrator(nn.Module):
 
     ``channels``: per channel ``level``/``step`` (token column index or -1), ``level_fine`` /
     ``step_fine`` (fine column index or -1), ``low``/``high`` (clip of the level), ``scale``
-    (its normalisation) and ``grid`` (resolution the level is rounded to, 0: none); ``tables``: per
+    (its normalisation) and ``grid`` (resolution the level is rounded to, 0: none); a channel without
+    a level column is the time axis: its level starts at the entity's start, and ``room`` (the
+    window's end) and ``min_step`` (the smallest gap) keep gaps that cannot fit from being drawn.
+    ``tables``: per
     token column, :func:`value_table`, the fine count and the missing token.
     A channel without a level column starts known at 0 (the elapsed time)."""
 
@@ -141,9 +145,27 @@ class Integrator(nn.Module):
         only_missing[missing] = False
         return logits.masked_fill(forced.unsqueeze(-1) & only_missing, -1e9)
 
-    def start(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
-        known = torch.tensor([c["level"] < 0 for c in self.channels], dtype=torch.bool).expand(b, -1).clone()
-        return torch.zeros(b, self.size, dtype=torch.float64), known
+    def room(self, col: int, logits: torch.Tensor, levels: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
+        """Logits [B, V] of the time axis' gap column without gaps that would carry the entity past
+        the window's end with ``left`` [B] steps still to come (each at least the smallest gap);
+        the smallest gap stays allowed, so an entity already out of room is fitted in afterwards."""
+        for d, c in enumerate(self.channels):
+            if c["level"] >= 0 or c["step"] != col or not np.isfinite(c.get("room", np.inf)):
+                continue
+            budget = c["room"] - levels[:, d] - left.double() * c.get("min_step", 0.0)
+            low, ok = getattr(self, f"low_{col}"), getattr(self, f"ok_{col}")
+            smallest = torch.where(ok, low, torch.full_like(low, np.inf)).min()
+            too_far = ok & (low > smallest) & (low.unsqueeze(0) > budget.unsqueeze(1))
+            return logits.masked_fill(too_far, -1e9)
+        return logits
+
+    def start(self, b: int, time: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Levels before the first step: unknown, except the time axis at the entities' ``time`` [B]."""
+        is_time = torch.tensor([c["level"] < 0 for c in self.channels], dtype=torch.bool)
+        levels = torch.zeros(b, self.size, dtype=torch.float64)
+        if time is not None and bool(is_time.any()):
+            levels[:, is_time] = time.double().unsqueeze(1)
+        return levels, is_time.expand(b, -1).clone()
 
     def _value(self, tokens: torch.Tensor, col: int, fine_col: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Values and validity of one column's tokens [B] (the fine position inside the bin at its middle)."""

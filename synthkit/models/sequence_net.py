@@ -291,10 +291,11 @@ class SequenceNet(nn.Module):
         return ((nll * mask).sum() + kl.sum()) / mask.sum().clamp(min=1)  # ELBO per step
 
     @torch.no_grad()
-    def generate(self, ctx: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator,
-                 temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def generate(self, ctx: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
+                 start: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """[B, max(lengths), K] tokens, and the integrated channels' [B, T, D] levels after each step
-        and whether they were observed at it; steps past an entity's length are left as drawn (ignored)."""
+        and whether they were observed at it; steps past an entity's length are left as drawn (ignored).
+        ``start`` [B]: the entities' start times (the time axis' first level)."""
         b, k = ctx.shape[0], len(self.heads)
         t_max = int(lengths.max()) if len(lengths) else 0
         c = self.context(ctx)
@@ -306,7 +307,7 @@ class SequenceNet(nn.Module):
         positions = position_features(lengths, t_max)
         out_tokens = torch.zeros(b, t_max, k, dtype=torch.long)
         integ = self.integrator
-        level, known = integ.start(b)
+        level, known = integ.start(b, start)
         out_levels = torch.zeros(b, t_max, integ.size, dtype=torch.float64)
         out_observed = torch.zeros(b, t_max, integ.size, dtype=torch.bool)
         for t in range(t_max):
@@ -317,6 +318,7 @@ class SequenceNet(nn.Module):
             drawn = []
             for i, head in enumerate(self.heads):
                 logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[:, 0, i])), known)
+                logits = self.integrator.room(i, logits, level, (lengths - 1 - t).clamp(min=0))
                 probs = torch.softmax(logits / temperature, dim=-1)
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
                 drawn.append(token)
