@@ -245,7 +245,8 @@ class SequenceSynthesizer(Synthesizer):
 
     def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray) -> None:
         self.context_codecs_ = {c: ColumnCodec.fit(ctx[c].to_numpy(), self._kind(c), min(self.n_bins, 20)) for c in ctx.columns}
-        integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_)}  # levels and steps: no repeat token
+        # integrated columns (levels, steps, gaps) have no repeat token: the running level needs a value per step
+        integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_), _DELTA}
         self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins, self.fine, c not in integrated)
                              for c in steps.columns}
         ctx_tokens = torch.from_numpy(np.column_stack([self.context_codecs_[c].encode(ctx[c].to_numpy()) for c in ctx.columns]))
