@@ -31,7 +31,7 @@ from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
-from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, grid_of, level_inputs, smooth_columns, split_levels, value_table
+from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
 from synthkit.models.sequence_util import (check_columns, export_model, gather, import_model, into_window, previous_observed, single_thread,
@@ -184,16 +184,8 @@ class SequenceSynthesizer(Synthesizer):
         for name in self.event_columns_:
             values = frame[name]
             steps[name] = (values - time if name in self.relative_columns_ else values).to_numpy()
-        self.delta_: dict[str, list[float]] = {}
-        if self.smooth:
-            candidates = [n for n in self.event_columns_ if n not in self.relative_columns_ and self._spec(n).role == "numerical"]
-            for name in smooth_columns(pd.DataFrame({n: steps[n] for n in candidates}), ent_codes):
-                values = np.asarray(steps[name], dtype=float)
-                self.delta_[name] = [float(np.nanmin(values)), float(np.nanmax(values)), grid_of(values)]
-                steps[name], steps[name + STEP_SUFFIX], prev = split_levels(values, ent_codes, self.delta_[name][2])
-                previous.append(prev)
-            if self.delta_:
-                log.info("sequence: smooth channels written as step changes: %s", list(self.delta_))
+        candidates = [n for n in self.event_columns_ if n not in self.relative_columns_ and self._spec(n).role == "numerical"]
+        self.delta_ = write_as_steps(steps, ent_codes, candidates if self.smooth else [], previous)
         order = [c for name in steps if not name.endswith(STEP_SUFFIX) for c in (name, name + STEP_SUFFIX) if c in steps]
         self.levels_before_ = level_inputs(previous)
         ctx = frame.loc[first, self.context_].reset_index(drop=True)
@@ -298,29 +290,8 @@ class SequenceSynthesizer(Synthesizer):
                            latent=self.latent_, integrator=self._integrator())
 
     def _integrator(self) -> Integrator:
-        """Integrated channels for the fitted codecs: the time (start plus gaps, kept inside the
-        window) and each smooth channel (level token, then steps, clipped to its observed range)."""
-        names = list(self.step_codecs_)
-        fine_of, j = {}, len(names)
-        for c, k in self.step_codecs_.items():
-            if k.fine:
-                fine_of[c], j = j, j + 1
-        channels = []
-        window = getattr(self, "window_", None)
-        low, high, room = (window[0], window[1], window[1]) if window else (0.0, 1.0, float("inf"))
-        if self.time_:
-            channels.append({"level": -1, "level_fine": -1, "step": names.index(_DELTA), "step_fine": fine_of.get(_DELTA, -1),
-                             "low": low, "high": float("inf"), "scale": max(high - low, 1e-9), "room": room,
-                             "min_step": getattr(self, "min_gap_", 0.0)})
-        for name, (low, high, grid) in self.delta_.items():
-            step = name + STEP_SUFFIX
-            channels.append({"level": names.index(name), "level_fine": fine_of.get(name, -1), "step": names.index(step),
-                             "step_fine": fine_of.get(step, -1), "low": low, "high": high, "scale": max(high - low, 1e-9),
-                             "grid": grid})
-        used = {c[key] for c in channels for key in ("level", "step") if c[key] >= 0}
-        codec = [self.step_codecs_[name] for name in names]
-        tables = {i: (*value_table(codec[i]), codec[i].fine, codec[i].missing_token) for i in used}
-        return Integrator(channels, tables)
+        window = getattr(self, "window_", None) if self.time_ else None
+        return build_integrator(self.step_codecs_, _DELTA if self.time_ else None, window, getattr(self, "min_gap_", 0.0), self.delta_)
 
     def _decode_steps(self, flat: np.ndarray, ent: np.ndarray, rng: np.random.Generator, levels: np.ndarray,
                       observed: np.ndarray) -> dict[str, np.ndarray]:

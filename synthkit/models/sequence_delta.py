@@ -18,12 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["STEP_SUFFIX", "Integrator", "grid_of", "level_inputs", "smooth_columns", "split_levels", "value_table"]
+__all__ = ["STEP_SUFFIX", "Integrator", "build_integrator", "grid_of", "level_inputs", "smooth_columns", "split_levels", "value_table",
+           "write_as_steps"]
+
+log = logging.getLogger(__name__)
 
 STEP_SUFFIX = "__step__"
 
@@ -74,6 +79,44 @@ def split_levels(values: np.ndarray, ent: np.ndarray, grid: float = 0.0) -> tupl
     first = ~np.isnan(x) & np.isnan(prev)
     step = x - prev
     return np.where(first, x, np.nan), np.round(step / grid) * grid if grid else step, prev
+
+
+def write_as_steps(steps: dict[str, Any], ent: np.ndarray, candidates: list[str], previous: list[np.ndarray]) -> dict[str, list[float]]:
+    """Replace each smooth column among ``candidates`` in ``steps`` by its level and step columns
+    (in place), append its level before each row to ``previous``; returns name → [low, high, grid]."""
+    found: dict[str, list[float]] = {}
+    for name in smooth_columns(pd.DataFrame({n: steps[n] for n in candidates}), ent) if candidates else []:
+        values = np.asarray(steps[name], dtype=float)
+        found[name] = [float(np.nanmin(values)), float(np.nanmax(values)), grid_of(values)]
+        steps[name], steps[name + STEP_SUFFIX], prev = split_levels(values, ent, found[name][2])
+        previous.append(prev)
+    if found:
+        log.info("sequence: smooth channels written as step changes: %s", list(found))
+    return found
+
+
+def build_integrator(codecs: dict[str, Any], gap: str | None, window: list[float] | None, min_gap: float,
+                     smooth: dict[str, list[float]]) -> Integrator:
+    """The :class:`Integrator` of a fitted model's step ``codecs`` (token columns in their order, then
+    a fine column per codec with fine positions): the time axis from its ``gap`` column (kept inside
+    ``window``) and each ``smooth`` channel (level token, then steps, clipped to [low, high])."""
+    names = list(codecs)
+    fine_of, j = {}, len(names)
+    for c, k in codecs.items():
+        if k.fine:
+            fine_of[c], j = j, j + 1
+    channels = []
+    low, high, room = (window[0], window[1], window[1]) if window else (0.0, 1.0, float("inf"))
+    if gap is not None:
+        channels.append({"level": -1, "level_fine": -1, "step": names.index(gap), "step_fine": fine_of.get(gap, -1),
+                         "low": low, "high": float("inf"), "scale": max(high - low, 1e-9), "room": room, "min_step": min_gap})
+    for name, (low, high, grid) in smooth.items():
+        step = name + STEP_SUFFIX
+        channels.append({"level": names.index(name), "level_fine": fine_of.get(name, -1), "step": names.index(step),
+                         "step_fine": fine_of.get(step, -1), "low": low, "high": high, "scale": max(high - low, 1e-9), "grid": grid})
+    used = {c[key] for c in channels for key in ("level", "step") if c[key] >= 0}
+    codec = [codecs[name] for name in names]
+    return Integrator(channels, {i: (*value_table(codec[i]), codec[i].fine, codec[i].missing_token) for i in used})
 
 
 def level_inputs(previous: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -154,8 +197,9 @@ class Integrator(nn.Module):
                 continue
             budget = c["room"] - levels[:, d] - left.double() * c.get("min_step", 0.0)
             low, ok = getattr(self, f"low_{col}"), getattr(self, f"ok_{col}")
-            smallest = torch.where(ok, low, torch.full_like(low, np.inf)).min()
-            too_far = ok & (low > smallest) & (low.unsqueeze(0) > budget.unsqueeze(1))
+            top = low + getattr(self, f"width_{col}")  # a wide tail bin may only be drawn if all of it fits
+            smallest = torch.where(ok, top, torch.full_like(top, np.inf)).min()
+            too_far = ok & (top > smallest) & (top.unsqueeze(0) > budget.unsqueeze(1))
             return logits.masked_fill(too_far, -1e9)
         return logits
 
