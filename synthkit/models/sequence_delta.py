@@ -146,7 +146,7 @@ class Integrator(nn.Module):
     ``step_fine`` (fine column index or -1), ``low``/``high`` (clip of the level), ``scale``
     (its normalisation) and ``grid`` (resolution the level is rounded to, 0: none); a channel without
     a level column is the time axis: its level starts at the entity's start, and ``room`` (the
-    window's end) and ``min_step`` (the smallest gap) keep gaps that cannot fit from being drawn.
+    window's end) keeps gaps from being drawn that leave too little room for the steps to come.
     ``tables``: per
     token column, :func:`value_table`, the fine count and the missing token.
     A channel without a level column starts known at 0 (the elapsed time)."""
@@ -195,10 +195,10 @@ class Integrator(nn.Module):
         for d, c in enumerate(self.channels):
             if c["level"] >= 0 or c["step"] != col or not np.isfinite(c.get("room", np.inf)):
                 continue
-            budget = c["room"] - levels[:, d] - left.double() * c.get("min_step", 0.0)
             low, ok = getattr(self, f"low_{col}"), getattr(self, f"ok_{col}")
             top = low + getattr(self, f"width_{col}")  # a wide tail bin may only be drawn if all of it fits
             smallest = torch.where(ok, top, torch.full_like(top, np.inf)).min()
+            budget = c["room"] - levels[:, d] - left.double() * max(float(smallest), c.get("min_step", 0.0))  # room kept for the rest
             too_far = ok & (top > smallest) & (top.unsqueeze(0) > budget.unsqueeze(1))
             return logits.masked_fill(too_far, -1e9)
         return logits

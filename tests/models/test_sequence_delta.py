@@ -106,3 +106,25 @@ def test_model_integrates_smooth_channels_samples_vectorized_and_reproducibly(be
     assert not out.equals(model.sample(30, seed=2))
     model.save(tmp_path / "m")
     pd.testing.assert_frame_equal(Synthesizer.load(tmp_path / "m").sample(30, seed=1), out)
+
+
+def test_gaps_that_cannot_fit_the_window_are_not_drawn():
+    """ICU charting gaps drawn blindly (uniform over every gap token, 70 steps) would run far past
+    the 48-hour window; with the room rule every entity ends inside it, the spikes (60 min) kept exact."""
+    from synthkit.datasets import load
+    from synthkit.models.sequence_delta import build_integrator
+
+    events, _ = load("icu")
+    gaps = events.groupby("RecordID")["Time"].diff().dropna().to_numpy(float)
+    codec = ColumnCodec.fit(gaps, "numerical", 50, 16)
+    integ = build_integrator({"gap": codec}, "gap", [0.0, 2880.0], 1.0, {})
+    n, steps = 200, 70
+    generator = torch.Generator().manual_seed(0)
+    level, known = integ.start(n, torch.zeros(n))
+    for t in range(steps):
+        logits = integ.room(0, torch.zeros(n, codec.vocab_size), level, torch.full((n,), steps - 1 - t))
+        token = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+        fine = torch.randint(0, 16, (n,), generator=generator)
+        level, known, _ = integ.advance(level, known, torch.stack([token, fine], 1))
+    assert float(level.max()) <= 2880.0
+    assert float(level.median()) > 2000.0  # the room binds at the end, it does not shrink every gap
