@@ -162,7 +162,8 @@ class Integrator(nn.Module):
             self.register_buffer(f"low_{col}", torch.tensor(low, dtype=torch.float64), persistent=False)
             self.register_buffer(f"width_{col}", torch.tensor(width, dtype=torch.float64), persistent=False)
             self.register_buffer(f"ok_{col}", torch.tensor(ok, dtype=torch.bool), persistent=False)
-            position = [(f + 0.5) / fine for f in range(fine)] + [0.5] if fine else [0.5]
+            # "no position" after a bin token is read as the last position, as ColumnCodec.decode does
+            position = [(f + 0.5) / fine for f in range(fine)] + [(fine - 0.5) / fine] if fine else [0.5]
             self.register_buffer(f"pos_{col}", torch.tensor(position, dtype=torch.float64), persistent=False)
         bounds = [[c["low"], c["high"], c["scale"], c.get("grid", 0.0)] for c in channels]
         self.register_buffer("bounds", torch.tensor(bounds, dtype=torch.float64).reshape(-1, 4), persistent=False)
@@ -218,13 +219,17 @@ class Integrator(nn.Module):
         where = pos[tokens[:, fine_col].clamp(max=len(pos) - 1)] if fine_col >= 0 else pos[-1].expand(len(tok))
         return getattr(self, f"low_{col}")[tok] + getattr(self, f"width_{col}")[tok] * where, getattr(self, f"ok_{col}")[tok]
 
-    def advance(self, levels: torch.Tensor, known: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def advance(self, levels: torch.Tensor, known: torch.Tensor, tokens: torch.Tensor,
+                first: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Levels after a step of drawn ``tokens`` [B, K]: a level token sets it, a step token moves a
-        known level (clipped to the observed range); returns (levels, known, observed at this step)."""
+        known level (clipped to the observed range); the time axis does not move at the ``first``
+        step (its gap is 0: the entity's start). Returns (levels, known, observed at this step)."""
         new, now_known, observed = levels.clone(), known.clone(), torch.zeros_like(known)
         for d, c in enumerate(self.channels):
             step, step_ok = self._value(tokens, c["step"], c["step_fine"])
-            moved = step_ok & known[:, d]
+            if c["level"] < 0:  # gaps are at least the smallest observed one (as the model decodes them)
+                step = step.clamp(min=c.get("min_step", 0.0))
+            moved = step_ok & known[:, d] & (c["level"] >= 0 or not first)
             value = torch.where(moved, levels[:, d] + step, levels[:, d])
             if c["level"] >= 0:
                 level, level_ok = self._value(tokens, c["level"], c["level_fine"])

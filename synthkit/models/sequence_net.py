@@ -325,7 +325,7 @@ class SequenceNet(nn.Module):
                 acc = acc + self.row_emb[i](token)
             step = torch.stack(drawn, dim=1)
             out_tokens[:, t] = step
-            level, known, out_observed[:, t] = integ.advance(level, known, step)
+            level, known, out_observed[:, t] = integ.advance(level, known, step, first=t == 0)
             out_levels[:, t] = level
             prev = step.unsqueeze(1)
             skip = torch.stack([getattr(self, f"skip_{i}")[step[:, i]] for i in range(k)], dim=1).unsqueeze(1)
