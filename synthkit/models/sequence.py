@@ -291,7 +291,9 @@ class SequenceSynthesizer(Synthesizer):
 
     def _integrator(self) -> Integrator:
         window = getattr(self, "window_", None) if self.time_ else None
-        return build_integrator(self.step_codecs_, _DELTA if self.time_ else None, window, getattr(self, "min_gap_", 0.0), self.delta_)
+        clock = 86400.0 if self.time_ and self._spec(self.time_).kind == "datetime" else 0.0  # model units: seconds
+        return build_integrator(self.step_codecs_, _DELTA if self.time_ else None, window, getattr(self, "min_gap_", 0.0),
+                                self.delta_, clock)
 
     def _decode_steps(self, flat: np.ndarray, ent: np.ndarray, rng: np.random.Generator, levels: np.ndarray,
                       observed: np.ndarray) -> dict[str, np.ndarray]:

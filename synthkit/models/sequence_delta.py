@@ -96,7 +96,7 @@ def write_as_steps(steps: dict[str, Any], ent: np.ndarray, candidates: list[str]
 
 
 def build_integrator(codecs: dict[str, Any], gap: str | None, window: list[float] | None, min_gap: float,
-                     smooth: dict[str, list[float]]) -> Integrator:
+                     smooth: dict[str, list[float]], clock: float = 0.0) -> Integrator:
     """The :class:`Integrator` of a fitted model's step ``codecs`` (token columns in their order, then
     a fine column per codec with fine positions): the time axis from its ``gap`` column (kept inside
     ``window``) and each ``smooth`` channel (level token, then steps, clipped to [low, high])."""
@@ -116,7 +116,7 @@ def build_integrator(codecs: dict[str, Any], gap: str | None, window: list[float
                          "step_fine": fine_of.get(step, -1), "low": low, "high": high, "scale": max(high - low, 1e-9), "grid": grid})
     used = {c[key] for c in channels for key in ("level", "step") if c[key] >= 0}
     codec = [codecs[name] for name in names]
-    return Integrator(channels, {i: (*value_table(codec[i]), codec[i].fine, codec[i].missing_token) for i in used})
+    return Integrator(channels, {i: (*value_table(codec[i]), codec[i].fine, codec[i].missing_token) for i in used}, clock)
 
 
 def level_inputs(previous: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -151,9 +151,12 @@ class Integrator(nn.Module):
     token column, :func:`value_table`, the fine count and the missing token.
     A channel without a level column starts known at 0 (the elapsed time)."""
 
-    def __init__(self, channels: list[dict[str, Any]], tables: dict[int, tuple[list[float], list[float], list[bool], int, int]]) -> None:
+    def __init__(self, channels: list[dict[str, Any]], tables: dict[int, tuple[list[float], list[float], list[bool], int, int]],
+                 clock: float = 0.0) -> None:
         super().__init__()
         self.channels = channels
+        self.clock = clock  # period of the time axis' daily cycle in its units (86400 s for datetimes; 0: none)
+        self.n_features = 2 * len(channels) + (2 if clock and channels and channels[0]["level"] < 0 else 0)
         # which head each channel constrains: its level column is "missing" once a level is known,
         # its step column is "missing" while none is (a step needs a level to move)
         self.rules = {c[key]: (d, key == "level", tables[c[key]][4]) for d, c in enumerate(channels)
@@ -173,10 +176,15 @@ class Integrator(nn.Module):
         return len(self.channels)
 
     def features(self, levels: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-        """[..., D] levels and known flags → [..., 2D] network inputs (level as a share of its range)."""
+        """[..., D] levels and known flags → [..., n_features] network inputs: each level as a share of
+        its range, the flags and, on a datetime axis, the time of day (hourly weather follows the sun)."""
         low, scale = self.bounds[:, 0].nan_to_num(0.0, posinf=0.0, neginf=0.0), self.bounds[:, 2]
         share = ((levels.double() - low) / scale).clamp(-2.0, 3.0) * known
-        return torch.cat([share, known.double()], dim=-1).float()
+        parts = [share, known.double()]
+        if self.n_features > 2 * self.size:
+            phase = 2 * np.pi * torch.remainder(levels[..., 0].double(), self.clock) / self.clock
+            parts += [torch.sin(phase).unsqueeze(-1), torch.cos(phase).unsqueeze(-1)]
+        return torch.cat(parts, dim=-1).float()
 
     def mask(self, col: int, logits: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """Logits [..., V] of token column ``col`` with the tokens the levels rule out removed

@@ -190,7 +190,7 @@ class SequenceNet(nn.Module):
         super().__init__()
         # running levels of integrated channels (smooth series written as steps, elapsed time)
         self.integrator = integrator if integrator is not None else Integrator([], {})
-        n_levels = 2 * self.integrator.size
+        n_levels = self.integrator.n_features
         self.context_emb = nn.ModuleList([nn.Embedding(v, embed) for v in context_vocab])
         self.context_proj = nn.Linear(embed, hidden)
         self.step_emb = nn.ModuleList([nn.Embedding(v + 1, embed) for v in step_vocab])  # +1: start token
@@ -283,7 +283,7 @@ class SequenceNet(nn.Module):
         base = self._base(out, c.unsqueeze(1), levels)
         nll = torch.zeros(b, t)
         acc = torch.zeros_like(base)
-        known = levels[..., self.integrator.size :] > 0.5
+        known = levels[..., self.integrator.size : 2 * self.integrator.size] > 0.5
         for i, head in enumerate(self.heads):
             logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[..., i])), known)
             nll = nll + nn.functional.cross_entropy(logits.reshape(b * t, -1), steps[..., i].reshape(-1), reduction="none").view(b, t)
