@@ -14,6 +14,9 @@ The API (stable; the Ray Train work of issue #19 builds on it)::
         sketch = eng.merge_stats(source)      # synthkit.profile.sketch.TableSketch over ALL rows
         eng.sample(model_dir, n, seed=0, out_dir=...)  # part-<block>.parquet files, same rows at any
                                                        # worker count, written by the workers
+        eng.map_items(items, fn)              # fn(item) per item, one task each (idempotent: retried)
+        eng.sink_sql(out_dir, url, "table", if_exists="replace")  # the parts into SQL: workers load a
+                                              # staging table, the driver swaps it in in one transaction
         eng.train(...)                        # NotImplementedError until issue #19
 
 ``source`` is a :class:`synthkit.io.lake.LakeSource` (Parquet folder / glob / hive partitions, CSV

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from synthkit.engine.sql_sink import SinkResult, sink_parts
 from synthkit.profile.sketch import TableSketch, sketch_batch
 
 __all__ = ["Engine", "EngineSpec", "SampleResult", "DEFAULT_BATCH_ROWS", "DEFAULT_BLOCK_ROWS"]
@@ -118,6 +119,17 @@ class Engine(ABC):
         (same rows at any worker count), each block written to ``out_dir/part-<i>.parquet`` by the
         worker that sampled it (rows never pass through the driver). A retried block rewrites
         the same file, so a killed worker never loses or duplicates rows."""
+
+    @abstractmethod
+    def map_items(self, items: list[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
+        """``fn(item)`` for every (small, picklable) item, one task each, on the workers; yields the
+        (small) results in any order. A task whose worker dies is retried (Ray), so ``fn`` must be
+        idempotent."""
+
+    def sink_sql(self, folder: str | Path, url: str, table: str, *, if_exists: str = "replace") -> SinkResult:
+        """The part files in ``folder`` into SQL table ``table``: loaded by the workers into a staging
+        table, swapped in by the driver in one transaction (:mod:`synthkit.engine.sql_sink`)."""
+        return sink_parts(self, folder, url, table, if_exists=if_exists)
 
     def train(self, *args: Any, **kwargs: Any) -> Any:
         """Distributed training of neural models (issue #19, Ray Train); not part of this engine yet."""

@@ -58,11 +58,13 @@ def audit_join(engine: Any, real: list[Any], synthetic: Any, row_columns: list[s
         frame = real_filter(frame) if real_filter is not None else frame
         return {k: np.unique(v) for k, v in value_hashes(frame, row_columns, pii_columns).items()}
 
-    keys: dict[str, np.ndarray] = {}
+    found: dict[str, list[np.ndarray]] = {}
     for source in real:
         for part in engine.map_batches(source, build, columns=None):
             for name, arr in part.items():
-                keys[name] = np.union1d(keys[name], arr) if name in keys else arr
+                found.setdefault(name, []).append(arr)
+    # one sort at the end (a union per batch re-sorted the growing set: quadratic in the batch count)
+    keys = {name: np.unique(np.concatenate(arrs)) for name, arrs in found.items()}
     handle = engine.broadcast(keys)
     fetch = engine.fetch
 

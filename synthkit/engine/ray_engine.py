@@ -46,6 +46,17 @@ class _Apply:
         return {"payload": [pickle.dumps(self.fn(batch), protocol=5)]}
 
 
+class _ApplyEach:
+    """Runs ``fn`` on each pickled item of a batch; results travel back pickled (one cell each)."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, batch: Any) -> dict[str, list[bytes]]:
+        return {"payload": [pickle.dumps(self.fn(pickle.loads(cell)), protocol=5)
+                            for cell in batch.column("item").to_pylist()]}
+
+
 class _Handle:
     """An object-store reference that batch functions resolve once per worker process."""
 
@@ -149,6 +160,18 @@ class RayEngine(Engine):
         ds = self.dataset(source, columns)
         out = ds.map_batches(_Apply(fn), batch_format="pyarrow", batch_size=batch_rows or self.spec.batch_rows,
                              compute=ray.data.TaskPoolStrategy(size=self._workers), **self._remote_args())
+        for batch in out.iter_batches(batch_format="pyarrow", batch_size=None):
+            for cell in batch.column("payload").to_pylist():
+                yield pickle.loads(cell)
+
+    def map_items(self, items: list[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
+        import ray
+
+        if not items:
+            return
+        ds = ray.data.from_items([{"item": pickle.dumps(it, protocol=5)} for it in items], override_num_blocks=len(items))
+        out = ds.map_batches(_ApplyEach(fn), batch_format="pyarrow", batch_size=1,
+                             compute=ray.data.TaskPoolStrategy(size=min(self._workers, len(items))), **self._remote_args())
         for batch in out.iter_batches(batch_format="pyarrow", batch_size=None):
             for cell in batch.column("payload").to_pylist():
                 yield pickle.loads(cell)

@@ -42,6 +42,8 @@ import pandas as pd
 
 from synthkit.engine.base import EngineSpec
 from synthkit.engine.recipe_choice import recipe_for
+from synthkit.engine.train_dp import dp_finish, dp_prepare
+from synthkit.engine.train_dp_loop import train_worker_dp
 from synthkit.engine.train_loop import load_checkpoint_weights, train_worker
 from synthkit.engine.train_recipes import Recipe
 from synthkit.engine.train_stats import EncoderStats, row_keys, sketch_model_frame
@@ -110,16 +112,19 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
     if isinstance(source, (str, Path)):
         source = LakeSource.open(source)
     recipe = recipe_for(model)
-    if getattr(model, "dp_enabled", False):
-        raise ConfigError(f"{model.name} with differential privacy (epsilon=) cannot be trained on Ray yet: its DP "
-                          "preprocessing release and Poisson-sampled DP-SGD read the whole table; use engine: local")
     recipe.select = select
-    stats = _prepare(model, recipe, source, eng)
+    dp = getattr(recipe, "dp", False)
+    if dp:
+        stats, (ledger, plan) = None, _prepare_dp(model, recipe, source, eng)
+    else:
+        stats, plan = _prepare(model, recipe, source, eng), None
     preprocess = time.perf_counter() - start
     history = _train(model, recipe, stats, source, eng, storage_path, max_failures, shuffle_buffer, run_name, fail_at,
-                     materialize)
+                     materialize, plan)
     history["preprocess_seconds"] = preprocess
     recipe.finish(history)
+    if dp:
+        dp_finish(model, ledger, plan, history["loop"])
     model.training_engine_ = {"kind": "ray", "workers": history["workers"], "rows_per_second": history["rows_per_second"],
                               "preprocess_seconds": round(preprocess, 3), "train_seconds": round(history["seconds"], 3),
                               "epochs": len(history["epochs"]), "peak_rss_mb_per_worker": history["peak_rss_mb"]}
@@ -128,9 +133,8 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
     return model
 
 
-def _prepare(model: Synthesizer, recipe: Recipe, source: Any, eng: Any) -> EncoderStats:
-    """Metadata, schema and encoders from merged statistics; the model's networks built from its seed."""
-
+def _schema(model: Synthesizer, recipe: Recipe, source: Any, eng: Any) -> tuple[TableSchema, pd.DataFrame]:
+    """The model's metadata (given, or profiled from merged statistics) and its schema fitted on a row sample."""
     seed = int(model.seed or 0)
     if model.metadata is None:
 
@@ -140,7 +144,34 @@ def _prepare(model: Synthesizer, recipe: Recipe, source: Any, eng: Any) -> Encod
         sample = eng.dataset(source).limit(5_000).to_pandas()
         sample = recipe.select(sample) if recipe.select is not None else sample
     model.table_ = model.metadata.table()
-    schema = TableSchema.fit(sample[model.table_.column_names], model.table_, tail_quantile=model.tail_quantile)
+    return TableSchema.fit(sample[model.table_.column_names], model.table_, tail_quantile=model.tail_quantile), sample
+
+
+def _prepare_dp(model: Synthesizer, recipe: Any, source: Any, eng: Any) -> tuple[Any, dict[str, Any]]:
+    """DP: the schema (its data-derived facts are scrubbed by the DP release), domains from merged counts, the plan."""
+    schema, sample = _schema(model, recipe, source, eng)
+    model.schema_ = schema
+    model._check_params()
+    model.constraints_, model.constraint_report_ = [], {}
+    columns = list(schema.to_model_frame(sample[model.table_.column_names].head(1)).columns)
+    learned = set(schema.numerical_names) | set(schema.categorical_names)
+    select, names = recipe.select, [c for c in columns if c in learned]
+
+    def frame_of(batch: Any) -> pd.DataFrame:
+        frame = batch.to_pandas() if not isinstance(batch, pd.DataFrame) else batch
+        return schema.to_model_frame(select(frame) if select is not None else frame)
+
+    ledger, plan = dp_prepare(model, recipe, eng, source, frame_of, names, eng.num_workers)
+    seed_everything(int(model.seed or 0))
+    recipe.prepare_dp()
+    return ledger, plan
+
+
+def _prepare(model: Synthesizer, recipe: Recipe, source: Any, eng: Any) -> EncoderStats:
+    """Metadata, schema and encoders from merged statistics; the model's networks built from its seed."""
+
+    seed = int(model.seed or 0)
+    schema, _ = _schema(model, recipe, source, eng)
 
     def sketch(batch: Any) -> Any:
         frame = batch.to_pandas() if not isinstance(batch, pd.DataFrame) else batch
@@ -182,17 +213,18 @@ def _rank_sources(source: Any, world: int) -> list[Any] | None:
     return [replace(source, files=tuple(sorted(s))) for s in shares]
 
 
-def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any, eng: Any, storage_path: Any,
+def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats | None, source: Any, eng: Any, storage_path: Any,
            max_failures: int, shuffle_buffer: int, run_name: str | None, fail_at: dict[str, Any] | None,
-           materialize: bool | None) -> dict[str, Any]:
+           materialize: bool | None, plan: dict[str, Any] | None = None) -> dict[str, Any]:
     from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig
     from ray.train.torch import TorchTrainer
 
 
     world = eng.num_workers
     seed = int(model.seed or 0)
-    val_share = recipe.validation_fraction if stats.n_rows >= 200 else 0.0
-    val_share = min(val_share, MAX_VALIDATION_ROWS / stats.n_rows)  # a bounded share: materialized once below
+    n_rows = plan["n_rows"] if plan is not None else stats.n_rows
+    val_share = recipe.validation_fraction if n_rows >= 200 else 0.0
+    val_share = min(val_share, MAX_VALIDATION_ROWS / n_rows)  # a bounded share: materialized once below
     encode_args = {"batch_format": "pandas", "batch_size": 16_384, "num_cpus": DATA_CPUS}
     per_rank = _rank_sources(source, world)
     datasets = {}
@@ -205,7 +237,7 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any,
         datasets["val"] = _read(eng, source).map_batches(_Encode(recipe, model.schema_, seed, val_share, "val", None, world, recipe.select),
                                                           **encode_args)
     if materialize is None:  # encoded rows small enough for the object store: encode once, not every epoch
-        materialize = stats.n_rows * recipe.row_bytes(stats) <= MATERIALIZE_BYTES
+        materialize = n_rows * recipe.row_bytes(stats) <= MATERIALIZE_BYTES
     small = {name for name in datasets if name == "val" or materialize}
     if small:
         from ray.data import DataContext
@@ -219,14 +251,14 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any,
     config = {"recipe": recipe, "seed": seed, "epochs": model.epochs, "batch_size": model.batch_size,
               "max_minutes": model.max_minutes, "min_delta": 1e-4, "shuffle_buffer": shuffle_buffer,
               "threads": max(1, int(eng.spec.cpus_per_worker)), "fail_at": fail_at,
-              "precision": getattr(model, "train_precision", "auto")}
+              "precision": getattr(model, "train_precision", "auto"), "dp": plan}
     if not val_share and recipe.patience is not None:
         log.info("%s: too few rows for a validation share; early stopping is off", model.name)
     storage = Path(storage_path) if storage_path else Path(tempfile.mkdtemp(prefix="synthkit-train-"))
     options = DataConfig.default_ingest_options()
     options.preserve_order = True
     trainer = TorchTrainer(
-        train_worker, train_loop_config=config, scaling_config=eng.scaling_config(), datasets=datasets,
+        train_worker if plan is None else train_worker_dp, train_loop_config=config, scaling_config=eng.scaling_config(), datasets=datasets,
         dataset_config=DataConfig(datasets_to_split=["val"] if val_share else [], execution_options=options),
         run_config=RunConfig(name=run_name or f"synthkit-{model.name}-{uuid.uuid4().hex[:12]}", storage_path=str(storage.resolve()),
                              failure_config=FailureConfig(max_failures=max_failures),
@@ -244,7 +276,7 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats, source: Any,
     return {"epochs": loop["epochs"], "stop_reason": loop["stop_reason"], "best_epoch": loop["best_epoch"],
             "seconds": seconds, "steps": loop["steps"], "rows_seen": loop["rows_seen"], "workers": world,
             "rows_per_second": loop["rows_seen"] / stepping if stepping > 0 else 0.0,
-            "peak_rss_mb": loop.get("peak_rss_mb", [])}
+            "peak_rss_mb": loop.get("peak_rss_mb", []), "loop": loop}
 
 
 def _read(eng: Any, source: Any) -> Any:

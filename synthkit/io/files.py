@@ -136,16 +136,16 @@ def _has_header(rows: list[list[str]]) -> bool:
     if not rows:
         return False
     first, rest = [c.strip() for c in rows[0]], rows[1:]
-    named = first[1:] if first and not first[0] else first  # R writes an unnamed row-name column
-    if not named or any(not c or _numeric(c) for c in named):
+    named = [c for c in first if c]  # an unnamed column (R's row names, a blank in "a,,c") is still a header
+    if len(named) * 2 < len(first) or any(_numeric(c) for c in named):
         return False
     if not rest:
         return True
     for i, name in enumerate(first):
         column = [r[i].strip() for r in rest if len(r) > i]
-        if any(_numeric(v) for v in column if v):
+        if name and any(_numeric(v) for v in column if v):
             return True
-        if name in column:
+        if name and name in column:
             return False
     return True
 
@@ -226,8 +226,7 @@ def _read_delimited(
     has_header = sniffed["header"] if header is None else bool(header)
     enc = encoding or sniffed["encoding"]
     report.sniffed.update({"encoding": enc, "delimiter": delim, "header": has_header})
-    if has_header:
-        _check_header(path, enc, delim)
+    header_names = _check_header(path, enc, delim) if has_header else []
     kwargs: dict[str, Any] = {
         "sep": delim, "header": 0 if has_header else None, "na_values": MISSING_TOKENS + list(na_values or []),
         "keep_default_na": False, "skipinitialspace": True, "nrows": nrows, "low_memory": False,
@@ -266,6 +265,8 @@ def _read_delimited(
         raise DataError(f"cannot decode {path} with any known encoding; pass encoding=")
     if not has_header and "names" not in opts:
         df.columns = [f"column_{i + 1}" for i in range(df.shape[1])]
+    elif "names" not in opts:
+        _name_unnamed(df, header_names, path)
     if df.shape[1] == 1 and delimiter and sniffed["delimiter"] != delim:
         raise DataError(
             f"{path} has a single column with delimiter {delim!r}; it looks delimited by "
@@ -274,14 +275,33 @@ def _read_delimited(
     return df
 
 
-def _check_header(path: Path, encoding: str, delim: str) -> None:
+def _name_unnamed(df: pd.DataFrame, header: list[str], path: Path) -> None:
+    """Columns the header leaves blank are named by position (``column_2``), not pandas' ``Unnamed: 1``."""
+    blank = [i for i, name in enumerate(header[: df.shape[1]]) if not name]
+    if not blank:
+        return
+    taken = set(map(str, df.columns))
+    names = list(df.columns)
+    for i in blank:
+        name = f"column_{i + 1}"
+        while name in taken:
+            name += "_"
+        names[i] = name
+        taken.add(name)
+    log.warning("%s: the header names no column at position(s) %s; named %s", path, [i + 1 for i in blank],
+                [names[i] for i in blank])
+    df.columns = names
+
+
+def _check_header(path: Path, encoding: str, delim: str) -> list[str]:
     with _open_binary(path) as fh:
         first = fh.readline().decode(encoding, errors="replace")
     first = first.splitlines()[0] if first.strip() else ""  # old Mac files end lines with a bare \r
     names = [n.strip() for n in next(csv.reader([first], delimiter=delim, skipinitialspace=True), [])]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
         raise DataError(f"{path} has duplicate column names: {dupes}; rename them so each column is unique")
+    return names
 
 
 def _check_columns(df: pd.DataFrame, path: Path) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from synthkit.errors import DataError
 from synthkit.io.sql import db_error, engine_for, redact_url, reflect_table, split_table_name
 
-__all__ = ["write_sql", "copy_supported"]
+__all__ = ["write_sql", "copy_supported", "copy_rows", "duckdb_rows", "prepare_frame"]
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +74,13 @@ def write_sql(
         with engine.begin() as conn:  # one transaction: all tables or none
             for name, df in tables.items():
                 schema, table = split_table_name(conn, name)
-                out = _prepare(df, conn.dialect.name)
+                out = prepare_frame(df, conn.dialect.name)
                 declared = _declared_types(conn, schema, table) if if_exists == "append" and not use_copy else None
                 # DDL (and if_exists) the dialect-neutral way; rows by COPY or INSERT
                 out.head(0 if use_copy else len(out)).to_sql(table, conn, schema=schema, if_exists=if_exists,
                                                              index=False, chunksize=chunksize, dtype=declared)
                 if use_copy and len(out):
-                    (_duckdb_rows if conn.dialect.name == "duckdb" else _copy_rows)(conn, schema, table, out)
+                    (duckdb_rows if conn.dialect.name == "duckdb" else copy_rows)(conn, schema, table, out)
     except ValueError as exc:  # pandas: table exists with if_exists="fail"
         raise DataError(f"cannot write to {redact_url(url)}: {exc}") from None
     except SQLAlchemyError as exc:
@@ -96,7 +96,7 @@ def write_sql(
     return url
 
 
-def _copy_rows(conn: Any, schema: str | None, table: str, df: pd.DataFrame) -> None:
+def copy_rows(conn: Any, schema: str | None, table: str, df: pd.DataFrame) -> None:
     """Stream ``df`` into the table with COPY FROM STDIN (CSV), inside the caller's transaction."""
     prep = conn.dialect.identifier_preparer
     target = f"{prep.quote_schema(schema)}.{prep.quote(table)}" if schema else prep.quote(table)
@@ -113,7 +113,7 @@ def _copy_rows(conn: Any, schema: str | None, table: str, df: pd.DataFrame) -> N
             copy.write(buffer.getvalue())
 
 
-def _duckdb_rows(conn: Any, schema: str | None, table: str, df: pd.DataFrame) -> None:
+def duckdb_rows(conn: Any, schema: str | None, table: str, df: pd.DataFrame) -> None:
     """DuckDB reads the DataFrame's columns directly: one INSERT ... SELECT inside the transaction."""
     prep = conn.dialect.identifier_preparer
     target = f"{prep.quote_schema(schema)}.{prep.quote(table)}" if schema else prep.quote(table)
@@ -142,7 +142,7 @@ def _declared_types(conn: Any, schema: str | None, table: str) -> dict[str, Any]
     return types
 
 
-def _prepare(df: pd.DataFrame, dialect: str) -> pd.DataFrame:
+def prepare_frame(df: pd.DataFrame, dialect: str) -> pd.DataFrame:
     """Values every database stores faithfully.
 
     SQLite has no time zones: timezone-aware timestamps go in as ISO 8601 UTC text ("...Z", parsed

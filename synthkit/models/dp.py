@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -120,10 +121,17 @@ class DPModelMixin:
     def _dp_discretize(self, frame: pd.DataFrame, rho: float | None, ledger: PrivacyLedger | None,
                        rng: np.random.Generator) -> np.ndarray:
         """Release the code domains with ``rho`` (charged to ``ledger``); return the training codes."""
+        numerical, categorical = self.schema_.numerical_names, self.schema_.categorical_names
+        disc = self._dp_release(lambda d, *args: d.fit(frame, numerical, categorical, *args), rho, ledger, rng)
+        return disc.encode(frame, rng)
+
+    def _dp_release(self, fit: Callable[..., Any], rho: float | None, ledger: PrivacyLedger | None,
+                    rng: np.random.Generator) -> DPDiscretizer:
+        """A new :class:`DPDiscretizer` released by ``fit(discretizer, rho, threshold δ, rng, public bounds,
+        public categories, integer)`` (its ``fit`` on a frame, or ``fit_tallies`` on merged counts)."""
         disc = DPDiscretizer(n_bins=self.n_bins)
-        disc.fit(frame, self.schema_.numerical_names, self.schema_.categorical_names,
-                 rho if ledger is not None else None, ledger.delta_reserved if ledger is not None else 0.0, rng,
-                 self._public_bounds(), self._public_categories(), self._public_integer())
+        fit(disc, rho if ledger is not None else None, ledger.delta_reserved if ledger is not None else 0.0, rng,
+            self._public_bounds(), self._public_categories(), self._public_integer())
         if ledger is not None and rho is not None:
             ledger.charge_rho(rho, f"DP preprocessing of {len(disc.names)} columns (domains + 1-way counts)")
         self.discretizer_ = disc
@@ -131,7 +139,7 @@ class DPModelMixin:
             if spec.role == "numerical":
                 released = disc.spec(spec.name)
                 spec.low, spec.high = released.get("low"), released.get("high")
-        return disc.encode(frame, rng)
+        return disc
 
     def _dp_finish(self, ledger: PrivacyLedger | None) -> None:
         self.privacy_guarantee_ = None if ledger is None else ledger.guarantee(self.dp_mechanism, self.dp_accountant)

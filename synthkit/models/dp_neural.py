@@ -126,16 +126,39 @@ class DPNeuralMixin(DPModelMixin):
 
     def _dp_prepare(self, frame: pd.DataFrame) -> tuple[PrivacyLedger | None, torch.Tensor, np.ndarray, np.random.Generator]:
         """Open the ledger, release the code domains; (ledger, one-hot matrix, codes, rng)."""
+        numerical, categorical = self.schema_.numerical_names, self.schema_.categorical_names
+        ledger, rng = self._dp_open(len(frame), lambda d, *args: d.fit(frame, numerical, categorical, *args))
+        codes = self.discretizer_.encode(frame, rng)
+        x = self._dp_one_hot(torch.from_numpy(codes))
+        return ledger, x.to(self.device_), codes, rng
+
+    def _dp_open(self, n_rows: int, fit: Callable[..., Any]) -> tuple[PrivacyLedger | None, np.random.Generator]:
+        """Open the ledger for ``n_rows`` rows and release the code domains with ``fit`` (see
+        :meth:`~synthkit.models.dp.DPModelMixin._dp_release`: a frame here, merged counts on a cluster)."""
         rng = np.random.default_rng(self._dp_seed())
         self.device_ = resolve_device(self.device)
-        ledger = self._dp_begin(len(frame))
+        ledger = self._dp_begin(n_rows)
         rho_pre = None if ledger is None else self.preprocessing_share * cdp_rho(ledger.epsilon, ledger.conversion_delta)
-        codes = self._dp_discretize(frame, rho_pre, ledger, rng)
+        self._dp_release(fit, rho_pre, ledger, rng)
         self.layout_ = SpanLayout(code_spans(self.discretizer_), self.device_)
-        starts = np.concatenate([[0], np.cumsum(self.discretizer_.sizes)[:-1]]).astype(np.int64)
-        x = torch.zeros((len(codes), self.layout_.dim))
-        x.scatter_(1, torch.from_numpy(codes + starts[None, :]), 1.0)
-        return ledger, x.to(self.device_), codes, rng
+        return ledger, rng
+
+    def _dp_one_hot(self, codes: torch.Tensor) -> torch.Tensor:
+        """(n, columns) int64 codes → the (n, layout width) one-hot rows the networks read."""
+        starts = torch.tensor(np.concatenate([[0], np.cumsum(self.discretizer_.sizes)[:-1]]), dtype=torch.int64)
+        x = torch.zeros((len(codes), self.layout_.dim), device=codes.device)
+        x.scatter_(1, codes + starts.to(codes.device)[None, :], 1.0)
+        return x
+
+    def _dp_record(self, ledger: PrivacyLedger | None, noise_multiplier: float, steps: int, stop_reason: str,
+                   losses: list[float]) -> None:
+        """Keep what a DP-SGD run did (its steps are already charged to ``ledger``) and the guarantee."""
+        self.noise_multiplier_ = noise_multiplier
+        self.steps_ = steps
+        self.stop_reason_ = stop_reason
+        # mean loss per 50 steps, for diagnostics only: exact losses on real rows, NOT DP, never saved
+        self.loss_history_ = [float(np.mean(losses[i:i + 50])) for i in range(0, len(losses), 50)]
+        self._dp_finish(ledger)
 
     def _dp_train(self, ledger: PrivacyLedger | None, module: nn.Module, optimizer: torch.optim.Optimizer,
                   per_row_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor], n_rows: int,
@@ -149,12 +172,7 @@ class DPNeuralMixin(DPModelMixin):
                            float(self.max_grad_norm), self.noise_multiplier, self._dp_seed(), rng,
                            max_seconds=None if self.max_minutes is None else 60.0 * float(self.max_minutes),
                            after_step=after_step)
-        self.noise_multiplier_ = run.noise_multiplier
-        self.steps_ = run.steps
-        self.stop_reason_ = run.stop_reason
-        # mean loss per 50 steps, for diagnostics only: exact losses on real rows, NOT DP, never saved
-        self.loss_history_ = [float(np.mean(run.losses[i:i + 50])) for i in range(0, len(run.losses), 50)]
-        self._dp_finish(ledger)
+        self._dp_record(ledger, run.noise_multiplier, run.steps, run.stop_reason, run.losses)
 
     # -- sample ---------------------------------------------------------------------------
     def _dp_sample(self, n: int, rng: np.random.Generator, latent_dim: int,

@@ -164,13 +164,15 @@ class PrivacyLedger:
         self.delta_reserved += delta
         self.entries.append({"what": what, "delta": delta})
 
-    def sgd_step(self, noise_multiplier: float, sample_rate: float) -> None:
-        """One DP-SGD step (merged with the previous entry when the settings are the same)."""
+    def sgd_step(self, noise_multiplier: float, sample_rate: float, count: int = 1) -> None:
+        """``count`` DP-SGD steps (merged with the previous entry when the settings are the same)."""
+        if count <= 0:
+            return
         if self.sgd_history and self.sgd_history[-1][:2] == (noise_multiplier, sample_rate):
             sigma, q, steps = self.sgd_history[-1]
-            self.sgd_history[-1] = (sigma, q, steps + 1)
+            self.sgd_history[-1] = (sigma, q, steps + count)
         else:
-            self.sgd_history.append((noise_multiplier, sample_rate, 1))
+            self.sgd_history.append((noise_multiplier, sample_rate, count))
 
     def epsilon_spent(self, extra_steps: Sequence[tuple[float, float, int]] = ()) -> float:
         """ε of everything charged so far (plus hypothetical ``extra_steps``) at the conversion δ."""

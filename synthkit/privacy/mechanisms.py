@@ -15,8 +15,10 @@ from scipy.special import ndtri
 
 __all__ = [
     "dp_bounds",
+    "dp_bounds_from_counts",
     "exponential_choice",
     "gaussian_sigma",
+    "log_bucket_counts",
     "log_bucket_edges",
     "threshold_for",
 ]
@@ -44,6 +46,15 @@ def log_bucket_edges(max_exponent: int = 64, min_exponent: int = -16) -> np.ndar
     return np.concatenate([-pos[::-1], pos])
 
 
+def log_bucket_counts(values: np.ndarray) -> np.ndarray:
+    """Counts of finite ``values`` in the ±2^k buckets of :func:`log_bucket_edges` (mergeable: they add up)."""
+    edges = log_bucket_edges()
+    # bucket i holds [edges[i], edges[i+1]); values with |x| < 2^-16 fall into the middle bucket
+    clipped = np.clip(values, edges[0], np.nextafter(edges[-1], -np.inf))
+    index = np.searchsorted(edges, clipped, side="right") - 1
+    return np.bincount(index, minlength=len(edges) - 1).astype(np.int64)
+
+
 def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator,
               false_bucket_rate: float = 1e-3) -> tuple[float, float] | None:
     """Private (low, high) of finite ``values`` from a noisy histogram over ±2^k buckets.
@@ -55,11 +66,14 @@ def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator,
     buckets cleared it one time in five and stretched the range to ±2^50 (plus a small share of
     the noisy total, so isolated outliers are cut). Returns None when no bucket clears the bar.
     """
+    return dp_bounds_from_counts(log_bucket_counts(values), rho, rng, false_bucket_rate)
+
+
+def dp_bounds_from_counts(counts: np.ndarray, rho: float, rng: np.random.Generator,
+                          false_bucket_rate: float = 1e-3) -> tuple[float, float] | None:
+    """:func:`dp_bounds` from exact :func:`log_bucket_counts` (summed over batches on a cluster)."""
     edges = log_bucket_edges()
-    # bucket i holds [edges[i], edges[i+1]); values with |x| < 2^-16 fall into the middle bucket
-    clipped = np.clip(values, edges[0], np.nextafter(edges[-1], -np.inf))
-    index = np.searchsorted(edges, clipped, side="right") - 1
-    counts = np.bincount(index, minlength=len(edges) - 1).astype(float)
+    counts = np.asarray(counts, dtype=float)
     sigma = gaussian_sigma(rho)
     noisy = counts + rng.normal(0.0, sigma, size=len(counts))
     total = max(float(np.clip(noisy, 0, None).sum()), 1.0)

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthkit.privacy.mechanisms import dp_bounds, gaussian_sigma, threshold_for
+from synthkit.privacy.mechanisms import dp_bounds_from_counts, gaussian_sigma, threshold_for
+from synthkit.privacy.tally import NumericGrid, domain_tally, grid_tally, numeric_grid
 
 __all__ = ["MISSING_CODE_LABEL", "DPDiscretizer"]
 
@@ -53,51 +55,83 @@ class DPDiscretizer:
 
         ``threshold_delta`` is the δ the caller set aside for the thresholded category sets (split
         evenly over the categorical columns without a public list); ``rho=None`` means no noise.
+        The frame is read only through :mod:`synthkit.privacy.tally` counts (see :meth:`fit_tallies`).
         """
         names = [c for c in frame.columns if c in numerical or c in categorical]
+        cats = [c for c in names if c in categorical]
+        tally = domain_tally(frame, [c for c in names if c not in cats], cats)
+        return self.fit_tallies(names, cats, tally, lambda grids: grid_tally(frame, grids), rho, threshold_delta, rng,
+                                public_bounds, public_categories, integer)
+
+    def fit_tallies(self, names: list[str], categorical: list[str], tally: dict[str, Any],
+                    count_grids: Callable[[dict[str, NumericGrid]], dict[str, Any]], rho: float | None,
+                    threshold_delta: float, rng: np.random.Generator, public_bounds: dict[str, tuple[float, float]],
+                    public_categories: dict[str, list[str]], integer: dict[str, bool]) -> DPDiscretizer:
+        """:meth:`fit` from exact counts: ``tally`` (:func:`~synthkit.privacy.tally.domain_tally`, merged
+        over every batch) and ``count_grids(grids)`` (the merged :func:`~synthkit.privacy.tally.grid_tally`
+        over the released grids; called once, after every bound is released).
+
+        Noise is drawn column by column in the order of a one-pass fit (bounds, fine-grid cells, zero
+        atom, missing cell: how many draws depends only on released values), then added to the grid
+        counts once they arrive, so both ways give the same release for the same ``rng``.
+        """
         per_column = None if rho is None else rho / max(len(names), 1)
-        private_sets = [c for c in categorical if c in names and c not in public_categories]
+        private_sets = [c for c in categorical if c not in public_categories]
         delta_each = threshold_delta / len(private_sets) if private_sets else 0.0
-        self.columns = []
+        specs: dict[str, dict[str, Any]] = {}
+        pending: dict[str, tuple[NumericGrid | None, float, dict[str, Any], list[Any]]] = {}
         for name in names:
-            values = frame[name]
             if name in categorical:
-                spec = self._fit_categorical(name, values, per_column, delta_each, rng, public_categories.get(name))
-            else:
-                spec = self._fit_numeric(name, values.to_numpy(dtype=float), per_column, rng,
-                                         public_bounds.get(name), bool(integer.get(name, False)))
-            self.columns.append(spec)
+                specs[name] = self._fit_categorical(name, tally["categorical"][name], per_column, delta_each, rng,
+                                                    public_categories.get(name))
+                continue
+            col = tally["numerical"][name]
+            specs[name], grid, sigma = self._numeric_domain(name, col, per_column, rng, public_bounds.get(name),
+                                                            bool(integer.get(name, False)))
+            noise: list[Any] = []  # drawn now, in the one-pass order; added to the counts below
+            if grid is not None:
+                noise += [rng.normal(0.0, sigma, grid.cells) if sigma else 0.0,
+                          float(rng.normal(0.0, sigma)) if sigma and grid.atom else 0.0]
+            noise.append(float(rng.normal(0.0, sigma)) if sigma else 0.0)
+            pending[name] = (grid, sigma, col, noise)
+        grids = {name: grid for name, (grid, _, _, _) in pending.items() if grid is not None}
+        counts = count_grids(grids) if grids else {}
+        for name, (grid, sigma, col, noise) in pending.items():
+            spec = specs[name]
+            if grid is not None:
+                self._numeric_bins(spec, grid, counts[name], sigma, noise[0], noise[1])
+            elif col["present"]:
+                log.warning("column %r: no numeric range could be released at this budget; it will be sampled as missing", name)
+            self._add_missing(spec, float(col["missing"]), sigma, noise[-1])
+        self.columns = [specs[name] for name in names]
         return self
 
-    def _fit_categorical(self, name: str, values: pd.Series, rho: float | None, delta: float,
+    def _fit_categorical(self, name: str, col: dict[str, Any], rho: float | None, delta: float,
                          rng: np.random.Generator, public: list[str] | None) -> dict[str, Any]:
-        present = values.dropna().astype(str).to_numpy(dtype=object)
-        n_missing = float(values.isna().sum())
+        seen: dict[str, int] = col["counts"]
         sigma = 0.0 if rho is None else gaussian_sigma(rho)
         if public is not None:
             cats = sorted({str(c) for c in public})
-            codes = pd.Categorical(present, categories=cats).codes
-            counts = np.bincount(codes[codes >= 0], minlength=len(cats)).astype(float)
+            counts = np.asarray([seen.get(c, 0) for c in cats], dtype=float)
             noisy = counts + (rng.normal(0.0, sigma, len(cats)) if sigma else 0.0)
             keep = noisy > (_PUBLIC_CELL_SIGMAS * sigma if sigma else 0.0)
         else:
-            uniques, counts = np.unique(present, return_counts=True) if len(present) else (np.zeros(0, object), np.zeros(0))
-            cats = [str(u) for u in uniques]
-            noisy = counts.astype(float) + (rng.normal(0.0, sigma, len(cats)) if sigma else 0.0)
+            cats = sorted(seen)
+            counts = np.asarray([seen[c] for c in cats], dtype=float)
+            noisy = counts + (rng.normal(0.0, sigma, len(cats)) if sigma else 0.0)
             keep = noisy > (threshold_for(sigma, delta) if sigma else 0.0)
         cats = [c for c, k in zip(cats, keep) if k]
         noisy = np.asarray(noisy, dtype=float)[np.asarray(keep, dtype=bool)] if len(keep) else np.zeros(0)
         spec: dict[str, Any] = {"column": name, "type": "categorical", "labels": cats, "counts": noisy.tolist(),
                                 "variance": [sigma**2] * len(cats)}
-        self._add_missing(spec, n_missing, sigma, rng)
-        if len(present) and not cats:
+        self._add_missing(spec, float(col["missing"]), sigma, float(rng.normal(0.0, sigma)) if sigma else 0.0)
+        if seen and not cats:
             log.warning("column %r: no category cleared the DP threshold; it will be sampled as missing", name)
         return spec
 
-    def _fit_numeric(self, name: str, values: np.ndarray, rho: float | None, rng: np.random.Generator,
-                     public: tuple[float, float] | None, integer: bool) -> dict[str, Any]:
-        finite = values[np.isfinite(values)]
-        n_missing = float(np.isnan(values).sum())
+    def _numeric_domain(self, name: str, col: dict[str, Any], rho: float | None, rng: np.random.Generator,
+                        public: tuple[float, float] | None, integer: bool) -> tuple[dict[str, Any], NumericGrid | None, float]:
+        """A numeric column's bounds (public, exact without DP, or DP from its bucket counts) → its grid."""
         spec: dict[str, Any] = {"column": name, "type": "numerical", "labels": [], "counts": [], "variance": [],
                                 "integer": integer, "low": None, "high": None}
         hist_rho = rho
@@ -105,40 +139,23 @@ class DPDiscretizer:
             low, high = float(public[0]), float(public[1])
             spec["bounds_source"] = "public"
         elif rho is None:
-            low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+            low, high = _bucket_range(col) if col["present"] else (0.0, 0.0)
             spec["bounds_source"] = "data (no DP)"
         else:
-            found = dp_bounds(finite, rho * _BOUNDS_SHARE, rng) if len(finite) else None
+            found = dp_bounds_from_counts(col["buckets"], rho * _BOUNDS_SHARE, rng) if col["present"] else None
             hist_rho = rho * (1 - _BOUNDS_SHARE)
             spec["bounds_source"] = "dp"
-            if found is None:
-                low = high = math.nan
-            else:
-                low, high = found
+            low, high = found if found is not None else (math.nan, math.nan)
         sigma = 0.0 if hist_rho is None else gaussian_sigma(hist_rho)
-        if math.isfinite(low) and math.isfinite(high) and high >= low and (len(finite) or public is not None):
-            self._numeric_bins(spec, finite, low, high, integer, sigma, rng)
-        elif len(finite):
-            log.warning("column %r: no numeric range could be released at this budget; it will be sampled as missing", name)
-        self._add_missing(spec, n_missing, sigma, rng)
-        return spec
+        usable = math.isfinite(low) and math.isfinite(high) and high >= low and (col["present"] or public is not None)
+        return spec, numeric_grid(low, high, integer, self.grid) if usable else None, sigma
 
-    def _numeric_bins(self, spec: dict[str, Any], finite: np.ndarray, low: float, high: float, integer: bool,
-                      sigma: float, rng: np.random.Generator) -> None:
-        """Noisy fine histogram over [low, high] (+ zero atom) → ``n_bins`` quantile bins."""
-        if integer:
-            low, high = math.floor(low), math.ceil(high)
-            width = max(1.0, float(math.ceil((high - low + 1) / self.grid)))
-            cells = math.ceil((high - low + 1) / width)
-        else:
-            cells = self.grid
-            width = (high - low) / cells if high > low else 1.0
-        x = np.clip(finite, low, high)
-        atom = bool(low <= 0.0 <= high)
-        is_zero = (x == 0.0) if atom else np.zeros(len(x), dtype=bool)
-        cell = np.minimum(((x[~is_zero] - low) // width).astype(np.int64), cells - 1)
-        counts = np.bincount(cell, minlength=cells).astype(float)
-        noisy = counts + (rng.normal(0.0, sigma, cells) if sigma else 0.0)
+    def _numeric_bins(self, spec: dict[str, Any], grid: NumericGrid, tally: dict[str, Any], sigma: float,
+                      cell_noise: Any, zero_noise: float) -> None:
+        """Noisy fine histogram over the grid (+ zero atom) → ``n_bins`` quantile bins."""
+        low, width, cells = grid.low, grid.width, grid.cells
+        counts = np.asarray(tally["cells"], dtype=float)
+        noisy = counts + cell_noise
         weights = np.clip(noisy, 0.0, None)
         # quantile bins: cut the cumulative noisy mass into n_bins equal parts at cell boundaries. The
         # cut uses the unclipped counts: their noise has mean 0, whereas clipping at 0 adds ~0.4σ to
@@ -151,13 +168,13 @@ class DPDiscretizer:
         else:
             starts = np.array([0])
         stops = np.append(starts[1:], cells)
-        spec.update(low=float(low), high=float(high), width=float(width), cells=int(cells),
+        spec.update(low=float(low), high=float(grid.high), width=float(width), cells=int(cells),
                     cell_weights=weights.tolist(), bin_starts=starts.tolist())
         spec["labels"] = [f"[{low + s * width:.6g}, {low + e * width:.6g})" for s, e in zip(starts, stops)]
         spec["counts"] = [float(noisy[s:e].sum()) for s, e in zip(starts, stops)]
         spec["variance"] = [sigma**2 * float(e - s) for s, e in zip(starts, stops)]
-        if atom:
-            zero = float(is_zero.sum()) + (float(rng.normal(0.0, sigma)) if sigma else 0.0)
+        if grid.atom:
+            zero = float(tally["zero"]) + zero_noise
             if zero > (_PUBLIC_CELL_SIGMAS * sigma if sigma else 0.0):
                 spec["labels"].append("0")
                 spec["counts"].append(zero)
@@ -165,8 +182,8 @@ class DPDiscretizer:
                 spec["zero_code"] = len(spec["labels"]) - 1
 
     @staticmethod
-    def _add_missing(spec: dict[str, Any], n_missing: float, sigma: float, rng: np.random.Generator) -> None:
-        noisy = n_missing + (float(rng.normal(0.0, sigma)) if sigma else 0.0)
+    def _add_missing(spec: dict[str, Any], n_missing: float, sigma: float, noise: float) -> None:
+        noisy = n_missing + noise
         if noisy > (_PUBLIC_CELL_SIGMAS * sigma if sigma else 0.0) or not spec["labels"]:
             spec["labels"].append(MISSING_CODE_LABEL)
             spec["counts"].append(max(noisy, 0.0))
@@ -285,3 +302,8 @@ class DPDiscretizer:
         obj = cls(int(state["n_bins"]), int(state["grid"]))
         obj.columns = list(state["columns"])
         return obj
+
+
+def _bucket_range(col: dict[str, Any]) -> tuple[float, float]:
+    """Without DP (the ε = ∞ reference): the exact min and max the tally carries."""
+    return float(col["min"]), float(col["max"])

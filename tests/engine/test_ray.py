@@ -20,12 +20,14 @@ import yaml
 ray = pytest.importorskip("ray", reason="synthkit[ray] not installed")
 
 from synthkit.engine import EngineSpec, create_engine  # noqa: E402
+from synthkit.errors import DataError  # noqa: E402
 from synthkit.evaluate.schema import validate_metrics  # noqa: E402
 from synthkit.io.lake import LakeSource  # noqa: E402
 from synthkit.models import create  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from lake_data import write_lake  # noqa: E402
+from sink_checks import assert_same_rows, execute, old_rows, staging_tables  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -94,6 +96,28 @@ def test_killed_sampling_actor_still_yields_exactly_n_unique_rows(cluster: objec
     with create_engine(EngineSpec(num_workers=2, block_rows=2_500)) as eng:  # the retried block is the same block
         eng.sample(model_dir, 9_000, seed=4, out_dir=tmp_path / "local")
     pd.testing.assert_frame_equal(frame, pd.read_parquet(tmp_path / "local"))
+
+
+@pytest.mark.postgres
+def test_ray_workers_sink_to_postgres_and_a_writer_killed_mid_transaction_is_retried(
+        cluster: object, model_dir: Path, tmp_path: Path, pg_url: str) -> None:
+    """Workers COPY the parts into a staging table; the one killed inside part 2's transaction is
+    retried and the table ends with exactly the Parquet rows. An append the target's CHECK
+    constraint refuses leaves the old rows and no staging table."""
+    out = tmp_path / "synthetic"
+    execute(pg_url, "CREATE TABLE synth (x int)", "INSERT INTO synth VALUES (1), (2)")
+    with _ray(options={"kill_sink_part": 2}) as eng:
+        eng.sample(model_dir, 9_000, seed=4, out_dir=out)
+        result = eng.sink_sql(out, pg_url, "synth")
+    assert (tmp_path / ".sink-killed-2").is_file()  # a worker process was SIGKILLed before its commit
+    assert (result.rows, result.parts, result.loaded_by, result.method) == (9_000, 4, "workers", "COPY")
+    assert_same_rows(pg_url, "synth", out)
+    assert staging_tables(pg_url) == []
+    execute(pg_url, "ALTER TABLE synth ADD CONSTRAINT small_a CHECK (a < 1) NOT VALID")
+    before = old_rows(pg_url)
+    with _ray() as eng, pytest.raises(DataError, match="small_a"):
+        eng.sink_sql(out, pg_url, "synth", if_exists="append")
+    assert old_rows(pg_url) == before and staging_tables(pg_url) == []
 
 
 def test_merged_statistics_on_ray_equal_local(cluster: object, lake: Path) -> None:

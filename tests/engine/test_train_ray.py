@@ -96,23 +96,30 @@ def test_killed_worker_resumes_from_checkpoint_with_the_same_weights(
         assert torch.equal(resumed.net_.state_dict()[key], value), key
 
 
-def test_trained_file_loads_and_samples_without_ray(fitted: dict[str, Any], adult_small: pd.DataFrame,
-                                                    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    model = _arm(fitted, adult_small, 2, tmp_path_factory.mktemp("ckpt"))
-    model.save(tmp_path / "model")
+def _load_without_ray(folder: Path) -> dict[str, Any]:
+    """Load the model folder in a fresh interpreter where ``import ray`` fails, sample 200 rows; what it saw."""
     script = textwrap.dedent(f"""
         import json, sys
         sys.modules["ray"] = None  # any import of ray now fails
         import synthkit.models
-        model = synthkit.models.load({str(tmp_path / "model")!r})
+        model = synthkit.models.load({str(folder)!r})
         rows = model.sample(200, seed=1)
-        print(json.dumps({{"rows": len(rows), "columns": list(rows.columns), "ray": "ray" in sys.modules and sys.modules["ray"] is not None}}))
+        guarantee = getattr(model, "privacy_guarantee_", None) or {{}}
+        print(json.dumps({{"rows": len(rows), "columns": list(rows.columns), "epsilon_spent": guarantee.get("epsilon_spent"),
+                           "ray": "ray" in sys.modules and sys.modules["ray"] is not None}}))
     """)
     env = {**os.environ, "SYNTHKIT_QUIET": "1"}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"rows": 200, "columns": list(adult_small.columns), "ray": False}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_trained_file_loads_and_samples_without_ray(fitted: dict[str, Any], adult_small: pd.DataFrame,
+                                                    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    model = _arm(fitted, adult_small, 2, tmp_path_factory.mktemp("ckpt"))
+    model.save(tmp_path / "model")
+    result = _load_without_ray(tmp_path / "model")
+    assert result == {"rows": 200, "columns": list(adult_small.columns), "epsilon_spent": None, "ray": False}
     local = model.sample(200, seed=1)
     assert set(local["workclass"].dropna()) <= set(adult_small["workclass"].dropna())
 
@@ -150,9 +157,93 @@ def test_early_stopping_and_time_budget_hold_across_workers(cluster: Any, adult_
     assert timed.fit_info_["stop_reason"] == "time" and timed.fit_info_["epochs"] == 1
 
 
-def test_differential_privacy_is_refused_on_ray_with_a_clear_error(cluster: Any, adult_small: pd.DataFrame,
-                                                                    tmp_path: Path) -> None:
-    from synthkit.errors import ConfigError
+# -- differential privacy ----------------------------------------------------------------------------
+DP = {"epsilon": 3.0, "epochs": 2, "hidden": 16, "latent": 4, "batch_size": 200, "n_bins": 8}
 
-    with pytest.raises(ConfigError, match="differential privacy"):
-        _fit("vae", adult_small, 1, tmp_path, params={"epsilon": 1.0, "epochs": 1})
+
+def _dp(fitted: dict[str, Any], data: pd.DataFrame, storage: Path) -> Any:
+    """dp-vae on 2 workers, uninterrupted (cached for the DP tests)."""
+    if "dp" not in fitted:
+        fitted["dp"] = _fit("dp-vae", data, 2, storage, params=DP)
+    return fitted["dp"]
+
+
+def test_dp_vae_on_two_workers_spends_exactly_the_in_process_budget(fitted: dict[str, Any], adult_small: pd.DataFrame,
+                                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Domains released from counts merged over the workers equal the in-process release (same counts,
+    same seeded noise); σ, q and the steps come from the same plan, so the guarantee is the same and
+    spends the budget to the accountant's calibration tolerance."""
+    ray_model = _dp(fitted, adult_small, tmp_path_factory.mktemp("ckpt"))
+    local = get("dp-vae")(metadata=profile(adult_small), **DP).fit(adult_small)
+    assert ray_model.discretizer_.to_state() == local.discretizer_.to_state()
+    remote, here = ray_model.privacy_guarantee_, local.privacy_guarantee_
+    assert remote["sgd_history"] == here["sgd_history"] and remote["sgd_history"][0][2] == ray_model.steps_ == 20
+    assert remote["epsilon_spent"] == pytest.approx(here["epsilon_spent"], rel=1e-12)
+    assert 0.98 * DP["epsilon"] <= remote["epsilon_spent"] <= DP["epsilon"], remote
+    rows = ray_model.sample(500, seed=0)
+    assert list(rows.columns) == list(adult_small.columns)
+    share = (rows["income"] == ">50K").mean()  # it learned the marginal through the noise (real: 0.24)
+    assert 0.05 < share < 0.5, share
+
+
+def test_dp_run_killed_mid_training_spends_the_epsilon_of_an_uninterrupted_run(
+        fitted: dict[str, Any], adult_small: pd.DataFrame, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """SIGKILL of rank 1 at step 2 of the second window: the group restarts from the first window's
+    checkpoint, replays the window with the same Poisson batches and noise, and counts each step once."""
+    marker = tmp_path / "killed"
+    resumed = _fit("dp-vae", adult_small, 2, tmp_path, params=DP,
+                   fail_at={"epoch": 1, "step": 2, "rank": 1, "marker": str(marker)})
+    assert marker.read_text() == "killed"
+    uninterrupted = _dp(fitted, adult_small, tmp_path_factory.mktemp("ckpt"))
+    assert resumed.steps_ == uninterrupted.steps_ == 20
+    assert resumed.privacy_guarantee_ == uninterrupted.privacy_guarantee_
+    for key, value in uninterrupted.decoder_.state_dict().items():
+        assert torch.equal(resumed.decoder_.state_dict()[key], value), key
+
+
+def test_dp_model_file_loads_and_samples_without_ray(fitted: dict[str, Any], adult_small: pd.DataFrame, tmp_path: Path,
+                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+    model = _dp(fitted, adult_small, tmp_path_factory.mktemp("ckpt"))
+    model.save(tmp_path / "model")
+    result = _load_without_ray(tmp_path / "model")
+    assert result == {"rows": 200, "columns": list(adult_small.columns), "ray": False,
+                      "epsilon_spent": model.privacy_guarantee_["epsilon_spent"]}
+
+
+@pytest.mark.slow  # one more 2-worker fit (~1-2 min on 2 shared cores)
+def test_dp_gan_on_two_workers_spends_the_in_process_budget(cluster: Any, adult_small: pd.DataFrame, tmp_path: Path) -> None:
+    """gan with epsilon: the critic is DP-trained across the workers (real and generated rows clipped
+    one by one), the generator follows each step identically on every worker."""
+    params = {"epsilon": 3.0, "epochs": 2, "batch_size": 200, "n_bins": 8, "embedding_dim": 8,
+              "generator_dims": (16,), "critic_dims": (16,)}
+    ray_model = _fit("gan", adult_small, 2, tmp_path, params=params)
+    local = get("gan")(metadata=profile(adult_small), **params).fit(adult_small)
+    assert ray_model.discretizer_.to_state() == local.discretizer_.to_state()
+    assert ray_model.privacy_guarantee_["sgd_history"] == local.privacy_guarantee_["sgd_history"]
+    assert ray_model.privacy_guarantee_["epsilon_spent"] == pytest.approx(local.privacy_guarantee_["epsilon_spent"], rel=1e-12)
+    rows = ray_model.sample(300, seed=0)
+    assert list(rows.columns) == list(adult_small.columns) and rows["age"].between(0, 200).all()
+
+
+@pytest.mark.slow  # a whole pipeline (profile, Ray Train, Ray sampling, evaluation): ~1-2 min on 2 shared cores
+def test_pipeline_on_ray_with_epsilon_trains_on_ray_and_reports_the_guarantee(cluster: Any, adult_small: pd.DataFrame,
+                                                                              tmp_path: Path) -> None:
+    """engine: ray + a DP model: Ray Train over the training rows, and metrics.json carries the guarantee."""
+    import yaml
+
+    from synthkit.pipeline import run
+
+    adult_small.to_parquet(tmp_path / "adult.parquet")
+    cfg = {"name": "dp-ray", "output_dir": str(tmp_path / "out"), "source": {"path": str(tmp_path / "adult.parquet")},
+           "model": {"name": "dp-vae", "params": DP}, "sample": {"rows": 500}, "report": {"enabled": False},
+           "evaluate": {"max_rows": 300, "families": ["fidelity"]},
+           "engine": {"kind": "ray", "num_workers": 2, "cpus_per_worker": 0.5, "sample_rows": 500}}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(cfg))
+    result = run(tmp_path / "run.yaml")
+    assert result.status == "ok", result.to_dict()
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    engine = json.loads((tmp_path / "out" / "engine.json").read_text())
+    assert engine["fit"]["method"] == "Ray Train over all training rows" and engine["fit"]["workers"] == 2
+    dp = metrics["privacy"]["dp"]
+    assert dp["epsilon"] == DP["epsilon"] and 0.98 * DP["epsilon"] <= dp["epsilon_spent"] <= DP["epsilon"]
+    assert dp["mechanism"] == "dp-sgd" and "differential privacy" in dp["statement"]

@@ -189,3 +189,16 @@ def test_unreadable_path_is_a_clear_error(tmp_path):
     target = Path(tmp_path / "loop.csv")
     target.symlink_to(target)
     attempt("read", lambda: read(target), expect="error", words=("loop.csv",), error=DataError)
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("a,,c", ["a", "column_2", "c"]),  # a blank in the middle: still the header, not a data row
+    (",x,y", ["column_1", "x", "y"]),  # R's unnamed row-name column
+])
+def test_blank_header_names_are_named_by_position(header, expected, tmp_path):
+    path = tmp_path / "blank_header.csv"
+    path.write_text(f"{header}\n1,2,3\n4,5,6\n")
+    df = read(path)
+    assert list(df.columns) == expected
+    assert len(df) == 2
+    assert df.iloc[:, 1].tolist() == [2, 5]

@@ -77,6 +77,14 @@ def test_every_column_type_reads_with_its_pandas_dtype(typed_db: str) -> None:
     assert df.loc[df["id"] == 19, "name"].item() == ""  # empty text is not NULL
 
 
+def test_query_reads_tell_nullable_ints_from_floats(typed_db: str) -> None:
+    """A query carries no reflected types; ints with NULLs still come back Int64, numerics float64."""
+    df = read(typed_db, query="SELECT id, big, amount FROM lake.people ORDER BY id")
+    assert {c: str(t) for c, t in df.dtypes.items()} == {"id": "int64", "big": "Int64", "amount": "float64"}
+    (nulls,), = _sql(typed_db, "SELECT count(*) FROM lake.people WHERE big IS NULL")
+    assert nulls > 0 and df["big"].isna().sum() == nulls
+
+
 @pytest.mark.parametrize("method", ["copy", "insert"])
 def test_typed_table_round_trips_through_write(typed_db: str, method: str) -> None:
     original = read(typed_db, table="lake.people")

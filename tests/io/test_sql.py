@@ -137,3 +137,15 @@ def test_declared_keys_are_reflected(tmp_path: Path) -> None:
         ("visits", "patient", "patients", "pid")]
     report = ds.validate()
     assert report.orphans[0]["count"] == 1  # visit 12 points at a patient that does not exist
+
+
+def test_query_keeps_integers_with_nulls_as_integers(tmp_path: Path) -> None:
+    """A query has no declared types: ints with NULLs come back Int64, fractions stay float."""
+    url = _url(tmp_path)
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        conn.execute("CREATE TABLE t (n INTEGER, x REAL)")
+        conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, 0.5), (None, None), (3_000_000_000, 2.0)])
+    got = read(url, query="SELECT n, x FROM t ORDER BY rowid")
+    assert str(got["n"].dtype) == "Int64" and str(got["x"].dtype) == "float64"
+    assert got["n"].tolist()[0] == 1 and got["n"].isna().tolist() == [False, True, False]
+    assert got["n"].iloc[2] == 3_000_000_000
