@@ -18,7 +18,6 @@ from pathlib import Path
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import argparse
 import json
 import logging
 import os
@@ -52,17 +51,11 @@ def score(data: dict[str, Any], parts: dict[str, pd.DataFrame], synth: pd.DataFr
 
 
 def main() -> None:
+    """``--entities`` members, as many non-members and reference entities."""
     from benchmarks_sequence import beijing, icu  # type: ignore[import-not-found]
+    from sequence_diagnose import arguments  # type: ignore[import-not-found]
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entities", type=int, default=1000, help="members; as many non-members and reference entities")
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--datasets", default="beijing")
-    parser.add_argument("--params", default="{}", help="extra sequence parameters as JSON")
-    parser.add_argument("--tag", default="")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = arguments(__doc__.splitlines()[0], 40, "beijing")
     import torch
 
     from synthkit.models import create
@@ -92,11 +85,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO / "benchmarks"))
-    import importlib.util
+    from sequence_diagnose import load_loaders  # type: ignore[import-not-found]
 
-    spec = importlib.util.spec_from_file_location("benchmarks_sequence", REPO / "benchmarks" / "sequence.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["benchmarks_sequence"] = module
-    spec.loader.exec_module(module)
+    load_loaders()
     main()
