@@ -287,7 +287,7 @@ class SequenceSynthesizer(Synthesizer):
                            [k.vocab_size for k in codecs] + [k.fine + 1 for k in fines], self.hidden, self.embed,
                            [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
                            [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
-                           latent=self.latent_, integrator=self._integrator())
+                           latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines))
 
     def _integrator(self) -> Integrator:
         window = getattr(self, "window_", None) if self.time_ else None

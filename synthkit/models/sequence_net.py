@@ -186,7 +186,7 @@ class SequenceNet(nn.Module):
 
     def __init__(self, context_vocab: list[int], step_vocab: list[int], hidden: int = 128, embed: int = 64,
                  missing_tokens: list[Any] | None = None, ranks: list[list[float]] | None = None, latent: int = 0,
-                 integrator: Integrator | None = None) -> None:
+                 integrator: Integrator | None = None, repeat_tokens: list[int] | None = None) -> None:
         super().__init__()
         # running levels of integrated channels (smooth series written as steps, elapsed time)
         self.integrator = integrator if integrator is not None else Integrator([], {})
@@ -219,6 +219,8 @@ class SequenceNet(nn.Module):
         self.own_emb = nn.ModuleList([nn.Embedding(v + 1, hidden) for v in step_vocab])
         self.heads = nn.ModuleList([nn.Sequential(nn.LayerNorm(hidden), nn.ReLU(), nn.Linear(hidden, v)) for v in step_vocab])
         self.step_vocab = list(step_vocab)
+        # "same as the previous observation" per column (-1: none); never drawn before a first observation
+        self.repeat_tokens = list(repeat_tokens or [-1] * len(step_vocab))
         # per-entity latent (a VAE over whole sequences): what the context does not say about an
         # entity (a patient's own baseline and volatility, a windy or a still week) is drawn once
         # per entity and conditions every step, instead of being re-decided step by step
@@ -319,6 +321,9 @@ class SequenceNet(nn.Module):
             for i, head in enumerate(self.heads):
                 logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[:, 0, i])), known)
                 logits = self.integrator.room(i, logits, level, (lengths - 1 - t).clamp(min=0))
+                if self.repeat_tokens[i] >= 0:
+                    nothing_yet = carried[:, 0, i] == self.step_vocab[i]
+                    logits[:, self.repeat_tokens[i]] = logits[:, self.repeat_tokens[i]].masked_fill(nothing_yet, -1e9)
                 probs = torch.softmax(logits / temperature, dim=-1)
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
                 drawn.append(token)
