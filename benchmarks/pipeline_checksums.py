@@ -25,10 +25,14 @@ QUICK = {
 }
 
 
+#: wall-clock values: stage and evaluation durations, and model=auto's time budgets (shares of what is left)
+_DURATIONS = ("timings", "seconds", "fit_minutes_allowed", "refit_minutes")
+
+
 def _drop_timings(node: object) -> object:
-    """metrics.json without wall-clock durations (``timings`` of stages, ``seconds`` of evaluations)."""
+    """metrics.json without wall-clock values (:data:`_DURATIONS`)."""
     if isinstance(node, dict):
-        return {k: _drop_timings(v) for k, v in node.items() if k not in ("timings", "seconds")}
+        return {k: _drop_timings(v) for k, v in node.items() if k not in _DURATIONS}
     if isinstance(node, list):
         return [_drop_timings(v) for v in node]
     return node

@@ -23,26 +23,31 @@ import yaml
 from synthkit.utils.atomic import write_json, write_text
 
 COLUMNS = 30
+RATE_ROWS = 2_000_000  # rows sampled per worker count for the 1 -> 2 worker rates
 
 
 class Watch:
     """Peak RSS of this process and of its largest / all descendant processes while running."""
 
     def __init__(self) -> None:
-        self.driver = self.worker = self.workers_total = 0
+        self.driver = self.worker = self.workers_total = self.cluster_processes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         me = psutil.Process()
         while not self._stop.wait(0.2):
-            try:
-                kids = [k.memory_info().rss for k in me.children(recursive=True) if k.is_running()]
-            except psutil.Error:
-                kids = []
+            kids, system = [], []
+            for kid in me.children(recursive=True):
+                try:  # Ray's task/actor processes are titled "ray::..."; raylet, GCS and agents are the cluster's own
+                    rss, title = kid.memory_info().rss, " ".join(kid.cmdline()[:1])
+                except psutil.Error:
+                    continue
+                (kids if title.startswith("ray::") else system).append(rss)
             self.driver = max(self.driver, me.memory_info().rss)
             self.worker = max([self.worker, *kids])
             self.workers_total = max(self.workers_total, sum(kids))
+            self.cluster_processes = max(self.cluster_processes, sum(system))
 
     def __enter__(self) -> Watch:
         self._thread.start()
@@ -106,7 +111,7 @@ def main(engine: str, rows: int, out: Path) -> None:
     load_start = os.getloadavg()
     data_seconds = write_data(rows, work / "lake")
     cfg = {"name": f"scale-{engine}", "output_dir": str(work / "run"), "source": {"path": str(work / "lake")},
-           "model": {"name": "copula"}, "evaluate": {"target": "cat_1", "max_rows": 20_000},
+           "model": {"name": "copula"}, "sample": {"rows": rows}, "evaluate": {"target": "cat_1", "max_rows": 20_000},
            "report": {"enabled": False}, "engine": {"kind": engine, "num_workers": 2, "sample_rows": 20_000}}
     (work / "run.yaml").write_text(yaml.safe_dump(cfg))
     with Watch() as watch:
@@ -115,15 +120,17 @@ def main(engine: str, rows: int, out: Path) -> None:
         total = time.perf_counter() - t0
     metrics = json.loads((work / "run" / "metrics.json").read_text())
     details = json.loads((work / "run" / "engine.json").read_text())
-    rate = {w: sampling_rate(engine, work / "run" / "model", rows, w, work) for w in (1, 2)}
+    rate_rows = min(rows, RATE_ROWS)  # rows/s settles long before 10 M rows; the run itself sampled all of them
+    rate = {w: sampling_rate(engine, work / "run" / "model", rate_rows, w, work) for w in (1, 2)}
     res: dict[str, Any] = {
         "engine": engine, "rows": rows, "columns": COLUMNS, "status": result.status,
         "data_write_seconds": round(data_seconds, 1),
         "stages": {k: round(v, 2) for k, v in result.timings.items()},
         "end_to_end_seconds": round(total, 1),
         "peak_rss_gb": {"driver": round(watch.driver / 2**30, 3), "largest_worker": round(watch.worker / 2**30, 3),
-                        "all_workers": round(watch.workers_total / 2**30, 3)},
-        "sampling": {"rows_per_s_1_worker": round(rate[1]), "rows_per_s_2_workers": round(rate[2]),
+                        "all_workers": round(watch.workers_total / 2**30, 3),
+                        "ray_system_processes": round(watch.cluster_processes / 2**30, 3)},
+        "sampling": {"rows": rate_rows, "rows_per_s_1_worker": round(rate[1]), "rows_per_s_2_workers": round(rate[2]),
                      "scaling_efficiency": round(rate[2] / (2 * rate[1]), 3)},
         "fidelity": metrics.get("fidelity", {}).get("score"), "column_shapes": metrics.get("fidelity", {}).get("column_shapes"),
         "samples": details.get("samples"), "audit": {k: details["audit"].get(k) for k in ("reproduced_rows", "synthetic_rows")},
@@ -131,8 +138,9 @@ def main(engine: str, rows: int, out: Path) -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
     res["cost_model"] = cost_model(res)
-    write_json(out / "scale.json", res)
-    write_text(out / "scale.md", to_markdown(res))
+    name = "scale" if engine == "local" else f"scale_{engine}"  # a Ray run does not overwrite the local one
+    write_json(out / f"{name}.json", res)
+    write_text(out / f"{name}.md", to_markdown(res))
     print(to_markdown(res))
 
 
@@ -148,7 +156,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         *[f"| {k} | {v} |" for k, v in res["stages"].items()],
         f"| **end to end** | **{res['end_to_end_seconds']}** |", "",
         f"Peak RSS: driver {rss['driver']} GB, largest worker process {rss['largest_worker']} GB, all workers "
-        f"{rss['all_workers']} GB (local engine: workers are threads of the driver).", "",
+        f"{rss['all_workers']} GB, Ray's own processes (raylet, GCS, agents) {rss.get('ray_system_processes', 0)} GB "
+        "(local engine: workers are threads of the driver).", "",
         f"Sampling: {res['sampling']['rows_per_s_1_worker']:,} rows/s with 1 worker, {res['sampling']['rows_per_s_2_workers']:,} "
         f"with 2: scaling efficiency {res['sampling']['scaling_efficiency']}.", "",
         f"Fidelity {res['fidelity']} (column shapes {res['column_shapes']} over all rows); evaluation samples {res['samples']}; "

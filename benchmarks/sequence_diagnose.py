@@ -104,18 +104,35 @@ def diagnose(real: pd.DataFrame, synth: pd.DataFrame, entity: str, time: str, me
     return {"discriminator": full, "ablation": ablation, "probes": probes}
 
 
-def main() -> None:
-    from benchmarks_sequence import beijing, icu  # type: ignore[import-not-found]
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str, epochs: int, datasets: str) -> argparse.Namespace:
+    """Command line shared by the sequence diagnosis and privacy scripts."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--entities", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--datasets", default="beijing,icu")
+    parser.add_argument("--datasets", default=datasets)
     parser.add_argument("--params", default="{}", help="extra sequence parameters as JSON")
     parser.add_argument("--tag", default="")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    return args
+
+
+def load_loaders() -> None:
+    """``benchmarks/sequence.py`` importable as ``benchmarks_sequence`` (its dataset loaders)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmarks_sequence", REPO / "benchmarks" / "sequence.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["benchmarks_sequence"] = module
+    spec.loader.exec_module(module)
+
+
+def main() -> None:
+    from benchmarks_sequence import beijing, icu  # type: ignore[import-not-found]
+
+    args = arguments(__doc__.splitlines()[0], 15, "beijing,icu")
     import json
 
     import torch
@@ -138,12 +155,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("benchmarks_sequence", REPO / "benchmarks" / "sequence.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["benchmarks_sequence"] = module
-    spec.loader.exec_module(module)
+    load_loaders()
     main()

@@ -27,9 +27,11 @@ def iter_arrow_batches(source: Any, columns: list[str] | None, batch_rows: int) 
         for start in range(0, len(frame), batch_rows):
             yield pa.Table.from_pandas(frame.iloc[start:start + batch_rows], preserve_index=False)
         return
-    # no read-ahead beyond the batch at hand: memory stays one batch per worker, not a window of the table
+    # no read-ahead beyond the batch at hand: memory stays one batch per worker, not a window of the
+    # table. A threaded scan ignores the read-ahead limits when its consumer is slower than the disk:
+    # it kept decoding files ahead of the workers (peak memory grew with the table), so it is serial
     for batch in source.dataset().to_batches(columns=columns, batch_size=batch_rows, batch_readahead=0,
-                                              fragment_readahead=1):
+                                              fragment_readahead=0, use_threads=False):
         if batch.num_rows:
             yield pa.Table.from_batches([batch])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synthkit.engine.train_dp import DpVaeRecipe
+from synthkit.engine.train_dp import DpGanRecipe, DpVaeRecipe
 from synthkit.engine.train_gan_vae import GanRecipe, VaeRecipe
 from synthkit.engine.train_recipes import ArmRecipe, FlowRecipe, Recipe
 from synthkit.errors import ConfigError
@@ -12,17 +12,18 @@ __all__ = ["recipe_for", "trains_on_ray"]
 
 
 def recipe_for(model: Synthesizer) -> Recipe:
-    """The recipe of ``model`` (arm, flow, vae, gan; vae and dp-vae with DP); a clear error for the others."""
+    """The recipe of ``model`` (arm, flow, vae, gan; vae, dp-vae and gan with DP); a clear error for the others."""
     if getattr(model, "dp_enabled", False):
-        if model.name in DpVaeRecipe.kinds:
-            return DpVaeRecipe(model)
+        for dp_cls in (DpVaeRecipe, DpGanRecipe):
+            if model.name in dp_cls.kinds:
+                return dp_cls(model)
         raise ConfigError(f"{model.name} with differential privacy (epsilon=) cannot be trained on Ray: DP-SGD on Ray "
-                          "covers vae and dp-vae; use one of them, or engine: local")
+                          "covers vae, dp-vae and gan; use one of them, or engine: local")
     for cls in (ArmRecipe, FlowRecipe, VaeRecipe, GanRecipe):
         if model.name in cls.kinds:
             return cls(model)
     raise ConfigError(f"model {model.name!r} cannot be trained on Ray (distributed training covers arm, gan, vae, flow, "
-                      "and vae / dp-vae with differential privacy); use engine: local")
+                      "and vae / dp-vae / gan with differential privacy); use engine: local")
 
 
 def trains_on_ray(model: Synthesizer) -> bool:

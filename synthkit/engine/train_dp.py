@@ -21,7 +21,7 @@ The in-process DP path (:mod:`synthkit.models.dp_neural`) is the reference; on a
    batches and noise, so every step is charged exactly once: the ε of a resumed run is the ε of
    an uninterrupted one. The guarantee goes into ``privacy_guarantee_`` as in-process.
 
-Models: ``vae`` with ``epsilon=`` (or ``dp=True``) and ``dp-vae``. Exact training losses on real
+Models: ``vae`` and ``gan`` with ``epsilon=`` (or ``dp=True``), and ``dp-vae``. Exact training losses on real
 rows are not DP: they are not checkpointed or reported.
 """
 
@@ -35,17 +35,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from synthkit.engine.train_recipes import Recipe
 from synthkit.errors import ConfigError
+from synthkit.models.condvec import CondSampler
 from synthkit.models.dp_neural import code_spans
+from synthkit.models.gan import Critic
 from synthkit.models.nn_base import SpanLayout
 from synthkit.models.vae import Encoder, _DPNet
 from synthkit.privacy.accounting import PrivacyLedger
 from synthkit.privacy.tally import domain_tally, grid_tally, merge_tallies
 
-__all__ = ["DP_WINDOW_ROWS", "DpVaeRecipe", "dp_finish", "dp_prepare"]
+__all__ = ["DP_WINDOW_ROWS", "DpGanRecipe", "DpVaeRecipe", "dp_finish", "dp_prepare"]
 
 log = logging.getLogger(__name__)
 DP_WINDOW_ROWS = 500_000  # sampled rows one worker holds for a window of steps (encoded codes: ~8 B per column)
@@ -57,6 +60,7 @@ class DpVaeRecipe(Recipe):
     kinds = ("vae", "dp-vae")
     dtype = torch.int64
     dp = True
+    randomness = "error"  # torch.func.vmap: the per-row loss draws no random numbers of its own
 
     def prepare_dp(self) -> None:
         """The networks over the released domains (after :func:`dp_prepare`), seeded as in-process."""
@@ -96,12 +100,17 @@ class DpVaeRecipe(Recipe):
     def dp_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=self.model.lr, weight_decay=self.model.weight_decay)
 
-    def noise_width(self) -> int:
-        """Per-row latent noise (the reparametrization), drawn by the worker from the step's seed."""
-        return int(self.model.latent_dim)
+    def extra_optimizers(self) -> list[torch.optim.Optimizer]:
+        """Optimizers of networks updated after each DP step (post-processing); checkpointed too."""
+        return []
 
-    def inputs(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.model._dp_one_hot(codes)
+    def step_inputs(self, codes: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows clipped one by one, per-row extra input): one-hot rows and their latent noise."""
+        x = self.model._dp_one_hot(codes)
+        return x, torch.randn((len(x), int(self.model.latent_dim)), generator=generator).to(x.device)
+
+    def after_step(self, generator: torch.Generator) -> None:
+        """Work after each DP step that reads no real row (nothing for the VAE)."""
 
     def row_loss(self, call: Callable[..., Any], x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """(rows,) the in-process DP loss: loss_factor · cross-entropy of the codes + KL."""
@@ -159,3 +168,68 @@ def dp_finish(model: Any, ledger: PrivacyLedger | None, plan: dict[str, Any], lo
         ledger.sgd_step(plan["sigma"], plan["q"], taken)
     reason = "time" if loop["stop_reason"] == "time" else ("epochs" if plan["steps"] == plan["planned"] else "budget")
     model._dp_record(ledger, plan["sigma"], taken, reason, [])
+
+
+class DpGanRecipe(DpVaeRecipe):
+    """``gan`` with DP: the critic is trained by DP-SGD on real rows and as many generated rows (each
+    clipped on its own), the generator follows each step against the DP critic (post-processing), as
+    in-process (:meth:`synthkit.models.gan.TabularGAN._fit_dp`)."""
+
+    kinds = ("gan",)
+    randomness = "different"  # the critic's dropout: a mask per row (from the step's seeded global generator)
+
+    def prepare_dp(self) -> None:
+        m = self.model
+        m.cond_ = CondSampler([], [])  # no conditional vector with DP
+        m._build_modules({})
+        self.critic = Critic(m.layout_.dim, m.critic_dims, pac=1)
+
+    def weights(self) -> dict[str, nn.Module]:
+        return {"generator": self.model.generator_}
+
+    def trained(self) -> dict[str, nn.Module]:
+        return {"generator": self.model.generator_, "critic": self.critic}
+
+    def dp_module(self) -> nn.Module:
+        return self.critic
+
+    def dp_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=self.model.lr, betas=(0.5, 0.9))
+
+    def extra_optimizers(self) -> list[torch.optim.Optimizer]:
+        m = self.model
+        self.opt_g = m._adam(m.generator_.parameters(), betas=(0.5, 0.9), weight_decay=m.weight_decay)
+        return [self.opt_g]
+
+    def _fake(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        m = self.model
+        dev = m.device_
+        z = torch.randn((n, m.embedding_dim), generator=generator).to(dev)
+        return m.layout_.activate(m.generator_(z), tau=m.tau, generator=generator if dev.type == "cpu" else None)
+
+    def step_inputs(self, codes: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real one-hot rows and as many generated rows; per row +1 (real) or -1 (generated)."""
+        real = self.model._dp_one_hot(codes)
+        with torch.no_grad():
+            fake = self._fake(len(real), generator)
+        sign = torch.cat([torch.ones(len(real)), -torch.ones(len(real))])[:, None].to(real.device)
+        return torch.cat([real, fake]), sign
+
+    def row_loss(self, call: Callable[..., Any], x: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
+        """The critic's cross-entropy per row: softplus(-score) on real rows, softplus(score) on generated ones."""
+        return F.softplus(-sign[:, 0] * call(x)[:, 0])
+
+    def after_step(self, generator: torch.Generator) -> None:
+        """Non-saturating generator step against the DP critic (reads no real row: no ε)."""
+        m = self.model
+        self.critic.requires_grad_(False)
+        try:
+            loss = F.softplus(-self.critic(self._fake(int(m.batch_size), generator))[:, 0]).mean()
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g.step()
+        finally:
+            self.critic.requires_grad_(True)
+
+    def finish(self, history: dict[str, Any]) -> None:
+        self.model.generator_.eval()

@@ -85,7 +85,7 @@ def clipped_gradient_sum(recipe: Any, module: torch.nn.Module, names: list[str],
     def one(p: dict[str, torch.Tensor], xi: torch.Tensor, zi: torch.Tensor) -> torch.Tensor:
         return recipe.row_loss(lambda *a: functional_call(module, p, a), xi[None], zi[None])[0]
 
-    per_row = vmap(grad(one), in_dims=(None, 0, 0))
+    per_row = vmap(grad(one), in_dims=(None, 0, 0), randomness=getattr(recipe, "randomness", "error"))
     for start in range(0, len(x), _CHUNK):
         grads = per_row(params, x[start:start + _CHUNK], noise[start:start + _CHUNK])
         norms = torch.sqrt(sum(grads[n].flatten(1).pow(2).sum(1) for n in names))
@@ -141,6 +141,7 @@ def train_worker_dp(config: dict[str, Any]) -> None:
     names = [n for n, p in module.named_parameters() if p.requires_grad]
     params = [dict(module.named_parameters())[n] for n in names]
     optimizer = recipe.dp_optimizer(params)
+    optimizers = [optimizer, *recipe.extra_optimizers()]
     trained = recipe.trained()
     loop: dict[str, Any] = {"epoch": 0, "steps": 0, "rows_seen": 0, "seconds": 0.0, "step_seconds": 0.0,
                             "stop_reason": "epochs", "done": False, "epochs": [], "best_epoch": None}
@@ -148,7 +149,8 @@ def train_worker_dp(config: dict[str, Any]) -> None:
     if checkpoint:
         with checkpoint.as_directory() as folder:
             _load(trained, torch.load(Path(folder) / _WEIGHTS, map_location="cpu", weights_only=True), "trained")
-            optimizer.load_state_dict(torch.load(Path(folder) / _OPTIM, weights_only=True)[0])
+            for opt, state in zip(optimizers, torch.load(Path(folder) / _OPTIM, weights_only=True)):
+                opt.load_state_dict(state)
             loop = json.loads((Path(folder) / _LOOP).read_text())
         log.info("rank %d resumes after window %d (%d DP steps taken)", rank, loop["epoch"], loop["steps"])
     shard = ray.train.get_dataset_shard(f"train_{rank}")
@@ -156,7 +158,8 @@ def train_worker_dp(config: dict[str, Any]) -> None:
     total, window = int(plan["steps"]), int(plan["window"])
     scale, sigma_c = 1.0 / plan["expected_batch"], plan["sigma"] * plan["max_grad_norm"]
     start = time.perf_counter() - loop["seconds"]
-    module.train()
+    for m in trained.values():
+        m.train()
     while not loop["done"] and loop["epoch"] * window < total:
         w = loop["epoch"]
         t0, t1 = w * window, min(total, (w + 1) * window)
@@ -171,9 +174,10 @@ def train_worker_dp(config: dict[str, Any]) -> None:
                 loop["stop_reason"], loop["done"] = "time", True
                 break
             batch = torch.from_numpy(codes[bounds[t - t0]:bounds[t - t0 + 1]]).to(device)
-            noise = torch.randn((len(batch), recipe.noise_width()), generator=_seeded(seed, 1, t, rank)).to(device)
-            sums = clipped_gradient_sum(recipe, module, names, recipe.inputs(batch), noise, plan["max_grad_norm"]) \
-                if len(batch) else [torch.zeros_like(p) for p in params]
+            torch.manual_seed(int(_chain(seed, 4, t, rank) % np.uint64(2**62)))  # e.g. a critic's dropout masks
+            x, aux = recipe.step_inputs(batch, _seeded(seed, 1, t, rank))
+            sums = clipped_gradient_sum(recipe, module, names, x, aux, plan["max_grad_norm"]) \
+                if len(x) else [torch.zeros_like(p) for p in params]
             flat = torch.cat([s.reshape(-1) for s in sums] + [torch.tensor([float(len(batch))], device=device)])
             dist.all_reduce(flat)
             gen = _seeded(seed, 2, t)  # the same noise on every worker: added once to the global sum
@@ -187,6 +191,8 @@ def train_worker_dp(config: dict[str, Any]) -> None:
                 offset += size
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            torch.manual_seed(int(_chain(seed, 5, t) % np.uint64(2**62)))  # the same on every worker
+            recipe.after_step(_seeded(seed, 3, t))  # post-processing of the DP step, identical on every worker
             rows += int(flat[-1].item())
             taken += 1
             _maybe_fail(config, w, taken, rank)
@@ -198,5 +204,5 @@ def train_worker_dp(config: dict[str, Any]) -> None:
         loop["seconds"] = time.perf_counter() - start
         loop["epochs"].append({"epoch": float(w + 1), "steps": float(loop["steps"]), "seconds": loop["seconds"]})
         loop["done"] = loop["done"] or loop["epoch"] * window >= total
-        ckpt = _save(loop, trained, None, [optimizer]) if rank == 0 else None
+        ckpt = _save(loop, trained, None, optimizers) if rank == 0 else None
         ray.train.report({"window": loop["epoch"], "dp_steps": loop["steps"]}, checkpoint=ckpt)

@@ -29,7 +29,7 @@ from synthkit.evaluate.fidelity import ASSOCIATION_THRESHOLD, CORRELATION_THRESH
 from synthkit.evaluate.stats import fnum
 from synthkit.profile.sketch import ColumnSketch
 
-__all__ = ["PairSpec", "pair_spec", "pair_batch_stats", "merge_pair_stats", "merged_fidelity"]
+__all__ = ["PairSpec", "pair_spec", "pair_batch_stats", "merge_pair_stats", "merged_fidelity", "with_all_rows"]
 
 _BINS = 10
 
@@ -190,3 +190,19 @@ def merged_fidelity(real: dict[str, ColumnSketch], syn: dict[str, ColumnSketch],
     return {"column_shapes": fnum(np.mean(shapes)) if shapes else None, "column_pair_trends": trends,
             "column_pair_trends_all_pairs": trends_all, "column_pair_trends_pairs_used": n_meet,
             "columns": columns, "pairs": pairs}
+
+
+def with_all_rows(fid: dict[str, Any], merged: dict[str, Any], skipped: dict[str, str]) -> dict[str, Any]:
+    """``fid`` (the fidelity family scored on row samples) with column shapes and pair trends replaced
+    by their all-rows values (:func:`merged_fidelity`); detection and distances stay the samples'.
+    The score is recombined as the evaluator combines it (shapes, trends, 1 - 2 * max(AUC - 0.5, 0))."""
+    for name, entry in merged["columns"].items():
+        fid.setdefault("columns", {}).setdefault(name, {}).update(entry)
+    fid["pairs"] = {**fid.get("pairs", {}), **merged["pairs"]}
+    fid.update({k: v for k, v in merged.items() if k not in ("columns", "pairs")})
+    det = fid.get("detection_auc")
+    trends = merged["column_pair_trends"] if merged["column_pair_trends"] is not None else merged["column_pair_trends_all_pairs"]
+    parts = [v for v in (merged["column_shapes"], trends, None if det is None else 1 - 2 * max(det - 0.5, 0.0)) if v is not None]
+    fid["score"] = fnum(np.mean(parts)) if parts else None
+    fid.setdefault("skipped", {}).update({f"column {c}": r for c, r in skipped.items()})
+    return fid

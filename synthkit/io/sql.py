@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -34,11 +35,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
 
-from synthkit.errors import DataError
+from synthkit.errors import ConfigError, DataError
 from synthkit.io.coerce import CoercionReport, MixedPolicy, coerce_frame
 from synthkit.meta import Relationship
 
-__all__ = ["db_error", "engine_for", "is_sql_url", "iter_sql", "list_tables", "read_sql", "redact_url", "reflect_table", "scrub", "split_table_name"]
+__all__ = ["check_writable", "db_error", "engine_for", "is_sql_url", "iter_sql", "list_tables", "read_sql", "redact_url",
+           "reflect_table", "scrub", "split_table_name", "sqlite_file"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,35 @@ def db_error(what: str, url: str, exc: BaseException) -> DataError:
     first = (str(exc).splitlines() or [""])[0][:300]
     return DataError(scrub(f"{what}: {first}", url))
 
+
+
+def sqlite_file(url: str | None) -> Path | None:
+    """The database file of a ``sqlite:///`` URL (None for other databases and in-memory SQLite)."""
+    try:
+        parsed = make_url(url) if url else None
+    except ArgumentError:
+        raise ConfigError(f"{url!r} is not a database URL (e.g. sqlite:///data.db)") from None
+    if parsed is None or parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def check_writable(url: str, key: str) -> None:
+    """Refuse now, not after the work that comes before the write, a database that cannot be reached
+    or written (``key``: the config key that names it)."""
+    db = sqlite_file(url)
+    if db is not None:
+        if not db.parent.is_dir() or not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+            raise ConfigError(f"{key}: cannot write the SQLite database {db} (missing or read-only folder or file)")
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:  # any driver error: the database is not reachable as given
+        raise ConfigError(f"{key} {redact_url(url)} is not reachable: {str(exc).splitlines()[0][:200]}") from None
+    finally:
+        engine.dispose()
 
 
 def _check_sqlite_exists(url: str) -> None:

@@ -31,6 +31,7 @@ from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
+from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
 from synthkit.models.sequence_util import (check_columns, export_model, gather, import_model, into_window, previous_observed, single_thread,
@@ -61,7 +62,8 @@ class SequenceSynthesizer(Synthesizer):
                  epochs: int = 30, batch_size: int = 32, hidden: int = 96, embed: int = 48, n_bins: int = 50,
                  lr: float = 3e-3, max_length: int = 512, max_minutes: float | None = None,
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
-                 temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None) -> None:
+                 temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
+                 smooth: bool = True) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
@@ -71,6 +73,7 @@ class SequenceSynthesizer(Synthesizer):
         # positions inside a bin; size of the per-entity latent (0: none; None: 16 for sequences of a
         # median 16 steps or more, none for short panels, where it cost 0.1 discriminator accuracy)
         self.fine, self.latent = fine, latent
+        self.smooth = smooth  # smooth numeric channels written as step changes (sequence_delta)
 
     def _check_params(self) -> None:
         for name in ("fine", "latent"):
@@ -169,21 +172,27 @@ class SequenceSynthesizer(Synthesizer):
         first = pos == 0
         lengths = np.bincount(ent_codes)
         self.event_columns_ = self._event_columns(frame)
-        steps = pd.DataFrame(index=frame.index)
+        steps: dict[str, Any] = {}
+        previous = []  # per integrated channel, its level before each row (elapsed time, smooth channels)
         if self.time_:
             delta = np.diff(time, prepend=time[0])
             delta[first] = 0.0
             # strictly increasing times (one row per person and year) stay so: no two rows at one time
             self.min_gap_ = float(delta[~first].min()) if (~first).any() and (delta[~first] > 0).all() else 0.0
             steps[_DELTA] = delta
+            previous.append(np.where(first, time, np.roll(time, 1)))  # the time before each step (the start at the first)
         for name in self.event_columns_:
             values = frame[name]
-            steps[name] = values - time if name in self.relative_columns_ else values
+            steps[name] = (values - time if name in self.relative_columns_ else values).to_numpy()
+        candidates = [n for n in self.event_columns_ if n not in self.relative_columns_ and self._spec(n).role == "numerical"]
+        self.delta_ = write_as_steps(steps, ent_codes, candidates if self.smooth else [], previous)
+        order = [c for name in steps if not name.endswith(STEP_SUFFIX) for c in (name, name + STEP_SUFFIX) if c in steps]
+        self.levels_before_ = level_inputs(previous)
         ctx = frame.loc[first, self.context_].reset_index(drop=True)
         ctx[LENGTH] = lengths.astype(float)
         if self.time_:
             ctx[START] = time[first]
-        return ctx, steps, lengths
+        return ctx, pd.DataFrame({c: steps[c] for c in order}), lengths
 
     def _event_columns(self, frame: pd.DataFrame) -> list[str]:
         """Categoricals first (codes before their values), then numbers; datetimes relative to time."""
@@ -228,7 +237,10 @@ class SequenceSynthesizer(Synthesizer):
 
     def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray) -> None:
         self.context_codecs_ = {c: ColumnCodec.fit(ctx[c].to_numpy(), self._kind(c), min(self.n_bins, 20)) for c in ctx.columns}
-        self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins, self.fine, True) for c in steps.columns}
+        # integrated columns (levels, steps, gaps) have no repeat token: the running level needs a value per step
+        integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_), _DELTA}
+        self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins, self.fine, c not in integrated)
+                             for c in steps.columns}
         ctx_tokens = torch.from_numpy(np.column_stack([self.context_codecs_[c].encode(ctx[c].to_numpy()) for c in ctx.columns]))
         ent = np.repeat(np.arange(len(lengths)), lengths)
         coarse, fine = [], []
@@ -241,6 +253,8 @@ class SequenceSynthesizer(Synthesizer):
         flat = torch.from_numpy(np.column_stack(coarse + fine))
         self.latent_ = self.latent if self.latent is not None else (16 if np.median(lengths) >= 16 else 0)
         self.net_ = self._build_net()
+        before, known = (torch.from_numpy(a) for a in self.levels_before_)
+        levels = self.net_.integrator.features(before, known) if before.shape[1] else torch.zeros(len(flat), 0)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         # length buckets: entities of similar length share a batch, so little padding is computed
         jitter = np.random.default_rng(self.seed).random(len(lengths))
@@ -254,8 +268,9 @@ class SequenceSynthesizer(Synthesizer):
         def step(batch: torch.Tensor) -> dict[str, float]:
             ents = torch.from_numpy(chunks[int(batch[0])])
             steps_b, mask = gather(flat, offsets_t[ents], lengths_t[ents])
+            levels_b, _ = gather(levels, offsets_t[ents], lengths_t[ents])
             pos = position_features(lengths_t[ents], steps_b.shape[1])
-            loss = self.net_.loss(ctx_tokens[ents], steps_b, pos, mask)
+            loss = self.net_.loss(ctx_tokens[ents], steps_b, pos, mask, levels_b)
             trainer.optimize(optimizer, loss)
             return {"loss": float(loss.detach())}
 
@@ -272,15 +287,28 @@ class SequenceSynthesizer(Synthesizer):
                            [k.vocab_size for k in codecs] + [k.fine + 1 for k in fines], self.hidden, self.embed,
                            [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
                            [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
-                           latent=self.latent_)
+                           latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines))
 
-    def _decode_steps(self, flat: np.ndarray, ent: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Step values from tokens: bins at their fine position, repeats as the entity's previous observation."""
+    def _integrator(self) -> Integrator:
+        window = getattr(self, "window_", None) if self.time_ else None
+        clock = 86400.0 if self.time_ and self._spec(self.time_).kind == "datetime" else 0.0  # model units: seconds
+        return build_integrator(self.step_codecs_, _DELTA if self.time_ else None, window, getattr(self, "min_gap_", 0.0),
+                                self.delta_, clock)
+
+    def _decode_steps(self, flat: np.ndarray, ent: np.ndarray, rng: np.random.Generator, levels: np.ndarray,
+                      observed: np.ndarray) -> dict[str, np.ndarray]:
+        """Step values from tokens: bins at their fine position, repeats as the entity's previous
+        observation, smooth channels as the network's integrated levels where observed."""
         out, j = {}, len(self.step_codecs_)
+        first_smooth = int(self.time_ is not None)
+        for d, name in enumerate(self.delta_, start=first_smooth):
+            out[name] = np.where(observed[:, d], levels[:, d], np.nan)
         for i, (c, codec) in enumerate(self.step_codecs_.items()):
             fine = None
             if codec.fine:
                 fine, j = flat[:, j], j + 1
+            if c in self.delta_ or c.endswith(STEP_SUFFIX):
+                continue
             values = codec.decode(flat[:, i], rng, fine)
             if codec.repeat:
                 repeat = flat[:, i] == codec.repeat_token
@@ -290,7 +318,7 @@ class SequenceSynthesizer(Synthesizer):
         return out
 
     def _kind(self, name: str) -> str:
-        if name in (LENGTH, START, _DELTA) or name in self.relative_columns_:
+        if name in (LENGTH, START, _DELTA) or name in self.relative_columns_ or name.endswith(STEP_SUFFIX):
             return "numerical"
         return "categorical" if self._spec(name).role == "categorical" else "numerical"
 
@@ -347,12 +375,14 @@ class SequenceSynthesizer(Synthesizer):
         ctx_tokens = torch.from_numpy(np.column_stack([k.encode(ctx[c].to_numpy()) for c, k in self.context_codecs_.items()]))
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
         with single_thread():
-            tokens = self.net_.generate(ctx_tokens, torch.from_numpy(np.maximum(lengths, 1)), generator, float(self.temperature))
+            start = torch.from_numpy(np.nan_to_num(ctx[START].to_numpy(dtype=float))) if self.time_ else None
+            tokens, levels, observed = self.net_.generate(ctx_tokens, torch.from_numpy(np.maximum(lengths, 1)), generator,
+                                                          float(self.temperature), start)
         valid = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
         flat = tokens.numpy()[valid]
         ent = np.repeat(np.arange(n), lengths)
         first = np.concatenate([[0], np.cumsum(lengths)[:-1]])[lengths > 0]
-        steps = self._decode_steps(flat, ent, rng)
+        steps = self._decode_steps(flat, ent, rng, levels.numpy()[valid], observed.numpy()[valid])
         out: dict[str, Any] = {}
         if self.time_:
             delta = np.maximum(np.nan_to_num(steps.pop(_DELTA), nan=0.0), getattr(self, "min_gap_", 0.0))
@@ -397,6 +427,7 @@ class SequenceSynthesizer(Synthesizer):
             "context_model": ctx_doc, "history": self.history_, "window": getattr(self, "window_", None),
             "ends": getattr(self, "ends_", {}), "static": self.static_, "linked": self.linked_, "derived": self.derived_,
             "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_,
+            "delta": self.delta_,
         }
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
         tensors.update({f"context.{k}": v for k, v in ctx_tensors.items()})
@@ -412,6 +443,7 @@ class SequenceSynthesizer(Synthesizer):
         self.static_, self.linked_ = list(state.get("static") or []), dict(state.get("linked") or {})
         self.derived_, self.min_gap_ = dict(state.get("derived") or {}), float(state.get("min_gap") or 0.0)
         self.latent_ = int(state.get("latent") or 0)
+        self.delta_ = {k: [float(x) for x in v] for k, v in (state.get("delta") or {}).items()}
         self.context_model_ = import_model(state["context_model"], strip(tensors, "context."))
         self.net_ = self._build_net()
         self.net_.load_state_dict(strip(tensors, "net."))

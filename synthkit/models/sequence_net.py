@@ -23,14 +23,18 @@ import pandas as pd
 import torch
 from torch import nn
 
+from synthkit.models.sequence_delta import Integrator
+
 __all__ = ["ColumnCodec", "SequenceNet", "position_features"]
 
 
 def position_features(lengths: torch.Tensor, t_max: int) -> torch.Tensor:
-    """[B, T, 2]: step index as a share of the entity's length, and log length (known up front)."""
+    """[B, T, 3]: step index as a share of the entity's length, log length (known up front) and
+    log of the steps still to come (so an entity's last steps know they are its last)."""
     length = lengths.float().clamp(min=1).unsqueeze(1)
     t = torch.arange(t_max, dtype=torch.float32).unsqueeze(0)
-    return torch.stack([(t / length).expand(-1, t_max), (torch.log1p(length) / 6.0).expand(-1, t_max)], dim=-1)
+    left = torch.log1p((length - t).clamp(min=0)) / 6.0
+    return torch.stack([(t / length).expand(-1, t_max), (torch.log1p(length) / 6.0).expand(-1, t_max), left], dim=-1)
 
 
 class ColumnCodec:
@@ -181,8 +185,12 @@ class SequenceNet(nn.Module):
     """Context-conditioned GRU over steps with column-by-column decoding inside each step."""
 
     def __init__(self, context_vocab: list[int], step_vocab: list[int], hidden: int = 128, embed: int = 64,
-                 missing_tokens: list[Any] | None = None, ranks: list[list[float]] | None = None, latent: int = 0) -> None:
+                 missing_tokens: list[Any] | None = None, ranks: list[list[float]] | None = None, latent: int = 0,
+                 integrator: Integrator | None = None, repeat_tokens: list[int] | None = None) -> None:
         super().__init__()
+        # running levels of integrated channels (smooth series written as steps, elapsed time)
+        self.integrator = integrator if integrator is not None else Integrator([], {})
+        n_levels = self.integrator.n_features
         self.context_emb = nn.ModuleList([nn.Embedding(v, embed) for v in context_vocab])
         self.context_proj = nn.Linear(embed, hidden)
         self.step_emb = nn.ModuleList([nn.Embedding(v + 1, embed) for v in step_vocab])  # +1: start token
@@ -201,7 +209,8 @@ class SequenceNet(nn.Module):
         for i, r in enumerate(ranks):
             self.register_buffer(f"rank_{i}", torch.tensor(list(r) + [0.0], dtype=torch.float32), persistent=False)
         self.rank_proj = nn.Linear(2 * len(step_vocab), embed)
-        self.in_proj = nn.Linear(embed + 2, hidden)
+        self.in_proj = nn.Linear(embed + 3 + n_levels, hidden)
+        self.level_proj = nn.Linear(n_levels, hidden) if n_levels else None
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
         self.inner = nn.Linear(hidden, hidden)
         self.row_emb = nn.ModuleList([nn.Embedding(v, hidden) for v in step_vocab])
@@ -210,6 +219,8 @@ class SequenceNet(nn.Module):
         self.own_emb = nn.ModuleList([nn.Embedding(v + 1, hidden) for v in step_vocab])
         self.heads = nn.ModuleList([nn.Sequential(nn.LayerNorm(hidden), nn.ReLU(), nn.Linear(hidden, v)) for v in step_vocab])
         self.step_vocab = list(step_vocab)
+        # "same as the previous observation" per column (-1: none); never drawn before a first observation
+        self.repeat_tokens = list(repeat_tokens or [-1] * len(step_vocab))
         # per-entity latent (a VAE over whole sequences): what the context does not say about an
         # entity (a patient's own baseline and volatility, a windy or a still week) is drawn once
         # per entity and conditions every step, instead of being re-decided step by step
@@ -236,17 +247,25 @@ class SequenceNet(nn.Module):
             out[..., i] = torch.where(last >= 0, col.gather(1, last.clamp(min=0)), torch.full_like(col, self.step_vocab[i]))
         return out
 
-    def _inputs(self, prev: torch.Tensor, carried: torch.Tensor, pos: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def _inputs(self, prev: torch.Tensor, carried: torch.Tensor, pos: torch.Tensor, c: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         total = sum(emb(prev[..., i]) + self.carry_emb[i](carried[..., i]) for i, emb in enumerate(self.step_emb))
         rank = [getattr(self, f"rank_{i}")[prev[..., i]] for i in range(len(self.step_emb))]
         rank += [getattr(self, f"rank_{i}")[carried[..., i]] for i in range(len(self.step_emb))]
         total = total + self.rank_proj(torch.stack(rank, dim=-1))
-        return torch.relu(self.in_proj(torch.cat([total, pos], dim=-1))) + c.unsqueeze(1)
+        return torch.relu(self.in_proj(torch.cat([total, pos, levels], dim=-1))) + c.unsqueeze(1)
 
-    def loss(self, ctx: torch.Tensor, steps: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _base(self, out: torch.Tensor, c: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        """Shared input of the column heads: the GRU state, the context and (directly, like the own
+        carried token) the running levels, so "stay near the current level" is one layer away."""
+        base = self.inner(out) + c
+        return base + self.level_proj(levels) if self.level_proj is not None else base
+
+    def loss(self, ctx: torch.Tensor, steps: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor,
+             levels: torch.Tensor | None = None) -> torch.Tensor:
         """Mean per-step negative log-likelihood (summed over columns) of padded sequences.
 
-        ctx [B, C], steps [B, T, K] tokens, pos [B, T, 2] position features, mask [B, T] bool.
+        ctx [B, C], steps [B, T, K] tokens, pos [B, T, 3] position features, mask [B, T] bool,
+        levels [B, T, 2D] :meth:`Integrator.features` of the levels before each step.
         """
         b, t, k = steps.shape
         c = self.context(ctx)
@@ -261,19 +280,24 @@ class SequenceNet(nn.Module):
         start = torch.tensor(self.step_vocab, dtype=steps.dtype).expand(b, 1, k)
         prev = torch.cat([start, steps[:, :-1]], dim=1)
         carried = torch.cat([start, self.carry(steps)[:, :-1]], dim=1)
-        out, _ = self.gru(self._inputs(prev, carried, pos, c), c.unsqueeze(0).contiguous())
-        base = self.inner(out) + c.unsqueeze(1)
+        levels = levels if levels is not None else torch.zeros(b, t, 0)
+        out, _ = self.gru(self._inputs(prev, carried, pos, c, levels), c.unsqueeze(0).contiguous())
+        base = self._base(out, c.unsqueeze(1), levels)
         nll = torch.zeros(b, t)
         acc = torch.zeros_like(base)
+        known = levels[..., self.integrator.size : 2 * self.integrator.size] > 0.5
         for i, head in enumerate(self.heads):
-            logits = head(base + acc + self.own_emb[i](carried[..., i]))
+            logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[..., i])), known)
             nll = nll + nn.functional.cross_entropy(logits.reshape(b * t, -1), steps[..., i].reshape(-1), reduction="none").view(b, t)
             acc = acc + self.row_emb[i](steps[..., i])
         return ((nll * mask).sum() + kl.sum()) / mask.sum().clamp(min=1)  # ELBO per step
 
     @torch.no_grad()
-    def generate(self, ctx: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, temperature: float = 1.0) -> torch.Tensor:
-        """[B, max(lengths), K] tokens; steps past an entity's length are left as drawn (ignored)."""
+    def generate(self, ctx: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
+                 start: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[B, max(lengths), K] tokens, and the integrated channels' [B, T, D] levels after each step
+        and whether they were observed at it; steps past an entity's length are left as drawn (ignored).
+        ``start`` [B]: the entities' start times (the time axis' first level)."""
         b, k = ctx.shape[0], len(self.heads)
         t_max = int(lengths.max()) if len(lengths) else 0
         c = self.context(ctx)
@@ -284,19 +308,31 @@ class SequenceNet(nn.Module):
         carried = prev.clone()
         positions = position_features(lengths, t_max)
         out_tokens = torch.zeros(b, t_max, k, dtype=torch.long)
+        integ = self.integrator
+        level, known = integ.start(b, start)
+        out_levels = torch.zeros(b, t_max, integ.size, dtype=torch.float64)
+        out_observed = torch.zeros(b, t_max, integ.size, dtype=torch.bool)
         for t in range(t_max):
-            out, h = self.gru(self._inputs(prev, carried, positions[:, t : t + 1], c), h)
-            base = self.inner(out[:, 0]) + c
+            features = integ.features(level, known)
+            out, h = self.gru(self._inputs(prev, carried, positions[:, t : t + 1], c, features.unsqueeze(1)), h)
+            base = self._base(out[:, 0], c, features)
             acc = torch.zeros_like(base)
             drawn = []
             for i, head in enumerate(self.heads):
-                probs = torch.softmax(head(base + acc + self.own_emb[i](carried[:, 0, i])) / temperature, dim=-1)
+                logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[:, 0, i])), known)
+                logits = self.integrator.room(i, logits, level, (lengths - 1 - t).clamp(min=0))
+                if self.repeat_tokens[i] >= 0:
+                    nothing_yet = carried[:, 0, i] == self.step_vocab[i]
+                    logits[:, self.repeat_tokens[i]] = logits[:, self.repeat_tokens[i]].masked_fill(nothing_yet, -1e9)
+                probs = torch.softmax(logits / temperature, dim=-1)
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
                 drawn.append(token)
                 acc = acc + self.row_emb[i](token)
             step = torch.stack(drawn, dim=1)
             out_tokens[:, t] = step
+            level, known, out_observed[:, t] = integ.advance(level, known, step, first=t == 0)
+            out_levels[:, t] = level
             prev = step.unsqueeze(1)
             skip = torch.stack([getattr(self, f"skip_{i}")[step[:, i]] for i in range(k)], dim=1).unsqueeze(1)
             carried = torch.where(skip, carried, prev)
-        return out_tokens
+        return out_tokens, out_levels, out_observed

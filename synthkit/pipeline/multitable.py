@@ -20,7 +20,6 @@ from synthkit.meta import Metadata
 from synthkit.models.medical import root_ids
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.utils.atomic import write_json
 
 __all__ = ["root_table", "owners", "integrity", "evaluate_tables", "headline", "audit_tables"]
 
@@ -95,7 +94,8 @@ def evaluate_tables(cfg: PipelineConfig, train: Any, synthetic: dict[str, pd.Dat
 
 def headline(root: str, scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The root table's metrics, the worst privacy verdict of any table, and a per-table summary."""
-    metrics = dict(scores.get(root) or {"schema_version": 1})
+    evaluated = scores.get(root) or {}  # a skipped root has a reason, not metrics: the file keeps its layout version
+    metrics = dict(evaluated) if "schema_version" in evaluated else {"schema_version": 1}
     summary: dict[str, Any] = {}
     worst, reasons = "pass", []
     for name, s in scores.items():
@@ -118,8 +118,9 @@ def headline(root: str, scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def audit_tables(real: Any, holdout: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], metadata: Metadata,
-                 folder: RunFolder, root: str) -> list[dict[str, Any]]:
-    """Audit every synthetic table against its real rows, and the model and report against the root."""
+                 folder: RunFolder, root: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Audit every synthetic table against its real rows, and the model and report against the root;
+    returns the audit document and the findings."""
     findings: list[dict[str, Any]] = []
     checked: dict[str, Any] = {}
     for name, frame in synthetic.items():
@@ -129,5 +130,4 @@ def audit_tables(real: Any, holdout: dict[str, pd.DataFrame], synthetic: dict[st
         result = audit(every, Metadata.single(metadata.table(name)), synthetic=frame, **extra)
         findings += [{**f, "table": name} for f in result.findings]
         checked[name] = result.to_dict()
-    write_json(folder.path("audit.json"), {"passed": not findings, "tables": checked})
-    return findings
+    return {"passed": not findings, "tables": checked}, findings

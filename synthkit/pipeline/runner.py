@@ -1,26 +1,25 @@
 """Run a pipeline: check the config before any work, then pass the stages in order (see
-:mod:`synthkit.pipeline.stages`) over one run context. A run killed anywhere leaves the previous
-run folder and sink tables as they were; ``reuse_model`` resumes from the previous run's model when
-its fingerprint (data, metadata, model name, params, seed) matches.
+:mod:`synthkit.pipeline.stages`) over one run context — every run, with or without an engine. A
+run killed anywhere leaves the previous run folder and sink tables as they were; ``reuse_model``
+resumes from the previous run's model when its fingerprint (data, metadata, model name, params,
+seed) matches.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
+from synthkit.engine import create_engine, engine_spec
 from synthkit.errors import ConfigError
 from synthkit.io.lake import is_lake
+from synthkit.io.sql import check_writable, sqlite_file
 from synthkit.models import create, get
-from synthkit.io.sql import redact_url
+from synthkit.models.base import SequenceSynthesizer
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.pipeline.result import (
@@ -31,7 +30,7 @@ from synthkit.pipeline.result import (
     EXIT_SINK_FAILED,
     RunResult,
 )
-from synthkit.pipeline.scaled import run_scaled, use_engine
+from synthkit.pipeline.scaled import Lake, use_engine
 from synthkit.pipeline.stages import STAGES, RunContext, is_multi
 from synthkit.pipeline.track import check_trackers, track_run
 from synthkit.utils.paths import check_output_dir
@@ -56,22 +55,21 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     out = Path(cfg.output_dir or Path("reports") / cfg.name)
     check_trackers(cfg)
     model_cls = preflight(cfg, out, config_path)
-    if use_engine(cfg):  # engine: ray, or a Parquet lake source: no stage holds the whole table
-        scaled = run_scaled(cfg, RunFolder(out, force=force))
-        track_run(cfg, scaled.output_dir, scaled.status)
-        return scaled
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
         if cfg.sink.url:  # after the run folder's parent exists (the sqlite demo keeps its database there)
-            _check_sink(cfg.sink.url)
-        for stage in STAGES:
-            ctx.point(stage.__name__)
-            log.info("stage %s", stage.__name__)
-            stage_started(stage.__name__)
-            start = time.perf_counter()
-            stage(ctx)
-            ctx.timings[stage.__name__] = round(time.perf_counter() - start, 3)
-            stage_finished(stage.__name__, ctx.timings[stage.__name__])
+            check_writable(cfg.sink.url, "sink.url")
+        with contextlib.ExitStack() as stack:  # an engine run holds its engine (Ray: the cluster) until the sink is done
+            if use_engine(cfg):
+                ctx.lake = Lake(stack.enter_context(create_engine(engine_spec(cfg.engine))))
+            for stage in STAGES:
+                ctx.point(stage.__name__)
+                log.info("stage %s", stage.__name__)
+                stage_started(stage.__name__)
+                start = time.perf_counter()
+                stage(ctx)
+                ctx.timings[stage.__name__] = round(time.perf_counter() - start, 3)
+                stage_finished(stage.__name__, ctx.timings[stage.__name__])
     except BaseException:
         ctx.folder.abandon()
         raise
@@ -90,12 +88,14 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
         if not path.exists() and not is_lake(path):  # a glob of part files is a source too
             raise ConfigError(f"input file or folder not found: {path}")
     kept = [Path.cwd(), Path.home(), *([config_path.parent] if config_path else []),
-            *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [_sqlite_file(cfg.source.url)]))]
+            *(p if p.is_dir() else p.parent for p in inputs), *(p.parent for p in filter(None, [sqlite_file(cfg.source.url)]))]
     check_output_dir(out, kept)
     model_cls = get(cfg.model.name)
     if is_multi(model_cls) and (cfg.holdout.path or cfg.sample.conditions):
         raise ConfigError("holdout.path and sample.conditions apply to one-table runs (a multi-table run holds out "
                           "and samples whole root entities)")
+    if use_engine(cfg):
+        _check_engine_run(cfg, model_cls)
     try:
         model = create(cfg.model.name, **{"seed": cfg.seed, **cfg.model.params})
     except TypeError as exc:
@@ -105,28 +105,12 @@ def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     return model_cls
 
 
-def _sqlite_file(url: str | None) -> Path | None:
-    try:
-        parsed = make_url(url) if url else None
-    except ArgumentError:
-        raise ConfigError(f"{url!r} is not a database URL (e.g. sqlite:///data.db)") from None
-    if parsed is None or parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
-def _check_sink(url: str) -> None:
-    """A sink that cannot be reached or written is refused now, not after fitting."""
-    db = _sqlite_file(url)
-    if db is not None:
-        if not db.parent.is_dir() or not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
-            raise ConfigError(f"sink.url: cannot write the SQLite database {db} (missing or read-only folder or file)")
-        return
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except Exception as exc:  # any driver error: the database is not reachable as given
-        raise ConfigError(f"sink.url {redact_url(url)} is not reachable: {str(exc).splitlines()[0][:200]}") from None
-    finally:
-        engine.dispose()
+def _check_engine_run(cfg: PipelineConfig, model_cls: type) -> None:
+    """What a run over an engine (rows split by content hash, sampled in blocks) cannot do yet."""
+    if is_multi(model_cls) or getattr(model_cls, "protocol", None) is SequenceSynthesizer:
+        raise ConfigError(f"model {cfg.model.name!r} keeps whole entities or tables together; an engine run "
+                          "(engine: ray or a Parquet lake source) fits one-table models only")
+    given = {"holdout.path": cfg.holdout.path, "sample.conditions": cfg.sample.conditions, "sink.path": cfg.sink.path}
+    if any(given.values()):
+        raise ConfigError(f"{', '.join(k for k, v in given.items() if v)}: not available for an engine run (engine: ray "
+                          "or a Parquet lake source) yet; its synthetic rows are the Parquet parts in <output_dir>/synthetic")

@@ -5,8 +5,11 @@ Everything up to ``commit`` writes into the staging folder (the audit scans all 
 included); ``commit`` swaps it in; only then does ``sink`` write outside the run folder, in one
 transaction. A single table is a ``Dataset`` of one table named after the run, so one-table,
 sequence and multi-table runs pass the same stages and differ only in the model call
-(``fit``/``sample``) and the evaluation (``evaluate``, ``audit``). ``RunContext.hooks`` is the test
-seam: each hook is called with every point the run passes (stage starts, ``write:<output>``).
+(``fit``/``sample``) and the evaluation (``evaluate``, ``audit``). A run over an engine (``engine:
+ray`` or a Parquet lake) passes the same stages too: where its stage differs, it asks the run's
+:class:`~synthkit.pipeline.scaled.Lake` (merged statistics, workers' Parquet parts, hash-join
+audit) instead of a frame. ``RunContext.hooks`` is the test seam: each hook is called with every
+point the run passes (stage starts, ``write:<output>``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.gates import check_gates
 from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
 from synthkit.pipeline.outputs import RunFolder
+from synthkit.pipeline.scaled import Lake
 from synthkit.privacy import dp_metrics
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
@@ -85,6 +89,7 @@ class RunContext:
     gates: list[dict[str, Any]] = field(default_factory=list)
     status: str = "ok"
     leaks: list[dict[str, Any]] = field(default_factory=list)
+    lake: Lake | None = None  # an engine run's data plane (set by the runner): no stage holds the whole table
 
     @property
     def multi(self) -> bool:
@@ -97,14 +102,18 @@ class RunContext:
 
 
 def load(ctx: RunContext) -> None:
-    ctx.data, ctx.names = safe_tables(load_source(ctx.cfg, ctx.multi))
+    if ctx.lake:
+        ctx.lake.load(ctx.cfg)
+    else:
+        ctx.data, ctx.names = safe_tables(load_source(ctx.cfg, ctx.multi))
     ctx.root = multitable.root_table(ctx.data)[0] if ctx.multi else ctx.cfg.name
 
 
 def profile(ctx: RunContext) -> None:
     cfg = ctx.cfg
-    ctx.metadata = apply_profile(cfg, profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root], name=cfg.name),
-                                 ctx.root)
+    raw = ctx.lake.profile(cfg) if ctx.lake else profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root],
+                                                               name=cfg.name)
+    ctx.metadata = apply_profile(cfg, raw, ctx.root)
     ctx.metadata.save(ctx.folder.path("metadata.json"))
     ctx.files["metadata"] = "metadata.json"
     if ctx.multi:  # per-table columns are checked by the multi-table evaluation
@@ -126,7 +135,12 @@ def profile(ctx: RunContext) -> None:
 
 
 def split_holdout(ctx: RunContext) -> None:
-    """Hold out whole units: rows, a sequence's entities, or root rows with all their children."""
+    """Hold out whole units: rows, a sequence's entities, or root rows with all their children. An
+    engine run's rows are split by a content hash inside every pass (profile): the row-level stages
+    see the seeded samples of each side."""
+    if ctx.lake:
+        ctx.train, ctx.holdout = Dataset(tables={ctx.root: ctx.lake.train.sample}), {ctx.root: ctx.lake.holdout.sample}
+        return
     if ctx.multi:
         owners = multitable.owners(ctx.data)
     else:
@@ -139,7 +153,8 @@ def fit(ctx: RunContext) -> None:
     """Fit the model, or (``reuse_model``) load the previous run's when data and settings match."""
     cfg, folder = ctx.cfg, ctx.folder
     name, params = cfg.model.name, {"seed": cfg.seed, **cfg.model.params}
-    stamp = fingerprint(ctx.train, name, params, ctx.metadata.to_dict())
+    stamp = fingerprint(ctx.train, name, params, ctx.metadata.to_dict(),
+                        ctx.lake and f"{ctx.lake.train.rows} rows, content {ctx.lake.train.content}")
     previous = folder.previous("model.fingerprint")
     if ctx.reuse_model and previous.is_file() and previous.read_text().strip() == stamp:
         try:
@@ -149,7 +164,11 @@ def fit(ctx: RunContext) -> None:
             log.warning("cannot reuse the saved model (%s); fitting a new one", exc)
     elif ctx.reuse_model:
         log.info("saved model does not match this data/config; fitting a new one")
-    if not ctx.reused:
+    if ctx.reused and ctx.lake:
+        ctx.lake.record["fit"] = {"method": "reused the previous run's model (--reuse-model)"}
+    elif ctx.lake:
+        ctx.model = ctx.lake.fit(cfg, ctx.metadata)
+    elif not ctx.reused:
         ctx.model = create(name, **({} if ctx.multi else {"metadata": ctx.metadata}), **params)  # params checked in preflight
         ctx.model.fit(ctx.train if ctx.multi else ctx.train.tables[ctx.root])
     ctx.point("write:model")
@@ -168,8 +187,13 @@ def sample(ctx: RunContext) -> None:
         ctx.synthetic = dict(out.tables)
     else:
         train = ctx.train.tables[ctx.root]
-        units = train[ctx.sequence["entity"]].nunique() if ctx.sequence else len(train)
+        units = ctx.lake.train.rows if ctx.lake else train[ctx.sequence["entity"]].nunique() if ctx.sequence else len(train)
         n = cfg.sample.rows or (max(1, int(round(cfg.sample.ratio * units))) if cfg.sample.ratio else units)
+        if ctx.lake:  # the workers write the Parquet parts; the stages after see a seeded sample of them
+            ctx.point("write:synthetic")
+            ctx.synthetic = {ctx.root: ctx.lake.sample(cfg, ctx.folder.path("model"), n, seed, ctx.folder.path("synthetic"))}
+            ctx.files["synthetic"] = "synthetic"
+            return
         ctx.synthetic = {ctx.root: model.sample(n, seed=seed, conditions=cfg.sample.conditions or None)}
     ctx.point("write:synthetic")
     for name, frame in ctx.synthetic.items():
@@ -200,6 +224,8 @@ def evaluate(ctx: RunContext) -> None:
             if cfg.evaluate.enabled else {}
         metrics = multitable.headline(ctx.root, scores)
         metrics["keys"] = multitable.integrity(ctx.synthetic, ctx.data)
+    elif ctx.lake:
+        metrics = ctx.lake.evaluate(cfg, ctx.metadata) if cfg.evaluate.enabled else {"schema_version": 1}
     else:
         metrics = _evaluate_table(ctx) if cfg.evaluate.enabled else {"schema_version": 1}
     if getattr(ctx.model, "privacy_guarantee_", None):  # a DP model's formal guarantee beside the empirical results
@@ -214,6 +240,8 @@ def evaluate(ctx: RunContext) -> None:
         metrics["meta"]["pipeline"]["model_selection"] = ctx.model.selection_
     if ctx.multi:
         metrics["meta"]["pipeline"]["root_table"] = ctx.root
+    if ctx.lake:
+        metrics["meta"]["pipeline"]["engine"] = ctx.lake.describe(cfg)
     if ctx.validation is not None:
         metrics["validation"] = {k: ctx.validation.get(k) for k in ("success", "evaluated", "successful", "success_percent")}
     ctx.metrics = metrics
@@ -243,7 +271,7 @@ def report(ctx: RunContext) -> None:
     train, table = ctx.train.tables[ctx.root], ctx.metadata.table(ctx.root)
     src = cfg.source
     where = src.dataset and f"bundled dataset {src.dataset!r}" or src.path or f"{redact_url(src.url or '')} {src.table or 'query'}"
-    where = f"{where} ({len(train):,} training rows)"
+    where = f"{where} ({ctx.lake.train.rows if ctx.lake else len(train):,} training rows)"
     run_info = {
         "dataset": f"{where}, root table {ctx.root!r} of {sorted(ctx.synthetic)}" if ctx.multi else where,
         "model": ctx.model.name if not hasattr(ctx.model, "chosen_") else f"auto → {ctx.model.chosen_.name}",
@@ -254,6 +282,7 @@ def report(ctx: RunContext) -> None:
             else f"learned as a number with tails clipped ({c.pii})"
             for c in table.columns if c.is_pii
         },
+        **(ctx.lake.report_lines() if ctx.lake else {}),
     }
     render_report(ctx.folder.path("report.html"), metrics=ctx.metrics, real=train, synthetic=ctx.synthetic[ctx.root],
                   metadata=Metadata.single(table), validation=ctx.validation, run=run_info, k=cfg.report.k)
@@ -263,14 +292,16 @@ def report(ctx: RunContext) -> None:
 def audit(ctx: RunContext) -> None:
     """Scan every staged output for real PII values and unique real rows (values never logged)."""
     if ctx.multi:
-        ctx.leaks = multitable.audit_tables(ctx.train, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.folder, ctx.root)
+        doc, ctx.leaks = multitable.audit_tables(ctx.train, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.folder, ctx.root)
+    elif ctx.lake:  # a hash join over every real and synthetic row
+        doc, ctx.leaks = ctx.lake.audit(ctx.metadata)
     else:
         real = pd.concat([ctx.train.tables[ctx.root], ctx.holdout[ctx.root]], ignore_index=True)
         result = audit_outputs(real, ctx.metadata, run_dir=ctx.folder.staging)
-        write_json(ctx.folder.path("audit.json"), result.to_dict())
         if not result.passed:
             log.error("%s", result.summary())
-        ctx.leaks = list(result.findings)
+        doc, ctx.leaks = result.to_dict(), list(result.findings)
+    write_json(ctx.folder.path("audit.json"), doc)
     ctx.files["audit"] = "audit.json"
     if ctx.leaks:
         ctx.status = "leak_detected"
@@ -281,6 +312,9 @@ def commit(ctx: RunContext) -> None:
     """Final metrics and the marker into the staging folder, then swap it in as the run folder."""
     ctx.point("write:metrics")
     write_json(ctx.folder.path("metrics.json"), ctx.metrics)
+    if ctx.lake:
+        ctx.lake.save(ctx.folder.path("engine.json"))
+        ctx.files["engine"] = "engine.json"
     pending = bool(ctx.cfg.sink.url) and not ctx.leaks
     ctx.folder.mark("sink_pending" if pending else ctx.status, name=ctx.cfg.name, tables=ctx.names)
     ctx.folder.commit()
@@ -288,14 +322,18 @@ def commit(ctx: RunContext) -> None:
 
 def sink(ctx: RunContext) -> None:
     """The SQL sink, after the commit, in one transaction; never with leaked data. A failure
-    leaves the previous tables as they were and marks the committed run ``sink_failed``."""
+    leaves the previous tables as they were and marks the committed run ``sink_failed``. The one
+    place a run writes to SQL: an engine run's workers load its Parquet parts."""
     cfg = ctx.cfg
     if not cfg.sink.url or ctx.leaks:
         return
     tables = ({f"{cfg.sink.table or ''}{name}": frame for name, frame in ctx.synthetic.items()} if ctx.multi
               else {str(cfg.sink.table): ctx.synthetic[ctx.root]})
     try:
-        write_sql(tables, cfg.sink.url, if_exists=cfg.sink.if_exists)
+        if ctx.lake:
+            ctx.lake.sink(cfg, ctx.folder.out)
+        else:
+            write_sql(tables, cfg.sink.url, if_exists=cfg.sink.if_exists)
     except (SynthkitError, OSError) as exc:
         log.error("the sink failed (%s); the run folder is committed, the sink's tables are as they were", exc)
         ctx.status = "sink_failed"
@@ -317,9 +355,11 @@ def versions() -> dict[str, str]:
             "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__}
 
 
-def fingerprint(train: Dataset, model: str, params: dict[str, Any], metadata: dict[str, Any]) -> str:
-    """A hash of the training tables, metadata and model settings: reuse a saved model only if all match."""
-    digest = hashlib.sha256()
+def fingerprint(train: Dataset, model: str, params: dict[str, Any], metadata: dict[str, Any], lake: str | None = None) -> str:
+    """A hash of the training tables, metadata and model settings: reuse a saved model only if all match.
+    An engine run's ``train`` is the seeded sample of its training rows; ``lake`` adds their count and
+    order-free content hash (:attr:`TableSketch.content`), which any changed, added or removed row changes."""
+    digest = hashlib.sha256((lake or "").encode())
     for name, frame in train.tables.items():
         digest.update(name.encode())
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())

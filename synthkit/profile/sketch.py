@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from synthkit.errors import DataError
 
@@ -207,8 +208,9 @@ def sketch_column(series: pd.Series, name: str) -> ColumnSketch:
 
 def _hashes(keys: Any) -> np.ndarray:
     """The ``DISTINCT_K`` smallest hashes of distinct values (a K-minimum-values distinct sketch)."""
-    arr = np.asarray(keys)
-    arr = arr.astype(float) if arr.dtype.kind in "fiub" else arr.astype(str).astype(object)
+    index = keys if isinstance(keys, pd.Index) else pd.Index(keys)
+    # text via pandas: numpy's astype(str) made a fixed-width copy (4 bytes x longest value x count)
+    arr = index.to_numpy(dtype=float) if index.dtype.kind in "fiub" else index.astype(str).to_numpy(dtype=object)
     hashes = pd.util.hash_array(arr)  # distinct values: (almost surely) distinct hashes
     if len(hashes) > DISTINCT_K:
         hashes = np.partition(hashes, DISTINCT_K - 1)[:DISTINCT_K]
@@ -238,8 +240,20 @@ class TableSketch:
 
     columns: dict[str, ColumnSketch]
     rows: int
-    sample: pd.DataFrame
+    kept: Any  # the row sample: an Arrow table while sketches merge (see _kept_rows), a DataFrame once read
     sample_keys: np.ndarray
+    content: int = 0  # sum mod 2**64 of every row's content hash: the same rows give the same value at any batching
+
+    @property
+    def sample(self) -> pd.DataFrame:
+        """The seeded bottom-k row sample."""
+        if not isinstance(self.kept, pd.DataFrame):
+            self.kept = self.kept.to_pandas()
+        return self.kept
+
+    @sample.setter
+    def sample(self, frame: pd.DataFrame) -> None:
+        self.kept = frame
 
     @property
     def rank_error_share(self) -> float:
@@ -250,9 +264,9 @@ class TableSketch:
     def merge(self, other: TableSketch, sample_rows: int) -> TableSketch:
         cols = {name: sk.merge(other.columns[name]) for name, sk in self.columns.items()}
         keys = np.concatenate([self.sample_keys, other.sample_keys])
-        frame = pd.concat([self.sample, other.sample], ignore_index=True)
         keep = np.argsort(keys, kind="stable")[:sample_rows]
-        return TableSketch(cols, self.rows + other.rows, frame.iloc[keep].reset_index(drop=True), keys[keep])
+        return TableSketch(cols, self.rows + other.rows, _take_rows(self.kept, other.kept, keep), keys[keep],
+                           (self.content + other.content) % 2**64)
 
     @classmethod
     def merge_all(cls, sketches: Any, sample_rows: int = 20_000, seed: int = 0) -> TableSketch:
@@ -276,11 +290,37 @@ def sketch_batch(batch: Any, sample_rows: int = 20_000, seed: int = 0, keep_shar
     frame.columns = [str(c) for c in frame.columns]
     cols = {name: sketch_column(frame[name], name) for name in frame.columns}
     keys = row_keys(frame, seed)
+    content = int(keys.sum(dtype=np.uint64))  # wraps modulo 2**64
     if keep_share < 1.0:
         keys = np.where(keys <= np.uint64(keep_share * float(2**64 - 1)), keys, np.uint64(2**64 - 1))
     keep = np.argsort(keys, kind="stable")[:sample_rows]
     keep = keep[keys[keep] < np.uint64(2**64 - 1)] if keep_share < 1.0 else keep
-    return TableSketch(cols, len(frame), frame.iloc[keep].reset_index(drop=True), keys[keep])
+    return TableSketch(cols, len(frame), _kept_rows(frame.iloc[keep].reset_index(drop=True)), keys[keep], content)
+
+
+def _kept_rows(frame: pd.DataFrame) -> Any:
+    """Sample rows as an Arrow table when they round-trip to the same dtypes, else the DataFrame.
+
+    Why: a DataFrame's text cells are Python strings allocated among their batch's strings; a few
+    kept rows per batch pin the allocator arenas of every batch (memory grew with the batch count).
+    Arrow buffers are freed whole."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
+    back = table.to_pandas()
+    return table if list(back.columns) == list(frame.columns) and back.dtypes.equals(frame.dtypes) else frame
+
+
+def _take_rows(a: Any, b: Any, keep: np.ndarray) -> Any:
+    """Rows ``keep`` of ``a`` followed by ``b`` (Arrow tables or DataFrames)."""
+    if isinstance(a, pa.Table) and isinstance(b, pa.Table):
+        try:
+            return pa.concat_tables([a, b], promote_options="permissive").take(keep)
+        except pa.ArrowException:
+            pass
+    frames = [x if isinstance(x, pd.DataFrame) else x.to_pandas() for x in (a, b)]
+    return pd.concat(frames, ignore_index=True).iloc[keep].reset_index(drop=True)
 
 
 def row_keys(frame: pd.DataFrame, seed: int) -> np.ndarray:

@@ -1,0 +1,130 @@
+"""Smooth channels of ``sequence`` written as step changes (synthkit/models/sequence_delta.py).
+
+On real Beijing weather (one station, 48-hour windows): which channels count as smooth, the exact
+round trip of level + integrated steps, clipping to the observed range, and the model's sampling
+(shape, determinism per seed, model file) with the channels integrated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthkit.models import Synthesizer, create, get
+from synthkit.models.sequence_delta import Integrator, grid_of, smooth_columns, split_levels, value_table
+from synthkit.models.sequence_net import ColumnCodec
+
+MEASURES = ["PM2.5", "TEMP", "PRES", "DEWP", "RAIN", "WSPM"]
+
+
+@pytest.fixture(scope="module")
+def beijing(shared_datasets: Path) -> pd.DataFrame:
+    """40 windows of 48 hours of one station, with the station as context."""
+    df = pd.read_csv(next((shared_datasets / "beijing-multisite-air-quality").glob("PRSA_Data_Aotizhongxin_*.csv.gz")), nrows=48 * 40)
+    df["time"] = pd.to_datetime(df[["year", "month", "day", "hour"]])
+    df["window"] = "w" + (np.arange(len(df)) // 48).astype(str)
+    return df[["window", "time", "station", *MEASURES]]
+
+
+def _codecs_and_integrator(values: np.ndarray, ent: np.ndarray) -> tuple[list[ColumnCodec], list[np.ndarray], Integrator]:
+    grid = grid_of(values)
+    level, step, _ = split_levels(values, ent, grid)
+    codecs = [ColumnCodec.fit(level, "numerical", 50, 16), ColumnCodec.fit(step, "numerical", 50, 16)]
+    tokens = [codecs[0].encode(level), codecs[1].encode(step)]
+    tokens += [codecs[0].encode_fine(level, tokens[0]), codecs[1].encode_fine(step, tokens[1])]
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    channel = {"level": 0, "level_fine": 2, "step": 1, "step_fine": 3, "low": low, "high": high, "scale": high - low, "grid": grid}
+    return codecs, tokens, Integrator([channel], {i: (*value_table(k), k.fine, k.missing_token) for i, k in enumerate(codecs)})
+
+
+def _integrate(integ: Integrator, tokens: list[np.ndarray], ent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Levels and observed flags of entities of equal length, advanced step by step, batched."""
+    n_ent = int(ent.max()) + 1
+    grid = torch.from_numpy(np.column_stack(tokens)).reshape(n_ent, -1, len(tokens))
+    level, known = integ.start(n_ent)
+    levels, observed = [], []
+    for t in range(grid.shape[1]):
+        level, known, seen = integ.advance(level, known, grid[:, t])
+        levels.append(level)
+        observed.append(seen)
+    return torch.stack(levels, 1).reshape(-1).numpy(), torch.stack(observed, 1).reshape(-1).numpy()
+
+
+def test_smooth_channels_are_found_from_the_data(beijing):
+    ent = pd.factorize(beijing["window"])[0]
+    found = smooth_columns(beijing[MEASURES], ent)
+    assert {"TEMP", "PRES", "DEWP"} <= set(found)  # lag-1 autocorrelation 0.99, hourly steps ~1 % of the range
+    assert "RAIN" not in found and "WSPM" not in found  # bursts and gusts are not smooth
+
+
+def test_levels_and_steps_round_trip_exactly(beijing):
+    """Pressure at 0.1 hPa: hourly changes are common values (exact tokens), so in a window whose
+    every change is exact the first level (inside its fine sub-bin) plus the integrated steps gives
+    the series back up to one constant offset, missing hours kept missing."""
+    ent = pd.factorize(beijing["window"])[0]
+    values = beijing["PRES"].to_numpy(float).copy()
+    values[5:9] = np.nan  # a gap of four hours inside the first window
+    codecs, tokens, integ = _codecs_and_integrator(values, ent)
+    levels, observed = _integrate(integ, tokens, ent)
+    assert (observed == ~np.isnan(values)).all()
+    has_step = ~np.isnan(split_levels(values, ent)[1])
+    all_exact = pd.Series(~has_step | (tokens[1] < len(codecs[1].exact))).groupby(ent).transform("all").to_numpy()
+    assert all_exact.mean() > 0.5
+    error = pd.Series(levels - values)[observed & all_exact].groupby(ent[observed & all_exact])
+    assert (error.max() - error.min()).max() < 1e-9  # one offset per window: every change reproduced exactly
+    width = np.diff(codecs[0].edges).max() / 16 if codecs[0].n_bins else 0.0  # 40 first levels: all exact tokens
+    assert error.first().abs().max() <= width / 2 + 0.05 + 1e-9  # inside the first level's fine sub-bin, on the 0.1 grid
+    assert np.allclose(levels[observed] * 10, np.round(levels[observed] * 10))  # readings stay at 0.1 hPa
+
+
+def test_running_level_is_clipped_to_the_observed_range(beijing):
+    ent = pd.factorize(beijing["window"])[0]
+    values = beijing["TEMP"].to_numpy(float)
+    codecs, tokens, integ = _codecs_and_integrator(values, ent)
+    up = int(np.argmax(value_table(codecs[1])[0]))  # the largest step token, drawn every hour
+    tokens[1] = np.where(np.isnan(split_levels(values, ent)[1]), tokens[1], up)
+    levels, _ = _integrate(integ, tokens, ent)
+    assert levels.max() == pytest.approx(np.nanmax(values)) and levels.min() >= np.nanmin(values)
+
+
+def test_model_integrates_smooth_channels_samples_vectorized_and_reproducibly(beijing, tmp_path: Path):
+    params = {**get("sequence").test_params, "epochs": 2}
+    model = create("sequence", seed=0, **params).fit(beijing, entity="window", time="time", context=["station"])
+    assert {"TEMP", "PRES", "DEWP"} <= set(model.delta_)
+    out = model.sample(30, seed=1)
+    assert out["window"].nunique() == 30 and len(out) == out.groupby("window").size().sum()
+    assert list(out.columns) == list(beijing.columns)
+    for name in model.delta_:  # integrated levels stay in the observed range
+        assert out[name].dropna().between(beijing[name].min(), beijing[name].max()).all(), name
+    unchanged = (out.groupby("window")["PRES"].diff() == 0).mean()
+    assert unchanged > 0  # an unchanged reading is a step of exactly 0, reproduced as such
+    pd.testing.assert_frame_equal(out, model.sample(30, seed=1))
+    assert not out.equals(model.sample(30, seed=2))
+    model.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(Synthesizer.load(tmp_path / "m").sample(30, seed=1), out)
+
+
+def test_gaps_that_cannot_fit_the_window_are_not_drawn():
+    """ICU charting gaps drawn blindly (uniform over every gap token, 70 steps) would run far past
+    the 48-hour window; with the room rule every entity ends inside it, the spikes (60 min) kept exact."""
+    from synthkit.datasets import load
+    from synthkit.models.sequence_delta import build_integrator
+
+    events, _ = load("icu")
+    gaps = events.groupby("RecordID")["Time"].diff().dropna().to_numpy(float)
+    codec = ColumnCodec.fit(gaps, "numerical", 50, 16)
+    integ = build_integrator({"gap": codec}, "gap", [0.0, 2880.0], 1.0, {})
+    n, steps = 200, 70
+    generator = torch.Generator().manual_seed(0)
+    level, known = integ.start(n, torch.zeros(n))
+    for t in range(steps):
+        logits = integ.room(0, torch.zeros(n, codec.vocab_size), level, torch.full((n,), steps - 1 - t))
+        token = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+        fine = torch.randint(0, 16, (n,), generator=generator)
+        level, known, _ = integ.advance(level, known, torch.stack([token, fine], 1))
+    assert float(level.max()) <= 2880.0
+    assert float(level.median()) > 2000.0  # the room binds at the end, it does not shrink every gap
