@@ -257,6 +257,7 @@ def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list
                                         "target": target, "ceiling": ceiling, "models": rows}
         for name in wanted:
             rows.append(bench_one(name, train, holdout, minutes, sdtypes, target))
+            results["datasets"][dataset]["targets"] = targets(results["datasets"][dataset])
             _write(results, Path(out_dir))  # after each model: a long run killed later keeps what it has
     results["settings"]["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     _write(results, Path(out_dir))
@@ -273,6 +274,32 @@ def _line(r: dict[str, Any]) -> str:
             f"{cell(r.get('dcr_share'), 3)} [{cell(ci[0], 2)}, {cell(ci[1], 2)}] | {cell(r.get('identical_share'), 3)} | "
             f"{cell(r.get('tstr_auc'), 3)} | {cell(r.get('detection_auc'), 3)} | {cell(r.get('seconds'), 0)} | "
             f"{cell(r.get('load_average_1min'), 1)} |")
+
+
+PEERS = ("sdv-copula", "sdv-ctgan", "sdv-tvae", "tabularargn")
+CEILING_GAP, DCR_CI_LOW = 0.01, 0.55  # issue 18's targets for auto
+
+
+def targets(block: dict[str, Any]) -> dict[str, Any] | None:
+    """Issue 18's targets on one table: auto within :data:`CEILING_GAP` of the ceiling, above every peer
+    that ran, DCR share's interval starting at or below :data:`DCR_CI_LOW`."""
+    auto = next((r for r in block["models"] if r["model"] == "auto" and "error" not in r), None)
+    if auto is None or auto.get("quality_holdout") is None:
+        return None
+    gap = block["ceiling"]["quality_holdout"] - auto["quality_holdout"]
+    peers = {r["model"]: r.get("quality_holdout") for r in block["models"] if r["model"] in PEERS and "error" not in r}
+    low = (auto.get("dcr_share_ci") or [None])[0]
+    return {"gap_to_ceiling": gap, "within_gap": gap <= CEILING_GAP, "peers_ran": sorted(peers),
+            "above_peers": all(auto["quality_holdout"] > (q or 0.0) for q in peers.values()),
+            "dcr_ci_low": low, "dcr_ok": low is not None and low <= DCR_CI_LOW}
+
+
+def _targets_line(dataset: str, t: dict[str, Any] | None) -> str:
+    if t is None:
+        return f"| {dataset} | auto not run | | | |"
+    return (f"| {dataset} | {cell(t['gap_to_ceiling'], 3)} {'✓' if t['within_gap'] else '✗'} | "
+            f"{'✓' if t['above_peers'] else '✗'} ({', '.join(t['peers_ran']) or 'no peer ran'}) | "
+            f"{cell(t['dcr_ci_low'], 2)} {'✓' if t['dcr_ok'] else '✗'} |")
 
 
 def to_markdown(results: dict[str, Any]) -> str:
@@ -297,6 +324,12 @@ def to_markdown(results: dict[str, Any]) -> str:
         ranked = sorted(block["models"], key=lambda r: -(r.get("quality_holdout") or -1))
         lines += [_line(r) for r in ranked]
         lines.append("")
+    lines += ["## Targets (issue 18)", "",
+              f"auto within {CEILING_GAP} of the ceiling, above every SDV model and TabularARGN that ran, DCR share's "
+              f"95 % interval starting at or below {DCR_CI_LOW}.", "",
+              "| table | ceiling − auto | above peers | DCR CI low |", "|---|---|---|---|"]
+    lines += [_targets_line(d, targets(b)) for d, b in results["datasets"].items()]
+    lines.append("")
     for note in results.get("notes", []):
         lines.append(f"- {note}")
     if results.get("unavailable_models"):

@@ -6,17 +6,22 @@ benchmarks read the full public datasets from ``../shared/datasets`` instead.
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 
 from synthkit.errors import DataError
-from synthkit.io import Dataset
+from synthkit.io import Dataset, write
+from synthkit.io.sql import db_error, engine_for, redact_url
 from synthkit.meta import Relationship
 
-__all__ = ["ADULT_COLUMNS", "ICU_CONTEXT", "icu_wide", "load", "names", "path"]
+__all__ = ["ADULT_COLUMNS", "ICU_CONTEXT", "icu_wide", "load", "names", "path", "to_sql"]
+
+log = logging.getLogger(__name__)
 
 ADULT_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -63,6 +68,20 @@ def load(name: str) -> Any:
     if name == "ehr":
         return _read_ehr()
     raise DataError(f"unknown bundled dataset {name!r}; available: {', '.join(sorted(_DESCRIPTIONS))}")
+
+
+def to_sql(name: str, url: str, table: str) -> None:
+    """Demo helper: fill SQL table ``table`` from a bundled dataset's training split when it does not exist yet."""
+    engine = engine_for(url)
+    try:
+        exists = sa.inspect(engine).has_table(table)
+    except sa.exc.SQLAlchemyError as exc:
+        raise db_error(f"cannot open {redact_url(url)}", url, exc) from None
+    finally:
+        engine.dispose()
+    if not exists:
+        write(load(name)[0], url, table=table, if_exists="fail")
+        log.info("created table %s in %s from bundled dataset %s", table, redact_url(url), name)
 
 
 def _read_diabetes() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -25,7 +25,7 @@ from scipy.special import ndtri
 from torch import nn
 
 from synthkit.engine.train_stats import EncoderStats
-from synthkit.models.arm import ARNet, protection_defaults
+from synthkit.models.arm import ARNet, ordinal_features, protection_defaults
 from synthkit.models.base import Synthesizer
 from synthkit.models.flow import GaussianizedColumns, RealNVP
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
@@ -150,7 +150,7 @@ class ArmRecipe(Recipe):
                 codecs.append(CategoricalCodec.from_counts(name, stats.category_counts(name), stats.n_missing(name) > 0,
                                                            m.max_categories, rare, m.rare_strategy))
         m.discretizer_ = Discretizer(codecs)
-        m.net_ = ARNet(m.discretizer_.sizes, m.embedding_dim, m.hidden, m.depth, m.dropout)
+        m.net_ = ARNet(m.discretizer_.sizes, m.embedding_dim, m.hidden, m.depth, m.dropout, ordinal_features(m.discretizer_))
 
     def weights(self) -> dict[str, nn.Module]:
         return {"net": self.model.net_}

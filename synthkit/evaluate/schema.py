@@ -360,7 +360,9 @@ class ModelSelection(_Model):
     candidates: list[Candidate] = _req("every candidate tried")
     budget_minutes: Num = _f("max_minutes of the whole selection and refit")
     validation_rows: int | None = _f("training rows kept aside for scoring (no candidate saw them)")
+    selection_rows: int | None = _f("training rows the candidates were fitted on while being compared")
     refit_minutes: Num = _f("time budget left for refitting the chosen model on all training rows")
+    refit_stop_reason: str | None = _f("how the refit's training ended (time: the budget cut it short)")
     seconds: Num = _f("seconds the whole auto fit took")
     max_dcr_share: Num = _f("candidates with a higher DCR share are not eligible (they copy)")
 

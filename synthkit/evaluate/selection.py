@@ -19,12 +19,19 @@ itself as ``auto`` and the registry finds it through the ``synthkit.models`` ent
 in ``pyproject.toml`` (the plugin hook any third-party model can use), so ``create("auto")`` works
 without ``synthkit.models`` naming anything above it.
 
-Budget: ``max_minutes`` bounds the whole fit. Candidates are fitted in order (cheapest first), each
-with an equal share of the selection budget (:data:`SELECTION_SHARE` of it) as its own
-``max_minutes``; a candidate is skipped, with the reason recorded, when too little time is left
-for it; the refit gets what remains (at least the winner's selection time). The choice is
-deterministic for a seed as long as no candidate hits its time cap (their ``stop_reason`` is
-recorded, so a run can tell).
+Budget: ``max_minutes`` bounds the whole fit. Candidates are fitted in order (cheapest first) on
+at most :data:`MAX_SELECTION_ROWS` rows and scored on at most :data:`MAX_VALIDATION_ROWS` held-out
+rows (both drawn by the seed; enough to rank them, only the refit sees every training row). With
+an explicit ``max_minutes`` each candidate gets an equal share of the selection budget
+(:data:`SELECTION_SHARE` of it) as its own ``max_minutes`` and is skipped, with the reason
+recorded, when too little time is left for it. Left out (``None``), the budget follows the table's
+size (:func:`default_minutes`: two minutes for a few thousand rows, ten from 400,000 cells on) and
+is a cap, not a schedule: each candidate trains to its own stopping rule and may use what is left
+of the selection budget (a loaded machine then cuts the last candidates, not every one: equal
+shares of two minutes left ``arm`` 4 s of training at load 18 and the demo chose ``copula``), and
+gan and vae, which rarely win and need minutes, are tried only when ``max_minutes`` or
+``candidates`` are given. The refit gets what remains. The choice is deterministic for a seed as
+long as no candidate hits its time cap (their ``stop_reason`` is recorded, so a run can tell).
 
 The fitted ``auto`` behaves as the chosen model: ``sample`` delegates to it and ``save`` writes it,
 so the saved folder loads as that model (``synthkit.models.load`` gives an ``arm``, say). What was
@@ -51,7 +58,7 @@ from synthkit.models.base import Synthesizer
 from synthkit.models.registry import available, create, get, register
 from synthkit.profile import profile
 
-__all__ = ["AutoSynthesizer", "CANDIDATES", "MAX_DCR_SHARE", "score_synthetic"]
+__all__ = ["AutoSynthesizer", "CANDIDATES", "MAX_DCR_SHARE", "default_minutes", "score_synthetic"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,21 @@ MIN_MINUTES = 0.05  # below this a candidate is skipped: it could not learn anyt
 SELECTION_SHARE = 0.6  # of max_minutes for fitting candidates; the rest is for scoring and the refit
 MAX_DCR_SHARE = 0.6
 MIN_VALIDATION_ROWS = 50
+MAX_VALIDATION_ROWS = 2_000  # scoring cost grows with them; the ranking needs no more
+MAX_SELECTION_ROWS = 10_000  # rows a candidate is fitted on during selection (the refit uses all)
+CELLS_PER_MINUTE = 40_000  # default budget: a minute per this many training cells (rows x columns) ...
+DEFAULT_MINUTES = (2.0, 10.0)  # ... within these bounds (below 2 minutes a loaded machine cuts arm short:
+# measured at load 18 on 2 cores, Adult's demo with 2.04 minutes gave arm 4 s of training and chose copula)
+
+
+def default_minutes(rows: int, columns: int) -> float:
+    """The budget when none is given: grows with the table (rows x columns), 2 to 10 minutes.
+
+    A table of a few thousand rows gets 2 minutes (gan and vae, which need a minute each, are then
+    skipped), the demo's 16,280 Adult training rows x 15 columns about 6.
+    """
+    low, high = DEFAULT_MINUTES
+    return round(float(min(max(rows * columns / CELLS_PER_MINUTE, low), high)), 2)
 
 
 def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any,
@@ -92,7 +114,8 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
 class AutoSynthesizer(Synthesizer):
     """Measured model selection; see the module docstring.
 
-    ``candidates`` (default :data:`CANDIDATES`, those installed), ``max_minutes`` for the whole fit,
+    ``candidates`` (default :data:`CANDIDATES`, those installed), ``max_minutes`` for the whole fit
+    (``None``: :func:`default_minutes` of the table),
     ``validation_fraction`` of the training rows kept aside for scoring, ``candidate_params`` maps a
     candidate name to constructor arguments (e.g. ``{"arm": {"epochs": 20}}``), ``epochs`` (if
     given) caps every candidate that trains in epochs.
@@ -104,7 +127,7 @@ class AutoSynthesizer(Synthesizer):
     }
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
-                 max_minutes: float = 10.0, candidates: list[str] | None = None, validation_fraction: float = 0.3,
+                 max_minutes: float | None = None, candidates: list[str] | None = None, validation_fraction: float = 0.3,
                  candidate_params: dict[str, dict[str, Any]] | None = None, epochs: int | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.epochs = epochs
@@ -112,8 +135,8 @@ class AutoSynthesizer(Synthesizer):
         self.validation_fraction, self.candidate_params = validation_fraction, candidate_params
 
     def _check(self) -> list[str]:
-        if not (isinstance(self.max_minutes, (int, float)) and not isinstance(self.max_minutes, bool)
-                and self.max_minutes > 0):
+        if self.max_minutes is not None and not (isinstance(self.max_minutes, (int, float))
+                                                 and not isinstance(self.max_minutes, bool) and self.max_minutes > 0):
             raise ConfigError(f"max_minutes must be a positive number, got {self.max_minutes!r}")
         if not 0.05 <= float(self.validation_fraction) <= 0.5:
             raise ConfigError(f"validation_fraction must be in [0.05, 0.5], got {self.validation_fraction!r}")
@@ -134,17 +157,20 @@ class AutoSynthesizer(Synthesizer):
         if self.metadata is None:
 
             self.metadata = profile(data)
-        budget = float(self.max_minutes) * 60.0
+        budget_minutes = float(self.max_minutes) if self.max_minutes is not None else default_minutes(*data.shape)
+        budget = budget_minutes * 60.0
         order = np.random.default_rng(self.seed).permutation(len(data))
-        n_val = int(round(len(data) * float(self.validation_fraction)))
+        n_val = min(int(round(len(data) * float(self.validation_fraction))), MAX_VALIDATION_ROWS)
         records: list[dict[str, Any]] = []
+        selection_rows = 0
         if n_val < MIN_VALIDATION_ROWS or len(data) - n_val < MIN_VALIDATION_ROWS:
             chosen = "arm" if "arm" in names else names[0]
             reason = (f"{len(data)} rows are too few to keep {MIN_VALIDATION_ROWS} aside for validation; "
                       f"{chosen} is used without measuring")
         else:
             validation = data.iloc[np.sort(order[:n_val])].reset_index(drop=True)
-            fit_rows = data.iloc[np.sort(order[n_val:])].reset_index(drop=True)
+            fit_rows = data.iloc[np.sort(order[n_val:n_val + MAX_SELECTION_ROWS])].reset_index(drop=True)
+            selection_rows = len(fit_rows)
             records = self._try_candidates(names, fit_rows, validation, constraints, budget * SELECTION_SHARE, start)
             chosen, reason = _choose(records)
             for record in records:
@@ -153,8 +179,9 @@ class AutoSynthesizer(Synthesizer):
         minutes = max(remaining / 60.0, MIN_MINUTES)
         self.chosen_ = self._candidate(chosen, minutes).fit(data, constraints)
         self.selection_ = {
-            "chosen": chosen, "reason": reason, "candidates": records, "budget_minutes": float(self.max_minutes),
-            "validation_rows": n_val if records else 0, "refit_minutes": round(float(minutes), 3),
+            "chosen": chosen, "reason": reason, "candidates": records, "budget_minutes": budget_minutes,
+            "validation_rows": n_val if records else 0, "selection_rows": selection_rows,
+            "refit_minutes": round(float(minutes), 3), "refit_stop_reason": _stop_reason(self.chosen_),
             "seconds": round(time.perf_counter() - start, 2), "max_dcr_share": MAX_DCR_SHARE,
             "metric": "mean of column_shapes, column_pair_trends and 1 - 2*max(detection_auc - 0.5, 0) "
                                 "against validation rows no candidate saw; eligible when dcr_share <= max_dcr_share",
@@ -180,8 +207,15 @@ class AutoSynthesizer(Synthesizer):
         records: list[dict[str, Any]] = []
         for i, name in enumerate(names):
             left = budget - (time.perf_counter() - start)
-            share = left / (len(names) - i) / 60.0
             floor = MIN_SLOW_MINUTES if name in SLOW else MIN_MINUTES
+            if self.max_minutes is None:  # default budget: a cap, not a schedule (see the module docstring)
+                share = left / 60.0
+                if name in SLOW and self.candidates is None:
+                    records.append({"model": name, "status": "skipped", "chosen": False,
+                                    "note": "default budget: gan and vae are tried only with an explicit max_minutes"})
+                    continue
+            else:
+                share = left / (len(names) - i) / 60.0
             if share < floor:
                 records.append({"model": name, "status": "skipped", "chosen": False,
                                 "note": f"budget: {share:.2f} min left for it, needs {floor} min"})
@@ -194,10 +228,10 @@ class AutoSynthesizer(Synthesizer):
             except (SynthkitError, RuntimeError, ValueError) as exc:  # one failing candidate loses only itself
                 records.append({"model": name, "status": "failed", "chosen": False, "note": str(exc)[:300]})
                 continue
-            stop = (getattr(model, "fit_info_", None) or {}).get("stop_reason", getattr(model, "stop_reason_", None))
+            stop = _stop_reason(model)
             records.append({"model": name, "status": "scored", "chosen": False, **scores,
                             "fit_minutes_allowed": round(share, 3), "seconds": round(time.perf_counter() - t0, 2),
-                            "stop_reason": stop if isinstance(stop, str) else None})
+                            "stop_reason": stop})
         return records
 
     def sample(self, n: int, seed: int | None = None, conditions: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -209,6 +243,12 @@ class AutoSynthesizer(Synthesizer):
         """Save the chosen model (the folder loads as that model)."""
         self._require_fitted()
         return self.chosen_.save(path)
+
+
+def _stop_reason(model: Synthesizer) -> str | None:
+    """How a fitted model's training ended (epochs, early_stopping, time), when it trains."""
+    stop = (getattr(model, "fit_info_", None) or {}).get("stop_reason", getattr(model, "stop_reason_", None))
+    return stop if isinstance(stop, str) else None
 
 
 def _choose(records: list[dict[str, Any]]) -> tuple[str, str]:

@@ -8,14 +8,12 @@ import logging
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 from pydantic import ValidationError
 
-from synthkit.datasets import load
+from synthkit.datasets import load, to_sql
 from synthkit.errors import ConfigError, DataError
 from synthkit.evaluate import split_holdout
-from synthkit.io import Dataset, read, redact_url, write
-from synthkit.io.sql import db_error, engine_for
+from synthkit.io import Dataset, read
 from synthkit.meta import Metadata
 from synthkit.models.base import SequenceSynthesizer
 from synthkit.pipeline.config import PipelineConfig
@@ -33,7 +31,7 @@ def load_source(cfg: PipelineConfig, multi: bool) -> Dataset:
         data = load(src.dataset) if multi else load(src.dataset)[0]
     else:
         if src.url and src.options.get("create_from"):
-            _create_sql_from_bundled(src.url, src.table or src.options["create_from"], src.options["create_from"])
+            to_sql(src.options["create_from"], src.url, src.table or src.options["create_from"])
         opts = {k: v for k, v in src.options.items() if k != "create_from"}
         data = read(src.path or src.url, **({} if multi else {"table": src.table, "query": src.query}), **opts)
     if multi:
@@ -49,20 +47,6 @@ def load_source(cfg: PipelineConfig, multi: bool) -> Dataset:
     if src.max_rows and len(data) > src.max_rows:
         data = data.sample(src.max_rows, random_state=cfg.seed)
     return Dataset(tables={cfg.name: data.reset_index(drop=True)}, name=cfg.name)
-
-
-def _create_sql_from_bundled(url: str, table: str, dataset: str) -> None:
-    """Demo helper: fill a SQL table from a bundled dataset when it does not exist yet."""
-    engine = engine_for(url)
-    try:
-        exists = sa.inspect(engine).has_table(table)
-    except sa.exc.SQLAlchemyError as exc:
-        raise db_error(f"cannot open {redact_url(url)}", url, exc) from None
-    finally:
-        engine.dispose()
-    if not exists:
-        write(load(dataset)[0], url, table=table, if_exists="fail")
-        log.info("created table %s in %s from bundled dataset %s", table, redact_url(url), dataset)
 
 
 def safe_tables(data: Dataset) -> tuple[Dataset, dict[str, str]]:

@@ -1,22 +1,11 @@
 """What the stages do differently when a run goes through an engine (``engine: ray`` or a Parquet
 lake source), so that no stage holds the whole table. The run passes the same stage list as every
-other run (:mod:`synthkit.pipeline.stages`); a stage that differs calls one helper here:
-
-* load: the source stays a :class:`~synthkit.io.lake.LakeSource` (a source read into memory
-  anyway is a DataFrame the engine splits into batches);
-* profile: merged sketches of the training and the held-out rows in one pass; a row is held out
-  when a seeded hash of its content is below ``holdout.share`` (:mod:`synthkit.engine.holdout`).
-  The row-level stages (validate, report) see the sketches' seeded samples;
-* fit: ``copula`` from merged moments of normal scores (two passes); ``arm``/``gan``/``vae``/``flow``
-  on a Ray cluster with Ray Train over all training rows; any other model on a seeded sample of
-  ``engine.sample_rows`` training rows, with a warning and the size recorded;
-* sample: blocks with per-block seeds, written by the workers to ``synthetic/part-*.parquet``;
-* evaluate: column shapes and pair trends from statistics merged over all rows; detection, privacy
-  and utility on seeded samples (sizes in ``engine.json``);
-* audit: real rows and PII values reproduced, a hash join over all synthetic rows;
-* sink: the workers load the committed Parquet parts into a staging table, swapped in in one transaction.
-
-What a run learned on the engine (fit method, sampling plan, samples, audit) goes to ``engine.json``.
+other run (:mod:`synthkit.pipeline.stages`); a stage that differs calls one method of its
+:class:`Lake`: the source stays a :class:`~synthkit.io.lake.LakeSource`, rows are split by a
+seeded content hash inside every pass, the profile and evaluation come from sketches merged over
+all rows, the workers sample and sink Parquet parts, the audit is a hash join over all rows; the
+row-level stages (validate, report) see seeded samples. Stage by stage: ``docs/engine.md``. What a
+run learned on the engine (fit method, sampling plan, samples, audit, sink) goes to ``engine.json``.
 """
 
 from __future__ import annotations
@@ -34,8 +23,7 @@ from synthkit.engine.join import audit_join
 from synthkit.engine.recipe_choice import trains_on_ray
 from synthkit.engine.train import fit_on_ray
 from synthkit.errors import DataError
-from synthkit.evaluate import evaluate as evaluate_samples
-from synthkit.evaluate.merged import merge_pair_stats, merged_fidelity, pair_batch_stats, pair_spec, with_all_rows
+from synthkit.engine.evaluate import evaluate_on_engine
 from synthkit.io.lake import LakeSource, is_lake
 from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
@@ -116,35 +104,14 @@ class Lake:
 
     def evaluate(self, cfg: PipelineConfig, metadata: Metadata) -> dict[str, Any]:
         """Detection, privacy and utility on the seeded samples; column shapes and pair trends over all rows."""
-        n = cfg.evaluate.max_rows
-        real, syn, hold = self.train.sample.head(n), self.syn.sample.head(n), self.holdout.sample.head(n)
-        metrics = dict(evaluate_samples(
-            real, syn, holdout=hold if len(hold) else None, metadata=metadata, target=cfg.evaluate.target, seed=cfg.seed,
-            max_rows=n, sensitive_columns=cfg.evaluate.sensitive_columns or None,
-            quasi_identifiers=cfg.evaluate.quasi_identifiers or None, families=tuple(cfg.evaluate.families)).scores)
-        meta = metrics.setdefault("meta", {})
-        rows = {"real": self.train.rows, "synthetic": self.syn.rows, "holdout": self.holdout.rows}
-        meta.update(rows=rows, subsampled=True)
-        self.record["samples"] = {"real": len(real), "synthetic": len(syn), "holdout": len(hold),
-                                  "method": "seeded bottom-k samples by row-content hash (same rows at any worker count)",
-                                  "used_for": "detection, privacy attacks, utility"}
-        self.record["all_rows"] = {**rows, "used_for": "column shapes, pair trends, leakage audit",
-                                   "quantile_rank_error": max(self.train.rank_error_share, self.syn.rank_error_share)}
-        if "fidelity" in cfg.evaluate.families and meta.get("columns"):
-            metrics["fidelity"] = self._all_rows_fidelity(metrics.get("fidelity") or {}, meta["columns"])
-        return metrics
-
-    def _all_rows_fidelity(self, fid: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
-        """The samples' fidelity with column shapes and pair trends replaced by their all-rows values."""
-        spec, skipped = pair_spec(self.train.columns, self.syn.columns, kinds)
         assert self.split is not None
-        real = merge_pair_stats(self.engine.map_batches(self.source, self.split.training(
-            lambda frame: pair_batch_stats(frame, spec, "real"))))
-        syn = merge_pair_stats(self.engine.map_batches(self.synthetic, lambda b: pair_batch_stats(b.to_pandas(), spec,
-                                                                                                  "synthetic")))
-        self.record["fidelity_on_samples"] = {k: fid.get(k) for k in ("column_shapes", "column_pair_trends", "score")}
-        self.record["fidelity_computed_over"] = "column shapes and pair trends: all rows; detection: seeded samples"
-        return with_all_rows(fid, merged_fidelity(self.train.columns, self.syn.columns, spec, real or {}, syn or {}), skipped)
+        ev = cfg.evaluate
+        metrics, record = evaluate_on_engine(
+            self.engine, self.source, self.split.training, self.synthetic, self.train, self.holdout, self.syn, metadata,
+            max_rows=ev.max_rows, families=ev.families, seed=cfg.seed, target=ev.target,
+            sensitive_columns=ev.sensitive_columns or None, quasi_identifiers=ev.quasi_identifiers or None)
+        self.record.update(record)
+        return metrics
 
     def audit(self, metadata: Metadata) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Real rows and PII values reproduced anywhere in the synthetic parts; the findings are the PII hits."""

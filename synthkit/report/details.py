@@ -167,4 +167,5 @@ def selection_section(selection: Any) -> dict[str, Any] | None:
                      "dcr": fmt_value(c.get("dcr_share")), "note": c.get("note") or c.get("stop_reason") or "",
                      "chosen": c.get("model") == selection["chosen"]})
     return {"chosen": selection["chosen"], "reason": selection.get("reason", ""), "rows": rows,
-            "budget": selection.get("budget_minutes"), "validation_rows": selection.get("validation_rows")}
+            "budget": selection.get("budget_minutes"), "validation_rows": selection.get("validation_rows"),
+            "selection_rows": selection.get("selection_rows")}

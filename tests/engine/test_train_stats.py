@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from synthkit.engine.recipe_choice import recipe_for
 from synthkit.engine.train_recipes import table_encoder_from_stats
 from synthkit.engine.train_stats import EncoderStats, sketch_model_frame
 from synthkit.errors import ConfigError
-from synthkit.models.arm import AutoregressiveSynthesizer
+from synthkit.models.arm import ARNet, AutoregressiveSynthesizer, ordinal_features
 from synthkit.models.copula import GaussianCopula
 from synthkit.models.vae import TabularVAE
 from synthkit.profile import profile
@@ -65,3 +66,22 @@ def test_table_encoder_from_merged_statistics_has_the_in_memory_layout(frame_and
 def test_models_without_a_recipe_are_refused_clearly() -> None:
     with pytest.raises(ConfigError, match="cannot be trained on Ray"):
         recipe_for(GaussianCopula())
+
+
+
+def test_arm_net_from_merged_statistics_has_the_ordinal_features_a_reload_rebuilds(frame_and_stats) -> None:
+    """A saved arm rebuilds its net with the discretizer's ordinal features; the engine-built net must
+    train with the same ones, or a reloaded model adds its untrained (random) projections."""
+    frame, schema, stats = frame_and_stats
+    model = AutoregressiveSynthesizer(n_bins=16)
+    model.schema_ = schema
+    recipe_for(model).prepare(stats)
+    expected = torch.as_tensor(ordinal_features(model.discretizer_), dtype=torch.float32)
+    assert expected.abs().sum() > 0 and torch.equal(model.net_.ordinal, expected)
+    rebuilt = ARNet(model.discretizer_.sizes, model.embedding_dim, model.hidden, model.depth, model.dropout,
+                    ordinal_features(model.discretizer_))
+    rebuilt.load_state_dict(model.net_.state_dict())
+    tokens = torch.from_numpy(model.discretizer_.encode(frame[model.order_].iloc[:50]))
+    model.net_.eval()
+    rebuilt.eval()
+    assert torch.equal(rebuilt(tokens), model.net_(tokens))

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from synthkit.errors import ConfigError
-from synthkit.evaluate.selection import MAX_DCR_SHARE, AutoSynthesizer
+from synthkit.evaluate import selection
+from synthkit.evaluate.selection import MAX_DCR_SHARE, AutoSynthesizer, default_minutes
 from synthkit.models import Synthesizer, create, load
 from synthkit.models.registry import _REGISTRY, register
 
@@ -96,3 +97,30 @@ def test_bad_settings_are_clear_errors(table):
         create("auto", max_minutes=0).fit(table)
     with pytest.raises(ConfigError, match="candidate_params"):
         create("auto", candidates=["copula"], candidate_params={"arm": {}}).fit(table)
+
+
+def test_default_budget_follows_the_table_size(table):
+    assert default_minutes(750, 15) == 2.0  # the example test's table: two minutes, not ten
+    assert default_minutes(16_280, 15) == 6.11  # the demo's Adult training rows
+    assert default_minutes(1_000_000, 30) == 10.0
+    assert default_minutes(100, 5) == 2.0 < default_minutes(40_000, 5) < default_minutes(80_000, 20) == 10.0
+    tiny = create("auto", seed=0, candidates=["copula"]).fit(table.iloc[:60])  # too few rows to measure
+    assert tiny.selection_["budget_minutes"] == default_minutes(60, table.shape[1])
+
+
+def test_candidates_are_compared_on_capped_rows_and_the_winner_refits_on_all(table, monkeypatch):
+    monkeypatch.setattr(selection, "MAX_VALIDATION_ROWS", 100)
+    monkeypatch.setattr(selection, "MAX_SELECTION_ROWS", 300)
+    model = create("auto", seed=0, max_minutes=30.0, candidates=["copula"]).fit(table)  # a loaded machine cannot skip it
+    sel = model.selection_
+    assert sel["validation_rows"] == 100 and sel["selection_rows"] == 300
+    assert sel["candidates"][0]["status"] == "scored"
+    assert model.chosen_.n_training_rows_ == len(table) == 800
+
+
+def test_default_budget_leaves_gan_and_vae_out_and_gives_candidates_what_is_left(table):
+    model = create("auto", seed=0, epochs=2).fit(table.iloc[:300])
+    records = {c["model"]: c for c in model.selection_["candidates"]}
+    assert records["gan"]["status"] == records["vae"]["status"] == "skipped"
+    assert "explicit max_minutes" in records["gan"]["note"]
+    assert records["copula"]["fit_minutes_allowed"] > 0.9 * 0.6 * default_minutes(300, table.shape[1])  # not a 1/6 share

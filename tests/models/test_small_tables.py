@@ -3,7 +3,9 @@
 The table is built here with known structure: a binary target with a 0.72 share, two numbers with
 a 0.5 correlation (one log-normal), a four-way category and an integer. Before the fix (early
 stopping after ~40 optimizer steps, 64 unordered bins per number) arm gave this table a rank
-correlation of 0.03 (measured, seeds 0 and 1); now it must come within 0.1 of the real 0.49.
+correlation of 0.03 (measured, seeds 0 and 1); with enough steps but a bin-by-bin output head
+0.35, because the validation loss peaks long before such a head learns the pair; with the smooth
+(ordinal) output part 0.50 against the real 0.50 (seeds 0-2: within 0.013). Tolerance 0.08.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def small() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 def test_small_table_gets_enough_steps(small):
     _, _, info = small
-    assert info["steps"] >= 1500  # min_steps: early stopping cannot end training before
+    assert info["steps"] >= 300  # min_steps: early stopping cannot end training before
     assert info["batch_size"] < 512  # the batch shrank so an epoch has many steps
     assert info["n_bins"] == 1500 // 50  # one bin per 50 rows at most
 
@@ -56,12 +58,11 @@ def test_small_table_marginals_are_learned(small):
         assert abs(synthetic[col].median() - real[col].median()) < 0.1 * real[col].std(), col
 
 
-@pytest.mark.xfail(strict=True, reason="issue #18 open: at the final arm settings the synthetic Spearman is 0.35 against "
-                   "the real 0.50 (was 0.03 before the small-table changes); the 0.1 tolerance is the target, not met yet")
 def test_small_table_correlation_is_learned(small):
     real, synthetic, _ = small
     assert _spearman(real) == pytest.approx(0.49, abs=0.04)
-    assert abs(_spearman(synthetic) - _spearman(real)) < 0.1  # was 0.03 vs 0.49 before the fix
+    assert abs(_spearman(synthetic) - _spearman(real)) <= 0.08  # 0.35 with a bin-by-bin head, 0.03 before min_steps
+    assert abs((synthetic["target"] == "yes").mean() - (real["target"] == "yes").mean()) <= 0.05
 
 
 def test_schedule_leaves_large_tables_alone():
