@@ -149,7 +149,7 @@ class Integrator(nn.Module):
     window's end) keeps gaps from being drawn that leave too little room for the steps to come.
     ``tables``: per
     token column, :func:`value_table`, the fine count and the missing token.
-    A channel without a level column starts known at 0 (the elapsed time)."""
+    The time axis starts known, at the entity's start."""
 
     def __init__(self, channels: list[dict[str, Any]], tables: dict[int, tuple[list[float], list[float], list[bool], int, int]],
                  clock: float = 0.0) -> None:
