@@ -33,7 +33,7 @@ import torch
 import torch.distributed as dist
 from torch.func import functional_call, grad, vmap
 
-from synthkit.engine.train_loop import _LOOP, _OPTIM, _WEIGHTS, _load, _maybe_fail, _peak_rss_per_rank, _save
+from synthkit.engine.train_loop import _LOOP, _OPTIM, _WEIGHTS, _load, _maybe_fail, _peak_rss_per_rank, _save, _worker_setup
 
 __all__ = ["clipped_gradient_sum", "poisson_window", "train_worker_dp"]
 
@@ -129,14 +129,9 @@ def _gather_window(shard: Any, plan: dict[str, Any], seed: int, rank: int, windo
 def train_worker_dp(config: dict[str, Any]) -> None:
     """Ray Train entry point of DP training; ``config["dp"]`` is the plan of :func:`synthkit.engine.train_dp.dp_prepare`."""
     import ray.train
-    import ray.train.torch
 
-    recipe, plan, seed = config["recipe"], config["dp"], int(config["seed"])
-    ctx = ray.train.get_context()
-    rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    torch.set_num_threads(int(config["threads"]))
-    device = ray.train.torch.get_device()
-    recipe.to(device)
+    plan, seed = config["dp"], int(config["seed"])
+    recipe, rank, world, device = _worker_setup(config)
     module = recipe.dp_module()
     names = [n for n, p in module.named_parameters() if p.requires_grad]
     params = [dict(module.named_parameters())[n] for n in names]

@@ -87,17 +87,24 @@ def _maybe_fail(config: dict[str, Any], epoch: int, step: int, rank: int) -> Non
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def train_worker(config: dict[str, Any]) -> None:
-    """Ray Train entry point; ``config`` holds the recipe and loop settings (see :func:`synthkit.engine.train.fit_on_ray`)."""
+def _worker_setup(config: dict[str, Any]) -> tuple[Any, int, int, torch.device]:
+    """The recipe on this worker's device, its rank and the group size (every Ray Train entry point starts so)."""
     import ray.train
     import ray.train.torch
 
     recipe = config["recipe"]
     ctx = ray.train.get_context()
-    rank, world = ctx.get_world_rank(), ctx.get_world_size()
     torch.set_num_threads(int(config["threads"]))
     device = ray.train.torch.get_device()
     recipe.to(device)
+    return recipe, ctx.get_world_rank(), ctx.get_world_size(), device
+
+
+def train_worker(config: dict[str, Any]) -> None:
+    """Ray Train entry point; ``config`` holds the recipe and loop settings (see :func:`synthkit.engine.train.fit_on_ray`)."""
+    import ray.train
+
+    recipe, rank, world, device = _worker_setup(config)
     module = recipe.loss_module()
     ddp_args = {"device_ids": [device.index]} if device.type == "cuda" else {}
 
