@@ -177,11 +177,14 @@ def main() -> None:
     parser.add_argument("--eval-rows", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--engine", choices=["memory", "local", "ray"], default="local")
+    parser.add_argument("--rate-rows", type=int, default=2_000_000,
+                        help="engine runs: rows sampled with 1 and with 2 workers for the scaling efficiency (0: skip)")
+    parser.add_argument("--lake", type=Path, help="engine runs: reuse this lake folder (written there if missing)")
     args = parser.parse_args()
     if args.engine != "memory":
         from scale_engine import main as engine_main
 
-        engine_main(args.engine, args.rows, args.out)
+        engine_main(args.engine, args.rows, args.out, args.rate_rows, args.lake)
         return
     res = run(args.rows, args.model, args.eval_rows, args.out)
     write_json(args.out / "scale_inmemory.json", res)

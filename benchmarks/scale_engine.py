@@ -2,8 +2,9 @@
 columns, per-stage seconds, peak RSS of the driver and its worker processes, sampling rows/s with 1
 and 2 workers (scaling efficiency) and a cost model for 1 B rows on N workers.
 
-RSS is sampled every 0.2 s by a thread: the driver is this process; workers are its descendant
-processes (Ray: raylet-spawned workers of the private local cluster; local engine: none, threads).
+Peak RSS per stage and overall: the driver is this process; workers are its descendant processes
+(Ray: raylet-spawned workers of the private local cluster; local engine: its sampling processes,
+the other batch work runs on threads of the driver). See :class:`Watch`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import tempfile
 import threading
 import time
@@ -26,36 +28,118 @@ COLUMNS = 30
 RATE_ROWS = 2_000_000  # rows sampled per worker count for the 1 -> 2 worker rates
 
 
-class Watch:
-    """Peak RSS of this process and of its largest / all descendant processes while running."""
+def _status_kb(pid: int | str, field: str) -> int:
+    """A ``kB`` field (``VmHWM``, ``VmRSS``) of ``/proc/<pid>/status``; 0 where unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
-    def __init__(self) -> None:
+
+def _reset_peak(pid: int | str) -> bool:
+    """Reset the kernel's peak RSS (``VmHWM``) of a process to its current RSS (Linux >= 4.0)."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class Watch:
+    """Peak RSS of this process (the driver) and of its worker processes, overall and per stage.
+
+    Per stage: ``hook`` (a pipeline hook, :func:`synthkit.pipeline.run` ``hooks``) is called at each
+    stage's start; there the kernel's peak RSS (``VmHWM``) of the driver and of every Ray worker
+    process is read for the stage that ended and reset, so a stage's peak is exact (not sampled) and
+    not inherited from an earlier stage. A thread also samples every 0.2 s (worker processes that
+    exit mid-stage, the sum over workers, Ray's own processes, and systems without ``clear_refs``).
+    """
+
+    def __init__(self, engine: str = "ray") -> None:
+        self.local = engine == "local"  # the local engine's child processes are its sampling workers
         self.driver = self.worker = self.workers_total = self.cluster_processes = 0
+        self.stage: str | None = None
+        self.per_stage: dict[str, dict[str, int]] = {}
+        self.exact = _reset_peak("self")
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _workers(self) -> tuple[list[psutil.Process], list[psutil.Process]]:
+        kids, system = [], []
+        for kid in psutil.Process().children(recursive=True):
+            try:  # Ray's task/actor processes are titled "ray::..."; raylet, GCS and agents are the cluster's own
+                title = " ".join(kid.cmdline()[:1])
+            except psutil.Error:
+                continue
+            (kids if self.local or title.startswith("ray::") else system).append(kid)
+        return kids, system
+
+    def _sample(self) -> None:
+        kids, system = self._workers()
+        sizes, own = [], 0
+        for proc, out in [(k, sizes) for k in kids] + [(k, None) for k in system]:
+            try:
+                rss = proc.memory_info().rss
+            except psutil.Error:
+                continue
+            if out is None:
+                own += rss
+            else:
+                out.append(rss)
+        driver = psutil.Process().memory_info().rss
+        with self._lock:
+            self.driver = max(self.driver, driver)
+            self.worker = max([self.worker, *sizes])
+            self.workers_total = max(self.workers_total, sum(sizes))
+            self.cluster_processes = max(self.cluster_processes, own)
+            if self.stage is not None:
+                cur = self.per_stage[self.stage]
+                cur["driver"] = max(cur["driver"], driver)
+                cur["largest_worker"] = max([cur["largest_worker"], *sizes])
+                cur["all_workers"] = max(cur["all_workers"], sum(sizes))
+
     def _run(self) -> None:
-        me = psutil.Process()
         while not self._stop.wait(0.2):
-            kids, system = [], []
-            for kid in me.children(recursive=True):
-                try:  # Ray's task/actor processes are titled "ray::..."; raylet, GCS and agents are the cluster's own
-                    rss, title = kid.memory_info().rss, " ".join(kid.cmdline()[:1])
-                except psutil.Error:
-                    continue
-                (kids if title.startswith("ray::") else system).append(rss)
-            self.driver = max(self.driver, me.memory_info().rss)
-            self.worker = max([self.worker, *kids])
-            self.workers_total = max(self.workers_total, sum(kids))
-            self.cluster_processes = max(self.cluster_processes, sum(system))
+            self._sample()
+
+    def hook(self, point: str) -> None:
+        """Pipeline hook: a stage name starts a stage (``write:<output>`` points are inside one)."""
+        if ":" not in point:
+            self.begin(point)
+
+    def begin(self, stage: str | None) -> None:
+        """Close the current stage (exact peaks read and reset) and start ``stage`` (None: stop)."""
+        self._sample()
+        kids, _ = self._workers()
+        with self._lock:
+            if self.stage is not None:
+                cur = self.per_stage[self.stage]
+                if self.exact:
+                    cur["driver"] = _status_kb("self", "VmHWM")
+                cur["largest_worker"] = max([cur["largest_worker"], *(_status_kb(k.pid, "VmHWM") for k in kids)])
+            for pid in ["self", *(k.pid for k in kids)]:
+                _reset_peak(pid)
+            self.stage = stage
+            if stage is not None:
+                self.per_stage[stage] = {"driver": _status_kb("self", "VmRSS"), "largest_worker": 0, "all_workers": 0}
 
     def __enter__(self) -> Watch:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.begin(None)
         self._stop.set()
         self._thread.join()
+
+    def stages_gb(self) -> dict[str, dict[str, float]]:
+        return {name: {k: round(v / 2**30, 3) for k, v in peaks.items()} for name, peaks in self.per_stage.items()}
 
 
 def write_data(rows: int, folder: Path, part_rows: int = 250_000) -> float:
@@ -90,7 +174,7 @@ def cost_model(res: dict[str, Any]) -> dict[str, Any]:
     n = res["rows"]
     stage = res["stages"]
     per_row = {k: v / n for k, v in stage.items()}
-    eff = res["sampling"]["scaling_efficiency"] or 1.0
+    eff = (res["sampling"] or {}).get("scaling_efficiency") or 1.0
     out = {}
     for workers in (2, 8, 32, 128):
         speedup = 2 * (1 + eff * (workers / 2 - 1)) / 2 if workers > 2 else 1.0  # relative to 2 workers
@@ -104,39 +188,16 @@ def cost_model(res: dict[str, Any]) -> dict[str, Any]:
     ]}
 
 
-def main(engine: str, rows: int, out: Path) -> None:
+def main(engine: str, rows: int, out: Path, rate_rows: int = RATE_ROWS, lake: Path | None = None) -> None:
+    """The run, then the 1 and 2 worker rates on ``min(rows, rate_rows)`` rows (0: skipped).
+    ``lake``: a lake folder to reuse (written there first if missing); else a temporary one."""
     from synthkit.pipeline import run
 
     work = Path(tempfile.mkdtemp(prefix="synthkit-scale-"))
-    load_start = os.getloadavg()
-    data_seconds = write_data(rows, work / "lake")
-    cfg = {"name": f"scale-{engine}", "output_dir": str(work / "run"), "source": {"path": str(work / "lake")},
-           "model": {"name": "copula"}, "sample": {"rows": rows}, "evaluate": {"target": "cat_1", "max_rows": 20_000},
-           "report": {"enabled": False}, "engine": {"kind": engine, "num_workers": 2, "sample_rows": 20_000}}
-    (work / "run.yaml").write_text(yaml.safe_dump(cfg))
-    with Watch() as watch:
-        t0 = time.perf_counter()
-        result = run(work / "run.yaml")
-        total = time.perf_counter() - t0
-    metrics = json.loads((work / "run" / "metrics.json").read_text())
-    details = json.loads((work / "run" / "engine.json").read_text())
-    rate_rows = min(rows, RATE_ROWS)  # rows/s settles long before 10 M rows; the run itself sampled all of them
-    rate = {w: sampling_rate(engine, work / "run" / "model", rate_rows, w, work) for w in (1, 2)}
-    res: dict[str, Any] = {
-        "engine": engine, "rows": rows, "columns": COLUMNS, "status": result.status,
-        "data_write_seconds": round(data_seconds, 1),
-        "stages": {k: round(v, 2) for k, v in result.timings.items()},
-        "end_to_end_seconds": round(total, 1),
-        "peak_rss_gb": {"driver": round(watch.driver / 2**30, 3), "largest_worker": round(watch.worker / 2**30, 3),
-                        "all_workers": round(watch.workers_total / 2**30, 3),
-                        "ray_system_processes": round(watch.cluster_processes / 2**30, 3)},
-        "sampling": {"rows": rate_rows, "rows_per_s_1_worker": round(rate[1]), "rows_per_s_2_workers": round(rate[2]),
-                     "scaling_efficiency": round(rate[2] / (2 * rate[1]), 3)},
-        "fidelity": metrics.get("fidelity", {}).get("score"), "column_shapes": metrics.get("fidelity", {}).get("column_shapes"),
-        "samples": details.get("samples"), "audit": {k: details["audit"].get(k) for k in ("reproduced_rows", "synthetic_rows")},
-        "load_average": {"start": [round(x, 1) for x in load_start], "end": [round(x, 1) for x in os.getloadavg()]},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-    }
+    try:
+        res = _measure(engine, rows, work, lake or work / "lake", rate_rows, run)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     res["cost_model"] = cost_model(res)
     name = "scale" if engine == "local" else f"scale_{engine}"  # a Ray run does not overwrite the local one
     write_json(out / f"{name}.json", res)
@@ -144,22 +205,67 @@ def main(engine: str, rows: int, out: Path) -> None:
     print(to_markdown(res))
 
 
+def _measure(engine: str, rows: int, work: Path, lake: Path, rate_rows: int, run: Any) -> dict[str, Any]:
+    load_start = os.getloadavg()
+    data_seconds = write_data(rows, lake) if not lake.exists() else 0.0
+    cfg = {"name": f"scale-{engine}", "output_dir": str(work / "run"), "source": {"path": str(lake)},
+           "model": {"name": "copula"}, "sample": {"rows": rows}, "evaluate": {"target": "cat_1", "max_rows": 20_000},
+           "report": {"enabled": False}, "engine": {"kind": engine, "num_workers": 2, "sample_rows": 20_000}}
+    (work / "run.yaml").write_text(yaml.safe_dump(cfg))
+    with Watch(engine) as watch:
+        t0 = time.perf_counter()
+        result = run(work / "run.yaml", hooks=[watch.hook])
+        total = time.perf_counter() - t0
+    per_stage = watch.stages_gb()
+    driver = max([watch.driver / 2**30, *(p["driver"] for p in per_stage.values())])
+    metrics = json.loads((work / "run" / "metrics.json").read_text())
+    details = json.loads((work / "run" / "engine.json").read_text())
+    rate_rows = min(rows, rate_rows)  # rows/s settles long before 10 M rows; the run itself sampled all of them
+    rate = {w: sampling_rate(engine, work / "run" / "model", rate_rows, w, work) for w in (1, 2)} if rate_rows else {}
+    return {
+        "engine": engine, "rows": rows, "columns": COLUMNS, "status": result.status,
+        "data_write_seconds": round(data_seconds, 1),
+        "stages": {k: round(v, 2) for k, v in result.timings.items()},
+        "stage_peak_rss_gb": per_stage, "peak_rss_exact": watch.exact,
+        "end_to_end_seconds": round(total, 1),
+        "peak_rss_gb": {"driver": round(driver, 3), "largest_worker": round(watch.worker / 2**30, 3),
+                        "all_workers": round(watch.workers_total / 2**30, 3),
+                        "ray_system_processes": round(watch.cluster_processes / 2**30, 3)},
+        "sampling": {"rows": rate_rows, "rows_per_s_1_worker": round(rate[1]), "rows_per_s_2_workers": round(rate[2]),
+                     "scaling_efficiency": round(rate[2] / (2 * rate[1]), 3)} if rate else None,
+        "fidelity": metrics.get("fidelity", {}).get("score"), "column_shapes": metrics.get("fidelity", {}).get("column_shapes"),
+        "samples": details.get("samples"), "audit": {k: details["audit"].get(k) for k in ("reproduced_rows", "synthetic_rows")},
+        "load_average": {"start": [round(x, 1) for x in load_start], "end": [round(x, 1) for x in os.getloadavg()]},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+    }
+
+
+def _sampling_line(rates: dict[str, Any] | None) -> str:
+    if not rates:
+        return "Sampling rates with 1 and 2 workers: not measured in this run (--rate-rows 0)."
+    return (f"Sampling {rates['rows']:,} rows: {rates['rows_per_s_1_worker']:,} rows/s with 1 worker, "
+            f"{rates['rows_per_s_2_workers']:,} with 2: scaling efficiency {rates['scaling_efficiency']}.")
+
+
 def to_markdown(res: dict[str, Any]) -> str:
-    rss = res["peak_rss_gb"]
+    rss, peaks = res["peak_rss_gb"], res.get("stage_peak_rss_gb", {})
     lines = [
         "# Scale benchmark (engine pipeline)", "",
         f"`benchmarks/scale.py --engine {res['engine']} --rows {res['rows']}`: {res['rows']:,} rows x {res['columns']} columns "
         f"from a Parquet lake, model copula, 2 workers; status {res['status']}. Load average at start "
         f"{res['load_average']['start']}, at end {res['load_average']['end']} on {res['machine']['cpus']} cores shared with "
         "other jobs: timings are inflated by that load.", "",
-        "| stage | seconds |", "|---|---|",
-        *[f"| {k} | {v} |" for k, v in res["stages"].items()],
-        f"| **end to end** | **{res['end_to_end_seconds']}** |", "",
+        "| stage | seconds | driver peak RSS (GB) | largest worker peak RSS (GB) |", "|---|---|---|---|",
+        *[f"| {k} | {v} | {peaks.get(k, {}).get('driver', '')} | {peaks.get(k, {}).get('largest_worker', '')} |"
+          for k, v in res["stages"].items()],
+        f"| **end to end** | **{res['end_to_end_seconds']}** | **{rss['driver']}** | **{rss['largest_worker']}** |", "",
+        ("Per-stage peaks: the kernel's high-water mark (VmHWM) read at the stage's end and reset at its start "
+         "(/proc/<pid>/clear_refs), so each stage's figure is its own." if res.get("peak_rss_exact") else
+         "Per-stage peaks sampled every 0.2 s."), "",
         f"Peak RSS: driver {rss['driver']} GB, largest worker process {rss['largest_worker']} GB, all workers "
         f"{rss['all_workers']} GB, Ray's own processes (raylet, GCS, agents) {rss.get('ray_system_processes', 0)} GB "
-        "(local engine: workers are threads of the driver).", "",
-        f"Sampling: {res['sampling']['rows_per_s_1_worker']:,} rows/s with 1 worker, {res['sampling']['rows_per_s_2_workers']:,} "
-        f"with 2: scaling efficiency {res['sampling']['scaling_efficiency']}.", "",
+        "(local engine: statistics passes run on threads of the driver, sampling in worker processes).", "",
+        _sampling_line(res["sampling"]), "",
         f"Fidelity {res['fidelity']} (column shapes {res['column_shapes']} over all rows); evaluation samples {res['samples']}; "
         f"audit {res['audit']}.", "",
         "## Cost model: hours for 1 B rows", "",

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from synthkit.engine.base import Engine, EngineSpec, SampleResult
+from synthkit.engine.memory import bound_allocators
 from synthkit.engine.sampling import BlockSampler, block_plan, part_name
 from synthkit.engine.train import fit_on_ray
 from synthkit.errors import ConfigError
@@ -43,6 +44,7 @@ class _Apply:
         self.fn = fn
 
     def __call__(self, batch: Any) -> dict[str, list[bytes]]:
+        bound_allocators()  # once per worker process
         return {"payload": [pickle.dumps(self.fn(batch), protocol=5)]}
 
 
@@ -83,6 +85,7 @@ class RayEngine(Engine):
     def __init__(self, spec: EngineSpec | None = None) -> None:
         super().__init__(spec or EngineSpec(kind="ray"))
         ray = import_ray()
+        bound_allocators()
         self._owned = False
         if not ray.is_initialized():
             init_opts = {k: v for k, v in self.spec.options.items() if k != "kill_block"}

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthkit.engine.memory import bound_allocators
 from synthkit.models import Synthesizer
 
 __all__ = ["BlockSampler", "block_plan", "block_seed", "part_name"]
@@ -52,7 +53,7 @@ class BlockSampler:
 
     def __init__(self, model_dir: str, out_dir: str, n: int, block_rows: int, seed: int,
                  kill_block: int | None = None) -> None:
-
+        bound_allocators()  # a worker process's own allocators (no-op where the engine already set them)
         self.model = Synthesizer.load(model_dir)
         self.out = Path(out_dir)
         self.n, self.block_rows, self.seed = n, block_rows, seed
