@@ -45,6 +45,21 @@ def _normalized(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def _sorted_unique(parts: list[np.ndarray]) -> np.ndarray:
+    """The sorted distinct hashes of per-batch arrays, consumed as they are joined: one copy of
+    the hashes plus the distinct ones at the peak (``np.unique`` made a third, sorted, copy, and
+    the batches' arrays stayed alive beside them: 4x the set instead of 2x)."""
+    joined = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    parts.clear()
+    joined.sort()
+    if len(joined) < 2:
+        return joined
+    keep = np.empty(len(joined), dtype=bool)
+    keep[0] = True
+    np.not_equal(joined[1:], joined[:-1], out=keep[1:])
+    return joined if keep.all() else joined[keep]
+
+
 def audit_join(engine: Any, real: list[Any], synthetic: Any, row_columns: list[str], pii_columns: list[str],
                real_filter: Any = None) -> dict[str, Any]:
     """Synthetic rows equal to a real row, and synthetic PII values equal to a real one, over ALL rows.
@@ -64,7 +79,7 @@ def audit_join(engine: Any, real: list[Any], synthetic: Any, row_columns: list[s
             for name, arr in part.items():
                 found.setdefault(name, []).append(arr)
     # one sort at the end (a union per batch re-sorted the growing set: quadratic in the batch count)
-    keys = {name: np.unique(np.concatenate(arrs)) for name, arrs in found.items()}
+    keys = {name: _sorted_unique(found.pop(name)) for name in list(found)}
     handle = engine.broadcast(keys)
     fetch = engine.fetch
 
@@ -88,6 +103,7 @@ def audit_join(engine: Any, real: list[Any], synthetic: Any, row_columns: list[s
     return {
         "method": "broadcast hash join of 64-bit hashes over all rows",
         "real_distinct_rows": int(len(keys.get(_ROW, []))),
+        "hash_set_bytes": int(sum(v.nbytes for v in keys.values())),  # grows with the real rows: 8 B per distinct row or value
         "synthetic_rows": rows[1],
         "reproduced_rows": rows[0],
         "reproduced_row_share": round(rows[0] / rows[1], 6) if rows[1] else 0.0,

@@ -126,3 +126,18 @@ def test_local_run_over_a_lake_larger_than_a_memory_cap(tmp_path: Path, rows: in
     assert result["status"] == "ok" and result["fidelity"] > 0.85, result
     assert result["rows"]["real"] + result["rows"]["holdout"] == rows
     assert result["sample"]["rows"] == result["rows"]["real"] == result["audit_rows"]
+
+
+def test_a_damaged_model_fails_in_the_sampling_processes_with_a_clear_error(tmp_path: Path, streamed: tuple) -> None:
+    """Two workers sample in forked processes; what a worker raises reaches the caller as the same
+    synthkit error (not a broken pool), and nothing is left half written."""
+    from synthkit.errors import ModelFileError
+
+    _, model = streamed
+    model.save(tmp_path / "model")
+    for path in sorted((tmp_path / "model").iterdir()):
+        if path.suffix == ".json":
+            path.write_text(path.read_text()[: len(path.read_text()) // 2])  # truncated: not a model any more
+    with create_engine(EngineSpec(num_workers=2, block_rows=3_000)) as eng, pytest.raises(ModelFileError):
+        eng.sample(tmp_path / "model", 10_000, seed=11, out_dir=tmp_path / "out")
+    assert not list((tmp_path / "out").glob("*.parquet"))
