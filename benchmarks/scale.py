@@ -7,9 +7,11 @@ with 1 and 2 workers, and a cost model for 1 B rows (``benchmarks/scale_engine.p
 ``benchmarks/results/scale.json`` / ``scale.md`` (``--engine ray``: ``scale_ray.json`` / ``scale_ray.md``). ``--engine memory`` is the older in-memory run
 (results in ``scale_inmemory.json`` / ``.md``).
 
-Run: ``.venv/bin/python benchmarks/scale.py [--engine local|ray|memory] [--rows 1000000] [--model copula]``. Peak memory is the process's
-resident set size, sampled every 50 ms by a background thread (per-stage peak) plus the kernel's
-lifetime maximum (``ru_maxrss``). Budget from issue #10: fit + sample stay under 8 GB.
+Run: ``.venv/bin/python benchmarks/scale.py [--engine local|ray|memory] [--rows 1000000] [--model copula]``;
+engine runs also take ``--rate-rows N`` (rows for the 1 vs 2 worker rates, 0 skips them), ``--lake DIR`` (reuse a
+lake; written there if missing) and ``--out DIR``. Engine runs record each stage's exact peak RSS of the driver and
+workers (``scale_engine.Watch``); the in-memory run samples RSS every 50 ms per stage plus the kernel's lifetime
+maximum (``ru_maxrss``). Budget from issue #10: fit + sample stay under 8 GB.
 """
 
 from __future__ import annotations
