@@ -15,6 +15,7 @@ from pathlib import Path
 
 
 from synthkit.engine import create_engine, engine_spec
+from synthkit.engine.dataplane import Lake
 from synthkit.errors import ConfigError
 from synthkit.io.lake import is_lake
 from synthkit.io.sql import check_writable, sqlite_file
@@ -30,7 +31,6 @@ from synthkit.pipeline.result import (
     EXIT_SINK_FAILED,
     RunResult,
 )
-from synthkit.pipeline.scaled import Lake, use_engine
 from synthkit.pipeline.stages import STAGES, RunContext, is_multi
 from synthkit.pipeline.track import check_trackers, track_run
 from synthkit.utils.paths import check_output_dir
@@ -61,7 +61,8 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
             check_writable(cfg.sink.url, "sink.url")
         with contextlib.ExitStack() as stack:  # an engine run holds its engine (Ray: the cluster) until the sink is done
             if use_engine(cfg):
-                ctx.lake = Lake(stack.enter_context(create_engine(engine_spec(cfg.engine))))
+                engine = stack.enter_context(create_engine(engine_spec(cfg.engine)))
+                ctx.lake = Lake(engine, cfg.engine.sample_rows, cfg.seed)
             for stage in STAGES:
                 ctx.point(stage.__name__)
                 log.info("stage %s", stage.__name__)
@@ -78,6 +79,11 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
             "privacy_verdict": (ctx.metrics.get("privacy") or {}).get("verdict"),
             "utility": (ctx.metrics.get("utility") or {}).get("ratio"), **({"keys": ctx.metrics["keys"]} if ctx.multi else {})}
     return RunResult(cfg.name, ctx.folder.out, ctx.status, ctx.gates, ctx.files, ctx.timings, head, ctx.leaks)
+
+
+def use_engine(cfg: PipelineConfig) -> bool:
+    """Whether a run goes through an engine: ``engine.kind: ray`` or a lake (folder/glob) source."""
+    return cfg.engine.kind == "ray" or bool(cfg.source.path and is_lake(cfg.source.path))
 
 
 def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:

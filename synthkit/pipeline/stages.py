@@ -7,7 +7,7 @@ transaction. A single table is a ``Dataset`` of one table named after the run, s
 sequence and multi-table runs pass the same stages and differ only in the model call
 (``fit``/``sample``) and the evaluation (``evaluate``, ``audit``). A run over an engine (``engine:
 ray`` or a Parquet lake) passes the same stages too: where its stage differs, it asks the run's
-:class:`~synthkit.pipeline.scaled.Lake` (merged statistics, workers' Parquet parts, hash-join
+:class:`~synthkit.engine.dataplane.Lake` (merged statistics, workers' Parquet parts, hash-join
 audit) instead of a frame. ``RunContext.hooks`` is the test seam: each hook is called with every
 point the run passes (stage starts, ``write:<output>``).
 """
@@ -29,11 +29,13 @@ import torch
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
+from synthkit.engine.dataplane import Lake
 from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.evaluate import evaluate as evaluate_data
 from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
 from synthkit.evaluate.temporal import temporal_metrics
 from synthkit.io import Dataset, write
+from synthkit.io.lake import LakeSource, is_lake
 from synthkit.io.sql import redact_url
 from synthkit.io.sql_write import write_sql
 from synthkit.meta import Metadata
@@ -44,7 +46,6 @@ from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.gates import check_gates
 from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.pipeline.scaled import Lake
 from synthkit.privacy import dp_metrics
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
@@ -102,17 +103,20 @@ class RunContext:
 
 
 def load(ctx: RunContext) -> None:
-    if ctx.lake:
-        ctx.lake.load(ctx.cfg)
+    cfg, path = ctx.cfg, ctx.cfg.source.path
+    if ctx.lake:  # a lake source stays on disk; any other source is read and batched by the engine
+        ctx.lake.load(LakeSource.open(path) if path and is_lake(path) else load_source(cfg, False).tables[cfg.name])
     else:
-        ctx.data, ctx.names = safe_tables(load_source(ctx.cfg, ctx.multi))
-    ctx.root = multitable.root_table(ctx.data)[0] if ctx.multi else ctx.cfg.name
+        ctx.data, ctx.names = safe_tables(load_source(cfg, ctx.multi))
+    ctx.root = multitable.root_table(ctx.data)[0] if ctx.multi else cfg.name
 
 
 def profile(ctx: RunContext) -> None:
     cfg = ctx.cfg
-    raw = ctx.lake.profile(cfg) if ctx.lake else profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root],
-                                                               name=cfg.name)
+    if ctx.lake:
+        raw = ctx.lake.profile(cfg.name, cfg.holdout.share, cfg.holdout.seed)
+    else:
+        raw = profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root], name=cfg.name)
     ctx.metadata = apply_profile(cfg, raw, ctx.root)
     ctx.metadata.save(ctx.folder.path("metadata.json"))
     ctx.files["metadata"] = "metadata.json"
@@ -167,7 +171,7 @@ def fit(ctx: RunContext) -> None:
     if ctx.reused and ctx.lake:
         ctx.lake.record["fit"] = {"method": "reused the previous run's model (--reuse-model)"}
     elif ctx.lake:
-        ctx.model = ctx.lake.fit(cfg, ctx.metadata)
+        ctx.model = ctx.lake.fit(name, params, ctx.metadata)
     elif not ctx.reused:
         ctx.model = create(name, **({} if ctx.multi else {"metadata": ctx.metadata}), **params)  # params checked in preflight
         ctx.model.fit(ctx.train if ctx.multi else ctx.train.tables[ctx.root])
@@ -191,7 +195,7 @@ def sample(ctx: RunContext) -> None:
         n = cfg.sample.rows or (max(1, int(round(cfg.sample.ratio * units))) if cfg.sample.ratio else units)
         if ctx.lake:  # the workers write the Parquet parts; the stages after see a seeded sample of them
             ctx.point("write:synthetic")
-            ctx.synthetic = {ctx.root: ctx.lake.sample(cfg, ctx.folder.path("model"), n, seed, ctx.folder.path("synthetic"))}
+            ctx.synthetic = {ctx.root: ctx.lake.sample(ctx.folder.path("model"), n, seed, ctx.folder.path("synthetic"))}
             ctx.files["synthetic"] = "synthetic"
             return
         ctx.synthetic = {ctx.root: model.sample(n, seed=seed, conditions=cfg.sample.conditions or None)}
@@ -225,7 +229,11 @@ def evaluate(ctx: RunContext) -> None:
         metrics = multitable.headline(ctx.root, scores)
         metrics["keys"] = multitable.integrity(ctx.synthetic, ctx.data)
     elif ctx.lake:
-        metrics = ctx.lake.evaluate(cfg, ctx.metadata) if cfg.evaluate.enabled else {"schema_version": 1}
+        ev = cfg.evaluate
+        metrics = ctx.lake.evaluate(
+            ctx.metadata, max_rows=ev.max_rows, families=ev.families, seed=cfg.seed, target=ev.target,
+            sensitive_columns=ev.sensitive_columns or None, quasi_identifiers=ev.quasi_identifiers or None,
+        ) if ev.enabled else {"schema_version": 1}
     else:
         metrics = _evaluate_table(ctx) if cfg.evaluate.enabled else {"schema_version": 1}
     if getattr(ctx.model, "privacy_guarantee_", None):  # a DP model's formal guarantee beside the empirical results
@@ -241,7 +249,7 @@ def evaluate(ctx: RunContext) -> None:
     if ctx.multi:
         metrics["meta"]["pipeline"]["root_table"] = ctx.root
     if ctx.lake:
-        metrics["meta"]["pipeline"]["engine"] = ctx.lake.describe(cfg)
+        metrics["meta"]["pipeline"]["engine"] = ctx.lake.describe()
     if ctx.validation is not None:
         metrics["validation"] = {k: ctx.validation.get(k) for k in ("success", "evaluated", "successful", "success_percent")}
     ctx.metrics = metrics
@@ -331,7 +339,7 @@ def sink(ctx: RunContext) -> None:
               else {str(cfg.sink.table): ctx.synthetic[ctx.root]})
     try:
         if ctx.lake:
-            ctx.lake.sink(cfg, ctx.folder.out)
+            ctx.lake.sink(ctx.folder.out, str(cfg.sink.url), str(cfg.sink.table), cfg.sink.if_exists)
         else:
             write_sql(tables, cfg.sink.url, if_exists=cfg.sink.if_exists)
     except (SynthkitError, OSError) as exc:
