@@ -32,7 +32,7 @@ from synthkit.pipeline.result import (
     RunResult,
 )
 from synthkit.pipeline.stages import STAGES, RunContext, is_multi
-from synthkit.pipeline.track import check_trackers, track_run
+from synthkit.track import check_mlflow, track_run
 from synthkit.utils.paths import check_output_dir
 from synthkit.utils.progress import stage_finished, stage_started
 
@@ -53,7 +53,8 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     path in the file); ``force`` moves a folder synthkit did not make aside instead of refusing it.
     ``hooks`` (tests) are called with every point the run passes."""
     out = Path(cfg.output_dir or Path("reports") / cfg.name)
-    check_trackers(cfg)
+    if cfg.track.mlflow is not None:  # a missing tracker package fails the run now, not after it
+        check_mlflow()
     model_cls = preflight(cfg, out, config_path)
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
@@ -74,7 +75,8 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     except BaseException:
         ctx.folder.abandon()
         raise
-    track_run(cfg, ctx.folder.out, ctx.status)  # after commit and sink: trackers see the final outputs
+    # after commit and sink: trackers see the final outputs
+    track_run(cfg.track.mlflow, cfg.name, cfg.public_dict(), ctx.folder.out, ctx.status)
     head = {"fidelity": (ctx.metrics.get("fidelity") or {}).get("score"),
             "privacy_verdict": (ctx.metrics.get("privacy") or {}).get("verdict"),
             "utility": (ctx.metrics.get("utility") or {}).get("ratio"), **({"keys": ctx.metrics["keys"]} if ctx.multi else {})}

@@ -29,10 +29,13 @@ import torch
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
+from synthkit.audit import audit_tables
 from synthkit.engine.dataplane import Lake
 from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.evaluate import evaluate as evaluate_data
 from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
+from synthkit.evaluate.gates import check_gates
+from synthkit.evaluate.tables import evaluate_tables, headline, key_integrity
 from synthkit.evaluate.temporal import temporal_metrics
 from synthkit.io import Dataset, write
 from synthkit.io.lake import LakeSource, is_lake
@@ -41,9 +44,8 @@ from synthkit.io.sql_write import write_sql
 from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
 from synthkit.models.base import MultiTableSynthesizer
-from synthkit.pipeline import multitable
+from synthkit.models.medical import root_ids
 from synthkit.pipeline.config import PipelineConfig
-from synthkit.pipeline.gates import check_gates
 from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
 from synthkit.pipeline.outputs import RunFolder
 from synthkit.privacy import dp_metrics
@@ -108,7 +110,7 @@ def load(ctx: RunContext) -> None:
         ctx.lake.load(LakeSource.open(path) if path and is_lake(path) else load_source(cfg, False).tables[cfg.name])
     else:
         ctx.data, ctx.names = safe_tables(load_source(cfg, ctx.multi))
-    ctx.root = multitable.root_table(ctx.data)[0] if ctx.multi else cfg.name
+    ctx.root = ctx.data.root()[0] if ctx.multi else cfg.name
 
 
 def profile(ctx: RunContext) -> None:
@@ -146,7 +148,7 @@ def split_holdout(ctx: RunContext) -> None:
         ctx.train, ctx.holdout = Dataset(tables={ctx.root: ctx.lake.train.sample}), {ctx.root: ctx.lake.holdout.sample}
         return
     if ctx.multi:
-        owners = multitable.owners(ctx.data)
+        owners = root_ids(ctx.data.tables, ctx.data.relationships, *ctx.data.root())
     else:
         frame = ctx.data.tables[ctx.root]
         owners = {ctx.root: frame[ctx.sequence["entity"]] if ctx.sequence else pd.Series(np.arange(len(frame)))}
@@ -223,19 +225,9 @@ def validate(ctx: RunContext) -> None:
 def evaluate(ctx: RunContext) -> None:
     """Scores (one table, or every table with the root's as headline), then the gates."""
     cfg = ctx.cfg
+    metrics = _scores(ctx)
     if ctx.multi:
-        scores = multitable.evaluate_tables(cfg, ctx.train, ctx.synthetic, ctx.holdout, ctx.metadata) \
-            if cfg.evaluate.enabled else {}
-        metrics = multitable.headline(ctx.root, scores)
-        metrics["keys"] = multitable.integrity(ctx.synthetic, ctx.data)
-    elif ctx.lake:
-        ev = cfg.evaluate
-        metrics = ctx.lake.evaluate(
-            ctx.metadata, max_rows=ev.max_rows, families=ev.families, seed=cfg.seed, target=ev.target,
-            sensitive_columns=ev.sensitive_columns or None, quasi_identifiers=ev.quasi_identifiers or None,
-        ) if ev.enabled else {"schema_version": 1}
-    else:
-        metrics = _evaluate_table(ctx) if cfg.evaluate.enabled else {"schema_version": 1}
+        metrics["keys"] = key_integrity(ctx.synthetic, ctx.data)
     if getattr(ctx.model, "privacy_guarantee_", None):  # a DP model's formal guarantee beside the empirical results
         metrics.setdefault("privacy", {})["dp"] = dp_metrics(ctx.model)
     ctx.gates = check_gates(cfg.gates, metrics)
@@ -257,17 +249,25 @@ def evaluate(ctx: RunContext) -> None:
     ctx.files["metrics"] = "metrics.json"
 
 
-def _evaluate_table(ctx: RunContext) -> dict[str, Any]:
-    cfg, seq = ctx.cfg, ctx.sequence
+def _scores(ctx: RunContext) -> dict[str, Any]:
+    """The metric families of every table (the root's as headline), of an engine run, or of one table."""
+    ev, seq = ctx.cfg.evaluate, ctx.sequence
+    options = {"target": ev.target, "sensitive_columns": ev.sensitive_columns or None, "max_rows": ev.max_rows,
+               "quasi_identifiers": ev.quasi_identifiers or None, "families": tuple(ev.families), "seed": ctx.cfg.seed}
+    if ctx.multi:
+        return headline(ctx.root, evaluate_tables(ctx.train, ctx.synthetic, ctx.holdout, ctx.metadata, **options)
+                        if ev.enabled else {})
+    if not ev.enabled:
+        return {"schema_version": 1}
+    if ctx.lake:
+        return ctx.lake.evaluate(ctx.metadata, **options)
     train, synthetic = ctx.train.tables[ctx.root], ctx.synthetic[ctx.root]
-    metrics = dict(evaluate_data(
-        train, synthetic, holdout=ctx.holdout[ctx.root], metadata=ctx.metadata, target=cfg.evaluate.target, seed=cfg.seed,
-        sensitive_columns=cfg.evaluate.sensitive_columns or None, quasi_identifiers=cfg.evaluate.quasi_identifiers or None,
-        max_rows=cfg.evaluate.max_rows, families=tuple(cfg.evaluate.families),
-        entity=seq["entity"] if seq else None,  # held out by entity: the membership attack compares whole entities too
-    ).scores)
+    # held out by entity: the membership attack compares whole entities too
+    metrics = dict(evaluate_data(train, synthetic, holdout=ctx.holdout[ctx.root], metadata=ctx.metadata,
+                                 entity=seq["entity"] if seq else None, **options).scores)
     if seq:
-        metrics["temporal"] = temporal_metrics(train, synthetic, seq["entity"], seq["time"], seq["measures"], seed=cfg.seed)
+        metrics["temporal"] = temporal_metrics(train, synthetic, seq["entity"], seq["time"], seq["measures"],
+                                               seed=ctx.cfg.seed)
     return metrics
 
 
@@ -300,7 +300,8 @@ def report(ctx: RunContext) -> None:
 def audit(ctx: RunContext) -> None:
     """Scan every staged output for real PII values and unique real rows (values never logged)."""
     if ctx.multi:
-        doc, ctx.leaks = multitable.audit_tables(ctx.train, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.folder, ctx.root)
+        doc, ctx.leaks = audit_tables(ctx.train.tables, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.root,
+                                      ctx.folder.path("model"), ctx.folder.path("report.html"))
     elif ctx.lake:  # a hash join over every real and synthetic row
         doc, ctx.leaks = ctx.lake.audit(ctx.metadata)
     else:

@@ -8,7 +8,7 @@ import pytest
 
 from synthkit.errors import ConfigError
 from synthkit.pipeline.config import load_config
-from synthkit.pipeline.gates import check_gates
+from synthkit.evaluate.gates import check_gates
 
 REPO = Path(__file__).resolve().parents[2]
 
