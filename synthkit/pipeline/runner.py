@@ -2,7 +2,7 @@
 :mod:`synthkit.pipeline.stages`) over one run context — every run, with or without an engine. A
 run killed anywhere leaves the previous run folder and sink tables as they were; ``reuse_model``
 resumes from the previous run's model when its fingerprint (data, metadata, model name, params,
-seed) matches.
+seed) matches. :class:`RunResult` is what a run produced, with the exit code the CLI returns.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
+from typing import Any
 
 from synthkit.engine import create_engine, engine_spec
 from synthkit.engine.dataplane import Lake
@@ -23,23 +24,45 @@ from synthkit.models import create, get
 from synthkit.models.base import SequenceSynthesizer
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.pipeline.result import (
-    EXIT_GATE_FAILED,
-    EXIT_INPUT_ERROR,
-    EXIT_LEAK,
-    EXIT_OK,
-    EXIT_SINK_FAILED,
-    RunResult,
-)
 from synthkit.pipeline.stages import STAGES, RunContext, is_multi
 from synthkit.track import check_mlflow, track_run
 from synthkit.utils.paths import check_output_dir
 from synthkit.utils.progress import stage_finished, stage_started
 
-__all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR", "EXIT_LEAK",
-           "EXIT_SINK_FAILED"]
+__all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_INTERNAL_ERROR", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR",
+           "EXIT_LEAK", "EXIT_SINK_FAILED"]
 
 log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_INTERNAL_ERROR = 1
+EXIT_INPUT_ERROR = 2
+EXIT_GATE_FAILED = 3
+EXIT_LEAK = 4
+EXIT_SINK_FAILED = 5
+_EXIT = {"leak_detected": EXIT_LEAK, "gate_failed": EXIT_GATE_FAILED, "sink_failed": EXIT_SINK_FAILED}
+
+
+@dataclass
+class RunResult:
+    """What a run produced; ``exit_code`` is what the CLI returns."""
+
+    name: str
+    output_dir: Path
+    status: str
+    gates: list[dict[str, Any]]
+    files: dict[str, str]
+    timings: dict[str, float]
+    headline: dict[str, Any] = field(default_factory=dict)
+    leaks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT.get(self.status, EXIT_OK)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "exit_code": self.exit_code, "output_dir": str(self.output_dir)}
+
 
 def run(config_path: str | Path, overrides: list[str] | None = None, reuse_model: bool = False, force: bool = False,
         hooks: Iterable[Callable[[str], None]] = ()) -> RunResult:
@@ -90,7 +113,6 @@ def use_engine(cfg: PipelineConfig) -> bool:
 
 def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     """Refuse, before reading any data, what could only fail later; returns the model class."""
-
     inputs = [Path(p) for p in (cfg.source.path, cfg.holdout.path) if p]
     for path in inputs:
         if not path.exists() and not is_lake(path):  # a glob of part files is a source too

@@ -233,15 +233,15 @@ def evaluate(ctx: RunContext) -> None:
     ctx.gates = check_gates(cfg.gates, metrics)
     ctx.status = "gate_failed" if any(not g["passed"] for g in ctx.gates) else "ok"
     metrics.update(gates=ctx.gates, status=ctx.status)
-    metrics.setdefault("meta", {})["pipeline"] = {"name": cfg.name, "model": getattr(ctx.model, "chosen_", ctx.model).name,
-                                                  "model_reused": ctx.reused,
-                                                  "seed": cfg.seed, "timings": ctx.timings}
+    pipeline = metrics.setdefault("meta", {})["pipeline"] = {
+        "name": cfg.name, "model": getattr(ctx.model, "chosen_", ctx.model).name, "model_reused": ctx.reused,
+        "seed": cfg.seed, "timings": ctx.timings}
     if getattr(ctx.model, "selection_", None):  # model: auto — what was measured and why this model
-        metrics["meta"]["pipeline"]["model_selection"] = ctx.model.selection_
+        pipeline["model_selection"] = ctx.model.selection_
     if ctx.multi:
-        metrics["meta"]["pipeline"]["root_table"] = ctx.root
+        pipeline["root_table"] = ctx.root
     if ctx.lake:
-        metrics["meta"]["pipeline"]["engine"] = ctx.lake.describe()
+        pipeline["engine"] = ctx.lake.describe()
     if ctx.validation is not None:
         metrics["validation"] = {k: ctx.validation.get(k) for k in ("success", "evaluated", "successful", "success_percent")}
     ctx.metrics = metrics
@@ -266,8 +266,7 @@ def _scores(ctx: RunContext) -> dict[str, Any]:
     metrics = dict(evaluate_data(train, synthetic, holdout=ctx.holdout[ctx.root], metadata=ctx.metadata,
                                  entity=seq["entity"] if seq else None, **options).scores)
     if seq:
-        metrics["temporal"] = temporal_metrics(train, synthetic, seq["entity"], seq["time"], seq["measures"],
-                                               seed=ctx.cfg.seed)
+        metrics["temporal"] = temporal_metrics(train, synthetic, seq["entity"], seq["time"], seq["measures"], seed=ctx.cfg.seed)
     return metrics
 
 
