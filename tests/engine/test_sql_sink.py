@@ -7,13 +7,16 @@ staging table, one killed inside its transaction) is in test_ray.py."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
 from synthkit.engine import EngineSpec, create_engine
+from synthkit.engine.sql_sink import staging_prefix
 from synthkit.errors import DataError
 from synthkit.models import create
 
@@ -88,6 +91,65 @@ def test_sqlite_sink_is_loaded_by_the_driver_and_fails_whole(parts: Path, tmp_pa
     assert _sink(parts, url, "replace").rows == ROWS
     assert_same_rows(url, "synth", parts)
     assert staging_tables(url) == []
+
+
+def _kill_driver_before_the_swap(folder: Path, url: str) -> None:
+    """Run a sink in a child process that SIGKILLs itself once every part is loaded, before the
+    count check and the swap: what a driver killed mid-sink leaves behind."""
+    script = textwrap.dedent(f"""
+        import os, signal
+        import synthkit.engine.sql_sink as sink
+        from synthkit.engine import EngineSpec, create_engine
+        sink._check_counts = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+        with create_engine(EngineSpec(num_workers=2)) as eng:
+            eng.sink_sql({str(folder)!r}, {url!r}, "synth")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == -9, out.stderr[-2000:]
+
+
+@pytest.mark.postgres
+def test_postgres_sink_after_a_killed_driver_drops_its_staging_table(parts: Path, pg_url: str) -> None:
+    """The killed driver's staging table (workers had committed their parts into it) is swept by the
+    next sink to the same target, which holds the target's lock; another target's is left alone."""
+    execute(pg_url, "DROP VIEW IF EXISTS synth_view", "DROP TABLE IF EXISTS synth",
+            "CREATE TABLE synth (old_column int)", "INSERT INTO synth VALUES (7)")
+    _kill_driver_before_the_swap(parts, pg_url)
+    left = staging_tables(pg_url)
+    assert len(left) == 1 and left[0].startswith(staging_prefix(None, "synth"))
+    assert old_rows(pg_url) == [(7,)]  # the target is untouched by the killed run
+    execute(pg_url, f"CREATE TABLE {staging_prefix(None, 'other')}0123456789ab (x int)")
+    assert _sink(parts, pg_url).rows == ROWS
+    assert_same_rows(pg_url, "synth", parts)
+    assert staging_tables(pg_url) == [f"{staging_prefix(None, 'other')}0123456789ab"]
+    execute(pg_url, f"DROP TABLE {staging_prefix(None, 'other')}0123456789ab")
+
+
+@pytest.mark.postgres
+def test_postgres_sink_is_refused_while_another_run_writes_the_table(parts: Path, pg_url: str) -> None:
+    import sqlalchemy as sa
+
+    execute(pg_url, "DROP VIEW IF EXISTS synth_view", "DROP TABLE IF EXISTS synth",
+            "CREATE TABLE synth (old_column int)", "INSERT INTO synth VALUES (8)")
+    other = sa.create_engine(pg_url)
+    try:
+        with other.connect() as running:  # another sink of the same target holds its lock
+            assert running.exec_driver_sql("SELECT pg_try_advisory_lock(hashtext(%(k)s))",
+                                           {"k": staging_prefix(None, "synth")}).scalar_one()
+            with pytest.raises(DataError, match="another synthkit run is writing table 'synth'"):
+                _sink(parts, pg_url)
+            assert old_rows(pg_url) == [(8,)] and staging_tables(pg_url) == []
+    finally:
+        other.dispose()
+    assert _sink(parts, pg_url).rows == ROWS  # the lock died with the other connection
+
+
+def test_sqlite_sink_killed_mid_way_leaves_nothing_behind(parts: Path, tmp_path: Path) -> None:
+    """On a single-writer file the whole sink is one transaction: a killed driver rolls back whole."""
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    execute(url, "CREATE TABLE synth (old_column int)", "INSERT INTO synth VALUES (9)")
+    _kill_driver_before_the_swap(parts, url)
+    assert old_rows(url) == [(9,)] and staging_tables(url) == []
 
 
 def test_sink_refuses_an_empty_folder_and_a_bad_mode(tmp_path: Path, parts: Path) -> None:
