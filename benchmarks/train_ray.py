@@ -19,7 +19,8 @@ scaling with workers: on a Ray cluster pinned to 1 core, 1 worker on ``--small-r
 ``--rows`` rows; on 2 cores, 2 workers on ``--rows`` rows and (unless ``--no-plain``) 1 worker, the
 same-machine comparison; each for one epoch or ``--minutes``; then arm in one process on a seeded
 ``--sample-rows`` sample (whole part files chosen by seed: the parts are i.i.d. bootstrap draws).
-Measured per run: training rows/s (streaming, encoding and steps; the validation pass over its
+Measured per run: training rows/s (streaming, encoding and steps from the first batch of an epoch on:
+the pipeline's start-up, long on a 1-core cluster, is not throughput; the validation pass over its
 50,000 rows kept in the object store is not counted), seconds per epoch, peak RSS of every training
 worker (``ru_maxrss``, with the sampled peaks of its heap and of the object-store pages it touched)
 at two row counts against a fixed budget (:data:`RSS_BUDGET_MB`), SDMetrics Quality of 20,000

@@ -156,9 +156,11 @@ def train_worker(config: dict[str, Any]) -> None:
         sums: dict[str, float] = {}
         steps = rows = 0
         out_of_time = False
-        epoch_start = time.perf_counter()
+        epoch_start = None
         while True:
             batch = next(batches, None)
+            if epoch_start is None:  # throughput from the first batch on: the pipeline's start-up is not streaming
+                epoch_start = time.perf_counter()
             if batch is not None and len(batch["x"]) < (recipe.min_batch if steps == 0 else local_batch):
                 batch = None  # the epoch's last partial batch is dropped (as the in-process Trainer does)
             # as the in-process Trainer: training stops after the first step past the budget (so at least one step)
