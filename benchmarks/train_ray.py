@@ -1,14 +1,16 @@
 """Benchmark: distributed training of ``arm`` on Ray Train over a Parquet dataset no worker holds.
 
-Recorded run (run it when the machine is idle; about 15 minutes on 2 idle cores, see the report)::
+Recorded run (run it when the machine is idle; about 15 minutes on 2 idle cores, estimated from the
+quick check: the 1-core runs' start-up and statistics pass are about twice as long as on 2 cores;
+without ``--no-plain`` add the same-machine 1-worker run, about 4 more minutes)::
 
     .venv/bin/python benchmarks/train_ray.py --rows 10000000 --small-rows 1000000 --sample-rows 1000000 \
-        --minutes 2 --small-minutes 2
+        --minutes 2 --small-minutes 2 --no-plain
 
 An epoch over 10 M rows takes far longer than that on 2 cores, so every run is time-budgeted (the
 same budget for the Ray runs and the in-process one, so their quality compares like for like) and
-seconds per epoch are projected from the measured rows/s. Quick check of the script:
-``--rows 200000 --small-rows 50000 --sample-rows 50000 --minutes 0.5 --small-minutes 0.5``.
+seconds per epoch are projected from the measured rows/s. Quick check of the script (7 minutes under
+load 3-10): ``--rows 200000 --small-rows 50000 --sample-rows 50000 --minutes 1 --small-minutes 1 --no-plain``.
 Writes ``benchmarks/results/train_ray.json`` and ``.md``.
 
 Data: Adult's training rows bootstrapped to ``--rows`` rows with jittered numbers (age ±2 years,
