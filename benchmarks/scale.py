@@ -1,7 +1,7 @@
 """Benchmark: memory and time at scale — N rows x 30 columns through profile, fit, sample, save,
 evaluate and the leakage audit.
 
-``--engine local|ray`` (default local) runs the pipeline on an engine (``synthkit.pipeline.scaled``) over a
+``--engine local|ray`` (default local) runs the pipeline on an engine (``synthkit.engine.dataplane``) over a
 Parquet lake of N rows: per-stage seconds, peak RSS of the driver and of the workers, sampling rows/s
 with 1 and 2 workers, and a cost model for 1 B rows (``benchmarks/scale_engine.py``); results in
 ``benchmarks/results/scale.json`` / ``scale.md`` (``--engine ray``: ``scale_ray.json`` / ``scale_ray.md``). ``--engine memory`` is the older in-memory run

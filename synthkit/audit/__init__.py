@@ -2,10 +2,13 @@
 
 ``audit(real, metadata, synthetic=..., model_dir=..., report_path=..., run_dir=...)`` returns an
 :class:`AuditResult` (``.passed``, ``.findings``, ``.to_dict()``, ``.raise_if_failed()``). Findings
-give locations and counts, never the leaked values. Rules: :mod:`synthkit.audit.sources`.
+give locations and counts, never the leaked values. ``audit_tables`` audits a multi-table
+output table by table. Rules: :mod:`synthkit.audit.sources`.
 """
 
 from synthkit.audit.core import DEFAULT_MIN_ROW_COLUMNS, AuditResult, audit
 from synthkit.audit.sources import MIN_VALUE_CHARS, NOT_SCANNED_PII, SCANNED_PII
+from synthkit.audit.tables import audit_tables
 
-__all__ = ["DEFAULT_MIN_ROW_COLUMNS", "MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII", "AuditResult", "audit"]
+__all__ = ["DEFAULT_MIN_ROW_COLUMNS", "MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII", "AuditResult", "audit",
+           "audit_tables"]

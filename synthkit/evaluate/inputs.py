@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import EvaluationError
+from synthkit.io import Dataset
 from synthkit.meta import Metadata, TableMeta
 from synthkit.profile import profile
 
@@ -43,6 +44,26 @@ def split_holdout(df: pd.DataFrame, share: float = 0.5, seed: int = 0) -> tuple[
     perm = np.random.default_rng(seed).permutation(n)
     hold_idx, train_idx = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
     return df.iloc[train_idx].reset_index(drop=True), df.iloc[hold_idx].reset_index(drop=True)
+
+
+def split_units(data: Dataset, owners: dict[str, pd.Series], root: str, share: float = 0.5, seed: int = 0
+                ) -> tuple[Dataset, dict[str, pd.DataFrame]]:
+    """(train, holdout) of every table, whole units held out (rows, entities, root rows with all their
+    children), so no held-out person has a single row in training. ``owners`` gives each table's
+    unit per row, the root's units are split; a table without one stays in training (nothing says whose rows)."""
+    ids = pd.DataFrame({"unit": pd.unique(owners[root])})
+    train_ids, _ = split_holdout(ids, share=share, seed=seed)
+    train: dict[str, pd.DataFrame] = {}
+    holdout: dict[str, pd.DataFrame] = {}
+    for name, frame in data.tables.items():
+        owner = owners.get(name)
+        if owner is None:
+            train[name], holdout[name] = frame, frame.iloc[:0]
+            continue
+        in_train = owner.isin(train_ids["unit"]).to_numpy() | owner.isna().to_numpy()
+        train[name] = frame[in_train].reset_index(drop=True)
+        holdout[name] = frame[~in_train].reset_index(drop=True)
+    return Dataset(tables=train, primary_keys=data.primary_keys, relationships=data.relationships, name=data.name), holdout
 
 
 @dataclass

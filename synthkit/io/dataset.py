@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthkit.errors import DataError
+from synthkit.errors import ConfigError, DataError
 from synthkit.meta import Relationship
 
 __all__ = ["Dataset", "ValidationReport"]
@@ -131,6 +131,14 @@ class Dataset:
 
     def shape(self) -> dict[str, tuple[int, int]]:
         return {name: df.shape for name, df in self.tables.items()}
+
+    def root(self) -> tuple[str, str]:
+        """The table every relationship leads back to, and its primary key."""
+        children = {r.child_table for r in self.relationships}
+        roots = [t for t in self.tables if t not in children and t in self.primary_keys]
+        if not roots:
+            raise ConfigError("the dataset has no root table (one with a primary key that is nobody's child)")
+        return roots[0], self.primary_keys[roots[0]]
 
     # -- checks -----------------------------------------------------------------------------
     def validate(self) -> ValidationReport:

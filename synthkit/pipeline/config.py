@@ -6,25 +6,23 @@ place. Unknown keys are errors (a typo must not silently fall back to a default)
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from synthkit.errors import ConfigError
+from synthkit.evaluate.gates import GATE_FORMAT, GATE_PATTERN
 from synthkit.io.sql import redact_url
 from synthkit.pipeline.outputs import MARKER
+from synthkit.track import MlflowConfig
 from synthkit.utils.paths import safe_name
+from synthkit.utils.yamlconfig import load_yaml_model
 
-__all__ = ["PipelineConfig", "load_config", "apply_overrides", "expand_env", "GATE_PATTERN"]
+__all__ = ["PipelineConfig", "load_config"]
 
 _RUN_OUTPUTS = {"synthetic.csv", "synthetic", "metrics.json", "report.html", "metadata.json", "expectations.json",
                 "validation.json", "audit.json", "model", "model.fingerprint", MARKER}
-# "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
-GATE_PATTERN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
 
 class _Section(BaseModel):
@@ -138,15 +136,6 @@ class EngineConfig(_Section):
     sample_rows: int = Field(200_000, gt=0, description="seeded sample size for neural fits and row-level evaluation on a cluster")
 
 
-class MlflowConfig(_Section):
-    """Record the run in MLflow: params, headline metrics, gates and the outputs as artifacts."""
-
-    experiment: str = Field("synthkit", description="MLflow experiment name")
-    tracking_uri: str | None = Field(None, description="tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (default: $MLFLOW_TRACKING_URI)")
-    artifact_location: str | None = Field(None, description="artifact root of a new experiment (default: mlartifacts/ beside a sqlite store)")
-    log_synthetic: bool = Field(False, description="also upload synthetic.csv (never the real data)")
-
-
 class TrackConfig(_Section):
     """Experiment trackers the run reports to (needs the matching extra, e.g. synthkit[mlflow])."""
 
@@ -209,121 +198,10 @@ class PipelineConfig(_Section):
     def _valid_gates(cls, gates: list[str]) -> list[str]:
         for gate in gates:
             if not GATE_PATTERN.match(gate):
-                raise ValueError(f"gate {gate!r} is not 'family.metric OP value' (OP one of >= <= > < == !=)")
+                raise ValueError(f"gate {gate!r} is not {GATE_FORMAT}")
         return gates
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> PipelineConfig:
-    """Read, override (``key.sub=value``) and validate a pipeline YAML file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"pipeline file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read pipeline file {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a pipeline file must be a mapping of sections (source, model, ...)")
-    data = expand_env(apply_overrides(data, overrides or []))
-    try:
-        return PipelineConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, text, path)) from None
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``--set a.b=value`` overrides; values are parsed as YAML scalars."""
-    data = dict(data)
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        key, raw = item.split("=", 1)
-        parts = [p for p in key.strip().split(".") if p]
-        if not parts:
-            raise ConfigError(f"--set has an empty key in {item!r}")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            value = raw
-        node = data
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-            node[part] = dict(child)
-            node = node[part]
-        node[parts[-1]] = value
-    return data
-
-
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def expand_env(data: Any, _seen: dict[int, Any] | None = None) -> Any:
-    """Replace ``${NAME}`` (or ``${NAME:-default}``) in string values by the environment variable,
-    so secrets such as database URLs stay out of the YAML file; an unset variable without a default
-    is an error naming it. Each YAML node is visited once (``_seen``): aliases share their node, so
-    a "billion laughs" file stays as small as it is written instead of expanding exponentially."""
-    seen = {} if _seen is None else _seen
-    if isinstance(data, (dict, list)) and id(data) in seen:
-        return seen[id(data)]
-    if isinstance(data, dict):
-        out: Any = seen.setdefault(id(data), {})
-        out.update({k: expand_env(v, seen) for k, v in data.items()})
-        return out
-    if isinstance(data, list):
-        out = seen.setdefault(id(data), [])
-        out.extend(expand_env(v, seen) for v in data)
-        return out
-    if isinstance(data, str):
-        missing = [m.group(1) for m in _ENV.finditer(data) if m.group(1) not in os.environ and m.group(2) is None]
-        if missing:
-            raise ConfigError(f"environment variable {missing[0]} is not set (used as ${{{missing[0]}}} in the pipeline)")
-        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), data)
-    return data
-
-
-def _describe(exc: ValidationError, text: str, path: Path) -> str:
-    """One line per problem: the dotted key, its line in the file, and what is wrong."""
-    lines = []
-    for err in exc.errors()[:5]:
-        loc = [str(p) for p in err.get("loc", ())]
-        key = ".".join(loc) or "(top level)"
-        line = _line_of(text, loc)
-        where = f" (line {line})" if line else ""
-        msg = err.get("msg", "invalid")
-        if err.get("type") == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{path}: {key}{where}: {msg}")
-    return "; ".join(lines)
-
-
-def _line_of(text: str, loc: list[str]) -> int | None:
-    """Line number of the YAML node at ``loc`` (or its closest existing parent)."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == part:
-                    line = key_node.start_mark.line + 1
-                    node = value_node
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
+    """Read, override (``key.sub=value``, ``${ENV}`` values) and validate a pipeline YAML file."""
+    return load_yaml_model(path, PipelineConfig, overrides, what="pipeline file")

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from synthkit.datasets import load, to_sql
 from synthkit.errors import ConfigError, DataError
-from synthkit.evaluate import split_holdout
+from synthkit.evaluate.inputs import split_units
 from synthkit.io import Dataset, read
 from synthkit.meta import Metadata
 from synthkit.models.base import SequenceSynthesizer
@@ -111,9 +111,8 @@ def sequence_columns(cfg: PipelineConfig, model_cls: type, metadata: Metadata) -
 
 def split(cfg: PipelineConfig, data: Dataset, owners: dict[str, pd.Series], root: str
           ) -> tuple[Dataset, dict[str, pd.DataFrame]]:
-    """(train, holdout) before fitting: whole units (rows, entities, root rows with all their
-    children) are held out, so no held-out person has a single row in training. ``owners`` gives
-    each table's unit per row; a table without one stays in training (nothing says whose rows)."""
+    """(train, holdout) before fitting: the ``holdout.path`` table, or whole units held out (rows,
+    entities, root rows with all their children; ``owners``: each table's unit per row, see :func:`split_units`)."""
     if cfg.holdout.path:
         (name, real), = data.tables.items()
         holdout = read(cfg.holdout.path)
@@ -122,16 +121,4 @@ def split(cfg: PipelineConfig, data: Dataset, owners: dict[str, pd.Series], root
         if list(holdout.columns) != list(real.columns):
             raise DataError(f"holdout columns {list(holdout.columns)} differ from the source's {list(real.columns)}")
         return data, {name: holdout}
-    ids = pd.DataFrame({"unit": pd.unique(owners[root])})
-    train_ids, _ = split_holdout(ids, share=cfg.holdout.share, seed=cfg.holdout.seed)
-    train: dict[str, pd.DataFrame] = {}
-    holdout: dict[str, pd.DataFrame] = {}
-    for name, frame in data.tables.items():
-        owner = owners.get(name)
-        if owner is None:
-            train[name], holdout[name] = frame, frame.iloc[:0]
-            continue
-        in_train = owner.isin(train_ids["unit"]).to_numpy() | owner.isna().to_numpy()
-        train[name] = frame[in_train].reset_index(drop=True)
-        holdout[name] = frame[~in_train].reset_index(drop=True)
-    return Dataset(tables=train, primary_keys=data.primary_keys, relationships=data.relationships, name=data.name), holdout
+    return split_units(data, owners, root, share=cfg.holdout.share, seed=cfg.holdout.seed)

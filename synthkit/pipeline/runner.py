@@ -2,7 +2,7 @@
 :mod:`synthkit.pipeline.stages`) over one run context — every run, with or without an engine. A
 run killed anywhere leaves the previous run folder and sink tables as they were; ``reuse_model``
 resumes from the previous run's model when its fingerprint (data, metadata, model name, params,
-seed) matches.
+seed) matches. :class:`RunResult` is what a run produced, with the exit code the CLI returns.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
+from typing import Any
 
 from synthkit.engine import create_engine, engine_spec
+from synthkit.engine.dataplane import Lake
 from synthkit.errors import ConfigError
 from synthkit.io.lake import is_lake
 from synthkit.io.sql import check_writable, sqlite_file
@@ -22,24 +24,45 @@ from synthkit.models import create, get
 from synthkit.models.base import SequenceSynthesizer
 from synthkit.pipeline.config import PipelineConfig, load_config
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.pipeline.result import (
-    EXIT_GATE_FAILED,
-    EXIT_INPUT_ERROR,
-    EXIT_LEAK,
-    EXIT_OK,
-    EXIT_SINK_FAILED,
-    RunResult,
-)
-from synthkit.pipeline.scaled import Lake, use_engine
 from synthkit.pipeline.stages import STAGES, RunContext, is_multi
-from synthkit.pipeline.track import check_trackers, track_run
+from synthkit.track import check_mlflow, track_run
 from synthkit.utils.paths import check_output_dir
 from synthkit.utils.progress import stage_finished, stage_started
 
-__all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR", "EXIT_LEAK",
-           "EXIT_SINK_FAILED"]
+__all__ = ["RunResult", "run", "run_config", "EXIT_OK", "EXIT_INTERNAL_ERROR", "EXIT_GATE_FAILED", "EXIT_INPUT_ERROR",
+           "EXIT_LEAK", "EXIT_SINK_FAILED"]
 
 log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_INTERNAL_ERROR = 1
+EXIT_INPUT_ERROR = 2
+EXIT_GATE_FAILED = 3
+EXIT_LEAK = 4
+EXIT_SINK_FAILED = 5
+_EXIT = {"leak_detected": EXIT_LEAK, "gate_failed": EXIT_GATE_FAILED, "sink_failed": EXIT_SINK_FAILED}
+
+
+@dataclass
+class RunResult:
+    """What a run produced; ``exit_code`` is what the CLI returns."""
+
+    name: str
+    output_dir: Path
+    status: str
+    gates: list[dict[str, Any]]
+    files: dict[str, str]
+    timings: dict[str, float]
+    headline: dict[str, Any] = field(default_factory=dict)
+    leaks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT.get(self.status, EXIT_OK)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "exit_code": self.exit_code, "output_dir": str(self.output_dir)}
+
 
 def run(config_path: str | Path, overrides: list[str] | None = None, reuse_model: bool = False, force: bool = False,
         hooks: Iterable[Callable[[str], None]] = ()) -> RunResult:
@@ -53,7 +76,8 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     path in the file); ``force`` moves a folder synthkit did not make aside instead of refusing it.
     ``hooks`` (tests) are called with every point the run passes."""
     out = Path(cfg.output_dir or Path("reports") / cfg.name)
-    check_trackers(cfg)
+    if cfg.track.mlflow is not None:  # a missing tracker package fails the run now, not after it
+        check_mlflow()
     model_cls = preflight(cfg, out, config_path)
     ctx = RunContext(cfg, RunFolder(out, force=force), model_cls, reuse_model, list(hooks))
     try:
@@ -61,7 +85,8 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
             check_writable(cfg.sink.url, "sink.url")
         with contextlib.ExitStack() as stack:  # an engine run holds its engine (Ray: the cluster) until the sink is done
             if use_engine(cfg):
-                ctx.lake = Lake(stack.enter_context(create_engine(engine_spec(cfg.engine))))
+                engine = stack.enter_context(create_engine(engine_spec(cfg.engine)))
+                ctx.lake = Lake(engine, cfg.engine.sample_rows, cfg.seed)
             for stage in STAGES:
                 ctx.point(stage.__name__)
                 log.info("stage %s", stage.__name__)
@@ -73,16 +98,21 @@ def run_config(cfg: PipelineConfig, reuse_model: bool = False, force: bool = Fal
     except BaseException:
         ctx.folder.abandon()
         raise
-    track_run(cfg, ctx.folder.out, ctx.status)  # after commit and sink: trackers see the final outputs
+    # after commit and sink: trackers see the final outputs
+    track_run(cfg.track.mlflow, cfg.name, cfg.public_dict(), ctx.folder.out, ctx.status)
     head = {"fidelity": (ctx.metrics.get("fidelity") or {}).get("score"),
             "privacy_verdict": (ctx.metrics.get("privacy") or {}).get("verdict"),
             "utility": (ctx.metrics.get("utility") or {}).get("ratio"), **({"keys": ctx.metrics["keys"]} if ctx.multi else {})}
     return RunResult(cfg.name, ctx.folder.out, ctx.status, ctx.gates, ctx.files, ctx.timings, head, ctx.leaks)
 
 
+def use_engine(cfg: PipelineConfig) -> bool:
+    """Whether a run goes through an engine: ``engine.kind: ray`` or a lake (folder/glob) source."""
+    return cfg.engine.kind == "ray" or bool(cfg.source.path and is_lake(cfg.source.path))
+
+
 def preflight(cfg: PipelineConfig, out: Path, config_path: Path | None) -> type:
     """Refuse, before reading any data, what could only fail later; returns the model class."""
-
     inputs = [Path(p) for p in (cfg.source.path, cfg.holdout.path) if p]
     for path in inputs:
         if not path.exists() and not is_lake(path):  # a glob of part files is a source too

@@ -7,7 +7,7 @@ transaction. A single table is a ``Dataset`` of one table named after the run, s
 sequence and multi-table runs pass the same stages and differ only in the model call
 (``fit``/``sample``) and the evaluation (``evaluate``, ``audit``). A run over an engine (``engine:
 ray`` or a Parquet lake) passes the same stages too: where its stage differs, it asks the run's
-:class:`~synthkit.pipeline.scaled.Lake` (merged statistics, workers' Parquet parts, hash-join
+:class:`~synthkit.engine.dataplane.Lake` (merged statistics, workers' Parquet parts, hash-join
 audit) instead of a frame. ``RunContext.hooks`` is the test seam: each hook is called with every
 point the run passes (stage starts, ``write:<output>``).
 """
@@ -29,22 +29,25 @@ import torch
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
+from synthkit.audit import audit_tables
+from synthkit.engine.dataplane import Lake
 from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.evaluate import evaluate as evaluate_data
 from synthkit.evaluate import selection as _selection  # noqa: F401  (registers model "auto")
+from synthkit.evaluate.gates import check_gates
+from synthkit.evaluate.tables import evaluate_tables, headline, key_integrity
 from synthkit.evaluate.temporal import temporal_metrics
 from synthkit.io import Dataset, write
+from synthkit.io.lake import LakeSource, is_lake
 from synthkit.io.sql import redact_url
 from synthkit.io.sql_write import write_sql
 from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
 from synthkit.models.base import MultiTableSynthesizer
-from synthkit.pipeline import multitable
+from synthkit.models.medical import root_ids
 from synthkit.pipeline.config import PipelineConfig
-from synthkit.pipeline.gates import check_gates
 from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
 from synthkit.pipeline.outputs import RunFolder
-from synthkit.pipeline.scaled import Lake
 from synthkit.privacy import dp_metrics
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
@@ -102,17 +105,20 @@ class RunContext:
 
 
 def load(ctx: RunContext) -> None:
-    if ctx.lake:
-        ctx.lake.load(ctx.cfg)
+    cfg, path = ctx.cfg, ctx.cfg.source.path
+    if ctx.lake:  # a lake source stays on disk; any other source is read and batched by the engine
+        ctx.lake.load(LakeSource.open(path) if path and is_lake(path) else load_source(cfg, False).tables[cfg.name])
     else:
-        ctx.data, ctx.names = safe_tables(load_source(ctx.cfg, ctx.multi))
-    ctx.root = multitable.root_table(ctx.data)[0] if ctx.multi else ctx.cfg.name
+        ctx.data, ctx.names = safe_tables(load_source(cfg, ctx.multi))
+    ctx.root = ctx.data.root()[0] if ctx.multi else cfg.name
 
 
 def profile(ctx: RunContext) -> None:
     cfg = ctx.cfg
-    raw = ctx.lake.profile(cfg) if ctx.lake else profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root],
-                                                               name=cfg.name)
+    if ctx.lake:
+        raw = ctx.lake.profile(cfg.name, cfg.holdout.share, cfg.holdout.seed)
+    else:
+        raw = profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root], name=cfg.name)
     ctx.metadata = apply_profile(cfg, raw, ctx.root)
     ctx.metadata.save(ctx.folder.path("metadata.json"))
     ctx.files["metadata"] = "metadata.json"
@@ -142,7 +148,7 @@ def split_holdout(ctx: RunContext) -> None:
         ctx.train, ctx.holdout = Dataset(tables={ctx.root: ctx.lake.train.sample}), {ctx.root: ctx.lake.holdout.sample}
         return
     if ctx.multi:
-        owners = multitable.owners(ctx.data)
+        owners = root_ids(ctx.data.tables, ctx.data.relationships, *ctx.data.root())
     else:
         frame = ctx.data.tables[ctx.root]
         owners = {ctx.root: frame[ctx.sequence["entity"]] if ctx.sequence else pd.Series(np.arange(len(frame)))}
@@ -167,7 +173,7 @@ def fit(ctx: RunContext) -> None:
     if ctx.reused and ctx.lake:
         ctx.lake.record["fit"] = {"method": "reused the previous run's model (--reuse-model)"}
     elif ctx.lake:
-        ctx.model = ctx.lake.fit(cfg, ctx.metadata)
+        ctx.model = ctx.lake.fit(name, params, ctx.metadata)
     elif not ctx.reused:
         ctx.model = create(name, **({} if ctx.multi else {"metadata": ctx.metadata}), **params)  # params checked in preflight
         ctx.model.fit(ctx.train if ctx.multi else ctx.train.tables[ctx.root])
@@ -191,7 +197,7 @@ def sample(ctx: RunContext) -> None:
         n = cfg.sample.rows or (max(1, int(round(cfg.sample.ratio * units))) if cfg.sample.ratio else units)
         if ctx.lake:  # the workers write the Parquet parts; the stages after see a seeded sample of them
             ctx.point("write:synthetic")
-            ctx.synthetic = {ctx.root: ctx.lake.sample(cfg, ctx.folder.path("model"), n, seed, ctx.folder.path("synthetic"))}
+            ctx.synthetic = {ctx.root: ctx.lake.sample(ctx.folder.path("model"), n, seed, ctx.folder.path("synthetic"))}
             ctx.files["synthetic"] = "synthetic"
             return
         ctx.synthetic = {ctx.root: model.sample(n, seed=seed, conditions=cfg.sample.conditions or None)}
@@ -219,29 +225,23 @@ def validate(ctx: RunContext) -> None:
 def evaluate(ctx: RunContext) -> None:
     """Scores (one table, or every table with the root's as headline), then the gates."""
     cfg = ctx.cfg
+    metrics = _scores(ctx)
     if ctx.multi:
-        scores = multitable.evaluate_tables(cfg, ctx.train, ctx.synthetic, ctx.holdout, ctx.metadata) \
-            if cfg.evaluate.enabled else {}
-        metrics = multitable.headline(ctx.root, scores)
-        metrics["keys"] = multitable.integrity(ctx.synthetic, ctx.data)
-    elif ctx.lake:
-        metrics = ctx.lake.evaluate(cfg, ctx.metadata) if cfg.evaluate.enabled else {"schema_version": 1}
-    else:
-        metrics = _evaluate_table(ctx) if cfg.evaluate.enabled else {"schema_version": 1}
+        metrics["keys"] = key_integrity(ctx.synthetic, ctx.data)
     if getattr(ctx.model, "privacy_guarantee_", None):  # a DP model's formal guarantee beside the empirical results
         metrics.setdefault("privacy", {})["dp"] = dp_metrics(ctx.model)
     ctx.gates = check_gates(cfg.gates, metrics)
     ctx.status = "gate_failed" if any(not g["passed"] for g in ctx.gates) else "ok"
     metrics.update(gates=ctx.gates, status=ctx.status)
-    metrics.setdefault("meta", {})["pipeline"] = {"name": cfg.name, "model": getattr(ctx.model, "chosen_", ctx.model).name,
-                                                  "model_reused": ctx.reused,
-                                                  "seed": cfg.seed, "timings": ctx.timings}
+    pipeline = metrics.setdefault("meta", {})["pipeline"] = {
+        "name": cfg.name, "model": getattr(ctx.model, "chosen_", ctx.model).name, "model_reused": ctx.reused,
+        "seed": cfg.seed, "timings": ctx.timings}
     if getattr(ctx.model, "selection_", None):  # model: auto — what was measured and why this model
-        metrics["meta"]["pipeline"]["model_selection"] = ctx.model.selection_
+        pipeline["model_selection"] = ctx.model.selection_
     if ctx.multi:
-        metrics["meta"]["pipeline"]["root_table"] = ctx.root
+        pipeline["root_table"] = ctx.root
     if ctx.lake:
-        metrics["meta"]["pipeline"]["engine"] = ctx.lake.describe(cfg)
+        pipeline["engine"] = ctx.lake.describe()
     if ctx.validation is not None:
         metrics["validation"] = {k: ctx.validation.get(k) for k in ("success", "evaluated", "successful", "success_percent")}
     ctx.metrics = metrics
@@ -249,17 +249,24 @@ def evaluate(ctx: RunContext) -> None:
     ctx.files["metrics"] = "metrics.json"
 
 
-def _evaluate_table(ctx: RunContext) -> dict[str, Any]:
-    cfg, seq = ctx.cfg, ctx.sequence
+def _scores(ctx: RunContext) -> dict[str, Any]:
+    """The metric families of every table (the root's as headline), of an engine run, or of one table."""
+    ev, seq = ctx.cfg.evaluate, ctx.sequence
+    options = {"target": ev.target, "sensitive_columns": ev.sensitive_columns or None, "max_rows": ev.max_rows,
+               "quasi_identifiers": ev.quasi_identifiers or None, "families": tuple(ev.families), "seed": ctx.cfg.seed}
+    if ctx.multi:
+        return headline(ctx.root, evaluate_tables(ctx.train, ctx.synthetic, ctx.holdout, ctx.metadata, **options)
+                        if ev.enabled else {})
+    if not ev.enabled:
+        return {"schema_version": 1}
+    if ctx.lake:
+        return ctx.lake.evaluate(ctx.metadata, **options)
     train, synthetic = ctx.train.tables[ctx.root], ctx.synthetic[ctx.root]
-    metrics = dict(evaluate_data(
-        train, synthetic, holdout=ctx.holdout[ctx.root], metadata=ctx.metadata, target=cfg.evaluate.target, seed=cfg.seed,
-        sensitive_columns=cfg.evaluate.sensitive_columns or None, quasi_identifiers=cfg.evaluate.quasi_identifiers or None,
-        max_rows=cfg.evaluate.max_rows, families=tuple(cfg.evaluate.families),
-        entity=seq["entity"] if seq else None,  # held out by entity: the membership attack compares whole entities too
-    ).scores)
+    # held out by entity: the membership attack compares whole entities too
+    metrics = dict(evaluate_data(train, synthetic, holdout=ctx.holdout[ctx.root], metadata=ctx.metadata,
+                                 entity=seq["entity"] if seq else None, **options).scores)
     if seq:
-        metrics["temporal"] = temporal_metrics(train, synthetic, seq["entity"], seq["time"], seq["measures"], seed=cfg.seed)
+        metrics["temporal"] = temporal_metrics(train, synthetic, seq["entity"], seq["time"], seq["measures"], seed=ctx.cfg.seed)
     return metrics
 
 
@@ -292,7 +299,8 @@ def report(ctx: RunContext) -> None:
 def audit(ctx: RunContext) -> None:
     """Scan every staged output for real PII values and unique real rows (values never logged)."""
     if ctx.multi:
-        doc, ctx.leaks = multitable.audit_tables(ctx.train, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.folder, ctx.root)
+        doc, ctx.leaks = audit_tables(ctx.train.tables, ctx.holdout, ctx.synthetic, ctx.metadata, ctx.root,
+                                      ctx.folder.path("model"), ctx.folder.path("report.html"))
     elif ctx.lake:  # a hash join over every real and synthetic row
         doc, ctx.leaks = ctx.lake.audit(ctx.metadata)
     else:
@@ -331,7 +339,7 @@ def sink(ctx: RunContext) -> None:
               else {str(cfg.sink.table): ctx.synthetic[ctx.root]})
     try:
         if ctx.lake:
-            ctx.lake.sink(cfg, ctx.folder.out)
+            ctx.lake.sink(ctx.folder.out, str(cfg.sink.url), str(cfg.sink.table), cfg.sink.if_exists)
         else:
             write_sql(tables, cfg.sink.url, if_exists=cfg.sink.if_exists)
     except (SynthkitError, OSError) as exc:

@@ -38,7 +38,7 @@ DEFERRED_IMPORTS = {
 PENDING: dict[str, str] = {}
 #: packages above io and meta, in layer order (``.importlinter``)
 ABOVE_IO = ["profile", "datasets", "transform", "privacy", "models", "evaluate", "engine", "report", "audit",
-            "pipeline", "cli"]
+            "track", "pipeline", "cli"]
 
 
 def _module_name(path: Path) -> str:

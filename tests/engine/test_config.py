@@ -37,7 +37,7 @@ def test_engine_block_and_cli_style_overrides(tmp_path: Path) -> None:
 
 def test_core_and_local_engine_import_without_ray() -> None:
     code = ("import sys; sys.modules['ray'] = None\n"  # an import of ray would fail
-            "import synthkit, synthkit.engine, synthkit.pipeline, synthkit.pipeline.scaled, synthkit.profile.sketch\n"
+            "import synthkit, synthkit.engine, synthkit.pipeline, synthkit.engine.dataplane, synthkit.profile.sketch\n"
             "from synthkit.engine import create_engine\n"
             "create_engine('local').close()\n"
             "try:\n    create_engine('ray')\nexcept Exception as e:\n    print(type(e).__name__, e)\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from synthkit.errors import DataError
+from synthkit.errors import ConfigError, DataError
 from synthkit.io import Dataset
 from synthkit.meta import Relationship
 
@@ -40,3 +40,10 @@ def test_valid_dataset_and_bad_construction() -> None:
         ds["b"]
     with pytest.raises(DataError, match="at least one table"):
         Dataset({})
+
+
+def test_root_is_the_keyed_table_that_is_nobodys_child() -> None:
+    assert _dataset().root() == ("parents", "id")
+    no_key = Dataset({"a": pd.DataFrame({"x": [1]})})
+    with pytest.raises(ConfigError, match="no root table"):
+        no_key.root()

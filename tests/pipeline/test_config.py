@@ -8,7 +8,7 @@ import pytest
 
 from synthkit.errors import ConfigError
 from synthkit.pipeline.config import load_config
-from synthkit.pipeline.gates import check_gates
+from synthkit.evaluate.gates import check_gates
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,6 +88,9 @@ def test_gates_compare_numbers_and_words():
     assert [r["passed"] for r in results] == [True, False, True, False, False]
     assert "not computed" in results[4]["reason"]
     assert results[1]["reason"] == "fidelity.score = 0.91, needed > 0.95"
+    # check_gates is public in evaluate now: a malformed gate from Python is a clear error, not an assert
+    with pytest.raises(ConfigError, match="gate 'make it good' is not 'family.metric OP value'"):
+        check_gates(["make it good"], metrics)
 
 
 def test_environment_placeholders_expand_and_unset_ones_are_named(tmp_path, monkeypatch):

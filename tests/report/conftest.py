@@ -58,7 +58,7 @@ def adult_metrics(adult: tuple[pd.DataFrame, pd.DataFrame], adult_pii: pd.DataFr
     and status, checked against the one metrics schema."""
     from synthkit.evaluate import evaluate
     from synthkit.evaluate.schema import validate_metrics
-    from synthkit.pipeline.gates import check_gates
+    from synthkit.evaluate.gates import check_gates
 
     holdout = adult[1].sample(1000, random_state=5).reset_index(drop=True)
     for col in PII:  # the holdout needs the same columns; its PII is never compared

@@ -1,10 +1,12 @@
 """Record a finished run in an experiment tracker (MLflow), so ML teams find it beside their models.
 
 One call, :func:`track_run`, after the run folder is committed: it reads what the run wrote
-(metrics.json, report.html, the model folder) and sends params, headline metrics, gates and those
-files. What goes out is aggregates and the model only; no real row is ever logged, and the
-synthetic table only when ``log_synthetic`` asks for it. URLs are logged with passwords hidden.
-``mlflow`` is imported lazily (extra ``synthkit[mlflow]``).
+(metrics.json, report.html, the model folder) and sends params (the run's public config), headline
+metrics, gates and those files. Like ``report`` and ``audit`` it reads a run's outputs and knows
+nothing of how they were made; its settings are :class:`MlflowConfig`. What goes out is
+aggregates and the model only; no real row is ever logged, and the synthetic table only when
+``log_synthetic`` asks for it. URLs are logged with passwords hidden. ``mlflow`` is imported
+lazily (extra ``synthkit[mlflow]``).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from synthkit.errors import ConfigError
 from synthkit.io.sql import redact_url
-from synthkit.pipeline.config import MlflowConfig, PipelineConfig
 from synthkit.utils.jsonfile import read_json
 
-__all__ = ["check_trackers", "track_run"]
+__all__ = ["MlflowConfig", "check_mlflow", "track_run"]
 
 log = logging.getLogger(__name__)
 
@@ -30,30 +33,38 @@ _BAD_KEY = re.compile(r"[^\w\-. /]")
 _OPS = ((">=", "ge"), ("<=", "le"), ("!=", "ne"), ("==", "eq"), (">", "gt"), ("<", "lt"))
 
 
-def check_trackers(cfg: PipelineConfig) -> None:
-    """Fail before the run, not after it, when a configured tracker's package is missing."""
-    if cfg.track.mlflow is not None:
-        _import_mlflow()
+class MlflowConfig(BaseModel):
+    """Record the run in MLflow: params, headline metrics, gates and the outputs as artifacts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiment: str = Field("synthkit", description="MLflow experiment name")
+    tracking_uri: str | None = Field(None, description="tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (default: $MLFLOW_TRACKING_URI)")
+    artifact_location: str | None = Field(None, description="artifact root of a new experiment (default: mlartifacts/ beside a sqlite store)")
+    log_synthetic: bool = Field(False, description="also upload synthetic.csv (never the real data)")
 
 
-def track_run(cfg: PipelineConfig, output_dir: Path, status: str) -> dict[str, str]:
-    """Log the committed run in ``output_dir`` to every configured tracker; returns their run ids.
+def track_run(mlflow: MlflowConfig | None, name: str, config: dict[str, Any], output_dir: Path, status: str
+              ) -> dict[str, str]:
+    """Log the committed run ``name`` in ``output_dir`` (``config``: its settings, passwords already
+    hidden) to every configured tracker; returns their run ids.
 
     A tracker that cannot be reached is logged as an error: the run's own outputs stand.
     """
     ids: dict[str, str] = {}
-    if cfg.track.mlflow is not None:
+    if mlflow is not None:
         try:
-            ids["mlflow"] = _log_mlflow(cfg.track.mlflow, cfg, Path(output_dir), status)
+            ids["mlflow"] = _log_mlflow(mlflow, name, config, Path(output_dir), status)
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - a tracker outage must not undo a finished run
-            uri = redact_url(cfg.track.mlflow.tracking_uri or "default")
+            uri = redact_url(mlflow.tracking_uri or "default")
             log.error("could not log the run to MLflow (%s): %s", uri, str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
     return ids
 
 
-def _import_mlflow() -> Any:
+def check_mlflow() -> Any:
+    """The ``mlflow`` module; called before a run too, so a missing package fails it first, not after."""
     try:
         import mlflow
     except ImportError:
@@ -61,8 +72,8 @@ def _import_mlflow() -> Any:
     return mlflow
 
 
-def _log_mlflow(mcfg: MlflowConfig, cfg: PipelineConfig, out: Path, status: str) -> str:
-    mlflow = _import_mlflow()
+def _log_mlflow(mcfg: MlflowConfig, name: str, config: dict[str, Any], out: Path, status: str) -> str:
+    mlflow = check_mlflow()
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.utils.time import get_current_time_millis
 
@@ -71,14 +82,14 @@ def _log_mlflow(mcfg: MlflowConfig, cfg: PipelineConfig, out: Path, status: str)
     experiment_id = (experiment.experiment_id if experiment
                      else client.create_experiment(mcfg.experiment, artifact_location=_artifact_location(mcfg)))
     metrics = read_json(out / "metrics.json", "metrics file", ConfigError)
-    run = client.create_run(experiment_id, run_name=cfg.name, tags={"synthkit.status": status, "synthkit.pipeline": cfg.name})
+    run = client.create_run(experiment_id, run_name=name, tags={"synthkit.status": status, "synthkit.pipeline": name})
     run_id = run.info.run_id
     try:
         now = get_current_time_millis()
         client.log_batch(
             run_id,
             metrics=[Metric(k, v, now, 0) for k, v in headline_metrics(metrics).items()],
-            params=[Param(k, v) for k, v in flat_params(cfg.public_dict()).items()],
+            params=[Param(k, v) for k, v in flat_params(config).items()],
             tags=[RunTag(_key(f"gate.{g['gate']}"), "pass" if g.get("passed") else "fail") for g in metrics.get("gates", [])],
         )
         for name in _ARTIFACTS:

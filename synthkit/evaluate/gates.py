@@ -1,13 +1,18 @@
-"""Quality gates: ``family.metric OP value`` checks over the metrics dict."""
+"""Quality gates: ``family.metric OP value`` checks over the metrics dict (``metrics.json``)."""
 
 from __future__ import annotations
 
 import operator
+import re
 from typing import Any
 
-from synthkit.pipeline.config import GATE_PATTERN
+from synthkit.errors import ConfigError
 
-__all__ = ["check_gates"]
+__all__ = ["GATE_FORMAT", "GATE_PATTERN", "check_gates"]
+
+# "family.metric OP value", e.g. "fidelity.score >= 0.8" or "privacy.verdict != fail"
+GATE_PATTERN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
+GATE_FORMAT = "'family.metric OP value' (OP one of >= <= > < == !=)"
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "!=": operator.ne}
 
@@ -33,7 +38,8 @@ def check_gates(gates: list[str], metrics: dict[str, Any]) -> list[dict[str, Any
     results = []
     for gate in gates:
         match = GATE_PATTERN.match(gate)
-        assert match is not None  # validated with the config
+        if match is None:
+            raise ConfigError(f"gate {gate!r} is not {GATE_FORMAT}")
         key, op, raw = match.groups()
         actual = _lookup(metrics, key)
         expected = _parse(raw)

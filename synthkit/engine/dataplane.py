@@ -1,11 +1,12 @@
-"""What the stages do differently when a run goes through an engine (``engine: ray`` or a Parquet
-lake source), so that no stage holds the whole table. The run passes the same stage list as every
-other run (:mod:`synthkit.pipeline.stages`); a stage that differs calls one method of its
-:class:`Lake`: the source stays a :class:`~synthkit.io.lake.LakeSource`, rows are split by a
-seeded content hash inside every pass, the profile and evaluation come from sketches merged over
-all rows, the workers sample and sink Parquet parts, the audit is a hash join over all rows; the
-row-level stages (validate, report) see seeded samples. Stage by stage: ``docs/engine.md``. What a
-run learned on the engine (fit method, sampling plan, samples, audit, sink) goes to ``engine.json``.
+"""The data plane of a run that goes through an engine (``engine: ray`` or a Parquet lake source),
+so that no step holds the whole table. The run passes the same stage list as every other run
+(``synthkit.pipeline.stages``); a stage that differs calls one method of its :class:`Lake`, with
+plain arguments (names, settings, paths, metadata), never the pipeline's config. The source stays
+a :class:`~synthkit.io.lake.LakeSource`, rows are split by a seeded content hash inside every
+pass, the profile and evaluation come from sketches merged over all rows, the workers sample and
+sink Parquet parts, the audit is a hash join over all rows; the row-level stages (validate,
+report) see seeded samples. Stage by stage: ``docs/engine.md``. What a run learned on the engine
+(fit method, sampling plan, samples, audit, sink) goes to ``engine.json``.
 """
 
 from __future__ import annotations
@@ -17,38 +18,34 @@ from typing import Any
 
 import pandas as pd
 
-from synthkit.engine import Engine
+from synthkit.engine.base import Engine
+from synthkit.engine.evaluate import evaluate_on_engine
 from synthkit.engine.holdout import HashSplit, split_sketches
 from synthkit.engine.join import audit_join
 from synthkit.engine.recipe_choice import trains_on_ray
 from synthkit.engine.train import fit_on_ray
 from synthkit.errors import DataError
-from synthkit.engine.evaluate import evaluate_on_engine
-from synthkit.io.lake import LakeSource, is_lake
+from synthkit.io.lake import LakeSource
 from synthkit.meta import Metadata
 from synthkit.models import Synthesizer, create
 from synthkit.models.copula_stats import fit_copula_from_batches
-from synthkit.pipeline.config import PipelineConfig
-from synthkit.pipeline.inputs import load_source
 from synthkit.profile.merged import profile_sketch
 from synthkit.profile.sketch import TableSketch
 from synthkit.utils.atomic import write_json
 
-__all__ = ["Lake", "use_engine"]
+__all__ = ["Lake"]
 
 log = logging.getLogger(__name__)
 
 
-def use_engine(cfg: PipelineConfig) -> bool:
-    """Whether a run goes through an engine: ``engine.kind: ray`` or a lake (folder/glob) source."""
-    return cfg.engine.kind == "ray" or bool(cfg.source.path and is_lake(cfg.source.path))
-
-
 @dataclass
 class Lake:
-    """An engine run's data plane: the engine, the source and the merged sketches of its sides."""
+    """An engine run's data plane: the engine, the source and the merged sketches of its sides.
+    ``sample_rows`` and ``seed`` fix the seeded samples of each side that the row-level steps see."""
 
     engine: Engine
+    sample_rows: int
+    seed: int
     source: Any = None
     rows: int = 0
     split: HashSplit | None = None
@@ -58,24 +55,23 @@ class Lake:
     syn: TableSketch = field(init=False)
     record: dict[str, Any] = field(default_factory=dict)  # engine.json
 
-    def load(self, cfg: PipelineConfig) -> None:
-        if cfg.source.path and is_lake(cfg.source.path):
-            self.source = LakeSource.open(cfg.source.path)
-            self.rows = self.source.count_rows()
-        else:
-            self.source = load_source(cfg, False).tables[cfg.name]
-            self.rows = len(self.source)
+    def load(self, source: LakeSource | pd.DataFrame) -> None:
+        """The source: a lake, or a table read into memory anyway (the engine batches it)."""
+        self.source = source
+        self.rows = source.count_rows() if isinstance(source, LakeSource) else len(source)
         if self.rows == 0:
             raise DataError("the source table is empty (0 rows)")
 
-    def profile(self, cfg: PipelineConfig) -> Metadata:
-        self.split = HashSplit(cfg.holdout.share, cfg.holdout.seed)
+    def profile(self, name: str, share: float, split_seed: int) -> Metadata:
+        """Split the rows by a seeded content hash (``share`` held out) and profile the training side."""
+        self.split = HashSplit(share, split_seed)
         self.train, self.holdout = split_sketches(self.engine, self.source, self.rows, self.split,
-                                                  cfg.engine.sample_rows, cfg.seed)
-        return profile_sketch(self.train, cfg.name)
+                                                  self.sample_rows, self.seed)
+        return profile_sketch(self.train, name)
 
-    def fit(self, cfg: PipelineConfig, metadata: Metadata) -> Synthesizer:
-        name, params, split = cfg.model.name, {"seed": cfg.seed, **cfg.model.params}, self.split
+    def fit(self, name: str, params: dict[str, Any], metadata: Metadata) -> Synthesizer:
+        """Model ``name`` with ``params`` (its seed included) fitted on the training rows."""
+        split = self.split
         assert split is not None  # set by profile
         if name == "copula":
             self.record["fit"] = {"method": "merged statistics over all training rows", "rows": self.train.rows}
@@ -93,23 +89,21 @@ class Lake:
                               "warning": "fitted on a sample; distributed training of this model is not available yet"}
         return model.fit(self.train.sample)
 
-    def sample(self, cfg: PipelineConfig, model_dir: Path, n: int, seed: int, out_dir: Path) -> pd.DataFrame:
+    def sample(self, model_dir: Path, n: int, seed: int, out_dir: Path) -> pd.DataFrame:
         """``n`` rows written by the workers as Parquet parts; returns the seeded sample the later stages see."""
         result = self.engine.sample(model_dir, n, seed=seed, out_dir=out_dir)
         self.record["sample"] = result.to_dict()
         self.synthetic = LakeSource.open(out_dir)
-        self.syn = self.engine.merge_stats(self.synthetic, sample_rows=cfg.engine.sample_rows, seed=cfg.seed,
+        self.syn = self.engine.merge_stats(self.synthetic, sample_rows=self.sample_rows, seed=self.seed,
                                            rows=result.rows)
         return self.syn.sample
 
-    def evaluate(self, cfg: PipelineConfig, metadata: Metadata) -> dict[str, Any]:
-        """Detection, privacy and utility on the seeded samples; column shapes and pair trends over all rows."""
+    def evaluate(self, metadata: Metadata, **options: Any) -> dict[str, Any]:
+        """Detection, privacy and utility on the seeded samples; column shapes and pair trends over all
+        rows. ``options``: those of :func:`~synthkit.engine.evaluate.evaluate_on_engine` (max_rows, ...)."""
         assert self.split is not None
-        ev = cfg.evaluate
-        metrics, record = evaluate_on_engine(
-            self.engine, self.source, self.split.training, self.synthetic, self.train, self.holdout, self.syn, metadata,
-            max_rows=ev.max_rows, families=ev.families, seed=cfg.seed, target=ev.target,
-            sensitive_columns=ev.sensitive_columns or None, quasi_identifiers=ev.quasi_identifiers or None)
+        metrics, record = evaluate_on_engine(self.engine, self.source, self.split.training, self.synthetic, self.train,
+                                             self.holdout, self.syn, metadata, **options)
         self.record.update(record)
         return metrics
 
@@ -121,21 +115,20 @@ class Lake:
         self.record["audit"] = audit_join(self.engine, [self.source], self.synthetic, rows, pii)
         return self.record["audit"], [{"column": c, "values": v} for c, v in self.record["audit"]["pii_values_reproduced"].items() if v]
 
-    def sink(self, cfg: PipelineConfig, out: Path) -> None:
+    def sink(self, out: Path, url: str, table: str, if_exists: str) -> None:
         """The committed run's Parquet parts into the SQL table: loaded by the workers into a staging
         table, swapped in in one transaction (:mod:`synthkit.engine.sql_sink`)."""
-        self.record["sink"] = self.engine.sink_sql(out / "synthetic", str(cfg.sink.url), str(cfg.sink.table),
-                                                   if_exists=cfg.sink.if_exists).to_dict()
+        self.record["sink"] = self.engine.sink_sql(out / "synthetic", url, table, if_exists=if_exists).to_dict()
         self.save(out / "engine.json")
 
     def save(self, path: Path) -> None:
         """``engine.json``: where the run happened and what the engine did (fit, sampling, samples, audit, sink)."""
         write_json(path, {"engine": self.engine.info(), **self.record})
 
-    def describe(self, cfg: PipelineConfig) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """``meta.pipeline.engine`` of metrics.json."""
-        info = self.engine.info()
-        return {"name": info["kind"], "workers": info["workers"], **({"address": cfg.engine.address} if cfg.engine.address else {})}
+        info, address = self.engine.info(), self.engine.spec.address
+        return {"name": info["kind"], "workers": info["workers"], **({"address": address} if address else {})}
 
     def report_lines(self) -> dict[str, str]:
         """What the report's run section says about the engine and the evaluation samples."""
