@@ -62,6 +62,14 @@ log = logging.getLogger(__name__)
 _VAL_SCALE = 1 << 20
 MATERIALIZE_BYTES = 256 * 2**20
 DATA_CPUS = 0.25  # CPUs each Ray Data read / encode task asks for (next to the training workers)
+# A streaming worker's memory is bounded by these, not by the rows (benchmarks/train_ray.py measures it):
+# Ray Data bundles a task's output into blocks of up to ``target_max_block_size`` (128 MB by default): a
+# worker maps each block it fetches from the object store (shared pages it touched count in its RSS) and
+# copies it whole into its shuffle buffer, so the block size is the unit of a worker's data memory.
+BLOCK_BYTES = 8 * 2**20
+# the object store Ray Data may fill ahead of the training workers (unbounded by default: it queued
+# hundreds of MB of encoded blocks, spread over fresh object-store pages, as the epoch went on)
+STREAM_OBJECT_STORE_BYTES = 256 * 2**20
 MAX_VALIDATION_ROWS = 50_000  # validation rows (content-hash chosen): kept in the object store, not re-read each epoch
 
 
@@ -127,7 +135,8 @@ def fit_on_ray(model: Synthesizer, source: Any, engine: Any = None, *, storage_p
         dp_finish(model, ledger, plan, history["loop"])
     model.training_engine_ = {"kind": "ray", "workers": history["workers"], "rows_per_second": history["rows_per_second"],
                               "preprocess_seconds": round(preprocess, 3), "train_seconds": round(history["seconds"], 3),
-                              "epochs": len(history["epochs"]), "peak_rss_mb_per_worker": history["peak_rss_mb"]}
+                              "epochs": len(history["epochs"]), "peak_rss_mb_per_worker": history["peak_rss_mb"],
+                              "peak_memory_mb_per_worker": history["peak_memory_mb"]}
     model._sample_rng_ = np.random.default_rng(model.seed)
     model.fitted_ = True
     return model
@@ -216,33 +225,26 @@ def _rank_sources(source: Any, world: int) -> list[Any] | None:
 def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats | None, source: Any, eng: Any, storage_path: Any,
            max_failures: int, shuffle_buffer: int, run_name: str | None, fail_at: dict[str, Any] | None,
            materialize: bool | None, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+    from ray.data import DataContext
     from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig
     from ray.train.torch import TorchTrainer
-
 
     world = eng.num_workers
     seed = int(model.seed or 0)
     n_rows = plan["n_rows"] if plan is not None else stats.n_rows
     val_share = recipe.validation_fraction if n_rows >= 200 else 0.0
     val_share = min(val_share, MAX_VALIDATION_ROWS / n_rows)  # a bounded share: materialized once below
-    encode_args = {"batch_format": "pandas", "batch_size": 16_384, "num_cpus": DATA_CPUS}
     per_rank = _rank_sources(source, world)
-    datasets = {}
-    for r in range(world):
-        part_source = per_rank[r] if per_rank else source
-        datasets[f"train_{r}"] = _read(eng, part_source).map_batches(
-            _Encode(recipe, model.schema_, seed, val_share, "train", None if per_rank else r, world, recipe.select),
-            **encode_args)
-    if val_share:
-        datasets["val"] = _read(eng, source).map_batches(_Encode(recipe, model.schema_, seed, val_share, "val", None, world, recipe.select),
-                                                          **encode_args)
+    context = DataContext.get_current()  # read APIs copy the current context: their blocks keep this size
+    block_bytes, context.target_max_block_size = context.target_max_block_size, BLOCK_BYTES
+    try:
+        datasets = _datasets(eng, source, per_rank, recipe, model, seed, val_share, world)
+    finally:
+        context.target_max_block_size = block_bytes
     if materialize is None:  # encoded rows small enough for the object store: encode once, not every epoch
         materialize = n_rows * recipe.row_bytes(stats) <= MATERIALIZE_BYTES
     small = {name for name in datasets if name == "val" or materialize}
     if small:
-        from ray.data import DataContext
-
-        context = DataContext.get_current()
         ordered, context.execution_options.preserve_order = context.execution_options.preserve_order, True
         try:
             datasets = {name: ds.materialize() if name in small else ds for name, ds in datasets.items()}
@@ -257,6 +259,7 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats | None, sourc
     storage = Path(storage_path) if storage_path else Path(tempfile.mkdtemp(prefix="synthkit-train-"))
     options = DataConfig.default_ingest_options()
     options.preserve_order = True
+    options.resource_limits = options.resource_limits.copy(object_store_memory=STREAM_OBJECT_STORE_BYTES)
     trainer = TorchTrainer(
         train_worker if plan is None else train_worker_dp, train_loop_config=config, scaling_config=eng.scaling_config(), datasets=datasets,
         dataset_config=DataConfig(datasets_to_split=["val"] if val_share else [], execution_options=options),
@@ -276,7 +279,24 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats | None, sourc
     return {"epochs": loop["epochs"], "stop_reason": loop["stop_reason"], "best_epoch": loop["best_epoch"],
             "seconds": seconds, "steps": loop["steps"], "rows_seen": loop["rows_seen"], "workers": world,
             "rows_per_second": loop["rows_seen"] / stepping if stepping > 0 else 0.0,
-            "peak_rss_mb": loop.get("peak_rss_mb", []), "loop": loop}
+            "peak_rss_mb": loop.get("peak_rss_mb", []),
+            "peak_memory_mb": loop.get("peak_memory_mb", {}), "loop": loop}
+
+
+def _datasets(eng: Any, source: Any, per_rank: list[Any] | None, recipe: Recipe, model: Synthesizer, seed: int,
+              val_share: float, world: int) -> dict[str, Any]:
+    """One encoded ``train_{rank}`` dataset per rank (its own files, or its content-hash share) and ``val``."""
+    encode_args = {"batch_format": "pandas", "batch_size": 16_384, "num_cpus": DATA_CPUS}
+    datasets = {}
+    for r in range(world):
+        part_source = per_rank[r] if per_rank else source
+        datasets[f"train_{r}"] = _read(eng, part_source).map_batches(
+            _Encode(recipe, model.schema_, seed, val_share, "train", None if per_rank else r, world, recipe.select),
+            **encode_args)
+    if val_share:
+        datasets["val"] = _read(eng, source).map_batches(
+            _Encode(recipe, model.schema_, seed, val_share, "val", None, world, recipe.select), **encode_args)
+    return datasets
 
 
 def _read(eng: Any, source: Any) -> Any:

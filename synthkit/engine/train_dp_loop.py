@@ -33,7 +33,8 @@ import torch
 import torch.distributed as dist
 from torch.func import functional_call, grad, vmap
 
-from synthkit.engine.train_loop import _LOOP, _OPTIM, _WEIGHTS, _load, _maybe_fail, _peak_rss_per_rank, _save, _worker_setup
+from synthkit.engine.train_memory import MemoryWatch, peak_memory_per_rank
+from synthkit.engine.train_loop import _LOOP, _OPTIM, _WEIGHTS, _load, _maybe_fail, _save, _worker_setup
 
 __all__ = ["clipped_gradient_sum", "poisson_window", "train_worker_dp"]
 
@@ -132,6 +133,7 @@ def train_worker_dp(config: dict[str, Any]) -> None:
 
     plan, seed = config["dp"], int(config["seed"])
     recipe, rank, world, device = _worker_setup(config)
+    watch = MemoryWatch()
     module = recipe.dp_module()
     names = [n for n, p in module.named_parameters() if p.requires_grad]
     params = [dict(module.named_parameters())[n] for n in names]
@@ -192,7 +194,8 @@ def train_worker_dp(config: dict[str, Any]) -> None:
             taken += 1
             _maybe_fail(config, w, taken, rank)
         loop["step_seconds"] += time.perf_counter() - began
-        loop["peak_rss_mb"] = _peak_rss_per_rank(world, device, dist)
+        memory = peak_memory_per_rank(watch, world, device, dist)
+        loop["peak_rss_mb"], loop["peak_memory_mb"] = memory["rss"], memory
         loop["steps"] += taken
         loop["rows_seen"] += rows
         loop["epoch"] = w + 1
@@ -201,3 +204,4 @@ def train_worker_dp(config: dict[str, Any]) -> None:
         loop["done"] = loop["done"] or loop["epoch"] * window >= total
         ckpt = _save(loop, trained, None, optimizers) if rank == 0 else None
         ray.train.report({"window": loop["epoch"], "dp_steps": loop["steps"]}, checkpoint=ckpt)
+    watch.stop()

@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import os
-import resource
 import signal
 import tempfile
 import time
@@ -35,10 +34,13 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from synthkit.engine.train_memory import MemoryWatch, peak_memory_per_rank
+
 __all__ = ["load_checkpoint_weights", "train_worker"]
 
 log = logging.getLogger(__name__)
 _WEIGHTS, _OPTIM, _LOOP = "weights.pt", "optim.pt", "loop.json"
+VAL_BATCH = 1024  # validation rows per forward pass: arm's activations for 4,096 rows were a ~140 MB peak
 
 
 def _state(modules: dict[str, torch.nn.Module], prefix: str) -> dict[str, torch.Tensor]:
@@ -105,6 +107,7 @@ def train_worker(config: dict[str, Any]) -> None:
     import ray.train
 
     recipe, rank, world, device = _worker_setup(config)
+    watch = MemoryWatch()
     module = recipe.loss_module()
     ddp_args = {"device_ids": [device.index]} if device.type == "cuda" else {}
 
@@ -153,9 +156,11 @@ def train_worker(config: dict[str, Any]) -> None:
         sums: dict[str, float] = {}
         steps = rows = 0
         out_of_time = False
-        epoch_start = time.perf_counter()
+        epoch_start = None
         while True:
             batch = next(batches, None)
+            if epoch_start is None:  # throughput from the first batch on: the pipeline's start-up is not streaming
+                epoch_start = time.perf_counter()
             if batch is not None and len(batch["x"]) < (recipe.min_batch if steps == 0 else local_batch):
                 batch = None  # the epoch's last partial batch is dropped (as the in-process Trainer does)
             # as the in-process Trainer: training stops after the first step past the budget (so at least one step)
@@ -179,7 +184,6 @@ def train_worker(config: dict[str, Any]) -> None:
         counts = torch.tensor([float(rows)], device=device)
         dist.all_reduce(counts)
         counts = counts.cpu()
-        loop["peak_rss_mb"] = _peak_rss_per_rank(world, device, dist)
         loop["steps"] += steps
         loop["rows_seen"] += int(counts[0])
         if steps:
@@ -196,6 +200,8 @@ def train_worker(config: dict[str, Any]) -> None:
                 else:
                     loop["waited"] += 1
             loop["epochs"].append(record)
+        memory = peak_memory_per_rank(watch, world, device, dist)  # after validation: its peak counts too
+        loop["peak_rss_mb"], loop["peak_memory_mb"] = memory["rss"], memory
         loop["epoch"] = epoch + 1
         loop["seconds"] = time.perf_counter() - start
         if out_of_time:
@@ -212,15 +218,7 @@ def train_worker(config: dict[str, Any]) -> None:
         metrics = {"epoch": loop["epoch"], **{k: v for k, v in loop["epochs"][-1].items() if k != "epoch"}} if loop["epochs"] else {}
         ckpt = _save(loop, trained, best_state, optimizers) if rank == 0 else None
         ray.train.report(metrics, checkpoint=ckpt)
-
-
-def _peak_rss_per_rank(world: int, device: torch.device, dist: Any) -> list[float]:
-    """Every worker's peak resident memory so far (MB, ``ru_maxrss``), gathered in rank order."""
-
-    mine = torch.tensor([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0], dtype=torch.float64, device=device)
-    gathered = [torch.zeros_like(mine) for _ in range(world)]
-    dist.all_gather(gathered, mine)
-    return [round(float(t.cpu()[0]), 1) for t in gathered]
+    watch.stop()
 
 
 def _validate(recipe: Any, module: torch.nn.Module, shard: Any, device: torch.device, dist: Any) -> float:
@@ -229,7 +227,7 @@ def _validate(recipe: Any, module: torch.nn.Module, shard: Any, device: torch.de
         m.eval()
     total = torch.zeros(2, dtype=torch.float64, device=device)
     with torch.no_grad():
-        for batch in shard.iter_torch_batches(batch_size=4096, dtypes=recipe.dtype, device="cpu"):
+        for batch in shard.iter_torch_batches(batch_size=VAL_BATCH, dtypes=recipe.dtype, device="cpu"):
             x = batch["x"].to(device)
             total += torch.tensor([recipe.val_loss(module, x) * len(x), len(x)], dtype=torch.float64, device=device)
     dist.all_reduce(total)

@@ -2,7 +2,9 @@
 
 Tolerance (stated): 2-worker training reaches a best validation loss within 5 % of 1-worker training
 on the same rows and budget (same global batch, same epochs). Measured on these 2,000 Adult rows:
-arm within 0.5 % (see the assertion messages for the values of a run).
+arm within 0.5 %; on 600 rows with small nets (vae, flow: 5 % + 0.05 nats; gan, which has no
+validation loss: its last epoch's mean critic and generator scores within 0.15) flow 21.93 vs 21.92,
+gan critic -0.087 vs -0.131, generator -0.207 vs -0.185 (see the assertion messages for a run's values).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from synthkit.profile import profile  # noqa: E402
 pytestmark = pytest.mark.ray
 
 TOLERANCE = 0.05
+GAN_TOLERANCE = 0.15  # WGAN critic/generator scores (near 0) of 1 and 2 workers; measured 0.02-0.04 apart
 ARM = {"epochs": 4, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256}
 
 
@@ -124,21 +127,43 @@ def test_trained_file_loads_and_samples_without_ray(fitted: dict[str, Any], adul
     assert set(local["workclass"].dropna()) <= set(adult_small["workclass"].dropna())
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name,params", [("vae", {"patience": 3, "epochs": 4}), ("flow", {"epochs": 4}),
-                                         ("gan", {"epochs": 2})])
-def test_each_neural_model_trains_on_two_workers_like_on_one(cluster: Any, adult_small: pd.DataFrame, tmp_path: Path,
-                                                            name: str, params: dict[str, Any]) -> None:
-    one = _fit(name, adult_small, 1, tmp_path, params=params)
-    two = _fit(name, adult_small, 2, tmp_path, params=params)
-    if name == "gan":  # no validation loss: both train the same number of steps and sample valid rows
-        assert len(one.loss_history_) == len(two.loss_history_) == params["epochs"]
-        assert np.isfinite([e["loss_g"] for e in two.loss_history_]).all()
+# small nets on 600 rows, 2 epochs, so they run in `make test`: a fit costs mostly Ray Train's start-up (workers,
+# process group, Ray Data pipelines), ~10-40 s on 2 shared cores
+MODELS = {"vae": {"patience": 3, "epochs": 2, "batch_size": 100, "latent_dim": 8, "encoder_dims": (16,),
+                  "decoder_dims": (16,)},
+          "flow": {"epochs": 2, "n_layers": 2, "hidden": 16, "n_quantiles": 51, "batch_size": 100},
+          "gan": {"epochs": 2, "batch_size": 100, "embedding_dim": 8, "generator_dims": (16,), "critic_dims": (16,)}}
+
+
+@pytest.fixture(scope="module")
+def adult_600(adult_small: pd.DataFrame) -> pd.DataFrame:
+    return adult_small.sample(600, random_state=1).reset_index(drop=True)
+
+
+def _epochs(model: Any) -> int:
+    return int(model.fit_info_["epochs"]) if hasattr(model, "fit_info_") else len(model.loss_history_)
+
+
+def _last(model: Any, key: str) -> float:
+    return float(model.loss_history_[-1][key])
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_each_neural_model_trains_on_two_workers_like_on_one(cluster: Any, adult_600: pd.DataFrame, tmp_path: Path,
+                                                            name: str) -> None:
+    params = MODELS[name]
+    one = _fit(name, adult_600, 1, tmp_path, params=params)
+    two = _fit(name, adult_600, 2, tmp_path, params=params)
+    assert _epochs(one) == _epochs(two) == params["epochs"]
+    if name == "gan":  # no validation loss: the last epoch's mean critic and generator losses (same steps, same batch)
+        for key in ("loss_d", "loss_g"):
+            a, b = _last(one, key), _last(two, key)
+            assert np.isfinite([a, b]).all() and abs(a - b) <= GAN_TOLERANCE, f"gan {key}: 1 worker {a:.4f}, 2 workers {b:.4f}"
     else:
         a, b = _best(one), _best(two)
         assert abs(a - b) <= TOLERANCE * abs(a) + 0.05, f"{name}: 1 worker {a:.4f}, 2 workers {b:.4f}"
     rows = two.sample(300, seed=0)
-    assert list(rows.columns) == list(adult_small.columns) and len(rows) == 300
+    assert list(rows.columns) == list(adult_600.columns) and len(rows) == 300
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine: the GPU path cannot run here")
@@ -148,12 +173,11 @@ def test_gpu_workers_train_on_their_gpu(cluster: Any, adult_small: pd.DataFrame,
     assert model.fit_info_["epochs"] == ARM["epochs"]
 
 
-@pytest.mark.slow
-def test_early_stopping_and_time_budget_hold_across_workers(cluster: Any, adult_small: pd.DataFrame, tmp_path: Path) -> None:
+def test_early_stopping_and_time_budget_hold_across_workers(cluster: Any, adult_600: pd.DataFrame, tmp_path: Path) -> None:
     """Both workers see the same all-reduced validation loss and the same time flag, so they stop together."""
-    stopped = _fit("arm", adult_small, 2, tmp_path, params={"epochs": 40, "patience": 1, "learning_rate": 0.03})
+    stopped = _fit("arm", adult_600, 2, tmp_path, params={"epochs": 40, "patience": 1, "learning_rate": 0.1})
     assert stopped.fit_info_["stop_reason"] == "early_stopping" and stopped.fit_info_["epochs"] < 40
-    timed = _fit("arm", adult_small, 2, tmp_path, params={"epochs": 40, "max_minutes": 0.0005})
+    timed = _fit("arm", adult_600, 2, tmp_path, params={"epochs": 40, "max_minutes": 0.0005})
     assert timed.fit_info_["stop_reason"] == "time" and timed.fit_info_["epochs"] == 1
 
 
