@@ -5,15 +5,15 @@ Batch functions (sketches, hashes, sums) spend their time in numpy/Arrow kernels
 GIL, so threads of the driver run them in parallel. Sampling does not: a block's fake PII, text and
 category columns are Python strings built under the GIL (about half of a copula block's time), and
 two sampling threads on two cores were slower than one. Blocks are therefore sampled by
-``num_workers`` processes, each with ``cpus_per_worker`` torch threads, like Ray's actors; one
-worker samples in this process. On Linux they are forked (no import cost, and no re-run of an
-unguarded ``__main__`` script, which a fresh interpreter would do); the driver's threads are idle
-between passes then. Elsewhere they are spawned (a script then needs ``if __name__ == "__main__"``).
+``num_workers`` processes, each held to ``cpus_per_worker`` threads of torch, BLAS and Arrow
+(:func:`~synthkit.engine.sampling.cpu_share`), like Ray's actors; one worker samples in this
+process. On Linux they are forked (no import cost, and no re-run of an unguarded ``__main__``
+script, which a fresh interpreter would do); the driver's threads are idle between passes then.
+Elsewhere they are spawned (a script then needs ``if __name__ == "__main__"``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import sys
@@ -26,11 +26,10 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import torch
 
 from synthkit.engine.base import Engine, EngineSpec, SampleResult
 from synthkit.engine.memory import bound_allocators, release_memory
-from synthkit.engine.sampling import BlockSampler, block_plan, part_name
+from synthkit.engine.sampling import BlockSampler, block_plan, cpu_share, part_name
 
 __all__ = ["LocalEngine", "iter_arrow_batches"]
 
@@ -101,7 +100,7 @@ class LocalEngine(Engine):
         job = (str(model_dir), str(out), n, rows_per_block, seed, max(1, int(self.spec.cpus_per_worker)))
         workers = min(self._workers, len(plan))
         if workers <= 1:
-            with _torch_threads(job[-1]):
+            with cpu_share(job[-1]):
                 sampler = BlockSampler(*job[:-1])
                 written = sum(sampler.write_block(i) for i, _ in plan)
         else:
@@ -119,22 +118,10 @@ def _write_block(task: tuple[tuple[Any, ...], int]) -> int:
     job, index = task
     if job not in _SAMPLER:
         _SAMPLER.clear()
-        torch.set_num_threads(job[-1])
-        _SAMPLER[job] = BlockSampler(*job[:-1])
+        _SAMPLER[job] = BlockSampler(*job[:-1], threads=job[-1])
     return _SAMPLER[job].write_block(index)
 
 
 def _worker_context() -> Any:
     """Forked processes on Linux (see the module docstring), spawned ones elsewhere (fork is unsafe on macOS)."""
     return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-
-
-@contextlib.contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    """One worker's share of the cores while it samples in this process."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

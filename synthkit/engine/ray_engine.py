@@ -202,7 +202,8 @@ class RayEngine(Engine):
             BlockSampler, batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(self._workers, max(1, len(plan)))),
             fn_constructor_kwargs={"model_dir": str(Path(model_dir).resolve()), "out_dir": str(out), "n": n,
                                    "block_rows": rows_per_block, "seed": seed,
-                                   "kill_block": self.spec.options.get("kill_block")},
+                                   "kill_block": self.spec.options.get("kill_block"),
+                                   "threads": max(1, int(self.spec.cpus_per_worker))},
             **self._remote_args(),
         ).take_all()
         done = {int(r["block"]): int(r["rows"]) for r in counts}

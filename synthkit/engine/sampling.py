@@ -8,20 +8,24 @@ temporary name and renamed, so a block retried after a killed worker replaces, n
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
+from threadpoolctl import threadpool_limits
 
 from synthkit.engine.memory import bound_allocators
 from synthkit.models import Synthesizer
 
-__all__ = ["BlockSampler", "block_plan", "block_seed", "part_name"]
+__all__ = ["BlockSampler", "block_plan", "block_seed", "cpu_share", "part_name"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,22 @@ def block_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(index)]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
+@contextlib.contextmanager
+def cpu_share(threads: int) -> Iterator[None]:
+    """Hold this process to one worker's share of the cores: torch, BLAS (threadpoolctl) and Arrow each
+    use ``threads`` threads, restored on exit. A worker whose libraries each start a pool per core
+    oversubscribes a node (and on 1 worker quietly borrows the cores its ``cpus_per_worker`` did not ask for)."""
+    before_torch, before_arrow = torch.get_num_threads(), pa.cpu_count()
+    torch.set_num_threads(threads)
+    pa.set_cpu_count(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(before_torch)
+        pa.set_cpu_count(before_arrow)
+
+
 def part_name(index: int) -> str:
     return f"part-{index:06d}.parquet"
 
@@ -52,8 +72,10 @@ class BlockSampler:
     """
 
     def __init__(self, model_dir: str, out_dir: str, n: int, block_rows: int, seed: int,
-                 kill_block: int | None = None) -> None:
+                 kill_block: int | None = None, threads: int | None = None) -> None:
         bound_allocators()  # a worker process's own allocators (no-op where the engine already set them)
+        if threads is not None:  # a worker process of its own: its share of the cores for its lifetime
+            cpu_share(threads).__enter__()
         self.model = Synthesizer.load(model_dir)
         self.out = Path(out_dir)
         self.n, self.block_rows, self.seed = n, block_rows, seed
