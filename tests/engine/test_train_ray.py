@@ -173,6 +173,7 @@ def test_gpu_workers_train_on_their_gpu(cluster: Any, adult_small: pd.DataFrame,
     assert model.fit_info_["epochs"] == ARM["epochs"]
 
 
+@pytest.mark.slow  # two more 2-worker fits (~50-90 s): kept out of make test for the CI budget (~22.5 min with it)
 def test_early_stopping_and_time_budget_hold_across_workers(cluster: Any, adult_600: pd.DataFrame, tmp_path: Path) -> None:
     """Both workers see the same all-reduced validation loss and the same time flag, so they stop together."""
     stopped = _fit("arm", adult_600, 2, tmp_path, params={"epochs": 40, "patience": 1, "learning_rate": 0.1})
