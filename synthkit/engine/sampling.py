@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from synthkit.engine.memory import bound_allocators
 from synthkit.models import Synthesizer
 
-__all__ = ["BlockSampler", "block_plan", "block_seed", "cpu_share", "part_name"]
+__all__ = ["BlockSampler", "block_plan", "block_seed", "cpu_share", "hold_cpu_share", "part_name"]
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +43,25 @@ def block_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(index)]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-@contextlib.contextmanager
-def cpu_share(threads: int) -> Iterator[None]:
+def hold_cpu_share(threads: int) -> threadpool_limits:
     """Hold this process to one worker's share of the cores: torch, BLAS (threadpoolctl) and Arrow each
-    use ``threads`` threads, restored on exit. A worker whose libraries each start a pool per core
-    oversubscribes a node (and on 1 worker quietly borrows the cores its ``cpus_per_worker`` did not ask for)."""
-    before_torch, before_arrow = torch.get_num_threads(), pa.cpu_count()
+    use ``threads`` threads. A worker whose libraries each start a pool per core oversubscribes a node
+    (and on 1 worker quietly borrows the cores its ``cpus_per_worker`` did not ask for). Returns the
+    BLAS limit, whose ``restore_original_limits()`` undoes that part."""
     torch.set_num_threads(threads)
     pa.set_cpu_count(threads)
+    return threadpool_limits(limits=threads)
+
+
+@contextlib.contextmanager
+def cpu_share(threads: int) -> Iterator[None]:
+    """:func:`hold_cpu_share` for a block of this process's work (the driver's own sampling), then restored."""
+    before_torch, before_arrow = torch.get_num_threads(), pa.cpu_count()
+    blas = hold_cpu_share(threads)
     try:
-        with threadpool_limits(limits=threads):
-            yield
+        yield
     finally:
+        blas.restore_original_limits()
         torch.set_num_threads(before_torch)
         pa.set_cpu_count(before_arrow)
 
@@ -75,7 +82,7 @@ class BlockSampler:
                  kill_block: int | None = None, threads: int | None = None) -> None:
         bound_allocators()  # a worker process's own allocators (no-op where the engine already set them)
         if threads is not None:  # a worker process of its own: its share of the cores for its lifetime
-            cpu_share(threads).__enter__()
+            hold_cpu_share(threads)
         self.model = Synthesizer.load(model_dir)
         self.out = Path(out_dir)
         self.n, self.block_rows, self.seed = n, block_rows, seed

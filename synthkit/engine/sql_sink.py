@@ -174,7 +174,7 @@ def sink_parts(engine: Any, folder: str | Path, url: str, table: str, *, if_exis
                 _check_counts(conn, schema, staging, expected, tracked=False)
                 _swap(conn, schema, staging, name, if_exists, tracked=False)
         else:
-            guard = _claim_target(db, schema, name, table, url)
+            guard = _claim_target(db, schema, name, table, url) if dialect == "postgresql" else None
             with db.begin() as conn:
                 _refuse_existing(conn, schema, name, table, if_exists, url)
                 head[PART_COLUMN] = 0
@@ -217,13 +217,11 @@ def _refuse_existing(conn: Any, schema: str | None, name: str, table: str, if_ex
 
 
 def _claim_target(db: Any, schema: str | None, name: str, table: str, url: str) -> Any:
-    """Hold the target's session advisory lock (PostgreSQL) on a connection kept open for the whole
+    """Hold the target's session advisory lock on a PostgreSQL connection kept open for the whole
     sink, then drop the staging tables of this target that sinks killed before their swap left
-    behind: holding the lock proves none of their owners is alive. Other servers: no lock, no sweep."""
+    behind: holding the lock proves none of their owners is alive. (Other servers: no lock, no sweep.)"""
     conn = db.connect()
     try:
-        if conn.dialect.name != "postgresql":
-            return conn
         prefix = staging_prefix(schema, name)
         got = conn.exec_driver_sql("SELECT pg_try_advisory_lock(hashtext(%(k)s))", {"k": prefix}).scalar_one()
         conn.commit()
