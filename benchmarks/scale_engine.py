@@ -93,6 +93,10 @@ class Watch:
             else:
                 out.append(rss)
         driver = psutil.Process().memory_info().rss
+        # RSS counts pages of Ray's object store (shared memory, one copy per node) that a process has
+        # touched; the private (anonymous) part is what the process itself allocated
+        anon, shmem = _status_kb("self", "RssAnon"), _status_kb("self", "RssShmem")
+        worker_anon = max([0, *(_status_kb(k.pid, "RssAnon") for k in kids)])
         with self._lock:
             self.driver = max(self.driver, driver)
             self.worker = max([self.worker, *sizes])
@@ -103,6 +107,9 @@ class Watch:
                 cur["driver"] = max(cur["driver"], driver)
                 cur["largest_worker"] = max([cur["largest_worker"], *sizes])
                 cur["all_workers"] = max(cur["all_workers"], sum(sizes))
+                cur["driver_private"] = max(cur.get("driver_private", 0), anon)
+                cur["driver_shared"] = max(cur.get("driver_shared", 0), shmem)
+                cur["largest_worker_private"] = max(cur.get("largest_worker_private", 0), worker_anon)
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
@@ -295,6 +302,11 @@ def _sampling_line(rates: dict[str, Any] | None) -> str:
                    f"{steady['rows_per_s_2_workers']:,} rows/s, efficiency {steady['scaling_efficiency']}." if steady else ".")
 
 
+def _cell(peaks: dict[str, dict[str, float]], stage: str, key: str) -> str:
+    value = peaks.get(stage, {}).get(key)
+    return "" if value is None else str(value)
+
+
 def to_markdown(res: dict[str, Any]) -> str:
     rss, peaks = res["peak_rss_gb"], res.get("stage_peak_rss_gb", {})
     lines = [
@@ -303,13 +315,18 @@ def to_markdown(res: dict[str, Any]) -> str:
         f"from a Parquet lake, model copula, 2 workers; status {res['status']}. Load average at start "
         f"{res['load_average']['start']}, at end {res['load_average']['end']} on {res['machine']['cpus']} cores shared with "
         "other jobs: timings are inflated by that load.", "",
-        "| stage | seconds | driver peak RSS (GB) | largest worker peak RSS (GB) |", "|---|---|---|---|",
-        *[f"| {k} | {v} | {peaks.get(k, {}).get('driver', '')} | {peaks.get(k, {}).get('largest_worker', '')} |"
-          for k, v in res["stages"].items()],
-        f"| **end to end** | **{res['end_to_end_seconds']}** | **{rss['driver']}** | **{rss['largest_worker']}** |", "",
+        "| stage | seconds | driver peak RSS (GB) | driver private | driver shared | largest worker peak RSS (GB) "
+        "| largest worker private |", "|---|---|---|---|---|---|---|",
+        *[f"| {k} | {v} | {_cell(peaks, k, 'driver')} | {_cell(peaks, k, 'driver_private')} | "
+          f"{_cell(peaks, k, 'driver_shared')} | {_cell(peaks, k, 'largest_worker')} | "
+          f"{_cell(peaks, k, 'largest_worker_private')} |" for k, v in res["stages"].items()],
+        f"| **end to end** | **{res['end_to_end_seconds']}** | **{rss['driver']}** | | | **{rss['largest_worker']}** | |", "",
         ("Per-stage peaks: the kernel's high-water mark (VmHWM) read at the stage's end and reset at its start "
          "(/proc/<pid>/clear_refs), so each stage's figure is its own." if res.get("peak_rss_exact") else
-         "Per-stage peaks sampled every 0.2 s."), "",
+         "Per-stage peaks sampled every 0.2 s."),
+        "Private = anonymous memory the process allocated (RssAnon), shared = pages of Ray's object store "
+        "(/dev/shm, one copy per node, bounded by its object_store_memory) the process has touched (RssShmem); "
+        "both sampled every 0.2 s, so a peak shorter than that can be missed. RSS counts both.", "",
         f"Peak RSS: driver {rss['driver']} GB, largest worker process {rss['largest_worker']} GB, all workers "
         f"{rss['all_workers']} GB, Ray's own processes (raylet, GCS, agents) {rss.get('ray_system_processes', 0)} GB "
         "(local engine: statistics passes run on threads of the driver, sampling in worker processes).", "",
