@@ -38,9 +38,8 @@ def evaluate_on_engine(eng: Any, source: Any, training: Callable[[Any], Any], sy
     if "fidelity" in families and meta.get("columns"):
         fid = metrics.get("fidelity") or {}
         spec, skipped = pair_spec(train.columns, syn.columns, meta["columns"])
-        real_pairs = merge_pair_stats(eng.map_batches(source, training(lambda frame: pair_batch_stats(frame, spec, "real"))), spec)
-        syn_pairs = merge_pair_stats(eng.map_batches(synthetic, lambda b: pair_batch_stats(b.to_pandas(), spec, "synthetic")),
-                                     spec)
+        real_pairs = merge_pair_stats(eng.map_batches(source, training(lambda frame: pair_batch_stats(frame, spec, "real"))))
+        syn_pairs = merge_pair_stats(eng.map_batches(synthetic, lambda b: pair_batch_stats(b.to_pandas(), spec, "synthetic")))
         record["fidelity_on_samples"] = {k: fid.get(k) for k in ("column_shapes", "column_pair_trends", "score")}
         record["fidelity_computed_over"] = "column shapes and pair trends: all rows; detection: seeded samples"
         metrics["fidelity"] = with_all_rows(fid, merged_fidelity(train.columns, syn.columns, spec, real_pairs or {},

@@ -116,6 +116,7 @@ def pair_batch_stats(frame: pd.DataFrame, spec: PairSpec, side: str) -> dict[str
 class SparseCounts:
     """A batch's contingency counts where most cells are empty: the cells seen and their counts."""
 
+    size: int  # cells of the whole table
     cells: np.ndarray  # int64 cell index, unique and sorted
     counts: np.ndarray  # uint32
 
@@ -131,14 +132,14 @@ def _counts(combined: np.ndarray, size: int) -> np.ndarray | SparseCounts:
     """
     if size > 3 * len(combined):
         cells, counts = np.unique(combined, return_counts=True)
-        return SparseCounts(cells.astype(np.int64, copy=False), counts.astype(np.uint32))
+        return SparseCounts(size, cells.astype(np.int64, copy=False), counts.astype(np.uint32))
     return np.bincount(combined, minlength=size).astype(np.uint32)
 
 
-def _add(total: np.ndarray | SparseCounts, part: np.ndarray | SparseCounts, size: int) -> np.ndarray:
+def _add(total: np.ndarray | None, part: np.ndarray | SparseCounts) -> np.ndarray:
     """``total + part`` as dense int64 counts (the merged table is held once, on the driver)."""
-    if isinstance(total, SparseCounts) or total.dtype != np.int64:
-        total = _add(np.zeros(size, dtype=np.int64), total, size)
+    if total is None:
+        total = np.zeros(part.size, dtype=np.int64)  # SparseCounts.size, or a dense array's own
     if isinstance(part, SparseCounts):
         total[part.cells] += part.counts  # cells are unique within a part
     else:
@@ -146,9 +147,8 @@ def _add(total: np.ndarray | SparseCounts, part: np.ndarray | SparseCounts, size
     return total
 
 
-def merge_pair_stats(parts: Any, spec: PairSpec) -> dict[str, Any] | None:
+def merge_pair_stats(parts: Any) -> dict[str, Any] | None:
     """Add up per-batch pair statistics (contingency tables as dense int64 counts)."""
-    sizes = {f"{a}|{b}": spec.size(a) * spec.size(b) for a, b in itertools.combinations(list(spec.kinds), 2)}
     total: dict[str, Any] | None = None
     for part in parts:
         if total is None:
@@ -157,7 +157,7 @@ def merge_pair_stats(parts: Any, spec: PairSpec) -> dict[str, Any] | None:
             for key in ("n", "sx", "sxx", "sxy"):
                 total[key] = total[key] + part[key]
         for key, table in part["tables"].items():
-            total["tables"][key] = _add(total["tables"].get(key, np.zeros(sizes[key], dtype=np.int64)), table, sizes[key])
+            total["tables"][key] = _add(total["tables"].get(key), table)
     return total
 
 

@@ -28,8 +28,8 @@ def test_batches_merge_to_the_whole_tables_counts_in_both_forms(frame: pd.DataFr
     parts = [pair_batch_stats(frame.iloc[i:i + 500], spec, "real") for i in range(0, len(frame), 500)]
     assert isinstance(parts[0]["tables"]["wide|narrow"], SparseCounts)  # 901 x 4 cells > 3 x 500 rows
     assert parts[0]["tables"]["narrow|x"].dtype == np.uint32  # 4 x 12 cells: dense
-    merged = merge_pair_stats(iter(parts), spec)
-    whole = merge_pair_stats(iter([pair_batch_stats(frame, spec, "real")]), spec)  # one batch of 3,000 rows
+    merged = merge_pair_stats(iter(parts))
+    whole = merge_pair_stats(iter([pair_batch_stats(frame, spec, "real")]))  # one batch of 3,000 rows
     assert merged is not None and whole is not None
     for key, table in whole["tables"].items():
         assert merged["tables"][key].dtype == np.int64
@@ -46,9 +46,9 @@ def test_batches_merge_to_the_whole_tables_counts_in_both_forms(frame: pd.DataFr
 def test_pair_trends_do_not_depend_on_the_batching(frame: pd.DataFrame) -> None:
     sketch = sketch_batch(frame).columns
     spec, _ = pair_spec(sketch, sketch, KINDS)
-    one = merge_pair_stats(iter([pair_batch_stats(frame, spec, "real")]), spec)
-    many = merge_pair_stats((pair_batch_stats(frame.iloc[i:i + 250], spec, "real") for i in range(0, len(frame), 250)), spec)
-    syn = merge_pair_stats(iter([pair_batch_stats(frame.sample(frac=1.0, random_state=1), spec, "synthetic")]), spec)
+    one = merge_pair_stats(iter([pair_batch_stats(frame, spec, "real")]))
+    many = merge_pair_stats((pair_batch_stats(frame.iloc[i:i + 250], spec, "real") for i in range(0, len(frame), 250)))
+    syn = merge_pair_stats(iter([pair_batch_stats(frame.sample(frac=1.0, random_state=1), spec, "synthetic")]))
     assert one is not None and many is not None and syn is not None
     first, second = merged_fidelity(sketch, sketch, spec, one, syn), merged_fidelity(sketch, sketch, spec, many, syn)
     assert first["pairs"] == second["pairs"]
