@@ -338,7 +338,9 @@ class Engine(_Model):
 class Candidate(_Model):
     model: str = _req("candidate model name")
     status: Literal["scored", "skipped", "failed"] | None = _f("scored, or skipped (budget) / failed (see note)")
-    score: Num = _f("its selection score (higher is better)")
+    score: Num = _f("its selection score (higher is better): the mean over its synthetic draws")
+    score_sd: Num = _f("standard deviation of the score across its synthetic draws (null with one draw)")
+    draws: int | None = _f("synthetic samples of the validation's size it was scored on (more on small tables)")
     column_shapes: Num = _f("column shapes against the validation rows")
     column_pair_trends: Num = _f("column pair trends against the validation rows")
     detection_auc: Num = _f("real-vs-synthetic classifier AUC against the validation rows")

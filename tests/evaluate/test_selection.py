@@ -15,7 +15,14 @@ import pytest
 
 from synthkit.errors import ConfigError
 from synthkit.evaluate import selection
-from synthkit.evaluate.selection import MAX_DCR_SHARE, AutoSynthesizer, default_minutes
+from synthkit.evaluate.selection import (
+    MAX_DCR_SHARE,
+    SELECTION_SHARE,
+    AutoSynthesizer,
+    default_minutes,
+    score_synthetic,
+    synthetic_draws,
+)
 from synthkit.models import Synthesizer, create, load
 from synthkit.models.registry import _REGISTRY, register
 
@@ -124,3 +131,30 @@ def test_default_budget_leaves_gan_and_vae_out_and_gives_candidates_what_is_left
     assert records["gan"]["status"] == records["vae"]["status"] == "skipped"
     assert "explicit max_minutes" in records["gan"]["note"]
     assert records["copula"]["fit_minutes_allowed"] > 0.9 * 0.6 * default_minutes(300, table.shape[1])  # not a 1/6 share
+
+
+def test_slow_candidates_without_their_floor_leave_their_share_to_the_others(table):
+    six = ["copula", "arm", "flow", "diffusion", "gan", "vae"]
+    assert selection._runnable(six, 1.2) == six[:4]  # two minutes: 18 s each for four, not 12 s for six
+    assert selection._runnable(six, 6.0) == six  # ten minutes: a minute each
+    assert selection._runnable(["gan"], 0.1) == ["gan"]  # a lone candidate is kept (and skipped for its floor)
+    model = create("auto", seed=0, max_minutes=2.0, candidates=["copula", "gan", "vae"], epochs=2).fit(table.iloc[:300])
+    records = {c["model"]: c for c in model.selection_["candidates"]}
+    assert records["gan"]["status"] == records["vae"]["status"] == "skipped"
+    assert "equal share" in records["gan"]["note"]
+    assert records["copula"]["fit_minutes_allowed"] > 0.9 * SELECTION_SHARE * 2.0  # all of it, not a third
+
+
+def test_small_validation_splits_are_scored_on_several_draws(fitted, table):
+    assert synthetic_draws(150) == 5 and synthetic_draws(400) == 3 and synthetic_draws(1_500) == 1
+    scored = [c for c in fitted.selection_["candidates"] if c["status"] == "scored"]
+    assert all(c["draws"] == 5 and c["score_sd"] > 0 for c in scored)  # 240 validation rows: 5 draws, and they differ
+    fit_rows, validation = table.iloc[:500], table.iloc[500:]
+    model = create("copula", seed=0, metadata=fitted.metadata).fit(fit_rows)
+    first, second = model.sample(300, seed=5), model.sample(300, seed=6)
+    both = score_synthetic(fit_rows, validation, pd.concat([first, second], ignore_index=True), fitted.metadata, 0,
+                           draws=2)
+    alone = [score_synthetic(fit_rows, validation, s, fitted.metadata, 0) for s in (first, second)]
+    assert both["score"] == pytest.approx(np.mean([a["score"] for a in alone]))
+    assert both["score_sd"] == pytest.approx(np.std([a["score"] for a in alone]))
+    assert alone[0]["draws"] == 1 and alone[0]["score_sd"] is None
