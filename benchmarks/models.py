@@ -213,7 +213,7 @@ def bench_one(name: str, train: pd.DataFrame, holdout: pd.DataFrame, minutes: fl
                 sel = model.selection_
                 row["chosen"] = sel["chosen"]
                 keys = ("model", "status", "score", "column_shapes", "column_pair_trends", "detection_auc",
-                        "dcr_share", "dcr_share_ci", "seconds", "fit_minutes_allowed", "stop_reason", "note")
+                        "score_sd", "draws", "dcr_share", "dcr_share_ci", "seconds", "fit_minutes_allowed", "stop_reason", "note")
                 row["selection"] = [{k: c.get(k) for k in keys} for c in sel["candidates"]]  # why it chose as it did
                 row["refit_stop_reason"] = sel.get("refit_stop_reason")
         row["seconds"] = time.perf_counter() - start

@@ -4,7 +4,12 @@ Every column is discretized into tokens (:mod:`synthkit.transform.discretize`), 
 distribution is factored exactly as p(x1) p(x2 | x1) ... p(xC | x<C). One network predicts every
 column at once during training: token embeddings, a block-causal ("masked") linear layer so that
 column j only sees columns before it, per-column residual layers and per-column softmax heads,
-trained with cross-entropy and early stopping on a held-out share.
+trained with cross-entropy and early stopping on a held-out share. Each column's output bias
+starts at the log of its token shares (:meth:`ARNet.start_from_marginals`), and what is kept is
+an average of the weights over about the last epoch of steps (:func:`train_likelihood_model`):
+together they took arm from 0.908 to 0.964-0.969 holdout quality on bank-marketing (5,000 rows)
+and from 0.875 to 0.897 on gbsg2 (343 rows), where early stopping had ended training before the
+marginals had converged.
 
 Sampling goes column by column, vectorized over rows. The first layer is linear in the embeddings,
 so for sampling it is folded into per-column lookup tables (``embedding_bag`` sums them): a row
@@ -21,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,6 +51,7 @@ MIN_BATCH = 64  # ... but never below this many rows
 ROWS_PER_BIN = 50  # numeric bins are capped at one per this many training rows (measured: 64 bins on
 # 1,800 rows learned a 0.49 rank correlation as 0.40, 32 bins as 0.47)
 MIN_BINS = 16
+AVERAGE_DECAY = (0.9, 0.99)  # bounds of the weight average's decay (see train_likelihood_model)
 ORDINAL_FEATURES = 6  # smooth features (rank, cosines) of a numeric token's position, see ARNet
 FREE_SCALE = 0.1  # numeric tokens start from their ordinal features: the free part starts small
 _CHUNK = 16_384  # rows sampled per step: large enough to amortize 15+ small ops per column (measured best at 2 threads)
@@ -97,6 +104,20 @@ class ARNet(nn.Module):
         valid = torch.arange(kmax)[None, :] < torch.tensor(sizes)[:, None]
         self.register_buffer("logit_mask", torch.where(valid, 0.0, -1e9))
         self.dropout = nn.Dropout(dropout)
+
+    @torch.no_grad()
+    def start_from_marginals(self, tokens: torch.Tensor) -> None:
+        """Start every column's output bias at the log of its tokens' shares in ``tokens``.
+
+        Why: logits start at zero, i.e. uniform over a column's tokens, and the first column's
+        distribution is nothing but its bias, which Adam moves by about the learning rate per step;
+        early stopping then ended Adult's training (630 steps) with age 2.6 % off in KS and
+        marital-status 1.2 % off. Starting at the marginals (the answer for the first column, a
+        baseline for the others) leaves the steps for the dependencies.
+        """
+        for j, size in enumerate(self.sizes):
+            counts = torch.bincount(tokens[:, j], minlength=size)[:size].double() + 0.5  # no token at -inf
+            self.b_out[j, :size] = torch.log(counts / counts.sum()).float()
 
     def token_weight(self) -> torch.Tensor:
         """Embedding of every token: its free vector plus the projection of its ordinal features."""
@@ -255,7 +276,8 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.net_ = ARNet(self.discretizer_.sizes, self.embedding_dim, self.hidden, self.depth, self.dropout,
                           ordinal_features(self.discretizer_))
         preprocess = time.perf_counter() - start
-        self.fit_info_ = train_likelihood_model(self, self.net_, tokens, preprocess, min_steps=self.min_steps)
+        self.fit_info_ = train_likelihood_model(self, self.net_, tokens, preprocess, min_steps=self.min_steps,
+                                                start=self.net_.start_from_marginals, average=True)
         self.fit_info_["n_bins"] = n_bins
 
     # -- sample ------------------------------------------------------------------------
@@ -412,14 +434,26 @@ def small_table_schedule(n_train: int, batch_size: int, learning_rate: float, ep
 
 
 def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, preprocess_seconds: float,
-                           min_steps: int = 0) -> dict[str, Any]:
+                           min_steps: int = 0, start: Callable[[torch.Tensor], None] | None = None,
+                           average: bool = False) -> dict[str, Any]:
     """Maximum likelihood with the shared :class:`Trainer`: AdamW on ``net.loss(batch)``, early stopping
     on a held-out ``validation_fraction`` of rows (best weights restored, not before ``min_steps``
-    steps), learning rate halved on plateaus once ``min_steps`` are done. Shared by ``arm`` and ``flow``."""
+    steps), learning rate halved on plateaus once ``min_steps`` are done. Shared by ``arm`` and ``flow``.
+    ``start``, if given, initializes the network from the training rows (not the validation rows).
+
+    With ``average``, what is validated, kept at its best epoch and returned is an exponential moving
+    average of the weights over about one epoch of steps (decay ``1 - 1/batches per epoch`` within
+    :data:`AVERAGE_DECAY`). Why: with a batch of 512 each step moves the logits toward that batch's
+    shares, which scatter by ~2 % for a binary column, so the last step's weights carry that noise
+    into every marginal (Adult, 32,561 rows: shape error 1.42 % without, 0.82 % with the average;
+    measured on 7 benchmark tables, holdout quality the same or better on 6, see
+    ``benchmarks/results/models_2min.md``)."""
     generator = torch.Generator().manual_seed(int(model.seed or 0))
     perm = torch.randperm(len(data), generator=generator)
     n_val = int(len(data) * model.validation_fraction) if len(data) >= 200 else 0
     val, train = data[perm[:n_val]], data[perm[n_val:]]
+    if start is not None:
+        start(train)
     batch, lr, epochs = small_table_schedule(len(train), model.batch_size, model.learning_rate, model.epochs, min_steps)
     trainer = Trainer(epochs=epochs, batch_size=batch, max_minutes=model.max_minutes,
                       patience=model.patience if n_val else None, min_delta=1e-4, device="cpu", seed=model.seed,
@@ -427,30 +461,40 @@ def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, prepr
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=model.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     steps = {"done": 0}
+    swa = torch.optim.swa_utils
+    low, high = AVERAGE_DECAY
+    decay = min(high, max(low, 1.0 - batch / max(len(train), 1)))
+    ema = swa.AveragedModel(net, multi_avg_fn=swa.get_ema_multi_avg_fn(decay)) if average else None
+    judged = ema.module if ema is not None else net  # what is validated, kept at its best, and sampled from
 
     def step(idx: torch.Tensor) -> dict[str, float]:
         loss = net.loss(train[idx])
         trainer.optimize(optimizer, loss)
+        if ema is not None:
+            ema.update_parameters(net)
         steps["done"] += 1
         return {"nll": float(loss.detach())}
 
     def validate() -> float:
-        net.eval()
+        judged.eval()
         with torch.no_grad():
-            score = float(net.loss(val))
+            score = float(judged.loss(val))
         net.train()
         if steps["done"] >= min_steps:  # a noisy small validation set must not halve the rate early
             scheduler.step(score)
         return score
 
     net.train()
-    history = trainer.run(len(train), step, validate if n_val else None, modules=[net])
+    history = trainer.run(len(train), step, validate if n_val else None, modules=[judged])
+    if ema is not None:
+        net.load_state_dict(judged.state_dict())
     net.eval()
     epochs = len(history.epochs)
     return {"preprocess_seconds": preprocess_seconds, "epochs": epochs, "train_seconds": history.seconds,
             "seconds_per_epoch": history.seconds / max(epochs, 1), "stop_reason": history.stop_reason,
             "best_epoch": history.best_epoch, "steps": history.steps, "batch_size": batch, "learning_rate": lr,
-            "best_validation_nll": min((e["val_loss"] for e in history.epochs if "val_loss" in e), default=None)}
+            "best_validation_nll": min((e["val_loss"] for e in history.epochs if "val_loss" in e), default=None),
+            "weight_average_decay": decay if average else None}
 
 
 def _systematic_resample(weight: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

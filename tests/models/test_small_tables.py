@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from synthkit.models import create
-from synthkit.models.arm import small_table_schedule
+from synthkit.models.arm import AVERAGE_DECAY, ARNet, small_table_schedule
 
 
 def known_table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -71,3 +72,23 @@ def test_schedule_leaves_large_tables_alone():
     assert batch == 64 and lr == pytest.approx(3e-3 * (64 / 512) ** 0.5) and epochs == 1500 // 14 + 1
     assert small_table_schedule(900, 512, 3e-3, 5, 1500)[2] == 5  # an explicit epochs is a hard cap
     assert small_table_schedule(900, 512, 3e-3, 5, 0) == (512, 3e-3, 5)
+
+
+def test_output_biases_start_at_each_columns_token_shares():
+    tokens = torch.tensor(np.random.default_rng(0).choice(3, size=(4_000, 2), p=[0.7, 0.2, 0.1]))
+    net = ARNet([3, 5], embedding_dim=4, hidden=8, depth=0, dropout=0.0)
+    net.start_from_marginals(tokens)
+    for j, size in enumerate((3, 5)):
+        shares = torch.bincount(tokens[:, j], minlength=size).double() / len(tokens)
+        start = torch.softmax(net.b_out[j, :size].double(), 0)
+        assert torch.allclose(start, shares, atol=1e-3)
+    assert torch.softmax(net.b_out[1, :5], 0)[3:].min() > 0  # tokens 3 and 4 never occur: +0.5 each, not -inf
+    first = torch.softmax(net(tokens[:1]).detach()[0, 0, :3].double(), 0)  # column 1 sees no input: its bias is its answer
+    assert torch.allclose(first, torch.bincount(tokens[:, 0], minlength=3).double() / len(tokens), atol=1e-3)
+
+
+def test_weights_are_averaged_over_about_one_epoch(small):
+    real, _, info = small
+    n_train = len(real) - int(len(real) * 0.1)  # the validation rows are not trained on
+    assert info["weight_average_decay"] == pytest.approx(1 - info["batch_size"] / n_train)
+    assert AVERAGE_DECAY[0] <= info["weight_average_decay"] <= AVERAGE_DECAY[1]
