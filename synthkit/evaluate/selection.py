@@ -98,9 +98,8 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
     """Selection score of ``synthetic`` (see the module docstring) against ``validation``.
 
     ``fit_rows`` are the rows the model saw: the DCR share compares synthetic rows' nearest
-    distances to as many of them as there are validation rows (drawn by ``seed``) and to the
-    validation rows (with 350 seen rows against 150, the nearest row is more often a seen one by
-    numbers alone, and an honest model's share is above 0.5). With ``draws`` > 1, ``synthetic`` holds that many
+    distances to as many of them as there are validation rows (:func:`~synthkit.evaluate.inputs.prepare`
+    draws them, so an honest model's share is 0.5) and to the validation rows. With ``draws`` > 1, ``synthetic`` holds that many
     samples one after the other: each is scored against the validation rows and the scores averaged
     (``score_sd`` is their spread), and the DCR share is measured on all of them at once.
     """
@@ -114,11 +113,7 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
     scores = [p["score"] for p in parts if p["score"] is not None]
     out["score_sd"] = fnum(np.std(scores)) if len(scores) > 1 else None
     out["draws"] = len(parts)
-    seen = fit_rows
-    if len(fit_rows) > len(validation):  # as many seen rows as validation rows: an honest model's share is then 0.5
-        pick = np.random.default_rng(seed).choice(len(fit_rows), len(validation), replace=False)
-        seen = fit_rows.iloc[np.sort(pick)].reset_index(drop=True)
-    prep = prepare(seen, synthetic, validation, metadata, max_rows=max_rows, seed=seed)
+    prep = prepare(fit_rows, synthetic, validation, metadata, max_rows=max_rows, seed=seed)
     assert prep.holdout is not None
     enc = MixedEncoder(prep.kinds).fit(pd.concat([prep.train, prep.holdout]))
     xt, xh, xs = enc.transform(prep.train), enc.transform(prep.holdout), enc.transform(prep.synthetic)
