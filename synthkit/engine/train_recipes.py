@@ -151,6 +151,23 @@ class ArmRecipe(Recipe):
                                                            m.max_categories, rare, m.rare_strategy))
         m.discretizer_ = Discretizer(codecs)
         m.net_ = ARNet(m.discretizer_.sizes, m.embedding_dim, m.hidden, m.depth, m.dropout, ordinal_features(m.discretizer_))
+        m.net_.start_from_counts([self._token_counts(stats, codec) for codec in codecs])
+
+    def _token_counts(self, stats: EncoderStats, codec: Any) -> torch.Tensor:
+        """A column's token counts from the merged statistics (exact for categories, from the
+        representative values for numbers), for the output biases' start as in memory."""
+        name = codec.name
+        if stats.kind(name) == "numerical":
+            values = stats.numeric_values(name)
+            if name in self.bounds:
+                values = np.where(np.isnan(values), np.nan, np.clip(values, *self.bounds[name]))
+            return torch.bincount(torch.from_numpy(codec.encode(values)), minlength=codec.size)
+        counts = stats.category_counts(name)
+        tokens = codec.encode(pd.Series(counts.index, dtype=object))
+        out = np.bincount(tokens[tokens >= 0], weights=counts.to_numpy()[tokens >= 0], minlength=codec.size)
+        if codec.missing_token >= 0:
+            out[codec.missing_token] += stats.n_missing(name)
+        return torch.from_numpy(out)
 
     def weights(self) -> dict[str, nn.Module]:
         return {"net": self.model.net_}

@@ -115,9 +115,14 @@ class ARNet(nn.Module):
         marital-status 1.2 % off. Starting at the marginals (the answer for the first column, a
         baseline for the others) leaves the steps for the dependencies.
         """
+        self.start_from_counts([torch.bincount(tokens[:, j], minlength=size)[:size] for j, size in enumerate(self.sizes)])
+
+    @torch.no_grad()
+    def start_from_counts(self, counts: list[torch.Tensor]) -> None:
+        """:meth:`start_from_marginals` from each column's token counts (the Ray engine has no token matrix)."""
         for j, size in enumerate(self.sizes):
-            counts = torch.bincount(tokens[:, j], minlength=size)[:size].double() + 0.5  # no token at -inf
-            self.b_out[j, :size] = torch.log(counts / counts.sum()).float()
+            smoothed = torch.as_tensor(counts[j], dtype=torch.float64)[:size] + 0.5  # no token starts at -inf
+            self.b_out[j, :size] = torch.log(smoothed / smoothed.sum()).float()
 
     def token_weight(self) -> torch.Tensor:
         """Embedding of every token: its free vector plus the projection of its ordinal features."""

@@ -85,3 +85,19 @@ def test_arm_net_from_merged_statistics_has_the_ordinal_features_a_reload_rebuil
     model.net_.eval()
     rebuilt.eval()
     assert torch.equal(rebuilt(tokens), model.net_(tokens))
+
+
+def test_arm_net_from_merged_statistics_starts_at_the_token_shares(frame_and_stats) -> None:
+    """The engine-built net's output biases start where the in-memory fit starts them: at each column's
+    log token shares (exact counts for categories, the sketch's representative values for numbers)."""
+    frame, schema, stats = frame_and_stats
+    model = AutoregressiveSynthesizer(n_bins=16)
+    model.schema_ = schema
+    recipe_for(model).prepare(stats)
+    in_memory = ARNet(model.discretizer_.sizes, 16, 64, 0, 0.0)
+    in_memory.start_from_marginals(torch.from_numpy(model.discretizer_.encode(frame[model.order_])))
+    for j, codec in enumerate(model.discretizer_.codecs):
+        want = torch.softmax(in_memory.b_out[j, :codec.size].double(), 0)
+        have = torch.softmax(model.net_.b_out[j, :codec.size].double(), 0)
+        tolerance = 1e-6 if codec.kind == "categorical" else 0.005  # exact counts / representative values (fnlwgt: 0.0004)
+        assert torch.max(torch.abs(have - want)) <= tolerance, codec.name
