@@ -158,3 +158,8 @@ def test_small_validation_splits_are_scored_on_several_draws(fitted, table):
     assert both["score"] == pytest.approx(np.mean([a["score"] for a in alone]))
     assert both["score_sd"] == pytest.approx(np.std([a["score"] for a in alone]))
     assert alone[0]["draws"] == 1 and alone[0]["score_sd"] is None
+    # the DCR share is measured on both draws, its interval as wide as one draw's rows give (not √2 narrower)
+    pooled = score_synthetic(fit_rows, validation, pd.concat([first, second], ignore_index=True), fitted.metadata, 0)
+    assert both["dcr_share"] == pooled["dcr_share"]
+    width = [ci[1] - ci[0] for ci in (both["dcr_share_ci"], pooled["dcr_share_ci"])]
+    assert width[0] == pytest.approx(np.sqrt(2) * width[1], rel=1e-6)
