@@ -5,9 +5,9 @@ every column becomes a small vocabulary:
 
 - numerical: values with a large point mass ("spikes", e.g. capital-gain = 0, hours = 40) and,
   when a column has few distinct values, every value, become *exact* tokens that decode to that
-  value; the remaining values fall into equal-mass quantile bins that decode uniformly inside the
-  bin. Missing values get a token of their own. Only aggregates are kept: spike values and bin
-  edges (quantiles).
+  value; the remaining values fall into equal-mass quantile bins that decode along the bin's own
+  quantiles (:class:`NumericCodec`). Missing values get a token of their own. Only aggregates are
+  kept: spike values, bin edges and a few quantiles inside each bin.
 - categorical: the most frequent categories become tokens; categories rarer than
   ``rare_min_count`` (or beyond ``max_categories``) share one *rare* token that decodes to one of
   them drawn by its training frequency, so output stays inside the seen set. Missing is a token.
@@ -27,12 +27,24 @@ from synthkit.errors import ConfigError, DataError
 __all__ = ["CategoricalCodec", "Discretizer", "NumericCodec"]
 
 
+INNER_QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.97)  # kept inside each bin, so a bin decodes as its values spread (see NumericCodec)
+MIN_INNER_VALUES = 8  # a bin with fewer values decodes uniformly
+
+
 class NumericCodec:
-    """Tokens of one numerical column: exact spike values, quantile bins, then missing."""
+    """Tokens of one numerical column: exact spike values, quantile bins, then missing.
+
+    A bin decodes along its own quartiles (``inner``: piecewise linear between the bin's edges and
+    its values' 25/50/75 % points), not uniformly. Why: a heavy tail's last bin is wide (bill
+    amounts on default-credit-card: 273k to 892k, 460 times the median bin) while most of its values
+    sit near its low edge; a uniform draw there put synthetic values far out, inflated the column's
+    variance and took the Pearson correlation of two monthly bills from 0.95 to 0.70.
+    """
 
     kind = "numerical"
 
-    def __init__(self, name: str, exact: list[float], edges: list[float], has_missing: bool) -> None:
+    def __init__(self, name: str, exact: list[float], edges: list[float], has_missing: bool,
+                 inner: list[list[float]] | None = None, inner_levels: list[float] | None = None) -> None:
         self.name = name
         self.exact = np.asarray(exact, dtype=float)
         self.edges = np.asarray(edges, dtype=float)
@@ -40,6 +52,10 @@ class NumericCodec:
         self.n_bins = max(len(self.edges) - 1, 0)
         self.missing_token = len(self.exact) + self.n_bins if has_missing else -1
         self.size = len(self.exact) + self.n_bins + int(has_missing)
+        self.inner = None if inner is None or not self.n_bins else np.asarray(inner, dtype=float).reshape(self.n_bins, -1)
+        # the quantile level of each inner point (0 and 1 are the bin's edges)
+        levels = INNER_QUANTILES if inner_levels is None else inner_levels
+        self.inner_levels = np.concatenate([[0.0], np.asarray(levels, dtype=float), [1.0]])
 
     @classmethod
     def fit(cls, name: str, values: np.ndarray, n_bins: int) -> NumericCodec:
@@ -55,7 +71,8 @@ class NumericCodec:
         edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, n_bins + 1))) if len(rest) else np.array([])
         if len(edges) == 1:  # one leftover value: it is a spike in all but name
             spikes, edges = np.union1d(spikes, edges), np.array([])
-        return cls(name, spikes.tolist(), edges.tolist(), has_missing)
+        inner = _inner_quantiles(rest, edges).tolist() if len(edges) > 1 else None
+        return cls(name, spikes.tolist(), edges.tolist(), has_missing, inner)
 
     def encode(self, values: np.ndarray) -> np.ndarray:
         tokens = np.full(len(values), -1, dtype=np.int64)
@@ -90,9 +107,20 @@ class NumericCodec:
         n_bins = self.n_bins
         start = np.concatenate([self.exact, self.edges[:-1] if n_bins else [], [np.nan] * int(self.has_missing)])
         width = np.concatenate([np.zeros(len(self.exact)), np.diff(self.edges) if n_bins else [], [0.0] * int(self.has_missing)])
-        if n_bins:
-            return start[tokens] + rng.random(len(tokens)) * width[tokens]
-        return start[tokens].astype(float)
+        if not n_bins:
+            return start[tokens].astype(float)
+        u = rng.random(len(tokens))
+        if self.inner is None:
+            return start[tokens] + u * width[tokens]
+        # the bin's inverse CDF, piecewise linear through (level, quantile) points, edges included
+        points = np.column_stack([self.edges[:-1], self.inner, self.edges[1:]])
+        levels = self.inner_levels
+        bins = np.clip(tokens - len(self.exact), 0, n_bins - 1)
+        seg = np.clip(np.searchsorted(levels, u, side="right") - 1, 0, len(levels) - 2)
+        frac = (u - levels[seg]) / (levels[seg + 1] - levels[seg])
+        inside = points[bins, seg] + frac * (points[bins, seg + 1] - points[bins, seg])
+        in_bin = (tokens >= len(self.exact)) & (tokens < len(self.exact) + n_bins)
+        return np.where(in_bin, inside, start[tokens] + u * width[tokens])
 
     def tokens_for(self, values: list[float]) -> np.ndarray:
         """Tokens whose decoded values can equal one of ``values`` (for conditions)."""
@@ -100,7 +128,23 @@ class NumericCodec:
 
     def to_state(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "exact": self.exact.tolist(), "edges": self.edges.tolist(),
-                "has_missing": self.has_missing}
+                "has_missing": self.has_missing, "inner": None if self.inner is None else self.inner.tolist(),
+                "inner_levels": self.inner_levels[1:-1].tolist()}
+
+
+def _inner_quantiles(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """(bins, len(INNER_QUANTILES)) quantiles of ``values`` inside each bin of ``edges``; a bin with
+    fewer than :data:`MIN_INNER_VALUES` values gets evenly spaced points (a uniform decode)."""
+    n_bins = len(edges) - 1
+    steps = np.asarray(INNER_QUANTILES)
+    out = edges[:-1, None] + steps[None, :] * np.diff(edges)[:, None]
+    bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, n_bins - 1)
+    order = np.argsort(bins, kind="stable")
+    groups = np.split(values[order], np.cumsum(np.bincount(bins, minlength=n_bins))[:-1])
+    for b, group in enumerate(groups):  # a loop over bins (at most n_bins), not over rows
+        if len(group) >= MIN_INNER_VALUES:
+            out[b] = np.clip(np.quantile(group, steps), edges[b], edges[b + 1])
+    return np.maximum.accumulate(out, axis=1)  # monotone inside each bin
 
 
 class CategoricalCodec:
@@ -258,7 +302,8 @@ class Discretizer:
         codecs: list[Codec] = []
         for s in state:
             if s["kind"] == "numerical":
-                codecs.append(NumericCodec(s["name"], s["exact"], s["edges"], s["has_missing"]))
+                codecs.append(NumericCodec(s["name"], s["exact"], s["edges"], s["has_missing"], s.get("inner"),
+                                             s.get("inner_levels")))
             else:
                 codecs.append(CategoricalCodec(s["name"], s["categories"], s["rare"], s["rare_probs"], s["has_missing"],
                                                s.get("has_rare")))
