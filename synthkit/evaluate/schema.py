@@ -367,6 +367,8 @@ class ModelSelection(_Model):
     refit_stop_reason: str | None = _f("how the refit's training ended (time: the budget cut it short)")
     seconds: Num = _f("seconds the whole auto fit took")
     max_dcr_share: Num = _f("candidates whose DCR share interval lies above it are not eligible (they copy)")
+    incumbent: str | None = _f("the model kept unless another eligible candidate scores more than switch_margin above it")
+    switch_margin: Num = _f("validation score lead another candidate needs over the incumbent (closer is noise)")
 
 
 class PipelineMeta(_Model):

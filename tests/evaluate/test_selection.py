@@ -18,6 +18,7 @@ from synthkit.evaluate import selection
 from synthkit.evaluate.selection import (
     MAX_DCR_SHARE,
     SELECTION_SHARE,
+    SWITCH_MARGIN,
     AutoSynthesizer,
     default_minutes,
     score_synthetic,
@@ -66,7 +67,9 @@ def test_every_candidate_is_scored_and_the_copier_is_not_eligible(fitted):
     assert scored["test-copier"]["dcr_share_ci"][0] > MAX_DCR_SHARE  # it copies: nearer its fit rows than unseen rows
     assert sel["chosen"] in ("copula", "arm")
     best = max((c for c in scored.values() if c["dcr_share_ci"][0] <= MAX_DCR_SHARE), key=lambda c: c["score"])
-    assert sel["chosen"] == best["model"] and "highest validation score" in sel["reason"]
+    if best["model"] != "arm" and best["score"] - scored["arm"]["score"] <= SWITCH_MARGIN:
+        best = scored["arm"]
+    assert sel["chosen"] == best["model"] and f"validation score {best['score']:.4f}" in sel["reason"]
     assert "not eligible" in sel["reason"] and "test-copier" in sel["reason"]
     assert sel["validation_rows"] == 240  # 30 % of 800, never seen by a candidate
     assert [c["chosen"] for c in sel["candidates"]].count(True) == 1
@@ -163,3 +166,20 @@ def test_small_validation_splits_are_scored_on_several_draws(fitted, table):
     assert both["dcr_share"] == pooled["dcr_share"]
     width = [ci[1] - ci[0] for ci in (both["dcr_share_ci"], pooled["dcr_share_ci"])]
     assert width[0] == pytest.approx(np.sqrt(2) * width[1], rel=1e-6)
+
+
+def _record(model: str, score: float, dcr_low: float = 0.5) -> dict[str, Any]:
+    return {"model": model, "status": "scored", "score": score, "column_shapes": score, "column_pair_trends": score,
+            "detection_auc": 0.6, "dcr_share": dcr_low + 0.03, "dcr_share_ci": [dcr_low, dcr_low + 0.06]}
+
+
+def test_arm_is_kept_unless_another_candidate_beats_it_by_more_than_the_margin():
+    close = [_record("copula", 0.80), _record("arm", 0.870), _record("diffusion", 0.870 + SWITCH_MARGIN * 0.8)]
+    chosen, reason = selection._choose(close)
+    assert chosen == "arm" and reason.startswith("arm kept: diffusion's validation score")
+    clear = [_record("arm", 0.870), _record("diffusion", 0.870 + SWITCH_MARGIN * 1.5)]
+    assert selection._choose(clear)[0] == "diffusion"
+    copying_arm = [_record("arm", 0.90, dcr_low=MAX_DCR_SHARE + 0.05), _record("flow", 0.85), _record("copula", 0.849)]
+    chosen, reason = selection._choose(copying_arm)  # an ineligible arm is no incumbent
+    assert chosen == "flow" and "not eligible" in reason and "arm" in reason.split("not eligible")[1]
+    assert selection._choose([_record("copula", 0.80), _record("flow", 0.805)])[0] == "flow"  # no arm: the best
