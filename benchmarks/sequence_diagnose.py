@@ -9,7 +9,10 @@ then, on per-entity features:
   first/last values, measurement rate, gaps, length; and by measure) and with that group alone;
 * probes, each alone: per-entity lag-1 autocorrelation (trend shape), cross-channel correlation
   within an entity (coupling), the 24-hour harmonic (diurnal cycle), the gap pattern (cadence) and
-  the co-missingness of measures (missingness pattern).
+  the co-missingness of measures (missingness pattern);
+* the spread over a horizon: per measure, the standard deviation of its change over 1, 3, 6, 12,
+  24 and 47 steps, real beside synthetic. A series that only learned its next step drifts like a
+  random walk (spread growing with the horizon) where real air temperature comes back after a day.
 
 Writes ``benchmarks/results/sequence_diagnosis{tag}.json``; the notes in ``sequence.md`` read it.
 """
@@ -101,7 +104,19 @@ def diagnose(real: pd.DataFrame, synth: pd.DataFrame, entity: str, time: str, me
     for name in pr:
         res = discriminate(pr[name].fillna(-9), ps[name].reindex(columns=pr[name].columns).fillna(-9), seed, top=3)
         probes[name] = {"alone": res["accuracy"], "top": res["top_features"]}
-    return {"discriminator": full, "ablation": ablation, "probes": probes}
+    horizon = {m: {"real": horizon_spread(raw_r, entity, m), "synthetic": horizon_spread(raw_s, entity, m)} for m in top}
+    return {"discriminator": full, "ablation": ablation, "probes": probes, "horizon_spread": horizon}
+
+
+def horizon_spread(df: pd.DataFrame, entity: str, measure: str, horizons: tuple[int, ...] = (1, 3, 6, 12, 24, 47)) -> dict[int, float | None]:
+    """Standard deviation of ``measure``'s change over each horizon (in steps) within entities
+    (``df`` sorted by entity and time); None where no entity is that long."""
+    g = df.groupby(entity, sort=False)[measure]
+    out: dict[int, float | None] = {}
+    for k in horizons:
+        change = g.diff(k).to_numpy(dtype=float)
+        out[k] = round(float(np.nanstd(change)), 3) if np.isfinite(change).any() else None
+    return out
 
 
 def arguments(description: str, epochs: int, datasets: str) -> argparse.Namespace:
