@@ -63,7 +63,7 @@ class SequenceSynthesizer(Synthesizer):
                  lr: float = 3e-3, max_length: int = 512, max_minutes: float | None = None,
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
-                 smooth: bool = True) -> None:
+                 smooth: bool = True, baseline: bool = True) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
@@ -74,6 +74,7 @@ class SequenceSynthesizer(Synthesizer):
         # median 16 steps or more, none for short panels, where it cost 0.1 discriminator accuracy)
         self.fine, self.latent = fine, latent
         self.smooth = smooth  # smooth numeric channels written as step changes (sequence_delta)
+        self.baseline = baseline  # ... seeing how far they are from the entity's running mean (Integrator)
 
     def _check_params(self) -> None:
         for name in ("fine", "latent"):
@@ -187,7 +188,8 @@ class SequenceSynthesizer(Synthesizer):
         candidates = [n for n in self.event_columns_ if n not in self.relative_columns_ and self._spec(n).role == "numerical"]
         self.delta_ = write_as_steps(steps, ent_codes, candidates if self.smooth else [], previous)
         order = [c for name in steps if not name.endswith(STEP_SUFFIX) for c in (name, name + STEP_SUFFIX) if c in steps]
-        self.levels_before_ = level_inputs(previous)
+        self.baseline_ = bool(self.baseline and self.delta_)
+        self.levels_before_ = level_inputs(previous, ent_codes)
         ctx = frame.loc[first, self.context_].reset_index(drop=True)
         ctx[LENGTH] = lengths.astype(float)
         if self.time_:
@@ -253,8 +255,8 @@ class SequenceSynthesizer(Synthesizer):
         flat = torch.from_numpy(np.column_stack(coarse + fine))
         self.latent_ = self.latent if self.latent is not None else (16 if np.median(lengths) >= 16 else 0)
         self.net_ = self._build_net()
-        before, known = (torch.from_numpy(a) for a in self.levels_before_)
-        levels = self.net_.integrator.features(before, known) if before.shape[1] else torch.zeros(len(flat), 0)
+        before, known, baseline = (torch.from_numpy(a) for a in self.levels_before_)
+        levels = self.net_.integrator.features(before, known, baseline) if before.shape[1] else torch.zeros(len(flat), 0)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         # length buckets: entities of similar length share a batch, so little padding is computed
         jitter = np.random.default_rng(self.seed).random(len(lengths))
@@ -293,7 +295,7 @@ class SequenceSynthesizer(Synthesizer):
         window = getattr(self, "window_", None) if self.time_ else None
         clock = 86400.0 if self.time_ and self._spec(self.time_).kind == "datetime" else 0.0  # model units: seconds
         return build_integrator(self.step_codecs_, _DELTA if self.time_ else None, window, getattr(self, "min_gap_", 0.0),
-                                self.delta_, clock)
+                                self.delta_, clock, getattr(self, "baseline_", False))
 
     def _decode_steps(self, flat: np.ndarray, ent: np.ndarray, rng: np.random.Generator, levels: np.ndarray,
                       observed: np.ndarray) -> dict[str, np.ndarray]:
@@ -427,7 +429,7 @@ class SequenceSynthesizer(Synthesizer):
             "context_model": ctx_doc, "history": self.history_, "window": getattr(self, "window_", None),
             "ends": getattr(self, "ends_", {}), "static": self.static_, "linked": self.linked_, "derived": self.derived_,
             "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_,
-            "delta": self.delta_,
+            "delta": self.delta_, "baseline": getattr(self, "baseline_", False),
         }
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
         tensors.update({f"context.{k}": v for k, v in ctx_tensors.items()})
@@ -444,7 +446,9 @@ class SequenceSynthesizer(Synthesizer):
         self.derived_, self.min_gap_ = dict(state.get("derived") or {}), float(state.get("min_gap") or 0.0)
         self.latent_ = int(state.get("latent") or 0)
         self.delta_ = {k: [float(x) for x in v] for k, v in (state.get("delta") or {}).items()}
+        self.baseline_ = bool(state.get("baseline", False))  # saved before the baseline input: without it
         self.context_model_ = import_model(state["context_model"], strip(tensors, "context."))
         self.net_ = self._build_net()
         self.net_.load_state_dict(strip(tensors, "net."))
         self.net_.eval()
+

@@ -83,11 +83,14 @@ def split_levels(values: np.ndarray, ent: np.ndarray, grid: float = 0.0) -> tupl
 
 def write_as_steps(steps: dict[str, Any], ent: np.ndarray, candidates: list[str], previous: list[np.ndarray]) -> dict[str, list[float]]:
     """Replace each smooth column among ``candidates`` in ``steps`` by its level and step columns
-    (in place), append its level before each row to ``previous``; returns name → [low, high, grid]."""
+    (in place), append its level before each row to ``previous``; returns name → [low, high, grid,
+    spread] (spread: the pooled standard deviation within an entity)."""
     found: dict[str, list[float]] = {}
     for name in smooth_columns(pd.DataFrame({n: steps[n] for n in candidates}), ent) if candidates else []:
         values = np.asarray(steps[name], dtype=float)
-        found[name] = [float(np.nanmin(values)), float(np.nanmax(values)), grid_of(values)]
+        centred = values - pd.Series(values).groupby(ent, sort=False).transform("mean").to_numpy()
+        spread = float(np.nanstd(centred)) if np.isfinite(centred).any() else 0.0  # within an entity, pooled
+        found[name] = [float(np.nanmin(values)), float(np.nanmax(values)), grid_of(values), spread]
         steps[name], steps[name + STEP_SUFFIX], prev = split_levels(values, ent, found[name][2])
         previous.append(prev)
     if found:
@@ -96,7 +99,7 @@ def write_as_steps(steps: dict[str, Any], ent: np.ndarray, candidates: list[str]
 
 
 def build_integrator(codecs: dict[str, Any], gap: str | None, window: list[float] | None, min_gap: float,
-                     smooth: dict[str, list[float]], clock: float = 0.0) -> Integrator:
+                     smooth: dict[str, list[float]], clock: float = 0.0, baseline: bool = False) -> Integrator:
     """The :class:`Integrator` of a fitted model's step ``codecs`` (token columns in their order, then
     a fine column per codec with fine positions): the time axis from its ``gap`` column (kept inside
     ``window``) and each ``smooth`` channel (level token, then steps, clipped to [low, high])."""
@@ -110,21 +113,32 @@ def build_integrator(codecs: dict[str, Any], gap: str | None, window: list[float
     if gap is not None:
         channels.append({"level": -1, "level_fine": -1, "step": names.index(gap), "step_fine": fine_of.get(gap, -1),
                          "low": low, "high": float("inf"), "scale": max(high - low, 1e-9), "room": room, "min_step": min_gap})
-    for name, (low, high, grid) in smooth.items():
+    for name, (low, high, grid, *rest) in smooth.items():
         step = name + STEP_SUFFIX
+        spread = rest[0] if rest and rest[0] > 0 else high - low  # saved before the spread was kept: the range
         channels.append({"level": names.index(name), "level_fine": fine_of.get(name, -1), "step": names.index(step),
-                         "step_fine": fine_of.get(step, -1), "low": low, "high": high, "scale": max(high - low, 1e-9), "grid": grid})
+                         "step_fine": fine_of.get(step, -1), "low": low, "high": high, "scale": max(high - low, 1e-9), "grid": grid,
+                         "spread": max(spread, 1e-9)})
     used = {c[key] for c in channels for key in ("level", "step") if c[key] >= 0}
     codec = [codecs[name] for name in names]
-    return Integrator(channels, {i: (*value_table(codec[i]), codec[i].fine, codec[i].missing_token) for i in used}, clock)
+    return Integrator(channels, {i: (*value_table(codec[i]), codec[i].fine, codec[i].missing_token) for i in used}, clock,
+                      baseline)
 
 
-def level_inputs(previous: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row and integrated channel, the level before the row and whether one is known ([N, D])."""
+def level_inputs(previous: list[np.ndarray], ent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row and integrated channel, the level before the row, whether one is known, and the
+    entity's running mean of those levels up to this row (NaN before any; ``ent`` the rows'
+    entity codes, in order) ([N, D] each): the baseline :meth:`Integrator.features` measures from."""
     if not previous:
-        return np.zeros((0, 0)), np.zeros((0, 0), dtype=bool)
+        return np.zeros((0, 0)), np.zeros((0, 0), dtype=bool), np.zeros((0, 0))
     levels = np.column_stack(previous)
-    return np.nan_to_num(levels, nan=0.0), ~np.isnan(levels)
+    known = ~np.isnan(levels)
+    groups = np.zeros(len(levels), dtype=np.int64) if ent is None else np.asarray(ent)
+    total = pd.DataFrame(np.where(known, levels, 0.0)).groupby(groups, sort=False).cumsum().to_numpy()
+    count = pd.DataFrame(known.astype(float)).groupby(groups, sort=False).cumsum().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        baseline = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return np.nan_to_num(levels, nan=0.0), known, baseline
 
 
 def value_table(codec: Any) -> tuple[list[float], list[float], list[bool]]:
@@ -149,14 +163,27 @@ class Integrator(nn.Module):
     window's end) keeps gaps from being drawn that leave too little room for the steps to come.
     ``tables``: per
     token column, :func:`value_table`, the fine count and the missing token.
-    The time axis starts known, at the entity's start."""
+    The time axis starts known, at the entity's start.
+
+    ``baseline``: each smooth channel's level is also given as its distance from the entity's
+    running mean of its levels so far, in the channel's spread within an entity. Why: the network
+    saw its level and the time of day, not where the entity has been, and its integrated steps
+    drifted like a random walk. On Beijing (1,000 windows, 30 epochs) the synthetic temperature's
+    change over 24 hours had a spread of 6.9 degrees against 3.3 real (a day later real air is
+    back near the same temperature) and over 47 hours 9.6 against 3.9; with this input 5.2 and
+    6.3, and the discriminator 0.910 -> 0.870. In units of the range (a few hundredths for a
+    day's swing) the same input changed nothing.
+    """
 
     def __init__(self, channels: list[dict[str, Any]], tables: dict[int, tuple[list[float], list[float], list[bool], int, int]],
-                 clock: float = 0.0) -> None:
+                 clock: float = 0.0, baseline: bool = False) -> None:
         super().__init__()
         self.channels = channels
         self.clock = clock  # period of the time axis' daily cycle in its units (86400 s for datetimes; 0: none)
-        self.n_features = 2 * len(channels) + (2 if clock and channels and channels[0]["level"] < 0 else 0)
+        self.baseline = baseline
+        self.smooth = [d for d, c in enumerate(channels) if c["level"] >= 0]  # channels with a baseline
+        self.n_features = (2 * len(channels) + (2 if clock and channels and channels[0]["level"] < 0 else 0)
+                           + (len(self.smooth) if baseline else 0))
         # which head each channel constrains: its level column is "missing" once a level is known,
         # its step column is "missing" while none is (a step needs a level to move)
         self.rules = {c[key]: (d, key == "level", tables[c[key]][4]) for d, c in enumerate(channels)
@@ -175,16 +202,33 @@ class Integrator(nn.Module):
     def size(self) -> int:
         return len(self.channels)
 
-    def features(self, levels: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    def features(self, levels: torch.Tensor, known: torch.Tensor, baseline: torch.Tensor | None = None) -> torch.Tensor:
         """[..., D] levels and known flags → [..., n_features] network inputs: each level as a share of
-        its range, the flags and, on a datetime axis, the time of day (hourly weather follows the sun)."""
+        its range, the flags, on a datetime axis the time of day (hourly weather follows the sun) and,
+        with ``baseline`` on, each smooth level's distance from ``baseline`` [..., D] (the entity's
+        mean, NaN where none yet) in the channel's spread within an entity: a share of the range
+        would be a few hundredths for a day's temperature swing, an input too small to act on."""
         low, scale = self.bounds[:, 0].nan_to_num(0.0, posinf=0.0, neginf=0.0), self.bounds[:, 2]
         share = ((levels.double() - low) / scale).clamp(-2.0, 3.0) * known
         parts = [share, known.double()]
-        if self.n_features > 2 * self.size:
+        if self.clock and self.channels and self.channels[0]["level"] < 0:
             phase = 2 * np.pi * torch.remainder(levels[..., 0].double(), self.clock) / self.clock
             parts += [torch.sin(phase).unsqueeze(-1), torch.cos(phase).unsqueeze(-1)]
+        if self.baseline and self.smooth:
+            idx = self.smooth
+            base = baseline[..., idx].double() if baseline is not None else torch.full_like(levels[..., idx].double(), float("nan"))
+            spread = torch.tensor([self.channels[d].get("spread", 1.0) for d in idx], dtype=torch.float64)
+            away = ((levels[..., idx].double() - base) / spread).clamp(-4.0, 4.0)
+            parts.append(torch.where(known[..., idx] & ~torch.isnan(away), away, torch.zeros_like(away)))
         return torch.cat(parts, dim=-1).float()
+
+    def running(self, total: torch.Tensor, count: torch.Tensor, levels: torch.Tensor,
+                known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """While writing: (total, count, baseline) after adding the levels before a step, as
+        :func:`level_inputs` counts them while reading."""
+        total = total + torch.where(known, levels.double(), torch.zeros_like(total))
+        count = count + known.double()
+        return total, count, torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, float("nan")))
 
     def mask(self, col: int, logits: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """Logits [..., V] of token column ``col`` with the tokens the levels rule out removed

@@ -312,8 +312,11 @@ class SequenceNet(nn.Module):
         level, known = integ.start(b, start)
         out_levels = torch.zeros(b, t_max, integ.size, dtype=torch.float64)
         out_observed = torch.zeros(b, t_max, integ.size, dtype=torch.bool)
+        total = torch.zeros(b, integ.size, dtype=torch.float64)
+        count = torch.zeros(b, integ.size, dtype=torch.float64)
         for t in range(t_max):
-            features = integ.features(level, known)
+            total, count, baseline = integ.running(total, count, level, known)
+            features = integ.features(level, known, baseline)
             out, h = self.gru(self._inputs(prev, carried, positions[:, t : t + 1], c, features.unsqueeze(1)), h)
             base = self._base(out[:, 0], c, features)
             acc = torch.zeros_like(base)

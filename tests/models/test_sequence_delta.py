@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from synthkit.models import Synthesizer, create, get
-from synthkit.models.sequence_delta import Integrator, grid_of, smooth_columns, split_levels, value_table
+from synthkit.models.sequence_delta import Integrator, grid_of, level_inputs, smooth_columns, split_levels, value_table
 from synthkit.models.sequence_net import ColumnCodec
 
 MEASURES = ["PM2.5", "TEMP", "PRES", "DEWP", "RAIN", "WSPM"]
@@ -128,3 +128,34 @@ def test_gaps_that_cannot_fit_the_window_are_not_drawn():
         level, known, _ = integ.advance(level, known, torch.stack([token, fine], 1))
     assert float(level.max()) <= 2880.0
     assert float(level.median()) > 2000.0  # the room binds at the end, it does not shrink every gap
+
+
+def test_the_baseline_written_step_by_step_is_the_one_read_from_the_data(beijing):
+    """The running mean the network sees while writing (Integrator.running) must be the one it
+    was trained on (level_inputs): the entity's mean of its levels before each step, NaN before any."""
+    ent = pd.factorize(beijing["window"])[0]
+    values = beijing["TEMP"].to_numpy(float)
+    codecs, tokens, integ = _codecs_and_integrator(values, ent)
+    integ = Integrator(integ.channels, {i: (*value_table(k), k.fine, k.missing_token) for i, k in enumerate(codecs)}, baseline=True)
+    levels, _ = _integrate(integ, tokens, ent)
+    previous = pd.Series(levels).groupby(ent).shift(1).to_numpy()  # the level before each step
+    before, known, baseline = level_inputs([previous], ent)
+    expected = pd.Series(previous).groupby(ent).expanding().mean().to_numpy()
+    np.testing.assert_allclose(baseline[:, 0], expected)
+    assert np.isnan(baseline[ent != np.roll(ent, 1), 0]).all()  # an entity's first step has none yet
+    n_ent = int(ent.max()) + 1
+    level, seen = torch.zeros(n_ent, 1, dtype=torch.float64), torch.zeros(n_ent, 1, dtype=torch.bool)
+    total, count = torch.zeros(n_ent, 1, dtype=torch.float64), torch.zeros(n_ent, 1, dtype=torch.float64)
+    written = []
+    for t in range(48):
+        rows = np.flatnonzero(ent == 0)[0] + t + 48 * np.arange(n_ent)
+        level = torch.from_numpy(before[rows]).double()
+        seen = torch.from_numpy(known[rows])
+        total, count, now = integ.running(total, count, level, seen)
+        written.append(now[:, 0].numpy())
+    np.testing.assert_allclose(np.stack(written, 1).reshape(-1), baseline[:, 0], atol=1e-9)
+    feats = integ.features(torch.from_numpy(before), torch.from_numpy(known), torch.from_numpy(baseline))
+    assert feats.shape[1] == integ.n_features == 3 and torch.isfinite(feats).all()
+    away = before[:, 0] - baseline[:, 0]  # in the channel's spread: 1 degree here (the channel names none)
+    np.testing.assert_allclose(feats[:, 2].numpy(), np.where(known[:, 0] & ~np.isnan(away), np.clip(np.nan_to_num(away), -4, 4), 0),
+                               atol=1e-5)
