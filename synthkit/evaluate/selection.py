@@ -12,9 +12,10 @@ against the validation rows; the highest wins, except that ``arm`` is kept unles
 candidate scores more than :data:`SWITCH_MARGIN` above it (see :func:`_choose`). A candidate whose
 DCR share (synthetic rows closer to the rows it was fitted on than to the validation rows) is
 above :data:`MAX_DCR_SHARE` with 95 % confidence (its interval's low end above it) is not
-eligible: a model that copies its training rows would otherwise win on fidelity. The interval, not the point value: on a few hundred validation rows the share of an
-honest model scatters by ±0.06 (measured: arm 0.633 [0.57, 0.69] on 225 Adult rows, excluded by the
-point value, and auto fell back to a model with fidelity 0.62), while a copier's sits near 1.
+eligible: a model that copies its training rows would otherwise win on fidelity. The interval,
+not the point value: on a few hundred validation rows the share of an honest model scatters by
+±0.06 (measured: arm 0.633 [0.57, 0.69] on 225 Adult rows, excluded by the point value, and auto
+fell back to a model with fidelity 0.62), while a copier's sits near 1.
 
 Why here and not in ``synthkit.models``: the layering is models → evaluate, so a model may not
 import the evaluation, and copying the scorers into ``models`` would give two definitions of the

@@ -451,4 +451,3 @@ class SequenceSynthesizer(Synthesizer):
         self.net_ = self._build_net()
         self.net_.load_state_dict(strip(tensors, "net."))
         self.net_.eval()
-

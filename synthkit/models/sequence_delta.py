@@ -206,7 +206,7 @@ class Integrator(nn.Module):
         """[..., D] levels and known flags → [..., n_features] network inputs: each level as a share of
         its range, the flags, on a datetime axis the time of day (hourly weather follows the sun) and,
         with ``baseline`` on, each smooth level's distance from ``baseline`` [..., D] (the entity's
-        mean, NaN where none yet) in the channel's spread within an entity: a share of the range
+        running mean, NaN where none yet) in the channel's spread within an entity: a share of the range
         would be a few hundredths for a day's temperature swing, an input too small to act on."""
         low, scale = self.bounds[:, 0].nan_to_num(0.0, posinf=0.0, neginf=0.0), self.bounds[:, 2]
         share = ((levels.double() - low) / scale).clamp(-2.0, 3.0) * known
