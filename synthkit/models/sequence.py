@@ -34,8 +34,8 @@ from synthkit.models.registry import create, get, register
 from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
-from synthkit.models.sequence_util import (check_columns, export_model, gather, import_model, into_window, previous_observed, single_thread,
-                                           strip, whole_numbers)
+from synthkit.models.sequence_util import (check_columns, clock_grid, export_model, gather, import_model, into_window, on_grid, previous_observed,
+                                           single_thread, strip, whole_numbers)
 from synthkit.models.trainer import Trainer
 from synthkit.profile import profile
 from synthkit.transform.schema import TableSchema
@@ -194,6 +194,8 @@ class SequenceSynthesizer(Synthesizer):
         ctx[LENGTH] = lengths.astype(float)
         if self.time_:
             ctx[START] = time[first]
+        # the clock unit starts sit on (datetime axes; whole-number axes are rounded as integers)
+        self.start_grid_ = clock_grid(time[first]) if self.time_ and self._spec(self.time_).kind == "datetime" else 0.0
         return ctx, pd.DataFrame({c: steps[c] for c in order}), lengths
 
     def _event_columns(self, frame: pd.DataFrame) -> list[str]:
@@ -334,7 +336,7 @@ class SequenceSynthesizer(Synthesizer):
         rng = self._rng(seed)
         ctx = self.context_model_.sample(n, seed=int(rng.integers(0, 2**31 - 1)))
         ctx = self.context_model_.schema_.to_model_frame(ctx)
-        return self._generate(ctx, rng)
+        return self._generate(ctx, rng, on_clock=True)
 
     def sample_for(self, context: pd.DataFrame, lengths: np.ndarray, starts: np.ndarray | None = None,
                    seed: int | None = None) -> pd.DataFrame:
@@ -371,11 +373,16 @@ class SequenceSynthesizer(Synthesizer):
         seed_everything(int(seed))
         return np.random.default_rng(seed)
 
-    def _generate(self, ctx: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    def _generate(self, ctx: pd.DataFrame, rng: np.random.Generator, on_clock: bool = False) -> pd.DataFrame:
+        """Entities for model-space ``ctx`` rows. ``on_clock``: starts drawn here (not given by a
+        caller, as the relational model's shifted dates are) are put on the clock unit of the real ones."""
         n = len(ctx)
+        grid = getattr(self, "start_grid_", 0.0) if self.time_ and on_clock else 0.0
         lengths = np.clip(np.round(np.nan_to_num(ctx[LENGTH].to_numpy(dtype=float), nan=1.0)), 0, self.max_length).astype(np.int64)
         ctx_tokens = torch.from_numpy(np.column_stack([k.encode(ctx[c].to_numpy()) for c, k in self.context_codecs_.items()]))
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        if grid:  # before writing: the network reads the time of day from it
+            ctx[START] = on_grid(np.nan_to_num(ctx[START].to_numpy(dtype=float)), grid)
         with single_thread():
             start = torch.from_numpy(np.nan_to_num(ctx[START].to_numpy(dtype=float))) if self.time_ else None
             tokens, levels, observed = self.net_.generate(ctx_tokens, torch.from_numpy(np.maximum(lengths, 1)), generator,
@@ -392,10 +399,13 @@ class SequenceSynthesizer(Synthesizer):
             cum = np.cumsum(delta)
             offsets = cum - np.repeat(cum[first], lengths[lengths > 0])
             start = np.nan_to_num(ctx[START].to_numpy(dtype=float))
-            if self._spec(self.time_).integer:  # whole years / step numbers: whole starts, whole gaps
+            integer = self._spec(self.time_).integer
+            if integer:  # whole years / step numbers: whole starts, whole gaps
                 start, offsets = np.round(start), np.round(offsets)
-            start, offsets = into_window(getattr(self, "window_", None), self._spec(self.time_).integer, start, offsets, ent, rng)
-            out[self.time_] = start[ent] + offsets
+            # starts are on the clock unit the real ones sit on (midnight, the hour); entities that fit
+            # the window move back whole units instead of being compressed off the grid
+            start, offsets = into_window(getattr(self, "window_", None), integer or bool(grid), start, offsets, ent, rng)
+            out[self.time_] = on_grid(start, grid, down=True)[ent] + offsets
         for name in self.context_:
             out[name] = ctx[name].to_numpy()[ent]
         if self.linked_:
@@ -429,7 +439,7 @@ class SequenceSynthesizer(Synthesizer):
             "context_model": ctx_doc, "history": self.history_, "window": getattr(self, "window_", None),
             "ends": getattr(self, "ends_", {}), "static": self.static_, "linked": self.linked_, "derived": self.derived_,
             "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_,
-            "delta": self.delta_, "baseline": getattr(self, "baseline_", False),
+            "delta": self.delta_, "baseline": getattr(self, "baseline_", False), "start_grid": getattr(self, "start_grid_", 0.0),
         }
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
         tensors.update({f"context.{k}": v for k, v in ctx_tensors.items()})
@@ -447,6 +457,7 @@ class SequenceSynthesizer(Synthesizer):
         self.latent_ = int(state.get("latent") or 0)
         self.delta_ = {k: [float(x) for x in v] for k, v in (state.get("delta") or {}).items()}
         self.baseline_ = bool(state.get("baseline", False))  # saved before the baseline input: without it
+        self.start_grid_ = float(state.get("start_grid") or 0.0)  # saved before starts kept their clock unit: none
         self.context_model_ = import_model(state["context_model"], strip(tensors, "context."))
         self.net_ = self._build_net()
         self.net_.load_state_dict(strip(tensors, "net."))

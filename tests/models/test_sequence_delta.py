@@ -102,6 +102,12 @@ def test_model_integrates_smooth_channels_samples_vectorized_and_reproducibly(be
         assert out[name].dropna().between(beijing[name].min(), beijing[name].max()).all(), name
     unchanged = (out.groupby("window")["PRES"].diff() == 0).mean()
     assert unchanged > 0  # an unchanged reading is a step of exactly 0, reproduced as such
+    # every real window starts at midnight and reads on the hour: so does every synthetic one
+    assert model.start_grid_ == 86400.0
+    starts = out.groupby("window", sort=False)["time"].first()
+    assert (starts == starts.dt.normalize()).all()
+    assert (out["time"] == out["time"].dt.floor("h")).all()
+    assert out["time"].between(beijing["time"].min(), beijing["time"].max()).all()
     pd.testing.assert_frame_equal(out, model.sample(30, seed=1))
     assert not out.equals(model.sample(30, seed=2))
     model.save(tmp_path / "m")
@@ -159,3 +165,17 @@ def test_the_baseline_written_step_by_step_is_the_one_read_from_the_data(beijing
     away = before[:, 0] - baseline[:, 0]  # in the channel's spread: 1 degree here (the channel names none)
     np.testing.assert_allclose(feats[:, 2].numpy(), np.where(known[:, 0] & ~np.isnan(away), np.clip(np.nan_to_num(away), -4, 4), 0),
                                atol=1e-5)
+
+
+def test_the_clock_unit_of_the_starts_is_found():
+    """Starts at midnight sit on a day, on the hour on an hour, otherwise the coarsest unit they share."""
+    from synthkit.models.sequence_util import clock_grid, on_grid
+
+    midnight = pd.to_datetime(["2013-03-01", "2014-07-09", "2016-12-31"]).astype("int64").to_numpy() / 1e9
+    assert clock_grid(midnight) == 86400.0
+    assert clock_grid(midnight + 3600.0 * np.array([0, 5, 23])) == 3600.0
+    assert clock_grid(midnight + np.array([0.0, 60.0, 1.0])) == 1.0
+    assert clock_grid(midnight + 0.5) == 0.0 and clock_grid(np.array([np.nan])) == 0.0
+    np.testing.assert_array_equal(on_grid(midnight + 3600.0 * 13, 86400.0), midnight + 86400.0)
+    np.testing.assert_array_equal(on_grid(midnight + 86400.0 - 1e-7, 86400.0, down=True), midnight + 86400.0)
+    np.testing.assert_array_equal(on_grid(midnight + 3600.0, 0.0), midnight + 3600.0)
