@@ -195,7 +195,7 @@ class SequenceSynthesizer(Synthesizer):
         if self.time_:
             ctx[START] = time[first]
         # the clock unit starts sit on (datetime axes; whole-number axes are rounded as integers)
-        self.start_grid_ = clock_grid(time[first]) if self.time_ and self._spec(self.time_).kind == "datetime" else 0.0
+        self.start_grid_ = clock_grid(time[first]) if self._clock() else 0.0
         return ctx, pd.DataFrame({c: steps[c] for c in order}), lengths
 
     def _event_columns(self, frame: pd.DataFrame) -> list[str]:
@@ -293,11 +293,14 @@ class SequenceSynthesizer(Synthesizer):
                            [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
                            latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines))
 
+    def _clock(self) -> float:
+        """A day in the time axis' model units (seconds) on a datetime axis; 0 otherwise (no time of day)."""
+        return 86400.0 if self.time_ and self._spec(self.time_).kind == "datetime" else 0.0
+
     def _integrator(self) -> Integrator:
         window = getattr(self, "window_", None) if self.time_ else None
-        clock = 86400.0 if self.time_ and self._spec(self.time_).kind == "datetime" else 0.0  # model units: seconds
         return build_integrator(self.step_codecs_, _DELTA if self.time_ else None, window, getattr(self, "min_gap_", 0.0),
-                                self.delta_, clock, getattr(self, "baseline_", False))
+                                self.delta_, self._clock(), getattr(self, "baseline_", False))
 
     def _decode_steps(self, flat: np.ndarray, ent: np.ndarray, rng: np.random.Generator, levels: np.ndarray,
                       observed: np.ndarray) -> dict[str, np.ndarray]:

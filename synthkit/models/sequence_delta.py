@@ -57,14 +57,18 @@ def smooth_columns(values: pd.DataFrame, ent: np.ndarray, min_autocorr: float = 
     return out
 
 
-def grid_of(values: np.ndarray) -> float:
-    """The decimal resolution all observed values sit on (0.1 for pressure in hPa, 1 for counts;
-    0 when finer than 1e-6): integrated levels are kept on it, as the readings are."""
+DECIMAL_UNITS = tuple(10.0**-k for k in range(7))  # 1, 0.1, ... 1e-6
+
+
+def grid_of(values: np.ndarray, units: tuple[float, ...] = DECIMAL_UNITS, tolerance: float | None = None) -> float:
+    """The coarsest of ``units`` all observed values sit on, within ``tolerance`` (in the values'
+    own units; default a millionth of the unit), 0 when none fits: by default the decimal
+    resolution of readings (0.1 for pressure in hPa, 1 for counts), on which integrated levels are
+    kept, as the readings are."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
-    for k in range(7):
-        q = 10.0**-k
-        if np.allclose(x / q, np.round(x / q), rtol=0, atol=1e-6):
+    for q in units:
+        if np.allclose(x / q, np.round(x / q), rtol=0, atol=1e-6 if tolerance is None else tolerance / q):
             return q
     return 0.0
 

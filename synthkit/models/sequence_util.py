@@ -18,6 +18,7 @@ from synthkit.errors import DataError
 from synthkit.meta import Metadata
 from synthkit.models.base import Synthesizer
 from synthkit.models.registry import get
+from synthkit.models.sequence_delta import grid_of
 from synthkit.transform.schema import TableSchema
 
 __all__ = ["check_columns", "clock_grid", "export_model", "gather", "import_model", "into_window", "on_grid", "previous_observed", "single_thread",
@@ -70,12 +71,7 @@ def clock_grid(starts: np.ndarray) -> float:
     last temperature were the discriminator's two strongest tells."""
     x = np.asarray(starts, dtype=float)
     x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return 0.0
-    for unit in CLOCK_UNITS:
-        if np.allclose(np.remainder(x, unit), 0.0, rtol=0, atol=1e-6):
-            return unit
-    return 0.0
+    return grid_of(x, CLOCK_UNITS, tolerance=1e-6) if len(x) else 0.0
 
 
 def on_grid(values: np.ndarray, grid: float, down: bool = False) -> np.ndarray:
