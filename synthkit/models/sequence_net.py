@@ -274,7 +274,7 @@ class SequenceNet(nn.Module):
             seen = sum(emb(steps[..., i]) for i, emb in enumerate(self.step_emb))
             pooled = (self.enc(seen) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
             mu, logvar = self.enc_out(pooled).chunk(2, dim=-1)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu  # validation: the mean
             c = c + torch.tanh(self.z_proj(z))
             kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(-1)
         start = torch.tensor(self.step_vocab, dtype=steps.dtype).expand(b, 1, k)

@@ -16,6 +16,9 @@ for the zero-grad / backward / gradient-clip / step sequence. The trainer owns t
   without an improvement of ``min_delta``, but never before ``min_steps`` optimizer steps (a small
   table has few batches per epoch, and a noisy validation loss would otherwise stop it after a few
   dozen steps); the best weights of ``modules`` are restored at the end;
+- overfitting guard: with ``validate`` and ``overfit_tolerance``, training stops once the
+  validation loss has risen that share above its best (not before ``min_steps`` either) (a model whose samples keep improving after
+  its held-out likelihood bottoms out, but that must not go on memorizing; nothing is restored);
 - progress: a bar per epoch with the latest losses (quiet in CI, see ``synthkit.utils.progress``);
 - device: ``"auto"`` picks CUDA when present, else CPU (:func:`resolve_device`).
 """
@@ -61,7 +64,7 @@ class TrainingHistory:
     """What happened during :meth:`Trainer.run` (JSON-friendly)."""
 
     epochs: list[dict[str, float]] = field(default_factory=list)
-    stop_reason: str = "epochs"  # "epochs" | "time" | "early_stopping"
+    stop_reason: str = "epochs"  # "epochs" | "time" | "early_stopping" | "overfitting"
     best_epoch: int | None = None
     seconds: float = 0.0
     steps: int = 0
@@ -82,7 +85,7 @@ class Trainer:
     def __init__(self, epochs: int | None = 100, batch_size: int = 500, max_minutes: float | None = None,
                  patience: int | None = None, min_delta: float = 0.0, grad_clip: float | None = None,
                  device: str | torch.device = "auto", seed: int | None = 0, desc: str = "training",
-                 min_steps: int = 0) -> None:
+                 min_steps: int = 0, overfit_tolerance: float | None = None) -> None:
         if epochs is None and max_minutes is None:
             raise ConfigError("give epochs or max_minutes (or both) to bound training")
         if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1):
@@ -95,6 +98,8 @@ class Trainer:
             raise ConfigError(f"patience must be a positive integer, got {patience!r}")
         if not isinstance(min_steps, int) or isinstance(min_steps, bool) or min_steps < 0:
             raise ConfigError(f"min_steps must be an integer >= 0, got {min_steps!r}")
+        if overfit_tolerance is not None and not (isinstance(overfit_tolerance, (int, float)) and overfit_tolerance > 0):
+            raise ConfigError(f"overfit_tolerance must be a positive number, got {overfit_tolerance!r}")
         if grad_clip is not None and not (isinstance(grad_clip, (int, float)) and grad_clip > 0):
             raise ConfigError(f"grad_clip must be a positive number, got {grad_clip!r}")
         self.epochs = epochs
@@ -103,6 +108,7 @@ class Trainer:
         self.patience = patience
         self.min_delta = min_delta
         self.min_steps = min_steps
+        self.overfit_tolerance = overfit_tolerance
         self.grad_clip = grad_clip
         self.device = resolve_device(device)
         self.seed = seed
@@ -174,6 +180,12 @@ class Trainer:
                 if out_of_time:
                     history.stop_reason = "time"
                     log.info("%s: time budget of %s min reached after %d epochs", self.desc, self.max_minutes, epoch)
+                    break
+                if (self.overfit_tolerance is not None and validate is not None and math.isfinite(best)
+                        and record["val_loss"] > abs(best) * self.overfit_tolerance + best and history.steps >= self.min_steps):
+                    history.stop_reason = "overfitting"
+                    log.info("%s: stopped after %d epochs: validation loss %.4g is %.0f %% above its best %.4g (epoch %s)",
+                             self.desc, epoch, record["val_loss"], 100 * self.overfit_tolerance, best, history.best_epoch)
                     break
                 if (self.patience is not None and validate is not None and waited >= self.patience
                         and history.steps >= self.min_steps):

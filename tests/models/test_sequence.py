@@ -177,6 +177,50 @@ def test_bad_params_and_calls(fitted):
         _make(hidden=0).fit(pd.DataFrame({"e": [1, 1], "t": [0, 1], "x": [1.0, 2.0]}), entity="e", time="t")
     with pytest.raises(ConfigError, match="conditions"):
         fitted.sample(3, conditions={"Age": 50})
+    tiny = pd.DataFrame({"e": [1, 1], "t": [0, 1], "x": [1.0, 2.0]})
+    for bad in ({"validation_fraction": 0.5}, {"validation_fraction": -0.1}, {"overfit_tolerance": 0}, {"epochs": 0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            _make(**bad).fit(tiny, entity="e", time="t")
+
+
+def _random_walks(n_entities: int, seed: int = 0) -> pd.DataFrame:
+    """Entities of 6-14 steps of a noisy random walk with a categorical state: enough structure to
+    learn, little enough that a small network stops improving on held-out entities."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(6, 15, n_entities)
+    entity = np.repeat(np.arange(n_entities), lengths)
+    step = np.concatenate([np.arange(k) for k in lengths])
+    level = pd.Series(rng.normal(0, 1, len(entity))).groupby(entity).cumsum().to_numpy()
+    return pd.DataFrame({"e": entity, "t": step, "x": level, "state": np.where(level > 0, "up", "down")})
+
+
+def _tiny(**extra) -> SequenceSynthesizer:
+    return create("sequence", **{"hidden": 16, "embed": 8, "n_bins": 8, "fine": 4, "seed": 0, **extra})  # type: ignore[return-value]
+
+
+def test_held_out_entities_stop_training_once_it_overfits():
+    """epochs=None trains until the loss on held-out entities, never trained on, has risen
+    overfit_tolerance above its best: a model that memorizes its 150 training walks stops there,
+    though not before 30 epochs."""
+    model = _tiny(hidden=64, embed=32, overfit_tolerance=0.02, validation_fraction=0.25).fit(_random_walks(200), entity="e", time="t")
+    history = model.history_
+    assert history["validation_entities"] == 50
+    assert len(history["epochs"]) >= 30
+    assert history["stop_reason"] == "overfitting"
+    losses = [epoch["val_loss"] for epoch in history["epochs"]]
+    best = min(losses)
+    assert losses[-1] > best * 1.02 and all(v <= best * 1.02 for v in losses[30:-1])
+    assert history["epochs"][-1]["loss"] < history["epochs"][history["best_epoch"] - 1]["loss"]  # still fitting its own rows
+    assert model.sample(5, seed=0)["e"].nunique() == 5
+
+
+def test_few_entities_train_the_default_epochs_without_validation():
+    """Fewer than 500 entities leave under 50 held out, too few to judge by: every entity trains,
+    for 30 epochs."""
+    history = _tiny().fit(_random_walks(300), entity="e", time="t").history_
+    assert history["validation_entities"] == 0
+    assert history["stop_reason"] == "epochs" and len(history["epochs"]) == 30
+    assert not any("val_loss" in epoch for epoch in history["epochs"])
 
 
 @pytest.mark.integration

@@ -64,6 +64,17 @@ def test_early_stopping_restores_best_weights():
     assert restored == pytest.approx(best, rel=1e-5)
 
 
+def test_overfitting_guard_stops_without_restoring():
+    """Validation loss 10 % above its best stops training at that epoch; the weights are the last ones."""
+    trainer = Trainer(epochs=50, batch_size=256, overfit_tolerance=0.1, seed=0)
+    net, history = _fit(trainer, lr=1.05, validate=True)
+    losses = [e["val_loss"] for e in history.epochs]
+    assert history.stop_reason == "overfitting" and len(losses) < 50
+    assert losses[-1] > 1.1 * min(losses) and all(v <= 1.1 * min(losses) for v in losses[:-1])
+    x, y = _regression()
+    assert float(((net(x[:64]).squeeze(1) - y[:64]) ** 2).mean()) == pytest.approx(losses[-1], rel=1e-5)
+
+
 def test_gradient_clipping_bounds_the_update():
     x, y = _regression()
     net = torch.nn.Linear(3, 1)
@@ -86,6 +97,7 @@ def test_batches_cover_rows_and_small_tables_get_one_batch():
 @pytest.mark.parametrize("kwargs, match", [
     ({"epochs": 0}, "epochs"), ({"epochs": None}, "epochs or max_minutes"), ({"batch_size": 0}, "batch_size"),
     ({"max_minutes": -1}, "max_minutes"), ({"patience": 0}, "patience"), ({"grad_clip": 0}, "grad_clip"),
+    ({"overfit_tolerance": 0}, "overfit_tolerance"),
     ({"device": "quantum"}, "device"),
 ])
 def test_bad_settings_are_clear_errors(kwargs, match):
