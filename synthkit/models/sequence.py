@@ -60,7 +60,8 @@ _DELTA = "__delta__"
 # loss is 5 % above its best (overfit_tolerance), when the model is memorizing more than it learns.
 DEFAULT_EPOCHS = 30  # epochs=None: without a validation set (fewer than MIN_VALIDATION held-out entities);
 # with one, the least it trains: the guard can fire within a few epochs on small data, when the
-# samples are still poor (a 182-person panel with 18 held out: 19 epochs, discriminator 0.681 → 0.643 at 40)
+# samples are still poor (a 182-person panel, 18 held out, stopped after 19 epochs: discriminator 0.681;
+# trained 40 epochs on all 182: 0.643)
 MAX_EPOCHS = 150  # epochs=None with one: the overfitting guard or max_minutes normally ends training first
 # Fewer held-out entities than this: no validation set. On a 182-person yearly panel a tenth (18)
 # was too few to judge by and too many to lose: discriminator 0.723 with it, 0.679 without.
