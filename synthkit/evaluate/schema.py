@@ -249,6 +249,9 @@ class Autocorrelation(_Model):
     synthetic_lag1: Num = _req("the same, synthetic")
     diff_lag1: Num = _req("|real_lag1 - synthetic_lag1|")
     mean_abs_diff_lags_1_3: Num = _req("mean absolute difference over lags 1-3")
+    real_lag1_rank: Num = _f("the same lag-1 autocorrelation by ranks (Spearman): not led by a few extreme readings, real")
+    synthetic_lag1_rank: Num = _f("the same by ranks, synthetic")
+    diff_lag1_rank: Num = _f("|real_lag1_rank - synthetic_lag1_rank|")
 
 
 class TopFeature(_Model):
@@ -281,6 +284,7 @@ class Temporal(_Model):
     marginal_ks_mean: Num = _req("mean KS over numeric measures")
     autocorrelation: dict[str, Autocorrelation] = _req("per numeric measure")
     autocorrelation_lag1_mean_abs_diff: Num = _req("mean of diff_lag1 over measures")
+    autocorrelation_lag1_rank_mean_abs_diff: Num = _f("mean of diff_lag1_rank over measures")
     discriminative: Discriminative = _req("entity-level real-vs-synthetic classifier")
     predictive: Predictive = _req("train-on-synthetic next-step prediction")
     inter_event_time: Distance | None = _f("time between events of an entity (with a time column)")

@@ -4,7 +4,7 @@ Flat metrics miss what makes a sequence a sequence, so these compare, real vs sy
 - sequence lengths (events per entity) and inter-event times: KS statistic and a Wasserstein
   distance scaled by the real spread (0 = identical);
 - per-measure marginals (KS on present values, missing shares) and autocorrelation at lags 1-3 of
-  each measure's observed series within an entity (pooled over entities);
+  each measure's observed series within an entity (pooled over entities), lag 1 also by ranks;
 - a discriminative score: a gradient-boosting classifier tells real from synthetic *entities* from
   per-entity summaries (length, time gaps, per-measure mean/std/first/last/lag-1 change); its
   cross-validated accuracy is reported (0.5 = indistinguishable) with ``score = |accuracy - 0.5|``;
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import ks_2samp, wasserstein_distance
+from scipy.stats import ks_2samp, rankdata, wasserstein_distance
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import Ridge
 from sklearn.inspection import permutation_importance
@@ -58,8 +58,10 @@ def temporal_metrics(real_long: pd.DataFrame, synthetic_long: pd.DataFrame, enti
             r, s = (lag_autocorrelation(real, entity, m, lag) for lag in _LAGS), (lag_autocorrelation(synth, entity, m, lag) for lag in _LAGS)
             pairs = list(zip(r, s, strict=True))
             diffs = [abs(a - b) for a, b in pairs if np.isfinite(a) and np.isfinite(b)]
+            rr, sr = (lag_autocorrelation(frame, entity, m, 1, rank=True) for frame in (real, synth))
             autocorr[m] = {"real_lag1": _f(pairs[0][0]), "synthetic_lag1": _f(pairs[0][1]),
-                           "diff_lag1": _f(abs(pairs[0][0] - pairs[0][1])), "mean_abs_diff_lags_1_3": _f(np.mean(diffs) if diffs else np.nan)}
+                           "diff_lag1": _f(abs(pairs[0][0] - pairs[0][1])), "mean_abs_diff_lags_1_3": _f(np.mean(diffs) if diffs else np.nan),
+                           "real_lag1_rank": _f(rr), "synthetic_lag1_rank": _f(sr), "diff_lag1_rank": _f(abs(rr - sr))}
         else:
             rp = real[m].astype(str).where(real[m].notna()).value_counts(normalize=True, dropna=False)
             sp = synth[m].astype(str).where(synth[m].notna()).value_counts(normalize=True, dropna=False)
@@ -70,19 +72,27 @@ def temporal_metrics(real_long: pd.DataFrame, synthetic_long: pd.DataFrame, enti
     out["autocorrelation"] = autocorr
     lag1 = [v["diff_lag1"] for v in autocorr.values() if v["diff_lag1"] is not None]
     out["autocorrelation_lag1_mean_abs_diff"] = _f(np.mean(lag1)) if lag1 else None
+    lag1_rank = [v["diff_lag1_rank"] for v in autocorr.values() if v["diff_lag1_rank"] is not None]
+    out["autocorrelation_lag1_rank_mean_abs_diff"] = _f(np.mean(lag1_rank)) if lag1_rank else None
     out["discriminative"] = _discriminative(real, synth, entity, time, numeric, seed)
     out["predictive"] = _predictive(real, synth, entity, time, numeric, seed)
     return out
 
 
-def lag_autocorrelation(df: pd.DataFrame, entity: str, measure: str, lag: int = 1) -> float:
-    """Pooled within-entity correlation of a measure's observed values and their ``lag``-th successor."""
+def lag_autocorrelation(df: pd.DataFrame, entity: str, measure: str, lag: int = 1, rank: bool = False) -> float:
+    """Pooled within-entity correlation of a measure's observed values and their ``lag``-th successor.
+
+    ``rank=True``: Spearman's instead of Pearson's. A pooled Pearson correlation follows a handful of
+    extreme pairs: six PhysioNet pH readings entered as 735 for 7.35, among 12,085, make two samples
+    of 1,000 real ICU stays differ by 0.42 in pH's lag-1; ranks do not."""
     obs = df[[entity, measure]].dropna()
     nxt = obs.groupby(entity, sort=False)[measure].shift(-lag)
     ok = nxt.notna().to_numpy()
     if ok.sum() < 3:
         return float("nan")
     x, y = obs[measure].to_numpy(float)[ok], nxt.to_numpy(float)[ok]
+    if rank:
+        x, y = rankdata(x), rankdata(y)
     if x.std() == 0 or y.std() == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])

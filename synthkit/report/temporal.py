@@ -41,6 +41,7 @@ def temporal_section(metrics: dict[str, Any]) -> dict[str, Any] | None:
     rows = [("Sequence length (KS, 0 ideal)", (t.get("length") or {}).get("ks")),
             ("Time between events (KS, 0 ideal)", gap),
             ("Lag-1 autocorrelation difference (0 ideal)", t.get("autocorrelation_lag1_mean_abs_diff")),
+            ("The same by ranks, not led by a few extreme readings (0 ideal)", t.get("autocorrelation_lag1_rank_mean_abs_diff")),
             ("Next-step prediction error, trained on synthetic / on real (1 ideal)", pred.get("ratio"))]
     return {"headline": headline, "tells": tells,
             "rows": [{"label": label, "value": fmt_value(v)} for label, v in rows if v is not None]}

@@ -27,6 +27,7 @@ def test_identical_data_scores_as_identical(icu):
     for m in MEASURES:
         assert out["marginals"][m]["ks"] == 0
         assert out["autocorrelation"][m]["diff_lag1"] == pytest.approx(0.0, abs=1e-12)
+        assert out["autocorrelation"][m]["diff_lag1_rank"] == pytest.approx(0.0, abs=1e-12)
     assert out["autocorrelation"]["HR"]["real_lag1"] > 0.5  # vitals are strongly autocorrelated
     assert out["predictive"]["tstr_mae"] <= out["predictive"]["trtr_mae"] * 1.05
 
@@ -83,6 +84,20 @@ def test_lag_autocorrelation_of_a_known_process():
     df = pd.concat(rows, ignore_index=True)
     assert lag_autocorrelation(df, "e", "x", 1) == pytest.approx(phi, abs=0.05)
     assert lag_autocorrelation(df, "e", "x", 2) == pytest.approx(phi**2, abs=0.07)
+    # Spearman's correlation of a Gaussian AR(1) is (6/pi) asin(phi/2)
+    assert lag_autocorrelation(df, "e", "x", 1, rank=True) == pytest.approx(6 / np.pi * np.arcsin(phi / 2), abs=0.05)
+
+
+def test_rank_lag1_is_not_led_by_a_few_entry_errors(icu):
+    """Three temperatures typed without their decimal point (368 for 36.8) move the pooled Pearson
+    lag-1 far more than the rank one, which sees them as three high ranks among thousands."""
+    typo = icu.copy()
+    rows = typo.index[typo["Temp"].notna()][[100, 900, 1700]]
+    typo.loc[rows, "Temp"] = typo.loc[rows, "Temp"] * 10
+    out = temporal_metrics(icu, typo, "RecordID", "Time", ["Temp"])["autocorrelation"]["Temp"]
+    assert out["diff_lag1"] > 0.1
+    assert out["diff_lag1_rank"] < 0.01
+    assert out["diff_lag1_rank"] < out["diff_lag1"] / 10
 
 
 @pytest.mark.parametrize("bad", ["missing_column", "empty", "no_measures", "text_time"])
