@@ -70,7 +70,7 @@ def main() -> None:
         parts = {name: df[df[entity].isin(ids[i * n:(i + 1) * n])].reset_index(drop=True)
                  for i, name in enumerate(["train", "held", "reference"])}
         start = time.perf_counter()
-        model = create("sequence", seed=args.seed, epochs=args.epochs, **json.loads(args.params))
+        model = create("sequence", seed=args.seed, **{"epochs": args.epochs, **json.loads(args.params)})  # params may reset epochs to null
         model.fit(parts["train"], entity=entity, time=data["time"], context=data["context"])
         synth = model.sample(n, seed=args.seed)
         out[dataset] = {"entities_per_part": n, "fit_sample_seconds": time.perf_counter() - start,
