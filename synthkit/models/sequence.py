@@ -295,7 +295,7 @@ class SequenceSynthesizer(Synthesizer):
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         epochs = self.epochs if self.epochs is not None else (MAX_EPOCHS if len(val) else DEFAULT_EPOCHS)
         trainer = Trainer(epochs=epochs, batch_size=1, max_minutes=self.max_minutes, grad_clip=1.0, device="cpu",
-                          seed=self.seed, desc="sequence", overfit_tolerance=self.overfit_tolerance if len(val) else None,
+                          seed=self.seed, desc="sequence", overfit_tolerance=self.overfit_tolerance,
                           min_steps=DEFAULT_EPOCHS * len(chunks) if self.epochs is None else 0)
 
         def batch_loss(ents: torch.Tensor) -> torch.Tensor:

@@ -17,8 +17,9 @@ for the zero-grad / backward / gradient-clip / step sequence. The trainer owns t
   table has few batches per epoch, and a noisy validation loss would otherwise stop it after a few
   dozen steps); the best weights of ``modules`` are restored at the end;
 - overfitting guard: with ``validate`` and ``overfit_tolerance``, training stops once the
-  validation loss has risen that share above its best (not before ``min_steps`` either) (a model whose samples keep improving after
-  its held-out likelihood bottoms out, but that must not go on memorizing; nothing is restored);
+  validation loss has risen that share above its best, not before ``min_steps``; nothing is
+  restored (for a model whose samples keep improving after its held-out likelihood bottoms out,
+  but that must not go on memorizing);
 - progress: a bar per epoch with the latest losses (quiet in CI, see ``synthkit.utils.progress``);
 - device: ``"auto"`` picks CUDA when present, else CPU (:func:`resolve_device`).
 """
