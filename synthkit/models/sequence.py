@@ -9,6 +9,8 @@ by default) draws each new entity's context together with its sequence length an
 :class:`~synthkit.models.sequence_net.SequenceNet` writes the events conditioned on it. Time is
 modelled as the gap to the previous event (so irregular sampling is learned, not just order), and
 other datetime event columns as offsets from the event time (so a STOP never precedes its START).
+Values drawn inside a bin are rounded to the resolution real readings have (whole beats, tenths of
+a degree).
 
 How long to train is decided on held-out entities (a tenth, when that is at least 50): their loss
 per step is recorded every epoch (``history_``), and training stops once it has risen
@@ -37,7 +39,7 @@ from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
-from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, level_inputs, write_as_steps
+from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, grid_of, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
 from synthkit.models.sequence_util import (check_columns, clock_grid, export_model, gather, import_model, into_window, on_grid, previous_observed,
@@ -82,7 +84,7 @@ class SequenceSynthesizer(Synthesizer):
                  validation_fraction: float = 0.1, overfit_tolerance: float = 0.05,
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
-                 smooth: bool = True, baseline: bool = True) -> None:
+                 smooth: bool = True, baseline: bool = True, entity_stats: bool = True) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
@@ -97,6 +99,9 @@ class SequenceSynthesizer(Synthesizer):
         self.fine, self.latent = fine, latent
         self.smooth = smooth  # smooth numeric channels written as step changes (sequence_delta)
         self.baseline = baseline  # ... seeing how far they are from the entity's running mean (Integrator)
+        # every number's mean, moving average, typical move, share read and time since read, as
+        # network inputs (SequenceNet.stats_features)
+        self.entity_stats = entity_stats
 
     def _check_params(self) -> None:
         for name in ("fine", "latent"):
@@ -273,6 +278,10 @@ class SequenceSynthesizer(Synthesizer):
         integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_), _DELTA}
         self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins, self.fine, c not in integrated)
                              for c in steps.columns}
+        # the resolution real readings have (a heart rate in whole beats, a temperature in tenths):
+        # values drawn inside a bin are rounded to it, as integrated levels are (Integrator)
+        self.value_grids_ = {c: grid_of(steps[c].to_numpy(dtype=float), share=0.99) for c, k in self.step_codecs_.items()
+                             if k.n_bins and c not in integrated and c not in self.relative_columns_}
         ctx_tokens = torch.from_numpy(np.column_stack([self.context_codecs_[c].encode(ctx[c].to_numpy()) for c in ctx.columns]))
         ent = np.repeat(np.arange(len(lengths)), lengths)
         coarse, fine = [], []
@@ -284,6 +293,10 @@ class SequenceSynthesizer(Synthesizer):
                 fine.append(codec.encode_fine(values, coarse[-1]))
         flat = torch.from_numpy(np.column_stack(coarse + fine))
         self.latent_ = self.latent if self.latent is not None else (16 if np.median(lengths) >= 16 else 0)
+        self.entity_stats_ = bool(self.entity_stats)
+        gaps = steps[_DELTA].to_numpy(dtype=float) if _DELTA in steps else np.zeros(0)
+        gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+        self.gap_unit_ = float(np.median(gaps)) if self.entity_stats_ and len(gaps) else 0.0  # a typical gap between events
         self.net_ = self._build_net()
         before, known, baseline = (torch.from_numpy(a) for a in self.levels_before_)
         levels = self.net_.integrator.features(before, known, baseline) if before.shape[1] else torch.zeros(len(flat), 0)
@@ -341,11 +354,14 @@ class SequenceSynthesizer(Synthesizer):
         column per binned number (vocabulary ``fine`` + "not binned")."""
         codecs = list(self.step_codecs_.values())
         fines = [k for k in codecs if k.fine]
+        stats = [i for i, (c, k) in enumerate(self.step_codecs_.items())  # numbers that take more than one value, not the gaps
+                 if c != _DELTA and k.kind == "numerical" and len(k.exact) + k.n_bins > 1] if self.entity_stats_ else []
         return SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
                            [k.vocab_size for k in codecs] + [k.fine + 1 for k in fines], self.hidden, self.embed,
                            [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
                            [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
-                           latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines))
+                           latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines),
+                           entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0))
 
     def _clock(self) -> float:
         """A day in the time axis' model units (seconds) on a datetime axis; 0 otherwise (no time of day)."""
@@ -371,6 +387,9 @@ class SequenceSynthesizer(Synthesizer):
             if c in self.delta_ or c.endswith(STEP_SUFFIX):
                 continue
             values = codec.decode(flat[:, i], rng, fine)
+            grid = getattr(self, "value_grids_", {}).get(c, 0.0)
+            if grid:
+                values = np.round(values / grid) * grid
             if codec.repeat:
                 repeat = flat[:, i] == codec.repeat_token
                 if repeat.any():
@@ -495,7 +514,8 @@ class SequenceSynthesizer(Synthesizer):
             "step_codecs": {c: k.to_state() for c, k in self.step_codecs_.items()},
             "context_model": ctx_doc, "history": self.history_, "window": getattr(self, "window_", None),
             "ends": getattr(self, "ends_", {}), "static": self.static_, "linked": self.linked_, "derived": self.derived_,
-            "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_,
+            "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_, "entity_stats": self.entity_stats_, "gap_unit": getattr(self, "gap_unit_", 0.0),
+            "value_grids": getattr(self, "value_grids_", {}),
             "delta": self.delta_, "baseline": getattr(self, "baseline_", False), "start_grid": getattr(self, "start_grid_", 0.0),
         }
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
@@ -512,6 +532,9 @@ class SequenceSynthesizer(Synthesizer):
         self.static_, self.linked_ = list(state.get("static") or []), dict(state.get("linked") or {})
         self.derived_, self.min_gap_ = dict(state.get("derived") or {}), float(state.get("min_gap") or 0.0)
         self.latent_ = int(state.get("latent") or 0)
+        self.entity_stats_ = bool(state.get("entity_stats", False))  # saved before the entity stats input: without it
+        self.gap_unit_ = float(state.get("gap_unit") or 0.0)
+        self.value_grids_ = {c: float(g) for c, g in (state.get("value_grids") or {}).items()}  # saved before: none
         self.delta_ = {k: [float(x) for x in v] for k, v in (state.get("delta") or {}).items()}
         self.baseline_ = bool(state.get("baseline", False))  # saved before the baseline input: without it
         self.start_grid_ = float(state.get("start_grid") or 0.0)  # saved before starts kept their clock unit: none

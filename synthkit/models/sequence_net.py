@@ -8,7 +8,11 @@ Every value of a sequence becomes a token, so one network handles mixed types an
 - :class:`SequenceNet` is an autoregressive GRU over steps. The entity context (static columns,
   sequence length, start time) sets the initial state and is added to every step; inside a step the
   columns are decoded one after another, each conditioned on the tokens already drawn in that step
-  (so a lab value follows its lab code, a diastolic pressure its systolic one).
+  (so a lab value follows its lab code, a diastolic pressure its systolic one). Each numeric
+  column's entity stats (its mean so far, moving average, typical move, how often and how long ago
+  it was read) are inputs too: without them a heart rate drifted like a random walk, each step of
+  the right size but none pulling back to the patient's own level, and a temperature re-read within
+  the hour moved as far as one read hours later (benchmarks/results/sequence.md, v9).
 
 Hand-written rather than borrowed: the tokenization must round-trip through JSON and the network
 must sample column-by-column within a step, which no library offers in this combination.
@@ -26,6 +30,8 @@ from torch import nn
 from synthkit.models.sequence_delta import Integrator
 
 __all__ = ["ColumnCodec", "SequenceNet", "position_features"]
+
+EMA_RATE = 0.3  # weight of a new value in a column's moving average (SequenceNet.stats_ema)
 
 
 def position_features(lengths: torch.Tensor, t_max: int) -> torch.Tensor:
@@ -186,7 +192,8 @@ class SequenceNet(nn.Module):
 
     def __init__(self, context_vocab: list[int], step_vocab: list[int], hidden: int = 128, embed: int = 64,
                  missing_tokens: list[Any] | None = None, ranks: list[list[float]] | None = None, latent: int = 0,
-                 integrator: Integrator | None = None, repeat_tokens: list[int] | None = None) -> None:
+                 integrator: Integrator | None = None, repeat_tokens: list[int] | None = None,
+                 entity_stats: list[int] | None = None, gap_unit: float = 0.0) -> None:
         super().__init__()
         # running levels of integrated channels (smooth series written as steps, elapsed time)
         self.integrator = integrator if integrator is not None else Integrator([], {})
@@ -225,6 +232,18 @@ class SequenceNet(nn.Module):
         # entity (a patient's own baseline and volatility, a windy or a still week) is drawn once
         # per entity and conditions every step, instead of being re-decided step by step
         self.latent = latent
+        # per numeric column (``entity_stats``: token column indices), where the entity has been, how
+        # much it moves and how often it is read (stats_features); the heads and the GRU read them
+        # directly instead of having to keep them in the GRU state
+        self.stats_columns = list(entity_stats or [])
+        # with a time axis, also the time since each column was last read, in units of a typical gap
+        # (``gap_unit``): an ICU temperature re-read within the hour has moved 0.2 degrees on
+        # average, one read 1.5-3 hours later 0.56; and lab rounds follow a schedule
+        self.gap_unit = float(gap_unit) if self.integrator.channels and self.integrator.channels[0]["level"] < 0 else 0.0
+        n_stats = (7 if self.gap_unit > 0 else 6) * len(self.stats_columns)
+        if self.stats_columns:
+            self.stats_in = nn.Linear(n_stats, hidden)
+            self.stats_out = nn.Linear(n_stats, hidden)
         if latent:
             self.enc = nn.Sequential(nn.Linear(embed, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
             self.enc_out = nn.Linear(hidden, 2 * latent)
@@ -247,17 +266,96 @@ class SequenceNet(nn.Module):
             out[..., i] = torch.where(last >= 0, col.gather(1, last.clamp(min=0)), torch.full_like(col, self.step_vocab[i]))
         return out
 
-    def _inputs(self, prev: torch.Tensor, carried: torch.Tensor, pos: torch.Tensor, c: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    def _missing(self, i: int, tokens: torch.Tensor) -> torch.Tensor:
+        """Column ``i``'s tokens that are not an observation (missing, start); a repeat is one."""
+        skip = getattr(self, f"skip_{i}")[tokens]
+        return skip & (tokens != self.repeat_tokens[i]) if self.repeat_tokens[i] >= 0 else skip
+
+    def stats_moves(self, tokens: torch.Tensor, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+        """[..., 4S + 1] per stats column: observed (0/1), its value's rank, whether a previous value
+        exists to move from (0/1) and the size of the move, for a step of ``tokens`` [..., K] with
+        the carried tokens ``before`` and ``after`` it (repeats carry the previous value: a move of
+        0); then a 1 (the step itself, to count steps)."""
+        parts = []
+        for i in self.stats_columns:
+            rank = getattr(self, f"rank_{i}")
+            seen = (~self._missing(i, tokens[..., i])).float()
+            moved = seen * (before[..., i] != self.step_vocab[i]).float()
+            now = rank[after[..., i]]
+            parts += [seen, seen * now, moved, moved * (now - rank[before[..., i]]).abs()]
+        return torch.stack([*parts, torch.ones_like(parts[0])], dim=-1)
+
+    def stats_before(self, steps: torch.Tensor, carried: torch.Tensor, after: torch.Tensor,
+                     clock: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, T, 6S or 7S] :meth:`stats_features` before each step of ``steps`` [B, T, K] (of steps
+        0 … t-1), given the carried tokens before and after each step, as generation accumulates
+        them; ``clock`` [B, T]: the time axis' share (:meth:`Integrator.features`) before each step."""
+        b, t_max, _ = steps.shape
+        moves = self.stats_moves(steps, carried, after)
+        sums = torch.cumsum(moves, dim=1)
+        sums = torch.cat([torch.zeros_like(sums[:, :1]), sums[:, :-1]], dim=1)
+        ema, before = torch.zeros(b, len(self.stats_columns)), []
+        for t in range(t_max):  # a recurrence; entities are vectorized, steps cannot be
+            before.append(ema)
+            ema = self.stats_ema(ema, sums[:, t], moves[:, t])
+        since = None
+        if self.gap_unit > 0 and clock is not None:
+            # the last step j < t each column was read at; the time after step j is the clock before j + 1
+            steps_idx = torch.arange(t_max).view(1, t_max, 1)
+            read = torch.where(moves[..., 0:-1:4] > 0, steps_idx, torch.full_like(steps_idx, -1))
+            last = torch.cat([torch.full_like(read[:, :1], -1), torch.cummax(read, dim=1).values[:, :-1]], dim=1)
+            at = torch.gather(clock.unsqueeze(-1).expand(-1, -1, len(self.stats_columns)), 1, (last + 1).clamp(max=t_max - 1))
+            since = self.stats_since(clock.unsqueeze(-1) - at, last >= 0)
+        return self.stats_features(sums, torch.stack(before, dim=1), carried, since)
+
+    def stats_since(self, elapsed_share: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
+        """Time since a column was last read, from the difference of time shares, as log(1 + gaps)
+        (0 before its first reading)."""
+        gaps = (elapsed_share.double() * self.integrator.bounds[0, 2] / self.gap_unit).clamp(min=0)
+        return torch.where(read, torch.log1p(gaps).clamp(max=4.0), torch.zeros_like(gaps)).float()
+
+    @staticmethod
+    def stats_ema(ema: torch.Tensor, sums: torch.Tensor, moves: torch.Tensor) -> torch.Tensor:
+        """Each stats column's moving average of its value ranks [..., S] after a step of ``moves``
+        (:meth:`stats_moves`), ``sums`` the running sums before it: the first value as it is, then
+        ``EMA_RATE`` of each new one."""
+        seen, now, first = moves[..., 0:-1:4] > 0, moves[..., 1:-1:4], sums[..., 0:-1:4] == 0
+        return torch.where(seen, torch.where(first, now, ema + EMA_RATE * (now - ema)), ema)
+
+    def stats_features(self, sums: torch.Tensor, ema: torch.Tensor, carried: torch.Tensor,
+                       since: torch.Tensor | None = None) -> torch.Tensor:
+        """Running sums [..., 4S + 1] of :meth:`stats_moves`, the moving averages [..., S] and the
+        carried tokens [..., K] → [..., 6S]: per column the mean rank so far, the mean size of a move
+        (scaled to about 1: rank moves are a few hundredths), whether any is known, the share of
+        steps it was observed at (how often a lab is drawn), the moving average and how far the last
+        value is from it (a heart rate at a spike above its level moves back; at its level it stays)."""
+        seen, total, moved, size = sums[..., 0:-1:4], sums[..., 1:-1:4], sums[..., 2:-1:4], sums[..., 3:-1:4]
+        mean = total / seen.clamp(min=1)
+        step = 10.0 * size / moved.clamp(min=1)
+        share = seen / sums[..., -1:].clamp(min=1)
+        last = torch.stack([getattr(self, f"rank_{i}")[carried[..., i]] for i in self.stats_columns], dim=-1)
+        away = torch.where(seen > 0, (10.0 * (last - ema)).clamp(-3.0, 3.0), torch.zeros_like(ema))
+        parts = [mean, step.clamp(max=3.0), (moved > 0).float(), share, ema, away]
+        return torch.cat(parts + ([since] if since is not None else []), dim=-1)
+
+    def _inputs(self, prev: torch.Tensor, carried: torch.Tensor, pos: torch.Tensor, c: torch.Tensor, levels: torch.Tensor,
+                stats: torch.Tensor | None = None) -> torch.Tensor:
         total = sum(emb(prev[..., i]) + self.carry_emb[i](carried[..., i]) for i, emb in enumerate(self.step_emb))
         rank = [getattr(self, f"rank_{i}")[prev[..., i]] for i in range(len(self.step_emb))]
         rank += [getattr(self, f"rank_{i}")[carried[..., i]] for i in range(len(self.step_emb))]
         total = total + self.rank_proj(torch.stack(rank, dim=-1))
-        return torch.relu(self.in_proj(torch.cat([total, pos, levels], dim=-1))) + c.unsqueeze(1)
+        hidden = self.in_proj(torch.cat([total, pos, levels], dim=-1))
+        if stats is not None and self.stats_columns:
+            hidden = hidden + self.stats_in(stats)
+        return torch.relu(hidden) + c.unsqueeze(1)
 
-    def _base(self, out: torch.Tensor, c: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    def _base(self, out: torch.Tensor, c: torch.Tensor, levels: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
         """Shared input of the column heads: the GRU state, the context and (directly, like the own
-        carried token) the running levels, so "stay near the current level" is one layer away."""
+        carried token) the running levels and entity stats, so "stay near the current level" and
+        "move as much as this entity does" are one layer away."""
         base = self.inner(out) + c
+        if stats is not None and self.stats_columns:
+            base = base + self.stats_out(stats)
         return base + self.level_proj(levels) if self.level_proj is not None else base
 
     def loss(self, ctx: torch.Tensor, steps: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor,
@@ -269,20 +367,22 @@ class SequenceNet(nn.Module):
         """
         b, t, k = steps.shape
         c = self.context(ctx)
-        kl = torch.zeros(b)
+        kl = torch.zeros(())
         if self.latent:
             seen = sum(emb(steps[..., i]) for i, emb in enumerate(self.step_emb))
             pooled = (self.enc(seen) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
             mu, logvar = self.enc_out(pooled).chunk(2, dim=-1)
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu  # validation: the mean
             c = c + torch.tanh(self.z_proj(z))
-            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(-1)
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum()
         start = torch.tensor(self.step_vocab, dtype=steps.dtype).expand(b, 1, k)
         prev = torch.cat([start, steps[:, :-1]], dim=1)
-        carried = torch.cat([start, self.carry(steps)[:, :-1]], dim=1)
+        after = self.carry(steps)
+        carried = torch.cat([start, after[:, :-1]], dim=1)
         levels = levels if levels is not None else torch.zeros(b, t, 0)
-        out, _ = self.gru(self._inputs(prev, carried, pos, c, levels), c.unsqueeze(0).contiguous())
-        base = self._base(out, c.unsqueeze(1), levels)
+        stats = self.stats_before(steps, carried, after, levels[..., 0] if self.gap_unit > 0 else None) if self.stats_columns else None
+        out, _ = self.gru(self._inputs(prev, carried, pos, c, levels, stats), c.unsqueeze(0).contiguous())
+        base = self._base(out, c.unsqueeze(1), levels, stats)
         nll = torch.zeros(b, t)
         acc = torch.zeros_like(base)
         known = levels[..., self.integrator.size : 2 * self.integrator.size] > 0.5
@@ -290,7 +390,7 @@ class SequenceNet(nn.Module):
             logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[..., i])), known)
             nll = nll + nn.functional.cross_entropy(logits.reshape(b * t, -1), steps[..., i].reshape(-1), reduction="none").view(b, t)
             acc = acc + self.row_emb[i](steps[..., i])
-        return ((nll * mask).sum() + kl.sum()) / mask.sum().clamp(min=1)  # ELBO per step
+        return ((nll * mask).sum() + kl) / mask.sum().clamp(min=1)  # ELBO per step
 
     @torch.no_grad()
     def generate(self, ctx: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
@@ -314,11 +414,22 @@ class SequenceNet(nn.Module):
         out_observed = torch.zeros(b, t_max, integ.size, dtype=torch.bool)
         total = torch.zeros(b, integ.size, dtype=torch.float64)
         count = torch.zeros(b, integ.size, dtype=torch.float64)
+        sums = torch.zeros(b, 4 * len(self.stats_columns) + 1)
+        ema = torch.zeros(b, len(self.stats_columns))
+        read_at = torch.zeros(b, len(self.stats_columns))  # time share after each column's last reading
+        read_now = torch.zeros(b, len(self.stats_columns), dtype=torch.bool)
         for t in range(t_max):
             total, count, baseline = integ.running(total, count, level, known)
             features = integ.features(level, known, baseline)
-            out, h = self.gru(self._inputs(prev, carried, positions[:, t : t + 1], c, features.unsqueeze(1)), h)
-            base = self._base(out[:, 0], c, features)
+            stats, since = None, None
+            if self.stats_columns:
+                if self.gap_unit > 0:  # the clock now is the time after the previous step
+                    read_at = torch.where(read_now, features[:, :1], read_at)
+                    since = self.stats_since(features[:, :1] - read_at, sums[:, 0:-1:4] > 0)
+                stats = self.stats_features(sums, ema, carried[:, 0], since)
+            out, h = self.gru(self._inputs(prev, carried, positions[:, t : t + 1], c, features.unsqueeze(1),
+                                           None if stats is None else stats.unsqueeze(1)), h)
+            base = self._base(out[:, 0], c, features, stats)
             acc = torch.zeros_like(base)
             drawn = []
             for i, head in enumerate(self.heads):
@@ -337,5 +448,10 @@ class SequenceNet(nn.Module):
             out_levels[:, t] = level
             prev = step.unsqueeze(1)
             skip = torch.stack([getattr(self, f"skip_{i}")[step[:, i]] for i in range(k)], dim=1).unsqueeze(1)
-            carried = torch.where(skip, carried, prev)
+            before, carried = carried, torch.where(skip, carried, prev)
+            if self.stats_columns:
+                moves = self.stats_moves(step, before[:, 0], carried[:, 0])
+                read_now = moves[:, 0:-1:4] > 0
+                ema = self.stats_ema(ema, sums, moves)
+                sums = sums + moves
         return out_tokens, out_levels, out_observed

@@ -333,3 +333,90 @@ def test_same_seed_same_output_at_any_thread_count(fitted):
     finally:
         torch.set_num_threads(before)
     pd.testing.assert_frame_equal(one, two)
+
+
+def _stats_net():
+    """A network over two step columns: column 0 has values 0-3 (ranks 0, 1/3, 2/3, 1), a repeat
+    token 4 and a missing token 5; column 1 values 0-4 only."""
+    from synthkit.models.sequence_net import SequenceNet
+
+    return SequenceNet([3], [6, 5], hidden=8, embed=4, missing_tokens=[[5, 4], [-1, -1]],
+                       ranks=[[0.0, 1 / 3, 2 / 3, 1.0, 0.0, 0.0], [0.0, 0.25, 0.5, 0.75, 1.0]],
+                       repeat_tokens=[4, -1], entity_stats=[0, 1])
+
+
+def test_entity_stats_count_repeats_as_still_and_skip_missing():
+    """Before each step the network reads, per numeric column, the entity's mean value rank so far
+    and its mean move: a repeat is an observation that did not move, a missing value is none."""
+    import torch
+
+    net = _stats_net()
+    steps = torch.tensor([[[3, 0], [4, 1], [5, 1], [0, 0]]])  # column 0: 1.0, repeat, missing, 0.0; column 1: 0, .25, .25, 0
+    after = net.carry(steps)
+    carried = torch.cat([torch.tensor([[[6, 5]]]), after[:, :-1]], dim=1)
+    stats = net.stats_before(steps, carried, after)[0]  # [T, 6 * 2]: means, moves, any move known, share observed, moving average, last - average
+    torch.testing.assert_close(stats[:, 0], torch.tensor([0.0, 1.0, 1.0, 1.0]))  # mean rank of column 0
+    torch.testing.assert_close(stats[:, 2], torch.tensor([0.0, 0.0, 0.0, 0.0]))  # the repeat moved by 0
+    torch.testing.assert_close(stats[:, 4], torch.tensor([0.0, 0.0, 1.0, 1.0]))  # a move is known after the repeat
+    torch.testing.assert_close(stats[:, 3], torch.tensor([0.0, 0.0, 2.5, 1.25]))  # column 1: moves .25 then 0, times 10
+    torch.testing.assert_close(stats[3, 1], torch.tensor(1.0 / 6))  # column 1's mean rank after 0, .25, .25
+    torch.testing.assert_close(stats[:, 6], torch.tensor([0.0, 1.0, 1.0, 2 / 3]))  # column 0 observed at 2 of 3 steps
+    torch.testing.assert_close(stats[:, 9], torch.tensor([0.0, 0.0, 0.075, 0.1275]))  # column 1's moving average: 0, +.3 x .25, +.3 x (.25 - .075)
+    torch.testing.assert_close(stats[3, 11], torch.tensor(1.225))  # its last value .25 is .1225 above it, times 10
+
+
+def test_entity_stats_while_writing_equal_those_while_reading():
+    """Generation sums the stats step by step; training computes them for whole sequences at once.
+    On the sequences generation wrote, both give the same inputs at every step."""
+    import torch
+
+    net = _stats_net().eval()
+    seen = []
+    features = net.stats_features
+    net.stats_features = lambda *args: seen.append(features(*args)) or seen[-1]
+    tokens, _, _ = net.generate(torch.tensor([[0], [1], [2], [0], [1]]), torch.full((5,), 9), torch.Generator().manual_seed(4))
+    net.stats_features = features
+    after = net.carry(tokens)
+    carried = torch.cat([torch.tensor([6, 5]).expand(5, 1, 2), after[:, :-1]], dim=1)
+    torch.testing.assert_close(net.stats_before(tokens, carried, after), torch.stack(seen, dim=1))
+    assert (tokens[..., 0] == 4).any() and (tokens[..., 0] == 5).any()  # repeats and missing were written and read
+
+
+def test_values_keep_the_resolution_of_real_readings(fitted, icu):
+    """Heart rate and pressures are read in whole units and temperature in tenths: values drawn
+    inside a bin are rounded to that resolution (a heart rate of 85.37 would give synthetic rows away)."""
+    from synthkit.models.sequence_delta import grid_of
+
+    out = fitted.sample(40, seed=2)
+    for name in ("HR", "MAP", "Temp"):
+        grid = grid_of(icu[name].to_numpy(float), share=0.99)
+        values = out[name].dropna().to_numpy(float)
+        assert grid in (0.1, 1.0) and len(values) > 50
+        np.testing.assert_allclose(values / grid, np.round(values / grid), atol=1e-6)
+
+
+def test_time_since_each_column_was_read_while_writing_equals_while_reading(fitted):
+    """With a time axis the entity stats include the time since each column was last read. Generation
+    keeps it step by step; training computes it from the time before each step. On the ICU stays
+    generation wrote, both give the same inputs at every step."""
+    import torch
+
+    net = fitted.net_
+    assert net.gap_unit > 0 and net.stats_columns
+    seen, calls = [], []
+    features, generate = net.stats_features, net.generate
+    net.stats_features = lambda *args: seen.append(features(*args)) or seen[-1]
+    net.generate = lambda *args, **kw: calls.append((args, generate(*args, **kw))) or calls[-1][1]
+    try:
+        fitted.sample(12, seed=5)
+    finally:
+        del net.stats_features, net.generate
+    (ctx, lengths, _, _, start), (tokens, levels, _) = calls[0]
+    time_before = torch.cat([start.view(-1, 1), levels[:, :-1, 0]], dim=1).unsqueeze(-1)  # the clock before each step
+    clock = net.integrator.features(time_before, torch.ones_like(time_before, dtype=torch.bool))[..., 0]
+    after = net.carry(tokens)
+    carried = torch.cat([torch.tensor(net.step_vocab).expand(len(tokens), 1, -1), after[:, :-1]], dim=1)
+    expected = net.stats_before(tokens, carried, after, clock)
+    torch.testing.assert_close(expected, torch.stack(seen, dim=1))
+    since = expected[..., 6 * len(net.stats_columns):]
+    assert (since > 0).any() and (since == 0).any()  # columns read a while ago, and not yet read or just read
