@@ -66,7 +66,7 @@ def grid_of(values: np.ndarray, units: tuple[float, ...] = DECIMAL_UNITS, tolera
     ``tolerance`` (in the values' own units; default a millionth of the unit), 0 when none fits: by
     default the decimal resolution of readings (0.1 for pressure in hPa, 1 for counts), on which
     integrated levels are kept, as the readings are. ``share`` below 1 lets a few odd readings (a
-    heart rate of 85.5 among 60,000 whole beats) not decide the resolution of all the others."""
+    heart rate of 99.2 among 57,529 whole beats) not decide the resolution of all the others."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     for q in units:

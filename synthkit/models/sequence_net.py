@@ -328,7 +328,8 @@ class SequenceNet(nn.Module):
         carried tokens [..., K] → [..., 6S]: per column the mean rank so far, the mean size of a move
         (scaled to about 1: rank moves are a few hundredths), whether any is known, the share of
         steps it was observed at (how often a lab is drawn), the moving average and how far the last
-        value is from it (a heart rate at a spike above its level moves back; at its level it stays)."""
+        value is from it (a heart rate at a spike above its level moves back; at its level it stays);
+        with ``since`` [..., S] (:meth:`stats_since`) appended, [..., 7S]."""
         seen, total, moved, size = sums[..., 0:-1:4], sums[..., 1:-1:4], sums[..., 2:-1:4], sums[..., 3:-1:4]
         mean = total / seen.clamp(min=1)
         step = 10.0 * size / moved.clamp(min=1)
