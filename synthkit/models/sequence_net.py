@@ -32,6 +32,9 @@ from synthkit.models.sequence_delta import Integrator
 __all__ = ["ColumnCodec", "SequenceNet", "position_features"]
 
 EMA_RATE = 0.3  # weight of a new value in a column's moving average (SequenceNet.stats_ema)
+# rows of SequenceNet.stats_moves [..., 5, S] and of their running sums: per stats column, read (0/1),
+# its value's rank, a previous value to move from (0/1), the size of the move; and the step itself
+SEEN, RANK, MOVED, MOVE, STEP = range(5)
 
 
 def position_features(lengths: torch.Tensor, t_max: int) -> torch.Tensor:
@@ -228,6 +231,12 @@ class SequenceNet(nn.Module):
         self.step_vocab = list(step_vocab)
         # "same as the previous observation" per column (-1: none); never drawn before a first observation
         self.repeat_tokens = list(repeat_tokens or [-1] * len(step_vocab))
+        # the tokens that are no observation of a column (missing, start): the skipped ones but a repeat
+        for i, repeat in enumerate(self.repeat_tokens):
+            absent = getattr(self, f"skip_{i}").clone()
+            if repeat >= 0:
+                absent[repeat] = False  # a repeat is an observation, of the same value
+            self.register_buffer(f"absent_{i}", absent, persistent=False)
         # per-entity latent (a VAE over whole sequences): what the context does not say about an
         # entity (a patient's own baseline and volatility, a windy or a still week) is drawn once
         # per entity and conditions every step, instead of being re-decided step by step
@@ -266,24 +275,21 @@ class SequenceNet(nn.Module):
             out[..., i] = torch.where(last >= 0, col.gather(1, last.clamp(min=0)), torch.full_like(col, self.step_vocab[i]))
         return out
 
-    def _missing(self, i: int, tokens: torch.Tensor) -> torch.Tensor:
-        """Column ``i``'s tokens that are not an observation (missing, start); a repeat is one."""
-        skip = getattr(self, f"skip_{i}")[tokens]
-        return skip & (tokens != self.repeat_tokens[i]) if self.repeat_tokens[i] >= 0 else skip
-
     def stats_moves(self, tokens: torch.Tensor, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
-        """[..., 4S + 1] per stats column: observed (0/1), its value's rank, whether a previous value
-        exists to move from (0/1) and the size of the move, for a step of ``tokens`` [..., K] with
-        the carried tokens ``before`` and ``after`` it (repeats carry the previous value: a move of
-        0); then a 1 (the step itself, to count steps)."""
-        parts = []
+        """[..., 5, S]: rows ``SEEN``, ``RANK``, ``MOVED``, ``MOVE``, ``STEP`` per stats column: observed
+        (0/1), its value's rank, whether a previous value exists to move from (0/1), the size of the
+        move, and 1 (the step itself, to count steps), for a step of ``tokens`` [..., K] with the
+        carried tokens ``before`` and ``after`` it (repeats carry the previous value: a move of 0)."""
+        seen, rank_now, moved, move = [], [], [], []
         for i in self.stats_columns:
             rank = getattr(self, f"rank_{i}")
-            seen = (~self._missing(i, tokens[..., i])).float()
-            moved = seen * (before[..., i] != self.step_vocab[i]).float()
+            seen.append((~getattr(self, f"absent_{i}")[tokens[..., i]]).float())
+            moved.append(seen[-1] * (before[..., i] != self.step_vocab[i]).float())
             now = rank[after[..., i]]
-            parts += [seen, seen * now, moved, moved * (now - rank[before[..., i]]).abs()]
-        return torch.stack([*parts, torch.ones_like(parts[0])], dim=-1)
+            rank_now.append(seen[-1] * now)
+            move.append(moved[-1] * (now - rank[before[..., i]]).abs())
+        rows = [torch.stack(row, dim=-1) for row in (seen, rank_now, moved, move)]
+        return torch.stack([*rows, torch.ones_like(rows[0])], dim=-2)
 
     def stats_before(self, steps: torch.Tensor, carried: torch.Tensor, after: torch.Tensor,
                      clock: torch.Tensor | None = None) -> torch.Tensor:
@@ -302,7 +308,7 @@ class SequenceNet(nn.Module):
         if self.gap_unit > 0 and clock is not None:
             # the last step j < t each column was read at; the time after step j is the clock before j + 1
             steps_idx = torch.arange(t_max).view(1, t_max, 1)
-            read = torch.where(moves[..., 0:-1:4] > 0, steps_idx, torch.full_like(steps_idx, -1))
+            read = torch.where(moves[..., SEEN, :] > 0, steps_idx, torch.full_like(steps_idx, -1))
             last = torch.cat([torch.full_like(read[:, :1], -1), torch.cummax(read, dim=1).values[:, :-1]], dim=1)
             at = torch.gather(clock.unsqueeze(-1).expand(-1, -1, len(self.stats_columns)), 1, (last + 1).clamp(max=t_max - 1))
             since = self.stats_since(clock.unsqueeze(-1) - at, last >= 0)
@@ -319,21 +325,21 @@ class SequenceNet(nn.Module):
         """Each stats column's moving average of its value ranks [..., S] after a step of ``moves``
         (:meth:`stats_moves`), ``sums`` the running sums before it: the first value as it is, then
         ``EMA_RATE`` of each new one."""
-        seen, now, first = moves[..., 0:-1:4] > 0, moves[..., 1:-1:4], sums[..., 0:-1:4] == 0
+        seen, now, first = moves[..., SEEN, :] > 0, moves[..., RANK, :], sums[..., SEEN, :] == 0
         return torch.where(seen, torch.where(first, now, ema + EMA_RATE * (now - ema)), ema)
 
     def stats_features(self, sums: torch.Tensor, ema: torch.Tensor, carried: torch.Tensor,
                        since: torch.Tensor | None = None) -> torch.Tensor:
-        """Running sums [..., 4S + 1] of :meth:`stats_moves`, the moving averages [..., S] and the
+        """Running sums [..., 5, S] of :meth:`stats_moves`, the moving averages [..., S] and the
         carried tokens [..., K] → [..., 6S]: per column the mean rank so far, the mean size of a move
         (scaled to about 1: rank moves are a few hundredths), whether any is known, the share of
         steps it was observed at (how often a lab is drawn), the moving average and how far the last
         value is from it (a heart rate at a spike above its level moves back; at its level it stays);
         with ``since`` [..., S] (:meth:`stats_since`) appended, [..., 7S]."""
-        seen, total, moved, size = sums[..., 0:-1:4], sums[..., 1:-1:4], sums[..., 2:-1:4], sums[..., 3:-1:4]
+        seen, total, moved, size = sums[..., SEEN, :], sums[..., RANK, :], sums[..., MOVED, :], sums[..., MOVE, :]
         mean = total / seen.clamp(min=1)
         step = 10.0 * size / moved.clamp(min=1)
-        share = seen / sums[..., -1:].clamp(min=1)
+        share = seen / sums[..., STEP, :].clamp(min=1)
         last = torch.stack([getattr(self, f"rank_{i}")[carried[..., i]] for i in self.stats_columns], dim=-1)
         away = torch.where(seen > 0, (10.0 * (last - ema)).clamp(-3.0, 3.0), torch.zeros_like(ema))
         parts = [mean, step.clamp(max=3.0), (moved > 0).float(), share, ema, away]
@@ -415,7 +421,7 @@ class SequenceNet(nn.Module):
         out_observed = torch.zeros(b, t_max, integ.size, dtype=torch.bool)
         total = torch.zeros(b, integ.size, dtype=torch.float64)
         count = torch.zeros(b, integ.size, dtype=torch.float64)
-        sums = torch.zeros(b, 4 * len(self.stats_columns) + 1)
+        sums = torch.zeros(b, 5, len(self.stats_columns))
         ema = torch.zeros(b, len(self.stats_columns))
         read_at = torch.zeros(b, len(self.stats_columns))  # time share after each column's last reading
         read_now = torch.zeros(b, len(self.stats_columns), dtype=torch.bool)
@@ -426,7 +432,7 @@ class SequenceNet(nn.Module):
             if self.stats_columns:
                 if self.gap_unit > 0:  # the clock now is the time after the previous step
                     read_at = torch.where(read_now, features[:, :1], read_at)
-                    since = self.stats_since(features[:, :1] - read_at, sums[:, 0:-1:4] > 0)
+                    since = self.stats_since(features[:, :1] - read_at, sums[:, SEEN] > 0)
                 stats = self.stats_features(sums, ema, carried[:, 0], since)
             out, h = self.gru(self._inputs(prev, carried, positions[:, t : t + 1], c, features.unsqueeze(1),
                                            None if stats is None else stats.unsqueeze(1)), h)
@@ -452,7 +458,7 @@ class SequenceNet(nn.Module):
             before, carried = carried, torch.where(skip, carried, prev)
             if self.stats_columns:
                 moves = self.stats_moves(step, before[:, 0], carried[:, 0])
-                read_now = moves[:, 0:-1:4] > 0
+                read_now = moves[:, SEEN] > 0
                 ema = self.stats_ema(ema, sums, moves)
                 sums = sums + moves
         return out_tokens, out_levels, out_observed
