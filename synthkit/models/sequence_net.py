@@ -352,7 +352,7 @@ class SequenceNet(nn.Module):
         rank += [getattr(self, f"rank_{i}")[carried[..., i]] for i in range(len(self.step_emb))]
         total = total + self.rank_proj(torch.stack(rank, dim=-1))
         hidden = self.in_proj(torch.cat([total, pos, levels], dim=-1))
-        if stats is not None and self.stats_columns:
+        if stats is not None:
             hidden = hidden + self.stats_in(stats)
         return torch.relu(hidden) + c.unsqueeze(1)
 
@@ -361,7 +361,7 @@ class SequenceNet(nn.Module):
         carried token) the running levels and entity stats, so "stay near the current level" and
         "move as much as this entity does" are one layer away."""
         base = self.inner(out) + c
-        if stats is not None and self.stats_columns:
+        if stats is not None:
             base = base + self.stats_out(stats)
         return base + self.level_proj(levels) if self.level_proj is not None else base
 
