@@ -3,8 +3,9 @@
 Every value of a sequence becomes a token, so one network handles mixed types and missing values:
 - :class:`ColumnCodec` maps a column to tokens and back. Categories are tokens; numbers with few
   distinct values are exact tokens; other numbers get "spike" tokens for values that carry a large
-  share (0 ml urine, a GCS of 15) plus quantile bins, decoded uniformly inside the bin; missing is a
-  token of its own. The state is JSON (aggregates: quantile edges, categories).
+  share (0 ml urine, a GCS of 15) plus quantile bins (the outer edges at the 0.1 % quantiles, not
+  at a lone outlier), decoded uniformly inside the bin; missing is a token of its own. The state
+  is JSON (aggregates: quantile edges, categories).
 - :class:`SequenceNet` is an autoregressive GRU over steps. The entity context (static columns,
   sequence length, start time) sets the initial state and is added to every step; inside a step the
   columns are decoded one after another, each conditioned on the tokens already drawn in that step
@@ -31,6 +32,12 @@ from synthkit.models.sequence_delta import Integrator
 
 __all__ = ["ColumnCodec", "SequenceNet", "position_features"]
 
+# share of a binned column's values (spikes included) left outside its outer bin edges at each end.
+# A single outlier (a pH of 735 written for 7.35, a temperature of -17.8 degrees) would otherwise
+# stretch the outer bin across an empty range that uniform draws then fill (a temperature of 10
+# degrees, a pH of 300), and the edges would store one patient's own extreme value. Values beyond
+# are encoded into the outer bins and drawn inside them.
+TAIL_SHARE = 0.001
 EMA_RATE = 0.3  # weight of a new value in a column's moving average (SequenceNet.stats_ema)
 # rows of SequenceNet.stats_moves [..., 5, S] and of their running sums: per stats column, read (0/1),
 # its value's rank, a previous value to move from (0/1), the size of the move; and the step itself
@@ -80,7 +87,11 @@ class ColumnCodec:
             return cls("numerical", uniq.tolist(), [], has_missing)
         spikes = uniq[counts >= len(present) / n_bins]
         rest = present[~np.isin(present, spikes)]
-        edges = np.unique(np.quantile(rest, np.linspace(0, 1, n_bins + 1))) if len(rest) else np.zeros(0)
+        edges = np.quantile(rest, np.linspace(0, 1, n_bins + 1)) if len(rest) else np.zeros(0)
+        if len(edges) > 2:  # the outer edges move in to the column's TAIL_SHARE quantiles, never past the next edge
+            low, high = np.quantile(present, [TAIL_SHARE, 1 - TAIL_SHARE])
+            edges[0], edges[-1] = min(max(edges[0], low), edges[1]), max(min(edges[-1], high), edges[-2])
+        edges = np.unique(edges)
         if len(edges) < 2:  # the rest is a single value: keep it exact
             spikes, edges = np.unique(np.concatenate([spikes, rest])), np.zeros(0)
         return cls("numerical", spikes.tolist(), edges.tolist(), has_missing, fine, repeat)

@@ -312,13 +312,33 @@ def test_codec_repeats_and_fine_positions():
         assert repeat.sum() == ((values == previous) & (tokens >= len(codec.exact))).sum() > 0
         fine = codec.encode_fine(values, tokens)
         decoded = codec.decode(tokens, np.random.default_rng(0), fine)
-        binned = (tokens >= len(codec.exact)) & (tokens < len(codec.exact) + codec.n_bins)
+        inside = (values >= codec.edges[0]) & (values <= codec.edges[-1])  # the extreme 0.1 % lie beyond
+        binned = (tokens >= len(codec.exact)) & (tokens < len(codec.exact) + codec.n_bins) & inside
         width = np.diff(codec.edges)[tokens[binned] - len(codec.exact)]
         assert (np.abs(decoded[binned] - values[binned]) <= width / 16 + 1e-9).all()
         assert np.isnan(decoded[repeat]).all()  # filled from the entity's previous value by the model
         back = ColumnCodec.from_state(json.loads(json.dumps(codec.to_state())))
         assert (back.encode(values, previous) == tokens).all()
     assert repeat.mean() < 0.5  # heart rate moves; weight repeats far more (checked above per column)
+
+
+def test_an_outlier_reading_does_not_stretch_the_outer_bin():
+    """The ICU sample holds a temperature of -17.8 degrees (0 F) among readings of 31-40. It is
+    encoded into the lowest bin, and that bin no longer runs from -17.8 (draws of 10 degrees): its
+    edges are the 0.1 % quantiles, and every draw lands inside them."""
+    from synthkit.datasets import load
+    from synthkit.models.sequence_net import ColumnCodec
+
+    events, _ = load("icu")
+    values = events["Temp"].dropna().to_numpy(float)
+    assert values.min() < 0
+    codec = ColumnCodec.fit(values, "numerical", 50)
+    low, high = codec.edges[0], codec.edges[-1]
+    assert 30 < low < 32 and high < values.max()
+    assert codec.encode(np.array([values.min()]))[0] == len(codec.exact)  # the lowest bin
+    drawn = codec.decode(np.arange(codec.vocab_size), np.random.default_rng(0))
+    present = drawn[~np.isnan(drawn)]
+    assert len(present) > 40 and (present >= low).all() and (present <= high).all()
 
 
 def test_same_seed_same_output_at_any_thread_count(fitted):
