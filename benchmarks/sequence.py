@@ -263,51 +263,45 @@ def _row(dataset: str, model: str, r: dict[str, Any]) -> str:
     def f(v: Any) -> str:
         return "—" if v is None else f"{v:.3f}"
 
+    disc = f(m["discriminative"]["accuracy"])
+    if "seed_range" in r:  # a mean over seeds (seed_mean): the range beside it
+        low, high = r["seed_range"]["metrics.discriminative.accuracy"]
+        disc = f"**{disc}** ({low:.3f}–{high:.3f})"
     cpu = f" (CPU {r['fit_cpu_seconds'] + r['sample_cpu_seconds']:.0f}, {r.get('epochs_run')} ep)" if "fit_cpu_seconds" in r else (
         f" (CPU {r['cpu_seconds']:.0f} total)" if "cpu_seconds" in r else "")
     return (f"| {dataset} | {model} | {r.get('fitted_entities', '')} / {r.get('sampled_entities', '')} | {r['fit_seconds']:.0f}{cpu} | {r['sample_seconds']:.1f} | {f(m['length']['ks'])} | "
             f"{m['length']['real_mean']:.1f} / {m['length']['synthetic_mean']:.1f} | {f(gap)} | {f(m['marginal_ks_mean'])} | "
-            f"{f(m['autocorrelation_lag1_mean_abs_diff'])} | {f(m['discriminative']['accuracy'])} | "
+            f"{f(m['autocorrelation_lag1_mean_abs_diff'])} | {disc} | "
             f"{f(m['predictive']['tstr_mae'])} / {f(m['predictive']['trtr_mae'])} |")
 
 
-# the table's numbers, as paths into a run's result: averaged over seeds by seed_mean
-_MEAN_FIELDS = {"fit_seconds": ("fit_seconds",), "sample_seconds": ("sample_seconds",), "length_ks": ("metrics", "length", "ks"),
-                "gap_ks": ("metrics", "inter_event_time", "ks"), "marginal_ks": ("metrics", "marginal_ks_mean"),
-                "lag1": ("metrics", "autocorrelation_lag1_mean_abs_diff"),
-                "lag1_rank": ("metrics", "autocorrelation_lag1_rank_mean_abs_diff"),
-                "discriminator": ("metrics", "discriminative", "accuracy"), "tstr_mae": ("metrics", "predictive", "tstr_mae"),
-                "trtr_mae": ("metrics", "predictive", "trtr_mae")}
-
-
-def _field(run: dict[str, Any], path: tuple[str, ...]) -> float | None:
-    value: Any = run
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return None if value is None else float(value)
+# the numbers of a run's result that seed_mean averages (paths into it); the CPU seconds and epoch
+# counts are left out, so the mean row shows wall seconds only
+_MEAN_PATHS = [("fit_seconds",), ("sample_seconds",), ("metrics", "length", "ks"), ("metrics", "length", "real_mean"),
+               ("metrics", "length", "synthetic_mean"), ("metrics", "inter_event_time", "ks"), ("metrics", "marginal_ks_mean"),
+               ("metrics", "autocorrelation_lag1_mean_abs_diff"), ("metrics", "autocorrelation_lag1_rank_mean_abs_diff"),
+               ("metrics", "discriminative", "accuracy"), ("metrics", "predictive", "tstr_mae"), ("metrics", "predictive", "trtr_mae")]
 
 
 def seed_mean(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean, lowest and highest of each table number over runs of several model seeds."""
-    out: dict[str, Any] = {}
-    for name, path in _MEAN_FIELDS.items():
-        values = [v for v in (_field(r, path) for r in runs) if v is not None]
+    """Runs of several model seeds as one result of the same shape (each number their mean, so
+    :func:`_row` writes it), with each number's lowest and highest in ``seed_range``."""
+    out: dict[str, Any] = {"status": "ok", "seed_range": {}}
+    for path in _MEAN_PATHS:
+        values = []
+        for run in runs:
+            value: Any = run
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is not None:
+                values.append(float(value))
         if values:
-            out[name] = {"mean": float(np.mean(values)), "min": float(np.min(values)), "max": float(np.max(values))}
+            node = out
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = float(np.mean(values))
+            out["seed_range"][".".join(path)] = [float(np.min(values)), float(np.max(values))]
     return out
-
-
-def _mean_row(dataset: str, model: str, mean: dict[str, Any], runs: list[dict[str, Any]]) -> str:
-    def f(name: str) -> str:
-        return "—" if name not in mean else f"{mean[name]['mean']:.3f}"
-
-    lengths = [r["metrics"]["length"] for r in runs]
-    disc = mean["discriminator"]
-    return (f"| {dataset} | **{model}, mean of {len(runs)} seeds** | {runs[0].get('fitted_entities', '')} / {runs[0].get('sampled_entities', '')} | "
-            f"{mean['fit_seconds']['mean']:.0f} | {mean['sample_seconds']['mean']:.1f} | {f('length_ks')} | "
-            f"{np.mean([x['real_mean'] for x in lengths]):.1f} / {np.mean([x['synthetic_mean'] for x in lengths]):.1f} | {f('gap_ks')} | "
-            f"{f('marginal_ks')} | {f('lag1')} | **{disc['mean']:.3f}** ({disc['min']:.3f}–{disc['max']:.3f}) | "
-            f"{f('tstr_mae')} / {f('trtr_mae')} |")
 
 
 def main() -> None:
@@ -394,8 +388,8 @@ def main() -> None:
                 r = {"status": "ok" if all(x.get("status") == "ok" for x in runs) else "failed", "runs": runs,
                      "seeds": args.model_seeds, "sampled_entities": n, "fitted_entities": runs[0]["fitted_entities"]}
                 if r["status"] == "ok":
-                    r["mean"] = seed_mean(runs)
-                    rows.append(_mean_row(dataset, model, r["mean"], runs))
+                    r["mean"] = {**seed_mean(runs), "sampled_entities": n, "fitted_entities": r["fitted_entities"]}
+                    rows.append(_row(dataset, f"**{model}, mean of {len(runs)} seeds**", r["mean"]))
             else:
                 r = run_one(model, params[model], fit_data, n, args.seed, args.cap_minutes, args.mem_cap_gb,
                             reference=reference)
