@@ -33,7 +33,7 @@ from synthkit.models.sequence_delta import Integrator
 __all__ = ["ColumnCodec", "SequenceNet", "position_features"]
 
 # share of a binned column's values (spikes included) left outside its outer bin edges at each end.
-# A single outlier (a pH of 735 written for 7.35, a temperature of -17.8 degrees) would otherwise
+# A single outlier (a pH of 735, probably 7.35, or a temperature of -17.8 degrees) would otherwise
 # stretch the outer bin across an empty range that uniform draws then fill (a temperature of 10
 # degrees, a pH of 300), and the edges would store one patient's own extreme value. Values beyond
 # are encoded into the outer bins and drawn inside them.
