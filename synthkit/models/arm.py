@@ -13,7 +13,11 @@ marginals had converged.
 
 Sampling goes column by column, vectorized over rows. The first layer is linear in the embeddings,
 so for sampling it is folded into per-column lookup tables (``embedding_bag`` sums them): a row
-costs a few hundred thousand multiply-adds, which is what makes sampling fast on CPU.
+costs a few hundred thousand multiply-adds, which is what makes sampling fast on CPU. Each column's
+uniforms are stratified over the chunk's rows (:mod:`synthkit.utils.stratified`): every row is an
+exact draw from the model, and the table's token counts follow the model's probabilities without
+the ±√n noise of independent draws (on tables of a few hundred rows that noise cost 0.005-0.02 of
+holdout quality).
 
 Conditions are native: conditioned columns are sampled from their restricted distribution and,
 when earlier columns exist, rows are reweighted by how likely the condition is given their prefix
@@ -42,6 +46,7 @@ from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
 from synthkit.models.registry import register
 from synthkit.models.trainer import Trainer
 from synthkit.transform.discretize import Discretizer
+from synthkit.utils.stratified import stratified_uniforms_torch
 
 __all__ = ["ARNet", "AutoregressiveSynthesizer", "protection_defaults", "train_likelihood_model"]
 
@@ -342,7 +347,7 @@ class AutoregressiveSynthesizer(Synthesizer):
                     idx = _systematic_resample(weight, generator)
                     ids, probs = ids[idx], probs[idx]
             cumulative = torch.cumsum(probs, dim=1)
-            u = torch.rand(n, 1, generator=generator) * cumulative[:, -1:]
+            u = stratified_uniforms_torch(n, generator)[:, None] * cumulative[:, -1:]
             drawn = torch.searchsorted(cumulative, u, right=True)[:, 0].clamp_max_(k - 1)
             if j in allowed:  # rounding at the top of the cumulative sum must not leave the allowed set
                 bad = ~torch.isin(drawn, allowed[j])

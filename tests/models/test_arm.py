@@ -138,6 +138,31 @@ def test_learns_dependence_between_columns(arm, adult_small):
     assert abs(real["Male"] - synth["Male"]) < 0.08 and abs(real["Female"] - synth["Female"]) < 0.08
 
 
+def test_sampled_counts_follow_the_models_probabilities_not_chance(adult_small):
+    """The first column's counts in 1,000 rows are the model's shares to within a row or two (its
+    uniforms are stratified); independent draws miss them by ~√(n p (1 - p)), 14 rows here."""
+    model = create("arm", column_order=["marital-status"], **FAST).fit(adult_small)
+    plan = ARSampler(model.net_)
+    expected = 1000 * torch.softmax(plan.logits(0, plan.ids(1)), 1)[0].numpy()
+    for seed in range(3):
+        tokens = model.discretizer_.encode(model.sample(1000, seed=seed)[model.order_])[:, 0]
+        counts = np.bincount(tokens, minlength=len(expected))
+        assert np.abs(counts - expected).max() <= 2, (counts, expected.round(1))
+
+
+def test_rows_drawing_one_bin_spread_over_it_evenly():
+    """The m rows that drew one bin get one value in each m-th of its inverse CDF, not m chance draws."""
+    rng = np.random.default_rng(4)
+    codec = NumericCodec("x", [], [0.0, 1.0, 3.0], False)  # no inner quantiles: a uniform inverse CDF per bin
+    tokens = np.repeat([0, 1], [40, 200])
+    rng.shuffle(tokens)
+    decoded = codec.decode(tokens, rng)
+    for token, (low, width) in enumerate([(0.0, 1.0), (1.0, 2.0)]):
+        values = np.sort(decoded[tokens == token])
+        strata = np.floor((values - low) / width * len(values))
+        np.testing.assert_array_equal(strata, np.arange(len(values)))
+
+
 def test_native_conditions_on_categories_and_numbers(arm, adult_small):
     rich = arm.sample(400, seed=1, conditions={"income": ">50K"})
     assert (rich["income"] == ">50K").all()
