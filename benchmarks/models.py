@@ -19,6 +19,13 @@ it samples as many rows as it trained on. Per model, side by side:
   ceiling row: trained on the training rows);
 - detection AUC of a real-vs-synthetic classifier against the holdout.
 
+One synthetic table's quality carries its draw's luck (the same fitted arm scored 0.966-0.977 on
+default-credit-card across draws): with ``--draws N`` the model samples N tables (seeds 2, 3, ...)
+and the quality columns are their mean, with the draws' standard deviation beside it; DCR share,
+identical share, TSTR and detection AUC are the first draw's. A *copying floor* row scores N
+bootstrap resamples of the training rows: what a model that learned nothing but the rows
+themselves reaches with independent draws (the ceiling itself has no draw noise).
+
 Peers: SDV's models (in this environment) and MOSTLY AI's TabularARGN (``mostlyai-engine``, in its
 own interpreter: ``MOSTLYAI_PYTHON``, default ``/work/venv-mostlyai/bin/python``; skipped with the
 reason when absent), which receives the same training CSV and budget.
@@ -168,25 +175,25 @@ from mostlyai.engine import TabularARGN
 train = pd.read_csv(sys.argv[1])
 model = TabularARGN(max_training_time=float(sys.argv[3]), random_state=0, verbose=0, workspace_dir=sys.argv[4])
 model.fit(train)
-model.sample(n_samples=len(train)).to_csv(sys.argv[2], index=False)
+model.sample(n_samples=len(train) * int(sys.argv[5])).to_csv(sys.argv[2], index=False)
 """
 
 
-def _tabularargn(train: pd.DataFrame, minutes: float) -> pd.DataFrame:
-    """TabularARGN (mostlyai-engine) in its own interpreter, on the same rows and budget."""
+def _tabularargn(train: pd.DataFrame, minutes: float, draws: int = 1) -> list[pd.DataFrame]:
+    """TabularARGN (mostlyai-engine) in its own interpreter, on the same rows and budget; ``draws`` tables."""
     if not Path(MOSTLYAI_PYTHON).exists():
         raise FileNotFoundError(f"mostlyai-engine interpreter {MOSTLYAI_PYTHON} not found (set MOSTLYAI_PYTHON)")
     with tempfile.TemporaryDirectory() as tmp:
         train.to_csv(f"{tmp}/train.csv", index=False)
         proc = subprocess.run([MOSTLYAI_PYTHON, "-c", _ARGN_SCRIPT, f"{tmp}/train.csv", f"{tmp}/syn.csv", str(minutes),
-                               f"{tmp}/ws"], capture_output=True, text=True, timeout=minutes * 60 * 4 + 600)
+                               f"{tmp}/ws", str(draws)], capture_output=True, text=True, timeout=minutes * 60 * 4 + 600)
         if proc.returncode:
             raise RuntimeError(f"TabularARGN failed: {proc.stderr.strip().splitlines()[-1][:300] if proc.stderr else ''}")
         out = pd.read_csv(f"{tmp}/syn.csv")
     for c in train.columns:  # CSV round trip: give columns back their training dtypes where they fit
         if c in out and train[c].dtype != out[c].dtype and pd.api.types.is_numeric_dtype(train[c]):
             out[c] = pd.to_numeric(out[c], errors="coerce")
-    return out
+    return [out.iloc[k * len(train):(k + 1) * len(train)].reset_index(drop=True) for k in range(draws)]
 
 
 def _params(name: str, minutes: float) -> dict[str, Any]:
@@ -196,19 +203,42 @@ def _params(name: str, minutes: float) -> dict[str, Any]:
     return params
 
 
+QUALITY_KEYS = ("quality", "column_shapes", "column_pair_trends")
+
+
+def _average_draws(row: dict[str, Any], holdout: pd.DataFrame, more: list[pd.DataFrame], sdtypes: dict[str, str]) -> None:
+    """Quality against the holdout as the mean over the first draw (already in ``row``) and ``more``."""
+    scores = [{k: row[f"{k}_holdout"] for k in QUALITY_KEYS}] + [_quality(holdout, frame, sdtypes) for frame in more]
+    row["draws"] = len(scores)
+    for key in QUALITY_KEYS:
+        values = [q[key] for q in scores]
+        row[f"{key}_holdout"] = float(np.mean(values))
+        row[f"{key}_holdout_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
+
+
+def copying_floor(train: pd.DataFrame, holdout: pd.DataFrame, sdtypes: dict[str, str], draws: int) -> dict[str, Any]:
+    """Bootstrap resamples of the training rows scored as a model's draws: the copying model's quality."""
+    frames = [train.sample(len(train), replace=True, random_state=k).reset_index(drop=True) for k in range(draws)]
+    row: dict[str, Any] = {"model": "copying floor (training rows resampled)", "load_average_1min": os.getloadavg()[0]}
+    row.update({f"{k}_holdout": v for k, v in _quality(holdout, frames[0], sdtypes).items()})
+    _average_draws(row, holdout, frames[1:], sdtypes)
+    return row
+
+
 def bench_one(name: str, train: pd.DataFrame, holdout: pd.DataFrame, minutes: float, sdtypes: dict[str, str],
-              target: str) -> dict[str, Any]:
-    """Fit, sample and score one model; errors are recorded, not raised."""
+              target: str, draws: int = 1) -> dict[str, Any]:
+    """Fit, sample and score one model (quality over ``draws`` tables); errors are recorded, not raised."""
     row: dict[str, Any] = {"model": name, "load_average_1min": os.getloadavg()[0]}
     try:
         start = time.perf_counter()
         if name == "tabularargn":
-            synthetic = _tabularargn(train, minutes)
+            synthetic, *more = _tabularargn(train, minutes, draws)
         else:
             model = create(name, **_params(name, minutes))
             model.fit(train)
             row["fit_seconds"] = time.perf_counter() - start
             synthetic = model.sample(len(train), seed=2)
+            more = [model.sample(len(train), seed=2 + k) for k in range(1, draws)]
             if name == "auto":
                 sel = model.selection_
                 row["chosen"] = sel["chosen"]
@@ -218,6 +248,7 @@ def bench_one(name: str, train: pd.DataFrame, holdout: pd.DataFrame, minutes: fl
                 row["refit_stop_reason"] = sel.get("refit_stop_reason")
         row["seconds"] = time.perf_counter() - start
         row.update(score(train, holdout, synthetic, sdtypes, target))
+        _average_draws(row, holdout, more, sdtypes)
     except Exception as exc:  # one failing model must not lose the others' results
         log.exception("%s failed", name)
         row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
@@ -227,7 +258,7 @@ def bench_one(name: str, train: pd.DataFrame, holdout: pd.DataFrame, minutes: fl
 
 def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list[str] | tuple[str, ...] | None = None,
                   out_dir: str | Path = ROOT / "benchmarks" / "results", minutes: float = 2.0,
-                  max_rows: int | None = None) -> dict[str, Any]:
+                  max_rows: int | None = None, draws: int = 1) -> dict[str, Any]:
     """Run every model on every dataset; write ``models.json`` + ``models.md`` to ``out_dir``; return the results."""
     import torch
 
@@ -238,7 +269,7 @@ def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
                     "torch": torch.__version__, "platform": platform.platform()},
-        "settings": {"minutes": minutes, "max_rows": max_rows, "split": "50/50 train/holdout, seed 0",
+        "settings": {"minutes": minutes, "max_rows": max_rows, "split": "50/50 train/holdout, seed 0", "draws": draws,
                      "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
         "unavailable_models": missing, "datasets": {},
     }
@@ -260,9 +291,10 @@ def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list
                    **score(train, holdout, train, sdtypes, target)}
         rows: list[dict[str, Any]] = []
         results["datasets"][dataset] = {"rows": len(data), "train_rows": len(train), "columns": data.shape[1],
-                                        "target": target, "ceiling": ceiling, "models": rows}
+                                        "target": target, "ceiling": ceiling, "models": rows,
+                                        "copying_floor": copying_floor(train, holdout, sdtypes, max(draws, 5))}
         for name in wanted:
-            rows.append(bench_one(name, train, holdout, minutes, sdtypes, target))
+            rows.append(bench_one(name, train, holdout, minutes, sdtypes, target, draws))
             results["datasets"][dataset]["targets"] = targets(results["datasets"][dataset])
             _write(results, Path(out_dir))  # after each model: a long run killed later keeps what it has
     results["settings"]["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -275,7 +307,8 @@ def _line(r: dict[str, Any]) -> str:
         return f"| {r['model']} | error: {r['error']} |" + " |" * 9
     ci = r.get("dcr_share_ci") or [None, None]
     name = r["model"] + (f" → {r['chosen']}" if r.get("chosen") else "")
-    return (f"| {name} | {cell(r.get('quality_holdout'), 3)} | {cell(r.get('column_shapes_holdout'), 3)} | "
+    spread = f" ± {cell(r['quality_holdout_sd'], 3)}" if r.get("quality_holdout_sd") is not None else ""
+    return (f"| {name} | {cell(r.get('quality_holdout'), 3)}{spread} | {cell(r.get('column_shapes_holdout'), 3)} | "
             f"{cell(r.get('column_pair_trends_holdout'), 3)} | {cell(r.get('quality_train'), 3)} | "
             f"{cell(r.get('dcr_share'), 3)} [{cell(ci[0], 2)}, {cell(ci[1], 2)}] | {cell(r.get('identical_share'), 3)} | "
             f"{cell(r.get('tstr_auc'), 3)} | {cell(r.get('detection_auc'), 3)} | {cell(r.get('seconds'), 0)} | "
@@ -320,13 +353,18 @@ def to_markdown(results: dict[str, Any]) -> str:
         ("Quality = SDMetrics Quality Score of as many synthetic rows as training rows against the **holdout** "
          "(ceiling row: the training rows themselves); vs train = the same against the training rows. DCR share: "
          "synthetic rows closer to a training row than to a holdout row (0.5 = no memorization). TSTR AUC: classifier "
-         "trained on synthetic rows, tested on the holdout."), "",
+         "trained on synthetic rows, tested on the holdout."
+         + (f" Quality columns: mean of {s['draws']} synthetic tables per model (± their standard deviation)."
+            if s.get("draws", 1) > 1 else "")
+         + " Copying floor: bootstrap resamples of the training rows, scored the same way."), "",
     ]
     for dataset, block in results["datasets"].items():
         lines += [f"## {dataset} ({block['rows']:,} rows × {block['columns']} columns, target {block['target']})", "",
                   "| model | quality vs holdout | shapes | trends | quality vs train | DCR share [95% CI] | identical share | "
                   "TSTR AUC | detection AUC | seconds | load |",
                   "|---|---|---|---|---|---|---|---|---|---|---|", _line(block["ceiling"])]
+        if block.get("copying_floor"):
+            lines.append(_line(block["copying_floor"]))
         ranked = sorted(block["models"], key=lambda r: -(r.get("quality_holdout") or -1))
         lines += [_line(r) for r in ranked]
         lines.append("")
@@ -357,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=None, help="subsample larger tables (quick runs)")
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--draws", type=int, default=5, help="synthetic tables per model whose quality is averaged")
     args = parser.parse_args(argv)
     if args.threads:
         import torch
@@ -367,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for noisy in ("sdv", "rdt", "copulas", "SingleTableSynthesizer", "MultiTableSynthesizer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    results = run_benchmark(args.datasets, args.models, args.out_dir, args.minutes, args.max_rows)
+    results = run_benchmark(args.datasets, args.models, args.out_dir, args.minutes, args.max_rows, args.draws)
     sys.stdout.write(to_markdown(results))
     return 0
 
