@@ -175,6 +175,13 @@ def test_small_tables_get_a_narrower_network_unless_sizes_are_given(adult_small,
     loaded = Synthesizer.load(tmp_path / "m")
     assert loaded.network_ == SMALL_NETWORK
     pd.testing.assert_frame_equal(loaded.sample(50, seed=1), small.sample(50, seed=1))
+    # a file saved before the size depended on the rows holds 16/64 weights and no "network" entry
+    old = create("arm", **fast, hidden=NETWORK[1], embedding_dim=NETWORK[0]).fit(adult_small.head(500))
+    state, tensors = old._get_state()
+    state.pop("network")
+    reborn = create("arm", **fast)
+    reborn._set_state(state, tensors)
+    assert reborn.network_ == NETWORK
 
 
 def test_native_conditions_on_categories_and_numbers(arm, adult_small):
