@@ -78,7 +78,7 @@ def test_arm_net_from_merged_statistics_has_the_ordinal_features_a_reload_rebuil
     recipe_for(model).prepare(stats)
     expected = torch.as_tensor(ordinal_features(model.discretizer_), dtype=torch.float32)
     assert expected.abs().sum() > 0 and torch.equal(model.net_.ordinal, expected)
-    rebuilt = ARNet(model.discretizer_.sizes, model.embedding_dim, model.hidden, model.depth, model.dropout,
+    rebuilt = ARNet(model.discretizer_.sizes, *model.network_, model.depth, model.dropout,
                     ordinal_features(model.discretizer_))
     rebuilt.load_state_dict(model.net_.state_dict())
     tokens = torch.from_numpy(model.discretizer_.encode(frame[model.order_].iloc[:50]))
