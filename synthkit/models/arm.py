@@ -288,8 +288,8 @@ class AutoregressiveSynthesizer(Synthesizer):
                                             max_categories=self.max_categories, rare_min_count=rare,
                                             rare_strategy=self.rare_strategy)
         tokens = torch.from_numpy(self.discretizer_.encode(frame[self.order_]))
-        self.network_ = self.network_size(len(frame))
-        self.net_ = ARNet(self.discretizer_.sizes, *self.network_, self.depth, self.dropout, ordinal_features(self.discretizer_))
+        self.net_ = ARNet(self.discretizer_.sizes, *self.network_size(len(frame)), self.depth, self.dropout,
+                          ordinal_features(self.discretizer_))
         preprocess = time.perf_counter() - start
         self.fit_info_ = train_likelihood_model(self, self.net_, tokens, preprocess, min_steps=self.min_steps,
                                                 start=self.net_.start_from_marginals, average=True)
@@ -310,6 +310,11 @@ class AutoregressiveSynthesizer(Synthesizer):
         default_embedding, default_hidden = SMALL_NETWORK if small else NETWORK
         return (self.embedding_dim if self.embedding_dim is not None else default_embedding,
                 self.hidden if self.hidden is not None else default_hidden)
+
+    @property
+    def network_(self) -> tuple[int, int]:
+        """(embedding_dim, hidden) of the fitted network, read from it (not kept twice)."""
+        return self.net_.embedding_dim, self.net_.hidden
 
     # -- sample ------------------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator, conditions: dict[str, list[Any]] | None = None) -> pd.DataFrame:
@@ -398,8 +403,8 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.fit_info_ = state.get("fit_info", {})
         # saved before the size depended on the rows: the parameters' values then, 16/64 unless given
         saved = state.get("network")
-        self.network_ = (int(saved[0]), int(saved[1])) if saved else (self.embedding_dim or NETWORK[0], self.hidden or NETWORK[1])
-        self.net_ = ARNet(self.discretizer_.sizes, *self.network_, self.depth, self.dropout, ordinal_features(self.discretizer_))
+        size = (int(saved[0]), int(saved[1])) if saved else (self.embedding_dim or NETWORK[0], self.hidden or NETWORK[1])
+        self.net_ = ARNet(self.discretizer_.sizes, *size, self.depth, self.dropout, ordinal_features(self.discretizer_))
         if "ordinal_proj" not in tensors:  # saved before ordinal features existed: they contribute nothing
             tensors = {**tensors, "ordinal_proj": torch.zeros_like(self.net_.ordinal_proj)}
         if "out_proj" not in tensors:  # saved before the smooth output part existed
