@@ -150,6 +150,7 @@ class ArmRecipe(Recipe):
                 codecs.append(CategoricalCodec.from_counts(name, stats.category_counts(name), stats.n_missing(name) > 0,
                                                            m.max_categories, rare, m.rare_strategy))
         m.discretizer_ = Discretizer(codecs)
+        m.normal_columns_ = []  # merged statistics hold no joint rows to find strong pairs in: none, as before
         m.net_ = ARNet(m.discretizer_.sizes, *m.network_size(stats.n_rows), m.depth, m.dropout, ordinal_features(m.discretizer_))
         m.net_.start_from_counts([self._token_counts(stats, codec) for codec in codecs])
 

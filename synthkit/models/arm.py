@@ -60,6 +60,8 @@ SMALL_TABLE_ROWS = 2_000  # below this many rows the network is narrower (see ne
 SMALL_NETWORK, NETWORK = (8, 32), (16, 64)  # (embedding_dim, hidden) when left to the model
 AVERAGE_DECAY = (0.9, 0.99)  # bounds of the weight average's decay (see train_likelihood_model)
 ORDINAL_FEATURES = 6  # smooth features (rank, cosines) of a numeric token's position, see ARNet
+NORMAL_FEATURES = 2  # a token's normal score z and z**2 - 1, for numbers in a strong pair (see normal_features)
+STRONG_PAIR = 0.5  # |rank correlation| with another number that makes a column's pair "strong"
 FREE_SCALE = 0.1  # numeric tokens start from their ordinal features: the free part starts small
 _CHUNK = 16_384  # rows sampled per step: large enough to amortize 15+ small ops per column (measured best at 2 threads)
 
@@ -68,7 +70,7 @@ class ARNet(nn.Module):
     """Block-causal MLP over column tokens: logits of column j depend on tokens of columns < j."""
 
     def __init__(self, sizes: list[int], embedding_dim: int, hidden: int, depth: int, dropout: float,
-                 ordinal: np.ndarray | None = None) -> None:
+                 ordinal: np.ndarray | None = None, normal: np.ndarray | None = None) -> None:
         super().__init__()
         c, d, h = len(sizes), embedding_dim, hidden
         self.sizes, self.embedding_dim, self.hidden, self.depth = list(sizes), d, h, depth
@@ -111,6 +113,17 @@ class ARNet(nn.Module):
         valid = torch.arange(kmax)[None, :] < torch.tensor(sizes)[:, None]
         self.register_buffer("logit_mask", torch.where(valid, 0.0, -1e9))
         self.dropout = nn.Dropout(dropout)
+        # normal-score features (zero outside strong pairs), on both sides like the ordinal ones;
+        # created last so that every parameter above starts as it did before they existed
+        normal = np.zeros((int(sum(sizes)), NORMAL_FEATURES)) if normal is None else normal
+        self.register_buffer("normal", torch.as_tensor(normal, dtype=torch.float32), persistent=False)
+        out_normal = torch.zeros(c, kmax, NORMAL_FEATURES)
+        for j, size in enumerate(sizes):
+            start = int(self.offsets[j])
+            out_normal[j, :size] = self.normal[start:start + size]
+        self.register_buffer("out_normal", out_normal, persistent=False)
+        self.normal_proj = nn.Parameter(torch.randn(NORMAL_FEATURES, d))
+        self.out_normal_proj = nn.Parameter(torch.randn(c, h, NORMAL_FEATURES) / np.sqrt(h))
 
     @torch.no_grad()
     def start_from_marginals(self, tokens: torch.Tensor) -> None:
@@ -132,12 +145,13 @@ class ARNet(nn.Module):
             self.b_out[j, :size] = torch.log(smoothed / smoothed.sum()).float()
 
     def token_weight(self) -> torch.Tensor:
-        """Embedding of every token: its free vector plus the projection of its ordinal features."""
-        return self.embed.weight + self.ordinal @ self.ordinal_proj
+        """Embedding of every token: its free vector plus the projection of its ordinal and normal features."""
+        return self.embed.weight + self.ordinal @ self.ordinal_proj + self.normal @ self.normal_proj
 
     def output_weight(self) -> torch.Tensor:
-        """(columns, hidden, max vocabulary) output weights: free part plus the smooth ordinal part."""
-        return self.w_out + torch.einsum("chf,ckf->chk", self.out_proj, self.out_ordinal)
+        """(columns, hidden, max vocabulary) output weights: free part plus the smooth ordinal and normal parts."""
+        return (self.w_out + torch.einsum("chf,ckf->chk", self.out_proj, self.out_ordinal)
+                + torch.einsum("chf,ckf->chk", self.out_normal_proj, self.out_normal))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (n, columns, max vocabulary) of every column given the tokens before it."""
@@ -288,13 +302,17 @@ class AutoregressiveSynthesizer(Synthesizer):
                                             max_categories=self.max_categories, rare_min_count=rare,
                                             rare_strategy=self.rare_strategy)
         tokens = torch.from_numpy(self.discretizer_.encode(frame[self.order_]))
+        # not under SMALL_TABLE_ROWS rows: there they raised the DCR share (gbsg2, german-credit, insurance,
+        # actg175: +0.007 to +0.041) without raising holdout quality (-0.001 to +0.002, 3 model seeds)
+        self.normal_columns_ = strongly_paired(frame, self.schema_.numerical_names) if len(frame) >= SMALL_TABLE_ROWS else []
         self.net_ = ARNet(self.discretizer_.sizes, *self.network_size(len(frame)), self.depth, self.dropout,
-                          ordinal_features(self.discretizer_))
+                          ordinal_features(self.discretizer_), normal_features(self.discretizer_, self.normal_columns_))
         preprocess = time.perf_counter() - start
         self.fit_info_ = train_likelihood_model(self, self.net_, tokens, preprocess, min_steps=self.min_steps,
                                                 start=self.net_.start_from_marginals, average=True)
         self.fit_info_["n_bins"] = n_bins
         self.fit_info_["embedding_dim"], self.fit_info_["hidden"] = self.network_
+        self.fit_info_["normal_features"] = self.normal_columns_
 
     def network_size(self, n_rows: int) -> tuple[int, int]:
         """(embedding_dim, hidden): the ones given, else :data:`SMALL_NETWORK` under :data:`SMALL_TABLE_ROWS`
@@ -394,7 +412,7 @@ class AutoregressiveSynthesizer(Synthesizer):
     # -- state -------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         state = {"order": self.order_, "discretizer": self.discretizer_.to_state(), "fit_info": self.fit_info_,
-                 "network": list(self.network_)}
+                 "network": list(self.network_), "normal_columns": list(self.normal_columns_)}
         return state, dict(self.net_.state_dict())
 
     def _set_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
@@ -404,11 +422,17 @@ class AutoregressiveSynthesizer(Synthesizer):
         # saved before the size depended on the rows: the parameters' values then, 16/64 unless given
         saved = state.get("network")
         size = (int(saved[0]), int(saved[1])) if saved else (self.embedding_dim or NETWORK[0], self.hidden or NETWORK[1])
-        self.net_ = ARNet(self.discretizer_.sizes, *size, self.depth, self.dropout, ordinal_features(self.discretizer_))
+        # saved before normal features existed: none (and their weights below are zeros)
+        self.normal_columns_ = [str(c) for c in state.get("normal_columns") or []]
+        self.net_ = ARNet(self.discretizer_.sizes, *size, self.depth, self.dropout, ordinal_features(self.discretizer_),
+                          normal_features(self.discretizer_, self.normal_columns_))
         if "ordinal_proj" not in tensors:  # saved before ordinal features existed: they contribute nothing
             tensors = {**tensors, "ordinal_proj": torch.zeros_like(self.net_.ordinal_proj)}
         if "out_proj" not in tensors:  # saved before the smooth output part existed
             tensors = {**tensors, "out_proj": torch.zeros_like(self.net_.out_proj)}
+        for name in ("normal_proj", "out_normal_proj"):  # saved before normal features existed
+            if name not in tensors:
+                tensors = {**tensors, name: torch.zeros_like(getattr(self.net_, name))}
         self.net_.load_state_dict(tensors)
         self.net_.eval()
 
@@ -430,6 +454,60 @@ def ordinal_features(discretizer: Discretizer) -> np.ndarray:
                                                  for k in range(ORDINAL_FEATURES)], axis=1)
         rows.append(block)
     return np.concatenate(rows)
+
+
+def normal_features(discretizer: Discretizer, columns: list[str]) -> np.ndarray:
+    """(all tokens, :data:`NORMAL_FEATURES`) each numeric token's normal score ``z`` and ``z**2 - 1``,
+    for the numeric ``columns`` only (zeros elsewhere: those columns stay as they were).
+
+    ``z`` is the normal quantile of the middle of the token's share of the column's values (a spike
+    holding 80 % of them sits near the centre, not in the tail). On the output side a logit linear
+    in ``z`` and ``z**2`` is a normal distribution over the column's bins whose mean and width the
+    hidden layer sets, so "this month's bill is close to last month's" is two numbers to learn,
+    where the cosine features need many large weights for a narrow peak. Only columns in a strong
+    pair (:func:`strongly_paired`) of tables of :data:`SMALL_TABLE_ROWS` rows or more get them: on
+    every numeric column they moved Adult's shape error from 0.54 % to 0.57 % (3 model seeds x 2
+    draws), where no two numbers are strongly related, and on small tables they raised the DCR
+    share. Measured in ``benchmarks/results/models_2min.md``: default-credit-card's monthly bills
+    (Pearson 0.84-0.96 between months) went from a mean Pearson gap of 0.057 to 0.02 and its holdout
+    quality from 0.970 to 0.978.
+    """
+    from scipy.special import ndtri  # the normal quantile function, vectorized
+
+    wanted = set(columns)
+    rows = []
+    for codec in discretizer.codecs:
+        block = np.zeros((codec.size, NORMAL_FEATURES))
+        if codec.kind == "numerical" and codec.name in wanted:
+            values = np.concatenate([codec.exact, codec.edges[:-1] if codec.n_bins else []])
+            if len(values) > 1:
+                rank = np.argsort(np.argsort(values, kind="stable"), kind="stable")
+                z = ndtri(_middle_of_share(rank, codec.shares))
+                block[: len(values)] = np.stack([z, z * z - 1.0], axis=1)
+        rows.append(block)
+    return np.concatenate(rows)
+
+
+def _middle_of_share(rank: np.ndarray, shares: np.ndarray | None) -> np.ndarray:
+    """The share of the column's values below each token plus half its own (equal shares if unknown)."""
+    n = len(rank)
+    share = np.full(n, 1.0 / n) if shares is None or len(shares) != n or shares.sum() <= 0 else shares / shares.sum()
+    ordered = share[np.argsort(rank)]
+    middle = np.cumsum(ordered) - ordered / 2
+    return np.clip(middle[rank], 1e-6, 1 - 1e-6)
+
+
+def strongly_paired(frame: pd.DataFrame, numerical: list[str], threshold: float = STRONG_PAIR,
+                    max_rows: int = 20_000) -> list[str]:
+    """Numeric columns whose rank correlation with another numeric column is at least ``threshold``
+    in absolute value (on up to ``max_rows`` rows; missing values left out pair by pair)."""
+    names = [c for c in frame.columns if c in set(numerical)]
+    if len(names) < 2:
+        return []
+    sample = frame[names] if len(frame) <= max_rows else frame[names].sample(max_rows, random_state=0)
+    corr = sample.astype(float).corr(method="spearman", min_periods=30).abs().to_numpy()
+    np.fill_diagonal(corr, 0.0)
+    return [name for name, strong in zip(names, np.nan_to_num(corr).max(axis=1) >= threshold, strict=True) if strong]
 
 
 def protection_defaults(model: Synthesizer) -> tuple[int, float]:

@@ -45,7 +45,8 @@ class NumericCodec:
     kind = "numerical"
 
     def __init__(self, name: str, exact: list[float], edges: list[float], has_missing: bool,
-                 inner: list[list[float]] | None = None, inner_levels: list[float] | None = None) -> None:
+                 inner: list[list[float]] | None = None, inner_levels: list[float] | None = None,
+                 shares: list[float] | None = None) -> None:
         self.name = name
         self.exact = np.asarray(exact, dtype=float)
         self.edges = np.asarray(edges, dtype=float)
@@ -57,6 +58,9 @@ class NumericCodec:
         # the quantile level of each inner point (0 and 1 are the bin's edges)
         levels = INNER_QUANTILES if inner_levels is None else inner_levels
         self.inner_levels = np.concatenate([[0.0], np.asarray(levels, dtype=float), [1.0]])
+        # each value token's share of the present values (exact values, then bins), or None (files
+        # saved before it was kept): where a token sits in the column's distribution, by mass
+        self.shares = None if shares is None else np.asarray(shares, dtype=float)
 
     @classmethod
     def fit(cls, name: str, values: np.ndarray, n_bins: int) -> NumericCodec:
@@ -66,14 +70,16 @@ class NumericCodec:
             return cls(name, [], [], True)
         uniq, counts = np.unique(present, return_counts=True)
         if len(uniq) <= n_bins:
-            return cls(name, uniq.tolist(), [], has_missing)
+            return cls(name, uniq.tolist(), [], has_missing, shares=(counts / len(present)).tolist())
         spikes = uniq[counts >= len(present) / n_bins]
         rest = present[~np.isin(present, spikes)]
         edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, n_bins + 1))) if len(rest) else np.array([])
         if len(edges) == 1:  # one leftover value: it is a spike in all but name
             spikes, edges = np.union1d(spikes, edges), np.array([])
         inner = _inner_quantiles(rest, edges).tolist() if len(edges) > 1 else None
-        return cls(name, spikes.tolist(), edges.tolist(), has_missing, inner)
+        codec = cls(name, spikes.tolist(), edges.tolist(), has_missing, inner)
+        codec.shares = np.bincount(codec.encode(present), minlength=codec.size - int(has_missing)) / len(present)
+        return codec
 
     def encode(self, values: np.ndarray) -> np.ndarray:
         tokens = np.full(len(values), -1, dtype=np.int64)
@@ -133,7 +139,8 @@ class NumericCodec:
     def to_state(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "exact": self.exact.tolist(), "edges": self.edges.tolist(),
                 "has_missing": self.has_missing, "inner": None if self.inner is None else self.inner.tolist(),
-                "inner_levels": self.inner_levels[1:-1].tolist()}
+                "inner_levels": self.inner_levels[1:-1].tolist(),
+                "shares": None if self.shares is None else self.shares.tolist()}
 
 
 def _inner_quantiles(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -308,7 +315,7 @@ class Discretizer:
         for s in state:
             if s["kind"] == "numerical":
                 codecs.append(NumericCodec(s["name"], s["exact"], s["edges"], s["has_missing"], s.get("inner"),
-                                             s.get("inner_levels")))
+                                             s.get("inner_levels"), s.get("shares")))
             else:
                 codecs.append(CategoricalCodec(s["name"], s["categories"], s["rare"], s["rare_probs"], s["has_missing"],
                                                s.get("has_rare")))

@@ -11,7 +11,7 @@ import torch
 
 from synthkit.errors import ConfigError, DataError
 from synthkit.models import Synthesizer, create
-from synthkit.models.arm import NETWORK, SMALL_NETWORK, ARNet, ARSampler
+from synthkit.models.arm import NETWORK, SMALL_NETWORK, ARNet, ARSampler, normal_features, strongly_paired
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
 
 
@@ -182,6 +182,44 @@ def test_small_tables_get_a_narrower_network_unless_sizes_are_given(adult_small,
     reborn = create("arm", **fast)
     reborn._set_state(state, tensors)
     assert reborn.network_ == NETWORK
+
+
+def test_only_numbers_in_a_strong_pair_carry_normal_scores():
+    rng = np.random.default_rng(0)
+    z = rng.multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], 2_000)
+    frame = pd.DataFrame({"bill": np.exp(8 + z[:, 0]), "next_bill": np.exp(8 + z[:, 1]), "age": rng.integers(18, 80, 2_000),
+                          "city": rng.choice(["a", "b"], 2_000)})
+    assert strongly_paired(frame, ["bill", "next_bill", "age"]) == ["bill", "next_bill"]
+    assert strongly_paired(frame, ["bill", "age"]) == []
+    bill = NumericCodec("bill", [0.0], [1.0, 2.0, 3.0, 4.0, 5.0], has_missing=True)  # a spike, 4 bins, missing
+    age = NumericCodec("age", [], [18.0, 40.0, 80.0], has_missing=False)
+    features = normal_features(Discretizer([bill, age, CategoricalCodec("city", ["a", "b"], [], [], False)]), ["bill"])
+    assert features.shape == (bill.size + age.size + 2, 2)
+    np.testing.assert_allclose(features[:5, 0], [-1.2816, -0.5244, 0.0, 0.5244, 1.2816], atol=1e-4)  # ranks 0-4
+    np.testing.assert_allclose(features[:5, 1], features[:5, 0] ** 2 - 1)
+    assert not features[5:].any()  # bill's missing token, age (not in a strong pair) and categories: none
+    # a fitted codec knows its tokens' shares: a spike holding 80 % of the values sits at the middle
+    # of its share (z of 0.4), not at the bottom of 17 ranks (z of 0.5 / 17, about -1.9)
+    values = np.where(rng.random(5_000) < 0.8, 0.0, rng.lognormal(8, 1, 5_000))
+    spiky = NumericCodec.fit("spiky", values, n_bins=16)
+    assert spiky.exact.tolist() == [0.0] and spiky.shares[0] == pytest.approx(0.8, abs=0.02)
+    z = normal_features(Discretizer([spiky]), ["spiky"])[:, 0]
+    assert z[0] == pytest.approx(-0.25, abs=0.06) and (z[1:] > 0.8).all() and (np.diff(z) > 0).all()
+    assert Discretizer.from_state(json.loads(json.dumps(Discretizer([spiky]).to_state()))).codecs[0].shares.tolist() == \
+        spiky.shares.tolist()
+
+
+def test_a_file_saved_before_normal_features_samples_as_before(adult_small):
+    """Files saved before normal features have no "normal_columns" and no weights for them."""
+    model = create("arm", **{**FAST, "epochs": 2}).fit(adult_small.head(500))
+    assert model.normal_columns_ == [] and model.fit_info_["normal_features"] == []  # Adult: no strong pair
+    state, tensors = model._get_state()
+    state.pop("normal_columns")
+    tensors = {k: v for k, v in tensors.items() if k not in ("normal_proj", "out_normal_proj")}
+    before = model.sample(300, seed=4)
+    model._set_state(json.loads(json.dumps(state)), tensors)
+    assert not model.net_.normal_proj.any() and not model.net_.out_normal_proj.any()
+    pd.testing.assert_frame_equal(model.sample(300, seed=4), before)
 
 
 def test_native_conditions_on_categories_and_numbers(arm, adult_small):

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from synthkit.models import create
+from synthkit.models import Synthesizer, create
 from synthkit.models.arm import AVERAGE_DECAY, ARNet, small_table_schedule
 
 
@@ -92,3 +92,32 @@ def test_weights_are_averaged_over_about_one_epoch(small):
     n_train = len(real) - int(len(real) * 0.1)  # the validation rows are not trained on
     assert info["weight_average_decay"] == pytest.approx(1 - info["batch_size"] / n_train)
     assert AVERAGE_DECAY[0] <= info["weight_average_decay"] <= AVERAGE_DECAY[1]
+
+
+def monthly_bills(n: int, seed: int = 0) -> pd.DataFrame:
+    """Three log-normal bills whose normal scores correlate 0.9-0.95 (Pearson of the amounts ~0.9), a status."""
+    rng = np.random.default_rng(seed)
+    z = rng.multivariate_normal([0, 0, 0], [[1, 0.95, 0.9], [0.95, 1, 0.95], [0.9, 0.95, 1]], n)
+    bills = {f"bill_{k + 1}": np.round(np.exp(8 + z[:, k]), 2) for k in range(3)}
+    return pd.DataFrame({**bills, "status": rng.choice(["paid", "late", "none"], n, p=[0.6, 0.3, 0.1])})
+
+
+def test_strongly_related_numbers_keep_their_pearson_correlation(tmp_path):
+    """The normal-score features let a bill's distribution peak near the last one's. Measured on this
+    table (model seeds 0 and 1): mean Pearson gap over the three pairs 0.16-0.19 without them,
+    0.10-0.12 with them; the rank correlations were right either way (within 0.01), the heavy tail was not."""
+    real = monthly_bills(2_500)  # normal features start at SMALL_TABLE_ROWS (2,000) rows
+    model = create("arm", seed=0).fit(real)
+    assert model.fit_info_["normal_features"] == ["bill_1", "bill_2", "bill_3"]  # status is not a number
+    synthetic = model.sample(10_000, seed=1)
+    pairs = np.triu_indices(3, 1)
+    real_corr = real.corr(numeric_only=True).to_numpy()[pairs]
+    gap = np.abs(synthetic.corr(numeric_only=True).to_numpy()[pairs] - real_corr).mean()
+    assert real_corr.mean() == pytest.approx(0.915, abs=0.01)
+    assert gap <= 0.14
+    # under SMALL_TABLE_ROWS rows they raised the DCR share without better holdout quality: none there
+    assert create("arm", seed=0, epochs=1, min_steps=0).fit(monthly_bills(500)).normal_columns_ == []
+    model.save(tmp_path / "bills")
+    loaded = Synthesizer.load(tmp_path / "bills")
+    assert loaded.normal_columns_ == model.normal_columns_
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=3), model.sample(200, seed=3))
