@@ -258,7 +258,7 @@ def bench_one(name: str, train: pd.DataFrame, holdout: pd.DataFrame, minutes: fl
 
 def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list[str] | tuple[str, ...] | None = None,
                   out_dir: str | Path = ROOT / "benchmarks" / "results", minutes: float = 2.0,
-                  max_rows: int | None = None, draws: int = 1) -> dict[str, Any]:
+                  max_rows: int | None = None, draws: int = 5) -> dict[str, Any]:
     """Run every model on every dataset; write ``models.json`` + ``models.md`` to ``out_dir``; return the results."""
     import torch
 
