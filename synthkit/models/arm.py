@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import ndtri  # the normal quantile function, vectorized
 from torch import nn
 from torch.nn import functional as F
 
@@ -472,8 +473,6 @@ def normal_features(discretizer: Discretizer, columns: list[str]) -> np.ndarray:
     (Pearson 0.84-0.96 between months) went from a mean Pearson gap of 0.057 to 0.02 and its holdout
     quality from 0.970 to 0.978.
     """
-    from scipy.special import ndtri  # the normal quantile function, vectorized
-
     wanted = set(columns)
     rows = []
     for codec in discretizer.codecs:
