@@ -499,14 +499,28 @@ def _middle_of_share(rank: np.ndarray, shares: np.ndarray | None) -> np.ndarray:
 def strongly_paired(frame: pd.DataFrame, numerical: list[str], threshold: float = STRONG_PAIR,
                     max_rows: int = 20_000) -> list[str]:
     """Numeric columns whose rank correlation with another numeric column is at least ``threshold``
-    in absolute value (on up to ``max_rows`` rows; missing values left out pair by pair)."""
+    in absolute value (on up to ``max_rows`` rows).
+
+    One matrix product over the columns' centred ranks, where a missing value counts as its column's
+    mean rank (which pulls a sparse column's correlations towards 0), instead of pandas' pairwise
+    Spearman: that re-ranks every pair's complete rows and took 77 s for 200 columns of 20,000 rows
+    with missing values (this: well under a second).
+    """
     names = [c for c in frame.columns if c in set(numerical)]
     if len(names) < 2:
         return []
     sample = frame[names] if len(frame) <= max_rows else frame[names].sample(max_rows, random_state=0)
-    corr = sample.astype(float).corr(method="spearman", min_periods=30).abs().to_numpy()
+    ranks = sample.astype(float).rank().to_numpy()
+    present = ~np.isnan(ranks)
+    mean_rank = np.where(present, ranks, 0.0).sum(axis=0) / np.maximum(present.sum(axis=0), 1)
+    centred = np.where(present, ranks - mean_rank, 0.0)
+    norms = np.sqrt((centred**2).sum(axis=0))
+    norms[norms == 0] = np.inf  # a constant column correlates with nothing
+    corr = np.abs(centred.T @ centred) / np.outer(norms, norms)
+    pairs = present.T.astype(float) @ present  # rows where both are present
+    corr[pairs < 30] = 0.0
     np.fill_diagonal(corr, 0.0)
-    return [name for name, strong in zip(names, np.nan_to_num(corr).max(axis=1) >= threshold, strict=True) if strong]
+    return [name for name, strong in zip(names, corr.max(axis=1) >= threshold, strict=True) if strong]
 
 
 def protection_defaults(model: Synthesizer) -> tuple[int, float]:

@@ -191,6 +191,9 @@ def test_only_numbers_in_a_strong_pair_carry_normal_scores():
                           "city": rng.choice(["a", "b"], 2_000)})
     assert strongly_paired(frame, ["bill", "next_bill", "age"]) == ["bill", "next_bill"]
     assert strongly_paired(frame, ["bill", "age"]) == []
+    odd = frame.assign(bill=frame["bill"].mask(rng.random(2_000) < 0.2), same=3.0, empty=np.nan,
+                       few=np.where(np.arange(2_000) < 20, frame["next_bill"], np.nan))  # 20 rows: too few to judge
+    assert strongly_paired(odd, ["bill", "next_bill", "same", "empty", "few"]) == ["bill", "next_bill"]
     bill = NumericCodec("bill", [0.0], [1.0, 2.0, 3.0, 4.0, 5.0], has_missing=True)  # a spike, 4 bins, missing
     age = NumericCodec("age", [], [18.0, 40.0, 80.0], has_missing=False)
     features = normal_features(Discretizer([bill, age, CategoricalCodec("city", ["a", "b"], [], [], False)]), ["bill"])
