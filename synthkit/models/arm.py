@@ -102,10 +102,7 @@ class ARNet(nn.Module):
         # earlier columns starts as a smooth tilt over its bins, learned from all rows at once instead
         # of bin by bin (measured: the bin-by-bin head learns a 0.5 rank correlation from 1,350 rows as
         # ~0.43 at its best validation loss)
-        out_ordinal = torch.zeros(c, kmax, ORDINAL_FEATURES)
-        for j, size in enumerate(sizes):
-            start = int(self.offsets[j])
-            out_ordinal[j, :size] = self.ordinal[start:start + size]
+        out_ordinal = self._by_column(self.ordinal, kmax)
         self.register_buffer("out_ordinal", out_ordinal, persistent=False)
         out_numeric = out_ordinal.abs().sum(2) > 0
         with torch.no_grad():
@@ -118,13 +115,17 @@ class ARNet(nn.Module):
         # created last so that every parameter above starts as it did before they existed
         normal = np.zeros((int(sum(sizes)), NORMAL_FEATURES)) if normal is None else normal
         self.register_buffer("normal", torch.as_tensor(normal, dtype=torch.float32), persistent=False)
-        out_normal = torch.zeros(c, kmax, NORMAL_FEATURES)
-        for j, size in enumerate(sizes):
-            start = int(self.offsets[j])
-            out_normal[j, :size] = self.normal[start:start + size]
-        self.register_buffer("out_normal", out_normal, persistent=False)
+        self.register_buffer("out_normal", self._by_column(self.normal, kmax), persistent=False)
         self.normal_proj = nn.Parameter(torch.randn(NORMAL_FEATURES, d))
         self.out_normal_proj = nn.Parameter(torch.randn(c, h, NORMAL_FEATURES) / np.sqrt(h))
+
+    def _by_column(self, features: torch.Tensor, kmax: int) -> torch.Tensor:
+        """(all tokens, F) per-token features laid out as (columns, max vocabulary, F) for the output side."""
+        out = torch.zeros(len(self.sizes), kmax, features.shape[1])
+        for j, size in enumerate(self.sizes):
+            start = int(self.offsets[j])
+            out[j, :size] = features[start:start + size]
+        return out
 
     @torch.no_grad()
     def start_from_marginals(self, tokens: torch.Tensor) -> None:
@@ -427,13 +428,10 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.normal_columns_ = [str(c) for c in state.get("normal_columns") or []]
         self.net_ = ARNet(self.discretizer_.sizes, *size, self.depth, self.dropout, ordinal_features(self.discretizer_),
                           normal_features(self.discretizer_, self.normal_columns_))
-        if "ordinal_proj" not in tensors:  # saved before ordinal features existed: they contribute nothing
-            tensors = {**tensors, "ordinal_proj": torch.zeros_like(self.net_.ordinal_proj)}
-        if "out_proj" not in tensors:  # saved before the smooth output part existed
-            tensors = {**tensors, "out_proj": torch.zeros_like(self.net_.out_proj)}
-        for name in ("normal_proj", "out_normal_proj"):  # saved before normal features existed
-            if name not in tensors:
-                tensors = {**tensors, name: torch.zeros_like(getattr(self.net_, name))}
+        # weights of parts added after a file was saved (ordinal features, the smooth output part,
+        # normal features) are zeros: those parts then contribute nothing, as when it was saved
+        added = ("ordinal_proj", "out_proj", "normal_proj", "out_normal_proj")
+        tensors = {**{name: torch.zeros_like(getattr(self.net_, name)) for name in added}, **tensors}
         self.net_.load_state_dict(tensors)
         self.net_.eval()
 
@@ -447,14 +445,19 @@ def ordinal_features(discretizer: Discretizer) -> np.ndarray:
     rows = []
     for codec in discretizer.codecs:
         block = np.zeros((codec.size, ORDINAL_FEATURES))
-        if codec.kind == "numerical":
-            values = np.concatenate([codec.exact, codec.edges[:-1] if codec.n_bins else []])
-            if len(values) > 1:
-                u = np.argsort(np.argsort(values, kind="stable"), kind="stable") / (len(values) - 1)
-                block[: len(values)] = np.stack([np.cos(np.pi * k * u) if k else u - 0.5
-                                                 for k in range(ORDINAL_FEATURES)], axis=1)
+        rank = _value_ranks(codec) if codec.kind == "numerical" else None
+        if rank is not None:
+            u = rank / (len(rank) - 1)
+            block[: len(rank)] = np.stack([np.cos(np.pi * k * u) if k else u - 0.5 for k in range(ORDINAL_FEATURES)], axis=1)
         rows.append(block)
     return np.concatenate(rows)
+
+
+def _value_ranks(codec: Any) -> np.ndarray | None:
+    """Rank of each value token of a numeric codec (exact values, then bins) by its value (exact
+    value or bin start); None when it has fewer than two."""
+    values = np.concatenate([codec.exact, codec.edges[:-1] if codec.n_bins else []])
+    return np.argsort(np.argsort(values, kind="stable"), kind="stable") if len(values) > 1 else None
 
 
 def normal_features(discretizer: Discretizer, columns: list[str]) -> np.ndarray:
@@ -477,12 +480,10 @@ def normal_features(discretizer: Discretizer, columns: list[str]) -> np.ndarray:
     rows = []
     for codec in discretizer.codecs:
         block = np.zeros((codec.size, NORMAL_FEATURES))
-        if codec.kind == "numerical" and codec.name in wanted:
-            values = np.concatenate([codec.exact, codec.edges[:-1] if codec.n_bins else []])
-            if len(values) > 1:
-                rank = np.argsort(np.argsort(values, kind="stable"), kind="stable")
-                z = ndtri(_middle_of_share(rank, codec.shares))
-                block[: len(values)] = np.stack([z, z * z - 1.0], axis=1)
+        rank = _value_ranks(codec) if codec.kind == "numerical" and codec.name in wanted else None
+        if rank is not None:
+            z = ndtri(_middle_of_share(rank, codec.shares))
+            block[: len(rank)] = np.stack([z, z * z - 1.0], axis=1)
         rows.append(block)
     return np.concatenate(rows)
 
@@ -506,7 +507,8 @@ def strongly_paired(frame: pd.DataFrame, numerical: list[str], threshold: float 
     Spearman: that re-ranks every pair's complete rows and took 77 s for 200 columns of 20,000 rows
     with missing values (this: well under a second).
     """
-    names = [c for c in frame.columns if c in set(numerical)]
+    wanted = set(numerical)
+    names = [c for c in frame.columns if c in wanted]
     if len(names) < 2:
         return []
     sample = frame[names] if len(frame) <= max_rows else frame[names].sample(max_rows, random_state=0)
