@@ -25,7 +25,7 @@ from scipy.special import ndtri
 from torch import nn
 
 from synthkit.engine.train_stats import EncoderStats
-from synthkit.models.arm import ARNet, ordinal_features, protection_defaults
+from synthkit.models.arm import ARNet, normal_columns, normal_features, ordinal_features, protection_defaults
 from synthkit.models.base import Synthesizer
 from synthkit.models.flow import GaussianizedColumns, RealNVP
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
@@ -150,8 +150,12 @@ class ArmRecipe(Recipe):
                 codecs.append(CategoricalCodec.from_counts(name, stats.category_counts(name), stats.n_missing(name) > 0,
                                                            m.max_categories, rare, m.rare_strategy))
         m.discretizer_ = Discretizer(codecs)
-        m.normal_columns_ = []  # merged statistics hold no joint rows to find strong pairs in: none, as before
-        m.net_ = ARNet(m.discretizer_.sizes, *m.network_size(stats.n_rows), m.depth, m.dropout, ordinal_features(m.discretizer_))
+        # the merged sketch's row sample (a seeded bottom-k of up to 20,000 rows, the same at any batching)
+        # holds joint rows: the strong pairs are found on it as the in-memory fit finds them on its rows
+        numerical = [codec.name for codec in codecs if isinstance(codec, NumericCodec)]
+        m.normal_columns_ = normal_columns(self._clipped(stats.sketch.sample), numerical, stats.n_rows)
+        m.net_ = ARNet(m.discretizer_.sizes, *m.network_size(stats.n_rows), m.depth, m.dropout, ordinal_features(m.discretizer_),
+                       normal_features(m.discretizer_, m.normal_columns_))
         m.net_.start_from_counts([self._token_counts(stats, codec) for codec in codecs])
 
     def _token_counts(self, stats: EncoderStats, codec: Any) -> torch.Tensor:
@@ -174,16 +178,19 @@ class ArmRecipe(Recipe):
         return {"net": self.model.net_}
 
     def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        m = self.model
+        return self.model.discretizer_.encode(self._clipped(frame)[self.model.order_])
+
+    def _clipped(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Model-frame rows with their numbers clipped to the tail bounds, as the in-memory fit sees them."""
         frame = frame.copy()
         for name, (lo, hi) in self.bounds.items():
             values = frame[name].to_numpy(dtype=float)
             frame[name] = np.where(np.isnan(values), np.nan, np.clip(values, lo, hi))
-        return m.discretizer_.encode(frame[m.order_])
+        return frame
 
     def finish(self, history: dict[str, Any]) -> None:
         self.model.net_.eval()
-        self.model.fit_info_ = _fit_info(history)
+        self.model.fit_info_ = {**_fit_info(history), "normal_features": self.model.normal_columns_}
 
 
 class FlowRecipe(Recipe):
