@@ -250,7 +250,8 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats | None, sourc
             datasets = {name: ds.materialize() if name in small else ds for name, ds in datasets.items()}
         finally:
             context.execution_options.preserve_order = ordered
-    config = {"recipe": recipe, "seed": seed, "epochs": model.epochs, "batch_size": model.batch_size,
+    batch_size, epochs = recipe.schedule(int(n_rows * (1 - val_share)))
+    config = {"recipe": recipe, "seed": seed, "epochs": epochs, "batch_size": batch_size, "min_steps": recipe.min_steps,
               "max_minutes": model.max_minutes, "min_delta": 1e-4, "shuffle_buffer": shuffle_buffer,
               "threads": max(1, int(eng.spec.cpus_per_worker)), "fail_at": fail_at,
               "precision": getattr(model, "train_precision", "auto"), "dp": plan}
@@ -278,6 +279,7 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats | None, sourc
     seconds, stepping = float(loop["seconds"]), float(loop.get("step_seconds", loop["seconds"]))
     return {"epochs": loop["epochs"], "stop_reason": loop["stop_reason"], "best_epoch": loop["best_epoch"],
             "seconds": seconds, "steps": loop["steps"], "rows_seen": loop["rows_seen"], "workers": world,
+            "batch_size": config["batch_size"],
             "rows_per_second": loop["rows_seen"] / stepping if stepping > 0 else 0.0,
             "peak_rss_mb": loop.get("peak_rss_mb", []),
             "peak_memory_mb": loop.get("peak_memory_mb", {}), "loop": loop}

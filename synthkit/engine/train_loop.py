@@ -143,6 +143,7 @@ def train_worker(config: dict[str, Any]) -> None:
     patience = recipe.patience if val_shard is not None else None
     start = time.perf_counter() - loop["seconds"]
     epochs = int(config["epochs"])
+    min_steps = int(config.get("min_steps", 0))  # early stopping and the rate's halving wait for them (as in process)
     while not loop["done"] and loop["epoch"] < epochs:
         epoch = loop["epoch"]
         seed = _epoch_seed(config["seed"], epoch, rank)
@@ -192,7 +193,8 @@ def train_worker(config: dict[str, Any]) -> None:
             if val_shard is not None:
                 val = _validate(recipe, module, val_shard, device, dist)
                 record["val_loss"] = val
-                recipe.after_validation(optimizers, val)
+                if loop["steps"] >= min_steps:  # as in process: a noisy small validation set must not halve the rate early
+                    recipe.after_validation(optimizers, val)
                 if val < loop["best"] - config["min_delta"]:
                     loop["best"], loop["waited"], loop["best_epoch"] = val, 0, epoch + 1
                     if patience is not None:
@@ -206,7 +208,7 @@ def train_worker(config: dict[str, Any]) -> None:
         loop["seconds"] = time.perf_counter() - start
         if out_of_time:
             loop["stop_reason"], loop["done"] = "time", True
-        elif patience is not None and loop["waited"] >= patience:
+        elif patience is not None and loop["waited"] >= patience and loop["steps"] >= min_steps:
             loop["stop_reason"], loop["done"] = "early_stopping", True
         elif steps == 0:
             loop["done"] = True

@@ -25,7 +25,8 @@ from scipy.special import ndtri
 from torch import nn
 
 from synthkit.engine.train_stats import EncoderStats
-from synthkit.models.arm import ARNet, normal_columns, normal_features, ordinal_features, protection_defaults
+from synthkit.errors import ConfigError
+from synthkit.models.arm import ARNet, normal_columns, normal_features, ordinal_features, protection_defaults, small_table_schedule
 from synthkit.models.base import Synthesizer
 from synthkit.models.flow import GaussianizedColumns, RealNVP
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
@@ -55,6 +56,7 @@ class Recipe:
     dtype: ClassVar[torch.dtype] = torch.float32
     min_batch = 1  # the smallest batch a step can use
     select: Any = None  # rows of a raw batch to train on (None: all)
+    learning_rate: float | None = None  # set by schedule() when it differs from the model's
 
     def __init__(self, model: Synthesizer) -> None:
         self.model = model
@@ -73,6 +75,17 @@ class Recipe:
 
     def finish(self, history: dict[str, Any]) -> None:
         """Set the fitted model's bookkeeping from the training history."""
+
+    def schedule(self, n_train: int) -> tuple[int, int]:
+        """(global batch size, epoch cap) for ``n_train`` training rows: the model's own settings."""
+        if self.model.epochs is None:
+            raise ConfigError(f"{self.model.name} on Ray needs a number of epochs")
+        return int(self.model.batch_size), int(self.model.epochs)
+
+    @property
+    def min_steps(self) -> int:
+        """Optimizer steps before early stopping may fire or the learning rate be halved."""
+        return 0
 
     def to(self, device: torch.device) -> None:
         for module in self.trained().values():
@@ -104,7 +117,8 @@ class Recipe:
 
     def optimizers(self, module: nn.Module) -> list[Any]:
         """Optimizers, then (optionally) a scheduler stepped on the validation loss."""
-        opt = torch.optim.AdamW(module.parameters(), lr=self.model.learning_rate, weight_decay=self.model.weight_decay)
+        lr = self.learning_rate if self.learning_rate is not None else self.model.learning_rate
+        opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=self.model.weight_decay)
         return [opt, torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)]
 
     def step(self, module: nn.Module, optimizers: list[Any], x: torch.Tensor) -> dict[str, float]:
@@ -145,7 +159,7 @@ class ArmRecipe(Recipe):
                     lo, hi = np.nanquantile(values, [clip, 1 - clip])
                     self.bounds[name] = (float(lo), float(hi))
                     values = np.where(np.isnan(values), np.nan, np.clip(values, lo, hi))
-                codecs.append(NumericCodec.fit(name, values, m.n_bins))
+                codecs.append(NumericCodec.fit(name, values, m.bins_for(stats.n_rows)))
             else:
                 codecs.append(CategoricalCodec.from_counts(name, stats.category_counts(name), stats.n_missing(name) > 0,
                                                            m.max_categories, rare, m.rare_strategy))
@@ -177,6 +191,18 @@ class ArmRecipe(Recipe):
     def weights(self) -> dict[str, nn.Module]:
         return {"net": self.model.net_}
 
+    def schedule(self, n_train: int) -> tuple[int, int]:
+        """The in-memory fit's: enough steps whatever the row count (the batch shrinks on a small table, the
+        learning rate with it, and ``epochs=None`` grows the cap to fit ``min_steps``; see
+        :func:`~synthkit.models.arm.small_table_schedule`)."""
+        m = self.model
+        batch, self.learning_rate, epochs = small_table_schedule(n_train, m.batch_size, m.learning_rate, m.epochs, m.min_steps)
+        return batch, epochs
+
+    @property
+    def min_steps(self) -> int:
+        return int(self.model.min_steps)
+
     def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         return self.model.discretizer_.encode(self._clipped(frame)[self.model.order_])
 
@@ -190,7 +216,8 @@ class ArmRecipe(Recipe):
 
     def finish(self, history: dict[str, Any]) -> None:
         self.model.net_.eval()
-        self.model.fit_info_ = {**_fit_info(history), "normal_features": self.model.normal_columns_}
+        self.model.fit_info_ = {**_fit_info(history), "normal_features": self.model.normal_columns_,
+                                "learning_rate": self.learning_rate}
 
 
 class FlowRecipe(Recipe):
@@ -235,7 +262,8 @@ def _fit_info(history: dict[str, Any]) -> dict[str, Any]:
             "train_seconds": history["seconds"], "seconds_per_epoch": history["seconds"] / max(len(epochs), 1),
             "stop_reason": history["stop_reason"], "best_epoch": history["best_epoch"],
             "best_validation_nll": min(vals) if vals else None, "workers": history["workers"],
-            "engine": "ray", "rows_per_second": history["rows_per_second"]}
+            "engine": "ray", "rows_per_second": history["rows_per_second"], "steps": history["steps"],
+            "batch_size": history["batch_size"]}
 
 
 def table_encoder_from_stats(model: Any, stats: EncoderStats) -> Any:

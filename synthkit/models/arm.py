@@ -299,7 +299,7 @@ class AutoregressiveSynthesizer(Synthesizer):
         frame = _clip_tails(frame, self.schema_.numerical_names, clip)
         first = list(dict.fromkeys(self.column_order or []))
         self.order_ = first + [c for c in frame.columns if c not in first]
-        n_bins = min(self.n_bins, max(MIN_BINS, len(frame) // ROWS_PER_BIN))
+        n_bins = self.bins_for(len(frame))
         self.discretizer_ = Discretizer.fit(frame[self.order_], self.schema_.numerical_names, n_bins=n_bins,
                                             max_categories=self.max_categories, rare_min_count=rare,
                                             rare_strategy=self.rare_strategy)
@@ -313,6 +313,10 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.fit_info_["n_bins"] = n_bins
         self.fit_info_["embedding_dim"], self.fit_info_["hidden"] = self.network_
         self.fit_info_["normal_features"] = self.normal_columns_
+
+    def bins_for(self, n_rows: int) -> int:
+        """Numeric bins per column for a table of ``n_rows`` rows: ``n_bins``, at most one per :data:`ROWS_PER_BIN` rows."""
+        return min(self.n_bins, max(MIN_BINS, n_rows // ROWS_PER_BIN))
 
     def network_size(self, n_rows: int) -> tuple[int, int]:
         """(embedding_dim, hidden): the ones given, else :data:`SMALL_NETWORK` under :data:`SMALL_TABLE_ROWS`

@@ -26,6 +26,7 @@ ray = pytest.importorskip("ray", reason="distributed training needs the optional
 
 from synthkit.engine import EngineSpec, create_engine  # noqa: E402
 from synthkit.engine.train import fit_on_ray  # noqa: E402
+from synthkit.models.arm import small_table_schedule  # noqa: E402
 from synthkit.models.registry import get  # noqa: E402
 from synthkit.profile import profile  # noqa: E402
 
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.ray
 
 TOLERANCE = 0.05
 GAN_TOLERANCE = 0.15  # WGAN critic/generator scores (near 0) of 1 and 2 workers; measured 0.02-0.04 apart
-ARM = {"epochs": 4, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256}
+ARM = {"epochs": 4, "hidden": 32, "embedding_dim": 8, "n_bins": 16, "batch_size": 256, "min_steps": 0}
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +172,19 @@ def test_gpu_workers_train_on_their_gpu(cluster: Any, adult_small: pd.DataFrame,
     eng = create_engine(EngineSpec(kind="ray", num_workers=1, cpus_per_worker=0.5, gpus_per_worker=1))
     model = fit_on_ray(get("arm")(metadata=profile(adult_small), **ARM), adult_small, eng, storage_path=tmp_path)
     assert model.fit_info_["epochs"] == ARM["epochs"]
+
+
+@pytest.mark.slow  # one more 2-worker fit (~50 s on 2 shared cores); the schedule itself is checked without Ray in test_train_stats
+def test_arm_on_ray_follows_the_in_memory_small_table_schedule(cluster: Any, adult_600: pd.DataFrame, tmp_path: Path) -> None:
+    """``epochs=None`` (arm's default) grows the epoch cap to fit ``min_steps`` (it used to fail in the
+    workers), the batch and learning rate shrink as in process, and early stopping waits for ``min_steps``."""
+    params = {"epochs": None, "min_steps": 40, "patience": 1, "learning_rate": 0.1}
+    model = _fit("arm", adult_600, 2, tmp_path, params=params)
+    info = model.fit_info_
+    n_train = len(adult_600) - int(len(adult_600) * model.validation_fraction)
+    batch, learning_rate, cap = small_table_schedule(n_train, model.batch_size, 0.1, None, 40)
+    assert (info["batch_size"], info["learning_rate"]) == (batch, pytest.approx(learning_rate)) and batch < model.batch_size
+    assert info["stop_reason"] == "early_stopping" and info["steps"] >= 40 and info["epochs"] < cap
 
 
 @pytest.mark.slow  # two more 2-worker fits (~50-90 s): kept out of make test for the CI budget (~22.5 min with it)

@@ -13,7 +13,7 @@ from synthkit.engine.recipe_choice import recipe_for
 from synthkit.engine.train_recipes import table_encoder_from_stats
 from synthkit.engine.train_stats import EncoderStats, sketch_model_frame
 from synthkit.errors import ConfigError
-from synthkit.models.arm import ARNet, AutoregressiveSynthesizer, normal_columns, normal_features, ordinal_features
+from synthkit.models.arm import ARNet, AutoregressiveSynthesizer, normal_columns, normal_features, ordinal_features, small_table_schedule
 from synthkit.models.copula import GaussianCopula
 from synthkit.models.vae import TabularVAE
 from synthkit.profile import profile
@@ -130,3 +130,18 @@ def test_arm_net_from_merged_statistics_finds_the_strong_pairs_of_the_in_memory_
     head = frame.head(1_500)
     recipe_for(small).prepare(EncoderStats(TableSketch.merge_all([sketch_model_frame(head, seed=0)]), schema.numerical_names))
     assert small.normal_columns_ == [] == normal_columns(head, schema.numerical_names, len(head))
+
+
+@pytest.mark.parametrize("n_train", [540, 1_800, 200_000])
+def test_arm_trains_on_ray_with_the_in_memory_schedule(n_train: int) -> None:
+    """arm's default ``epochs=None`` becomes the in-memory epoch cap (Ray's workers need a number: it
+    used to fail there), with the batch and learning rate the in-memory fit uses for that many rows."""
+    model = AutoregressiveSynthesizer()
+    recipe = recipe_for(model)
+    batch, epochs = recipe.schedule(n_train)
+    want_batch, want_rate, want_epochs = small_table_schedule(n_train, model.batch_size, model.learning_rate, None, model.min_steps)
+    assert (batch, epochs, recipe.learning_rate, recipe.min_steps) == (want_batch, want_epochs, want_rate, model.min_steps)
+    assert isinstance(epochs, int) and epochs * (n_train // batch) >= model.min_steps
+    assert (batch < model.batch_size) == (n_train < 16 * model.batch_size)  # only small tables get smaller batches
+    with pytest.raises(ConfigError, match="needs a number of epochs"):
+        recipe_for(TabularVAE(epochs=None)).schedule(n_train)
