@@ -176,6 +176,7 @@ def train_worker(config: dict[str, Any]) -> None:
             x = batch["x"].to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 losses = recipe.step(wrapped, optimizers, x)
+            recipe.after_step(loop["steps"] + steps)
             for key, value in losses.items():
                 sums[key] = sums.get(key, 0.0) + value
             steps += 1

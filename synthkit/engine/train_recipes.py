@@ -15,6 +15,7 @@ the frame), the same networks, losses and optimizers; what changes is where rows
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any, ClassVar
 
@@ -26,7 +27,8 @@ from torch import nn
 
 from synthkit.engine.train_stats import EncoderStats
 from synthkit.errors import ConfigError
-from synthkit.models.arm import ARNet, normal_columns, normal_features, ordinal_features, protection_defaults, small_table_schedule
+from synthkit.models.arm import (ARNet, average_decay, normal_columns, normal_features, ordinal_features, protection_defaults,
+                                 small_table_schedule)
 from synthkit.models.base import Synthesizer
 from synthkit.models.flow import GaussianizedColumns, RealNVP
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
@@ -129,6 +131,9 @@ class Recipe:
         opt.step()
         return {"nll": float(loss.detach())}
 
+    def after_step(self, step: int) -> None:
+        """Called after the run's ``step``-th optimizer step (counted from 0, the same on every worker)."""
+
     def val_loss(self, module: nn.Module, x: torch.Tensor) -> float:
         """Mean loss over the rows of ``x`` (the caller weights it by rows across workers)."""
         return float(module(x))
@@ -171,6 +176,11 @@ class ArmRecipe(Recipe):
         m.net_ = ARNet(m.discretizer_.sizes, *m.network_size(stats.n_rows), m.depth, m.dropout, ordinal_features(m.discretizer_),
                        normal_features(m.discretizer_, m.normal_columns_))
         m.net_.start_from_counts([self._token_counts(stats, codec) for codec in codecs])
+        # the in-memory fit's moving average of the weights: what is validated, kept at its best epoch,
+        # checkpointed as the weights and returned (see train_likelihood_model); each worker keeps its own
+        # copy, identical on every worker because the weights it averages are
+        self.average = copy.deepcopy(m.net_).requires_grad_(False)
+        self.decay = 0.0
 
     def _token_counts(self, stats: EncoderStats, codec: Any) -> torch.Tensor:
         """A column's token counts from the merged statistics (exact for categories, from the
@@ -189,15 +199,36 @@ class ArmRecipe(Recipe):
         return torch.from_numpy(out)
 
     def weights(self) -> dict[str, nn.Module]:
-        return {"net": self.model.net_}
+        return {"net": self.average}
+
+    def trained(self) -> dict[str, nn.Module]:
+        return {"net": self.average, "steps": self.model.net_}
+
+    def loss_module(self) -> nn.Module:
+        return _LikelihoodLoss(self.model.net_)  # the optimizer steps the network; the average follows it
 
     def schedule(self, n_train: int) -> tuple[int, int]:
         """The in-memory fit's: enough steps whatever the row count (the batch shrinks on a small table, the
         learning rate with it, and ``epochs=None`` grows the cap to fit ``min_steps``; see
-        :func:`~synthkit.models.arm.small_table_schedule`)."""
+        :func:`~synthkit.models.arm.small_table_schedule`), and the same weight average."""
         m = self.model
         batch, self.learning_rate, epochs = small_table_schedule(n_train, m.batch_size, m.learning_rate, m.epochs, m.min_steps)
+        self.decay = average_decay(batch, n_train)
         return batch, epochs
+
+    def after_step(self, step: int) -> None:
+        """The exponential moving average of ``torch.optim.swa_utils.get_ema_multi_avg_fn`` (the in-memory
+        fit's): the first step's weights, then ``decay * average + (1 - decay) * weights``."""
+        with torch.no_grad():
+            for mean, now in zip(self.average.parameters(), self.model.net_.parameters(), strict=True):
+                if step == 0:
+                    mean.copy_(now)
+                else:
+                    mean.lerp_(now, 1.0 - self.decay)
+
+    def val_loss(self, module: nn.Module, x: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(self.average.loss(x))  # the average is judged, as in process
 
     @property
     def min_steps(self) -> int:
@@ -215,9 +246,10 @@ class ArmRecipe(Recipe):
         return frame
 
     def finish(self, history: dict[str, Any]) -> None:
+        self.model.net_.load_state_dict(self.average.state_dict())  # the average's best weights, as in process
         self.model.net_.eval()
         self.model.fit_info_ = {**_fit_info(history), "normal_features": self.model.normal_columns_,
-                                "learning_rate": self.learning_rate}
+                                "learning_rate": self.learning_rate, "weight_average_decay": self.decay}
 
 
 class FlowRecipe(Recipe):

@@ -577,6 +577,12 @@ def small_table_schedule(n_train: int, batch_size: int, learning_rate: float, ep
     return batch, lr, epochs if epochs is not None else max(default_epochs, math.ceil(min_steps / per_epoch))
 
 
+def average_decay(batch: int, n_train: int) -> float:
+    """The weight average's decay per step: an average over about one epoch of steps, within :data:`AVERAGE_DECAY`."""
+    low, high = AVERAGE_DECAY
+    return min(high, max(low, 1.0 - batch / max(n_train, 1)))
+
+
 def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, preprocess_seconds: float,
                            min_steps: int = 0, start: Callable[[torch.Tensor], None] | None = None,
                            average: bool = False) -> dict[str, Any]:
@@ -606,8 +612,7 @@ def train_likelihood_model(model: Any, net: nn.Module, data: torch.Tensor, prepr
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     steps = {"done": 0}
     swa = torch.optim.swa_utils
-    low, high = AVERAGE_DECAY
-    decay = min(high, max(low, 1.0 - batch / max(len(train), 1)))
+    decay = average_decay(batch, len(train))
     ema = swa.AveragedModel(net, multi_avg_fn=swa.get_ema_multi_avg_fn(decay)) if average else None
     judged = ema.module if ema is not None else net  # what is validated, kept at its best, and sampled from
 

@@ -145,3 +145,33 @@ def test_arm_trains_on_ray_with_the_in_memory_schedule(n_train: int) -> None:
     assert (batch < model.batch_size) == (n_train < 16 * model.batch_size)  # only small tables get smaller batches
     with pytest.raises(ConfigError, match="needs a number of epochs"):
         recipe_for(TabularVAE(epochs=None)).schedule(n_train)
+
+
+def test_arm_on_ray_judges_and_returns_the_in_memory_weight_average(frame_and_stats) -> None:
+    """Workers step the network and keep the in-memory fit's moving average of its weights (the first
+    step's weights, then ``decay`` of the average plus the rest of the new weights); the average is what
+    is validated and what the fitted model gets."""
+    frame, schema, stats = frame_and_stats
+    model = AutoregressiveSynthesizer(n_bins=16, batch_size=256)
+    model.schema_ = schema
+    recipe = recipe_for(model)
+    recipe.prepare(stats)
+    batch, _ = recipe.schedule(len(frame))
+    assert recipe.decay == pytest.approx(1 - batch / len(frame))  # about one epoch of steps, as in process
+    net, average = model.net_, recipe.weights()["net"]
+    assert average is not net and recipe.loss_module().net is net and set(recipe.trained().values()) == {net, average}
+    with torch.no_grad():
+        first = [p.add_(1.0).clone() for p in net.parameters()]
+        recipe.after_step(0)
+        assert all(torch.equal(a, p) for a, p in zip(average.parameters(), first))
+        second = [p.add_(2.0).clone() for p in net.parameters()]
+        recipe.after_step(1)
+    for a, p1, p2 in zip(average.parameters(), first, second):
+        torch.testing.assert_close(a, recipe.decay * p1 + (1 - recipe.decay) * p2)
+    tokens = torch.from_numpy(model.discretizer_.encode(frame[model.order_].iloc[:64]))
+    average.eval()  # as the loop's validation pass sets it (no dropout)
+    assert recipe.val_loss(recipe.loss_module(), tokens) == pytest.approx(float(average.loss(tokens)))
+    recipe.finish({"epochs": [], "preprocess_seconds": 0.0, "seconds": 0.0, "stop_reason": "epochs", "best_epoch": None,
+                   "workers": 1, "rows_per_second": 0.0, "steps": 2, "batch_size": 256})
+    assert all(torch.equal(n, a) for n, a in zip(model.net_.state_dict().values(), average.state_dict().values()))
+    assert model.fit_info_["weight_average_decay"] == recipe.decay
