@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from synthkit.engine.base import Engine, EngineSpec, SampleResult
 from synthkit.engine.memory import bound_allocators
@@ -22,9 +23,28 @@ from synthkit.engine.sampling import BlockSampler, block_plan, part_name
 from synthkit.engine.train import fit_on_ray
 from synthkit.errors import ConfigError
 
-__all__ = ["RayEngine", "import_ray"]
+__all__ = ["RayEngine", "arrow_table", "import_ray"]
 
 log = logging.getLogger(__name__)
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table for Ray Data, text columns as Arrow strings.
+
+    Why not ``ray.data.from_pandas``: Ray keeps an object column that holds missing values (Adult's
+    workclass) as pickled Python objects, whose pandas form (Ray's ``PythonObjectArray``) came back
+    from the workers as a frame pandas could not index (``engine: ray`` on the bundled Adult table
+    failed in evaluation). A column Arrow cannot type (numbers mixed with text) is written as text,
+    as a CSV file would hold it, missing values kept.
+    """
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        frame = frame.copy()
+        for name in frame.columns[(frame.dtypes == object).to_numpy()]:
+            column = frame[name]
+            frame[name] = column.where(column.isna(), column.astype(str))
+        return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def import_ray() -> Any:
@@ -153,7 +173,7 @@ class RayEngine(Engine):
         if isinstance(source, pd.DataFrame):
             frame = source if columns is None else source[columns]
             parts = max(1, min(len(frame) // max(self.spec.batch_rows, 1) + 1, 4 * self._workers))
-            return ray.data.from_pandas([frame.iloc[i::parts] for i in range(parts)] if parts > 1 else frame)
+            return ray.data.from_arrow([arrow_table(frame.iloc[i::parts]) for i in range(parts)])
         return source.ray_dataset(columns=columns)
 
     def map_batches(self, source: Any, fn: Callable[[Any], Any], *, columns: list[str] | None = None,
