@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -173,7 +174,8 @@ class RayEngine(Engine):
         if isinstance(source, pd.DataFrame):
             frame = source if columns is None else source[columns]
             parts = max(1, min(len(frame) // max(self.spec.batch_rows, 1) + 1, 4 * self._workers))
-            return ray.data.from_arrow([arrow_table(frame.iloc[i::parts]) for i in range(parts)])
+            table = arrow_table(frame)  # once, so every block has the same column types (a sparse column's too)
+            return ray.data.from_arrow([table.take(np.arange(i, len(frame), parts)) for i in range(parts)])
         return source.ray_dataset(columns=columns)
 
     def map_batches(self, source: Any, fn: Callable[[Any], Any], *, columns: list[str] | None = None,

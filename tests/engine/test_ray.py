@@ -142,7 +142,7 @@ def test_merged_statistics_on_ray_equal_local(cluster: object, lake: Path) -> No
 
 def test_a_dataframe_with_missing_text_splits_on_ray_as_locally(cluster: object) -> None:
     """A DataFrame source (the bundled tables are one) whose text columns hold missing values, one of them
-    mixing numbers and text. Ray kept such columns as pickled objects whose frames came back unindexable
+    mixing numbers and text, one with a single value. Ray kept such columns as pickled objects whose frames came back unindexable
     (``engine: ray`` on Adult failed in evaluation); they are Arrow strings now, the mixed one as text."""
     rng = np.random.default_rng(0)
     n = 4_000
@@ -151,6 +151,8 @@ def test_a_dataframe_with_missing_text_splits_on_ray_as_locally(cluster: object)
                           "code": pd.Series("A7", index=range(n), dtype=object)})
     frame.loc[rng.random(n) < 0.5, "code"] = 7  # numbers and text in one column
     frame.loc[::50, "code"] = np.nan
+    frame["note"] = None
+    frame.loc[0, "note"] = "seen once"  # text in one block only: every block gets the same column types
     split = HashSplit(0.5, 0)
     with _ray() as eng:
         train, hold = split_sketches(eng, frame, n, split, sample_rows=500, seed=0)
