@@ -94,6 +94,18 @@ def load_dataset(name: str) -> pd.DataFrame:
     return df.drop(columns=[c for c in df.columns if c in ("ID", "pidnum") or c.startswith("Unnamed")])
 
 
+def split_dataset(name: str, max_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(table, training rows, holdout rows): the table (a seeded ``max_rows`` sample of it when larger)
+    split 50/50 by a seeded permutation, each half in table order."""
+    data = load_dataset(name)
+    if max_rows is not None and len(data) > max_rows:
+        data = data.sample(max_rows, random_state=0).reset_index(drop=True)
+    order = np.random.default_rng(0).permutation(len(data))
+    half = len(data) // 2
+    return (data, data.iloc[np.sort(order[:half])].reset_index(drop=True),
+            data.iloc[np.sort(order[half:])].reset_index(drop=True))
+
+
 def _columns(train: pd.DataFrame) -> dict[str, str]:
     """column -> SDMetrics sdtype, from synthkit's profile (ids, free text and PII left out)."""
     from synthkit.profile import profile
@@ -279,13 +291,7 @@ def run_benchmark(datasets: list[str] | tuple[str, ...] = DATASETS, models: list
         except ImportError:
             results["machine"][package] = None
     for dataset in datasets:
-        data = load_dataset(dataset)
-        if max_rows is not None and len(data) > max_rows:
-            data = data.sample(max_rows, random_state=0).reset_index(drop=True)
-        order = np.random.default_rng(0).permutation(len(data))
-        half = len(data) // 2
-        train = data.iloc[np.sort(order[:half])].reset_index(drop=True)
-        holdout = data.iloc[np.sort(order[half:])].reset_index(drop=True)
+        data, train, holdout = split_dataset(dataset, max_rows)
         sdtypes, target = _columns(train), TARGETS[dataset]
         ceiling = {"model": "holdout ceiling (training rows)", "load_average_1min": os.getloadavg()[0],
                    **score(train, holdout, train, sdtypes, target)}

@@ -33,14 +33,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from models import TARGETS, _average_draws, _columns, load_dataset, score  # noqa: E402
+from models import TARGETS, _average_draws, _columns, score, split_dataset  # noqa: E402
 
 from synthkit.engine import train_recipes  # noqa: E402
 from synthkit.models.arm import AutoregressiveSynthesizer  # noqa: E402
@@ -49,14 +48,6 @@ from synthkit.utils.atomic import write_json, write_text  # noqa: E402
 from synthkit.utils.formatting import cell  # noqa: E402
 
 log = logging.getLogger(__name__)
-
-
-def _split(data: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``benchmarks/models.py``'s seeded 50/50 split."""
-    order = np.random.default_rng(0).permutation(len(data))
-    half = len(data) // 2
-    return (data.iloc[np.sort(order[:half])].reset_index(drop=True),
-            data.iloc[np.sort(order[half:])].reset_index(drop=True))
 
 
 def _in_memory(train: pd.DataFrame, minutes: float, workers: int, storage: Path) -> AutoregressiveSynthesizer:
@@ -97,10 +88,7 @@ RUNS: dict[str, Callable[..., AutoregressiveSynthesizer]] = {
 
 
 def bench_table(name: str, minutes: float, workers: int, draws: int, max_rows: int | None) -> dict[str, Any]:
-    data = load_dataset(name)
-    if max_rows is not None and len(data) > max_rows:
-        data = data.sample(max_rows, random_state=0).reset_index(drop=True)
-    train, holdout = _split(data)
+    data, train, holdout = split_dataset(name, max_rows)
     sdtypes, target = _columns(train), TARGETS[name]
     block: dict[str, Any] = {"rows": len(data), "train_rows": len(train),
                              "ceiling": score(train, holdout, train, sdtypes, target), "runs": []}

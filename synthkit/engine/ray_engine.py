@@ -43,9 +43,19 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         frame = frame.copy()
         for name in frame.columns[(frame.dtypes == object).to_numpy()]:
-            column = frame[name]
-            frame[name] = column.where(column.isna(), column.astype(str))
+            if not _arrow_types(frame[name]):  # only that column: dates or text beside it keep their type
+                column = frame[name]
+                frame[name] = column.where(column.isna(), column.astype(str))
         return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _arrow_types(column: pd.Series) -> bool:
+    """Whether Arrow can give ``column`` one type."""
+    try:
+        pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return True
 
 
 def import_ray() -> Any:

@@ -218,7 +218,11 @@ class ArmRecipe(Recipe):
 
     def after_step(self, step: int) -> None:
         """The exponential moving average of ``torch.optim.swa_utils.get_ema_multi_avg_fn`` (the in-memory
-        fit's): the first step's weights, then ``decay * average + (1 - decay) * weights``."""
+        fit's): the first step's weights, then ``decay * average + (1 - decay) * weights``.
+
+        Written out rather than ``AveragedModel``: its update count lives in the model (a checkpoint
+        would have to carry it beside the weights under other names), while the loop already knows
+        the step, also after a resume."""
         with torch.no_grad():
             for mean, now in zip(self.average.parameters(), self.model.net_.parameters(), strict=True):
                 if step == 0:
