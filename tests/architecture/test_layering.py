@@ -33,6 +33,8 @@ DEFERRED_IMPORTS = {
     "duckdb_engine": "optional: DuckDB engine",
     "psycopg": "optional: PostgreSQL driver",
     "great_expectations": "GX_ANALYTICS_ENABLED must be set before its first import, and it takes seconds to load",
+    "synthkit.cli.actions": "the library behind the commands loads torch and scikit-learn (seconds); a command loads "
+                            "it when it runs, so `synthkit --help`, `--version` and a mistyped option answer at once",
 }
 #: modules whose in-function imports are still being removed elsewhere, with the reason
 PENDING: dict[str, str] = {}

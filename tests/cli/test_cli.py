@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +33,19 @@ def small_csv(tmp_path_factory, adult_small) -> Path:
     path = tmp_path_factory.mktemp("cli") / "train.csv"
     adult_small.iloc[:800].to_csv(path, index=False)
     return path
+
+
+def test_version_and_help_answer_without_loading_the_library():
+    """``--version`` alone exits 0 (it used to ask for a command); neither it nor ``--help`` loads torch."""
+    proc = cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == __import__("synthkit").__version__, proc.stderr
+    proc = cli("--help")
+    assert proc.returncode == 0 and "run" in proc.stdout and "audit" in proc.stdout
+    code = "import json, sys, synthkit.cli; print(json.dumps(sorted(sys.modules)))"
+    loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                                           check=True).stdout))
+    assert "synthkit.cli.commands" in loaded
+    assert not loaded & {"torch", "sklearn", "scipy", "pandas", "synthkit.cli.actions", "synthkit.pipeline"}
 
 
 def test_models_and_datasets_list():
