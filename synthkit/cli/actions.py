@@ -121,8 +121,6 @@ def fit(data: str, *, model: str, output: Path, param: list[str] | None, seed: i
 
 def sample(model: Path, *, n: int, output: Path, seed: int | None, condition: list[str] | None,
            key_file: Path | None) -> None:
-    if n <= 0:
-        raise DataError(f"-n must be positive, got {n}")
     synthesizer = load_model(str(model), key=_key(key_file))
     frame = synthesizer.sample(n, seed=seed, conditions=parse_pairs(condition, "--condition") or None)
     write(frame, output)

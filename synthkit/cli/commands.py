@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from synthkit import __version__
-from synthkit.errors import SynthkitError
+from synthkit.errors import DataError, SynthkitError
 from synthkit.utils.progress import set_quiet
 
 __all__ = ["app", "main"]
@@ -137,6 +137,8 @@ def sample(
     key_file: KeyFile = None,
 ) -> None:
     """Sample synthetic rows from a saved model (with a key: only a model signed with it)."""
+    if n <= 0:  # before the library loads: a typo answers at once
+        raise DataError(f"-n must be positive, got {n}")
     import synthkit.cli.actions as actions
 
     actions.sample(model, n=n, output=output, seed=seed, condition=condition, key_file=key_file)

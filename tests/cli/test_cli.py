@@ -98,11 +98,17 @@ def test_unknown_model(small_csv, tmp_path):
     _one_line_error(cli("fit", str(small_csv), "-m", "nonesuch", "-o", str(tmp_path / "m")), "nonesuch", "available")
 
 
-@pytest.mark.parametrize("n", ["0", "-3"])
-def test_non_positive_n(small_csv, tmp_path, n):
-    model_dir = tmp_path / "model"
+@pytest.fixture(scope="module")
+def copula_dir(small_csv, tmp_path_factory) -> Path:
+    model_dir = tmp_path_factory.mktemp("cli-model") / "model"
     assert cli("fit", str(small_csv), "-m", "copula", "-o", str(model_dir)).returncode == 0
-    _one_line_error(cli("sample", str(model_dir), "-n", n, "-o", str(tmp_path / "s.csv")), "positive")
+    return model_dir
+
+
+@pytest.mark.parametrize("n", ["0", "-3"])
+def test_non_positive_n(copula_dir, tmp_path, n):
+    _one_line_error(cli("sample", str(copula_dir), "-n", n, "-o", str(tmp_path / "s.csv")), "positive")
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_evaluate_column_mismatch(small_csv, tmp_path):
