@@ -74,8 +74,8 @@ BLOCK_BYTES = 8 * 2**20
 STREAM_OBJECT_STORE_BYTES = 256 * 2**20
 MAX_VALIDATION_ROWS = 50_000  # validation rows (content-hash chosen): kept in the object store, not re-read each epoch
 #: how often Ray Train's controller polls its workers (Ray's default: 2 s). Each poll is one small call per
-#: worker; at 2 s the controller noticed phases late and a small 2-worker fit took 24-27 s instead of 17-23 s
-#: (measured, 600 rows, 2 epochs). A user's own RAY_TRAIN_HEALTH_CHECK_INTERVAL_S wins.
+#: worker; at 2 s the controller noticed phases late and a small fit took 3-4 s longer (600 rows, 2 epochs:
+#: benchmarks/results/startup.md). A user's own RAY_TRAIN_HEALTH_CHECK_INTERVAL_S wins.
 CONTROLLER_POLL_SECONDS = "0.25"
 _POLL_ENV = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
 
