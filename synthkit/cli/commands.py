@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from synthkit import __version__
-from synthkit.errors import DataError, SynthkitError
+from synthkit.errors import ConfigError, DataError, ModelFileError, SynthkitError
 from synthkit.utils.progress import set_quiet
 
 __all__ = ["app", "main"]
@@ -66,6 +66,21 @@ def _root(
     set_quiet(quiet)
 
 
+def _file_exists(path: Path, what: str, error: type[SynthkitError]) -> None:
+    """A mistyped path answers before the library loads (seconds of torch for a one-line error)."""
+    if not path.exists():
+        raise error(f"{what} not found: {path}")
+
+
+def _source_may_exist(source: str | None) -> None:
+    """A data argument that names a missing file fails here; URLs and bundled dataset names (no suffix,
+    no folder) are checked where they are read."""
+    if source is None or "://" in source or Path(source).exists():
+        return
+    if Path(source).suffix or "/" in source or os.sep in source:
+        raise DataError(f"no such file or bundled dataset: {source}")
+
+
 KeyFile = Annotated[Optional[Path], typer.Option(
     "--key-file", help="file holding the model signing key (default: $SYNTHKIT_MODEL_KEY); models are HMAC-signed "
                        "when saved and refused when loaded unsigned or changed")]
@@ -84,6 +99,7 @@ def run(
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: start a private local cluster)")] = None,
 ) -> None:
     """Run a whole pipeline from one YAML file (exit 3 gate failed, 4 leak found, 5 sink failed)."""
+    _file_exists(pipeline, "pipeline file", ConfigError)
     import synthkit.cli.actions as actions
 
     overrides = list(set_ or [])
@@ -102,6 +118,7 @@ def profile(
     table: Annotated[Optional[str], typer.Option("--table", help="table of a SQL source or multi-table dataset")] = None,
 ) -> None:
     """Profile data: column kinds, missingness, keys and PII, as JSON metadata."""
+    _source_may_exist(data)
     import synthkit.cli.actions as actions
 
     actions.profile(data, output=output, html=html, expectations=expectations, table=table)
@@ -121,6 +138,7 @@ def fit(
     """Fit a synthesizer and save it (no pickle: JSON + weights; signed with a key).
 
     ``auto`` measures candidate models on held-out rows and saves the one it chose."""
+    _source_may_exist(data)
     import synthkit.cli.actions as actions
 
     actions.fit(data, model=model, output=output, param=param, seed=seed, metadata=metadata, table=table,
@@ -139,6 +157,7 @@ def sample(
     """Sample synthetic rows from a saved model (with a key: only a model signed with it)."""
     if n <= 0:  # before the library loads: a typo answers at once
         raise DataError(f"-n must be positive, got {n}")
+    _file_exists(model, "model folder", ModelFileError)
     import synthkit.cli.actions as actions
 
     actions.sample(model, n=n, output=output, seed=seed, condition=condition, key_file=key_file)
@@ -156,6 +175,8 @@ def evaluate(
     report: Annotated[bool, typer.Option("--report/--no-report", help="also write report.html")] = True,
 ) -> None:
     """Score synthetic data: fidelity, privacy (against a holdout) and utility."""
+    for source in (real, synthetic, holdout):
+        _source_may_exist(source)
     import synthkit.cli.actions as actions
 
     actions.evaluate(real, synthetic, output, holdout=holdout, target=target, metadata=metadata, seed=seed,

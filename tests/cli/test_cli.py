@@ -78,11 +78,27 @@ def test_profile_writes_metadata_and_suite(small_csv, tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
+MISSING = [("fit", "{tmp}/nope.csv", "-m", "copula", "-o", "{tmp}/m"), ("profile", "{tmp}/nope.csv"),
+           ("run", "{tmp}/nope.yaml"), ("sample", "{tmp}/no-model", "-n", "5"),
+           ("evaluate", "--real", "{tmp}/nope.csv", "--synthetic", "{tmp}/nope.csv", "-o", "{tmp}/e")]
+
+
 def test_missing_file(tmp_path):
-    _one_line_error(cli("fit", str(tmp_path / "nope.csv"), "-m", "copula", "-o", str(tmp_path / "m")), "nope.csv")
-    _one_line_error(cli("profile", str(tmp_path / "nope.csv")), "nope.csv")
-    _one_line_error(cli("run", str(tmp_path / "nope.yaml")), "nope.yaml")
-    _one_line_error(cli("sample", str(tmp_path / "no-model"), "-n", "5"), "no-model")
+    for args in MISSING:
+        args = [a.format(tmp=tmp_path) for a in args]
+        _one_line_error(cli(*args), Path(args[1 if args[0] != "evaluate" else 2]).name)
+    assert not (tmp_path / "m").exists() and not (tmp_path / "e").exists()
+
+
+def test_a_missing_file_is_reported_before_the_library_loads(tmp_path):
+    """The commonest mistake, a mistyped path, answers without torch (the check in ``actions`` stays)."""
+    code = ("import json, sys\nfrom synthkit.cli import main\nsys.argv = json.loads(sys.argv[1])\ntry:\n    main()\n"
+            "except SystemExit as exc:\n    print(json.dumps([exc.code, 'torch' in sys.modules, 'synthkit.cli.actions' in sys.modules]))")
+    for args in MISSING:
+        argv = ["synthkit", *(a.format(tmp=tmp_path) for a in args)]
+        proc = subprocess.run([sys.executable, "-c", code, json.dumps(argv)], capture_output=True, text=True, cwd=REPO,
+                              timeout=300)
+        assert json.loads(proc.stdout.strip().splitlines()[-1]) == [2, False, False], (args, proc.stdout, proc.stderr)
 
 
 def test_empty_csv(tmp_path):
