@@ -105,6 +105,17 @@ def audit(
     return result
 
 
+def reproduced_rows(real: pd.DataFrame, table: TableMeta, synthetic: pd.DataFrame,
+                    min_row_columns: int = DEFAULT_MIN_ROW_COLUMNS) -> np.ndarray:
+    """Which synthetic rows reproduce a unique real row on the learned columns: the audit's row rule,
+    for a sampler to draw those rows again instead of writing them."""
+    scanner = _Scanner(_check_real(real), table, [], min_row_columns, AuditResult(rules={}))
+    frame = synthetic.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    _, hit = scanner.row_hits(frame)
+    return np.zeros(len(frame), dtype=bool) if isinstance(hit, str) else hit.to_numpy(dtype=bool)
+
+
 # -- inputs ----------------------------------------------------------------------------------
 def _check_real(real: Any) -> pd.DataFrame:
     if not isinstance(real, pd.DataFrame):
@@ -278,20 +289,25 @@ class _Scanner:
                 finding["rows"] = [int(r) for r in np.asarray(rows)[group.index.to_numpy()][:_SHOWN_ROWS]]
             self.result.findings.append(finding)
 
-    def _rows(self, where: str, frame: pd.DataFrame) -> None:
+    def row_hits(self, frame: pd.DataFrame) -> tuple[list[str], pd.Series | str]:
+        """The learned columns compared and, per synthetic row, whether it reproduces a unique real row
+        on them (or why no row can: too few columns, no unique real row)."""
         cols = [c for c in self.row_cols if c in frame.columns]
-        key = f"real_row:{where}"
         if len(cols) < self.min_cols:
-            self.result.skipped[key] = (f"only {len(cols)} learned column(s) shared with the real data; a row needs "
-                                        f"{self.min_cols}+ to single anyone out")
-            return
+            return cols, (f"only {len(cols)} learned column(s) shared with the real data; a row needs "
+                          f"{self.min_cols}+ to single anyone out")
         identifying = self._identifying(tuple(cols))
         if len(identifying) == 0:
-            self.result.skipped[key] = "no real row is unique with enough present values"
-            return
+            return cols, "no real row is unique with enough present values"
         syn = row_frame(frame, cols, *self._types(cols))
-        hashes = pd.util.hash_pandas_object(syn, index=False)
-        hit = hashes.isin(identifying)
+        return cols, pd.util.hash_pandas_object(syn, index=False).isin(identifying)
+
+    def _rows(self, where: str, frame: pd.DataFrame) -> None:
+        cols, hit = self.row_hits(frame)
+        if isinstance(hit, str):
+            self.result.skipped[f"real_row:{where}"] = hit
+            return
+        hashes = pd.util.hash_pandas_object(row_frame(frame, cols, *self._types(cols)), index=False)
         if not hit.any():
             return
         n_real = int(hashes[hit].nunique())

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthkit.audit import audit
+from synthkit.audit import audit, reproduced_rows
 from synthkit.errors import ConfigError, DataError, LeakageError
 from synthkit.models import create
 from synthkit.profile import profile
@@ -99,6 +99,21 @@ def test_whole_unique_real_row_fails_but_common_row_does_not(fitted):
     cmeta = profile(common)
     assert audit(common, cmeta, synthetic=common.iloc[[0, 1]], min_row_columns=4).passed
     assert not audit(common, cmeta, synthetic=common.iloc[[2]], min_row_columns=4).passed
+
+
+def test_reproduced_rows_marks_what_the_audit_would_flag(fitted):
+    """The pipeline draws these rows again before writing; the mask follows the audit's row rule exactly."""
+    real, meta, synthetic, _ = fitted
+    bad = synthetic.copy().reset_index(drop=True)
+    learned = [c for c in real.columns if c not in ("ssn", "email", "home_address")]
+    bad.loc[[3, 10], learned] = real.loc[[7, 42], learned].to_numpy()
+    mask = reproduced_rows(real, meta.table(None), bad)
+    assert mask.dtype == bool and len(mask) == len(bad) and list(np.flatnonzero(mask)) == [3, 10]
+    assert not reproduced_rows(real, meta.table(None), synthetic).any()
+    common = pd.DataFrame({"a": ["x", "x", "y", "z"], "b": ["p", "p", "q", "r"], "c": [1, 1, 2, 3], "d": [True, True, False, True]})
+    assert list(reproduced_rows(common, profile(common).table(None), common)) == [False, False, True, True]
+    few = pd.DataFrame({"a": list("abcdef"), "b": range(6)})  # too few columns to single anyone out
+    assert not reproduced_rows(few, profile(few).table(None), few).any()
 
 
 def test_rows_match_through_csv_round_trip_and_timezones(tmp_path):
