@@ -112,8 +112,8 @@ def reproduced_rows(real: pd.DataFrame, table: TableMeta, synthetic: pd.DataFram
     scanner = _Scanner(_check_real(real), table, [], min_row_columns, AuditResult(rules={}))
     frame = synthetic.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
-    _, hit = scanner.row_hits(frame)
-    return np.zeros(len(frame), dtype=bool) if isinstance(hit, str) else hit.to_numpy(dtype=bool)
+    found = scanner.row_hits(frame)
+    return np.zeros(len(frame), dtype=bool) if isinstance(found, str) else found[2].to_numpy(dtype=bool)
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -289,25 +289,25 @@ class _Scanner:
                 finding["rows"] = [int(r) for r in np.asarray(rows)[group.index.to_numpy()][:_SHOWN_ROWS]]
             self.result.findings.append(finding)
 
-    def row_hits(self, frame: pd.DataFrame) -> tuple[list[str], pd.Series | str]:
-        """The learned columns compared and, per synthetic row, whether it reproduces a unique real row
-        on them (or why no row can: too few columns, no unique real row)."""
+    def row_hits(self, frame: pd.DataFrame) -> tuple[list[str], pd.Series, pd.Series] | str:
+        """The learned columns compared, each synthetic row's hash on them and whether it reproduces a
+        unique real row (or why no row can: too few columns, no unique real row)."""
         cols = [c for c in self.row_cols if c in frame.columns]
         if len(cols) < self.min_cols:
-            return cols, (f"only {len(cols)} learned column(s) shared with the real data; a row needs "
-                          f"{self.min_cols}+ to single anyone out")
+            return (f"only {len(cols)} learned column(s) shared with the real data; a row needs "
+                    f"{self.min_cols}+ to single anyone out")
         identifying = self._identifying(tuple(cols))
         if len(identifying) == 0:
-            return cols, "no real row is unique with enough present values"
-        syn = row_frame(frame, cols, *self._types(cols))
-        return cols, pd.util.hash_pandas_object(syn, index=False).isin(identifying)
+            return "no real row is unique with enough present values"
+        hashes = pd.util.hash_pandas_object(row_frame(frame, cols, *self._types(cols)), index=False)
+        return cols, hashes, hashes.isin(identifying)
 
     def _rows(self, where: str, frame: pd.DataFrame) -> None:
-        cols, hit = self.row_hits(frame)
-        if isinstance(hit, str):
-            self.result.skipped[f"real_row:{where}"] = hit
+        found = self.row_hits(frame)
+        if isinstance(found, str):
+            self.result.skipped[f"real_row:{where}"] = found
             return
-        hashes = pd.util.hash_pandas_object(row_frame(frame, cols, *self._types(cols)), index=False)
+        cols, hashes, hit = found
         if not hit.any():
             return
         n_real = int(hashes[hit].nunique())
