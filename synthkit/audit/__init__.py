@@ -6,9 +6,9 @@ give locations and counts, never the leaked values. ``audit_tables`` audits a mu
 output table by table. Rules: :mod:`synthkit.audit.sources`.
 """
 
-from synthkit.audit.core import DEFAULT_MIN_ROW_COLUMNS, AuditResult, audit, reproduced_rows
+from synthkit.audit.core import DEFAULT_MIN_ROW_COLUMNS, AuditResult, ReproducedRows, audit, reproduced_rows
 from synthkit.audit.sources import MIN_VALUE_CHARS, NOT_SCANNED_PII, SCANNED_PII
 from synthkit.audit.tables import audit_tables
 
-__all__ = ["DEFAULT_MIN_ROW_COLUMNS", "MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII", "AuditResult", "audit",
-           "audit_tables", "reproduced_rows"]
+__all__ = ["DEFAULT_MIN_ROW_COLUMNS", "MIN_VALUE_CHARS", "NOT_SCANNED_PII", "SCANNED_PII", "AuditResult", "ReproducedRows",
+           "audit", "audit_tables", "reproduced_rows"]

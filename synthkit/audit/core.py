@@ -22,7 +22,7 @@ from synthkit.errors import ConfigError, DataError, LeakageError
 from synthkit.meta import Metadata, TableMeta
 from synthkit.profile import profile
 
-__all__ = ["DEFAULT_MIN_ROW_COLUMNS", "AuditResult", "audit"]
+__all__ = ["DEFAULT_MIN_ROW_COLUMNS", "AuditResult", "ReproducedRows", "audit", "reproduced_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +105,26 @@ def audit(
     return result
 
 
+class ReproducedRows:
+    """The audit's row rule held for one real table: which synthetic rows reproduce a unique real row on
+    the learned columns. The real rows are hashed once, so a sampler can ask round after round about
+    the rows it drew again without rehashing the real table."""
+
+    def __init__(self, real: pd.DataFrame, table: TableMeta, min_row_columns: int = DEFAULT_MIN_ROW_COLUMNS) -> None:
+        self._scanner = _Scanner(_check_real(real), table, [], min_row_columns, AuditResult(rules={}))
+
+    def __call__(self, synthetic: pd.DataFrame) -> np.ndarray:
+        frame = synthetic.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+        found = self._scanner.row_hits(frame)
+        return np.zeros(len(frame), dtype=bool) if isinstance(found, str) else found[2].to_numpy(dtype=bool)
+
+
 def reproduced_rows(real: pd.DataFrame, table: TableMeta, synthetic: pd.DataFrame,
                     min_row_columns: int = DEFAULT_MIN_ROW_COLUMNS) -> np.ndarray:
     """Which synthetic rows reproduce a unique real row on the learned columns: the audit's row rule,
     for a sampler to draw those rows again instead of writing them."""
-    scanner = _Scanner(_check_real(real), table, [], min_row_columns, AuditResult(rules={}))
-    frame = synthetic.reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
-    found = scanner.row_hits(frame)
-    return np.zeros(len(frame), dtype=bool) if isinstance(found, str) else found[2].to_numpy(dtype=bool)
+    return ReproducedRows(real, table, min_row_columns)(synthetic)
 
 
 # -- inputs ----------------------------------------------------------------------------------

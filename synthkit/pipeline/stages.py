@@ -29,7 +29,7 @@ import torch
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
-from synthkit.audit import audit_tables, reproduced_rows
+from synthkit.audit import ReproducedRows, audit_tables
 from synthkit.engine.dataplane import Lake
 from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.evaluate import evaluate as evaluate_data
@@ -189,21 +189,28 @@ REDRAWS = 5  # rounds of drawing reproduced rows again; each round leaves ~1/100
 def _redraw_reproduced_rows(ctx: RunContext, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Rows that reproduce a unique real row (the audit's rule, over training and holdout rows) are drawn
     again from the model. Tens of thousands of honest draws can hit one by chance: a common profile
-    whose one wide-ranged number (Adult's fnlwgt) lands on a real value. The audit still checks the result."""
+    whose one wide-ranged number (Adult's fnlwgt) lands on a real value. Each round checks only the rows
+    it drew; the audit still checks the result."""
     parts = [ctx.train.tables[ctx.root], ctx.holdout.get(ctx.root)]
-    real = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
-    table = ctx.metadata.table(None)
+    check = ReproducedRows(pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True),
+                           ctx.metadata.table(None))
+    frame = frame.reset_index(drop=True)
+    hit = check(frame)
     redrawn = 0
     for round_ in range(1, REDRAWS + 1):
-        hit = reproduced_rows(real, table, frame)
         if not hit.any():
             break
         redrawn += int(hit.sum())
         round_seed = int(np.random.SeedSequence([seed, round_]).generate_state(1)[0])
         fresh = ctx.model.sample(int(hit.sum()), seed=round_seed, conditions=ctx.cfg.sample.conditions or None)
-        frame = pd.concat([frame.reset_index(drop=True)[~hit], fresh[list(frame.columns)]], ignore_index=True)
+        kept = int((~hit).sum())
+        frame = pd.concat([frame[~hit], fresh[list(frame.columns)]], ignore_index=True)
+        hit = np.concatenate([np.zeros(kept, dtype=bool), check(fresh[list(frame.columns)])])
     if redrawn:
         log.info("drew %d synthetic row(s) again: they reproduced a unique real row", redrawn)
+    if hit.any():
+        log.warning("%d synthetic row(s) still reproduce a unique real row after %d rounds of drawing them again; "
+                    "the model may have memorized them, and the audit will report them", int(hit.sum()), REDRAWS)
     return frame
 
 
