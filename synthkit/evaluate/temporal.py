@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from synthkit.errors import EvaluationError
 from synthkit.evaluate.stats import wilson
+from synthkit.transform.entity_summary import entity_features
 
 __all__ = ["describe_feature", "discriminate", "entity_features", "flat_records", "lag_autocorrelation", "temporal_metrics"]
 
@@ -163,22 +164,6 @@ def describe_feature(name: str) -> str:
         return f"{column} at step {int(step) + 1} of the record" if step.isdigit() else name
     measure, _, kind = name.rpartition("_")
     return _FEATURE_WORDS.get(kind, "{m} (" + kind + ")").format(m=measure or name)
-
-
-def entity_features(df: pd.DataFrame, entity: str, time: str | None, numeric: list[str]) -> pd.DataFrame:
-    """Per-entity summaries a classifier can compare across real and synthetic data."""
-    g = df.groupby(entity, sort=False)
-    feats = {"length": g.size()}
-    if time is not None:
-        gap = df[time].groupby(df[entity], sort=False).diff()
-        feats["gap_mean"] = gap.groupby(df[entity], sort=False).mean()
-        feats["gap_std"] = gap.groupby(df[entity], sort=False).std()
-    for m in numeric:
-        col = g[m]
-        step = df[m].groupby(df[entity], sort=False).diff().abs()
-        feats.update({f"{m}_mean": col.mean(), f"{m}_std": col.std(), f"{m}_first": col.first(), f"{m}_last": col.last(),
-                      f"{m}_present": col.count() / g.size(), f"{m}_step": step.groupby(df[entity], sort=False).mean()})
-    return pd.DataFrame(feats)
 
 
 def flat_records(df: pd.DataFrame, entity: str, time: str | None, columns: list[str], steps: int | None = None) -> pd.DataFrame:

@@ -1,0 +1,104 @@
+"""A critic for drawn entities: which whole sequences look like real ones, judged by their summaries.
+
+The step-wise network writes each step well, yet whole entities stay recognisable by summaries a
+step-wise likelihood averages over (how far a value moves between readings in a continuously
+probed stay, how often a column is read, a stay's spread): issue #20's discriminator reads them.
+After training, a gradient-boosted classifier learns to tell the training entities' summaries
+(:func:`synthkit.transform.entity_summary.entity_features`) from one draw of the model's own.
+Sampling then draws a pool of candidate entities and keeps ``n`` of them with probability
+proportional to the classifier's density ratio p / (1 - p): sampling-importance-resampling with a
+learned ratio, as in discriminator rejection sampling (Azadi et al., 2019). Every kept entity is
+still a whole draw of the network; the critic only chooses among them.
+
+Privacy: the classifier sees summaries, never rows; a leaf holds at least ``MIN_LEAF`` entities and
+its thresholds sit on ``BINS`` quantile bins of real and synthetic summaries together.
+
+Why the trees are exported by hand: scikit-learn has no public way to save a fitted
+``HistGradientBoostingClassifier`` except pickle, which model files never hold. Its fitted trees
+(``_predictors``, ``_baseline_prediction``) are copied into plain arrays and evaluated here with
+numpy; a test checks the result equals ``decision_function``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
+
+__all__ = ["EntityCritic", "resample"]
+
+ROUNDS, BINS, MIN_LEAF = 100, 32, 20
+_FIELDS = ("feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "value")
+
+
+class EntityCritic:
+    """Log density ratio real / synthetic of entity summaries, from boosted trees held as arrays."""
+
+    def __init__(self, features: list[str], baseline: float, depth: int, roots: np.ndarray, nodes: dict[str, np.ndarray]) -> None:
+        self.features, self.baseline, self.depth, self.roots, self.nodes = features, baseline, depth, roots, nodes
+
+    @classmethod
+    def fit(cls, real: pd.DataFrame, synthetic: pd.DataFrame, seed: int | None) -> EntityCritic:
+        """Train on equal numbers of real and synthetic entities, so the odds are the density ratio."""
+        n = min(len(real), len(synthetic))
+        rng = np.random.default_rng(seed)
+        real, synthetic = real.iloc[rng.permutation(len(real))[:n]], synthetic.iloc[rng.permutation(len(synthetic))[:n]]
+        features = list(real.columns)
+        x = np.vstack([_matrix(real, features), _matrix(synthetic[features], features)])
+        y = np.r_[np.ones(n), np.zeros(n)]
+        clf = HistGradientBoostingClassifier(max_iter=ROUNDS, max_bins=BINS, min_samples_leaf=MIN_LEAF,
+                                             early_stopping=False, random_state=seed)
+        with threadpool_limits(limits=1):  # a few thousand rows: threads only contend
+            clf.fit(x, y)
+        trees = [group[0].nodes for group in clf._predictors]  # noqa: SLF001 - see the module docstring
+        sizes = np.array([len(t) for t in trees], dtype=np.int64)
+        roots = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        depth = int(max(t["depth"].max() for t in trees))  # a leaf's depth: steps from its root
+        nodes = {f: np.concatenate([t[f] for t in trees]) for f in _FIELDS}
+        for side in ("left", "right"):  # child indices are per tree; make them global
+            nodes[side] = nodes[side].astype(np.int64) + np.repeat(roots, sizes)
+        nodes = {"feature_idx": nodes["feature_idx"].astype(np.int64), "num_threshold": nodes["num_threshold"].astype(np.float64),
+                 "missing_go_to_left": nodes["missing_go_to_left"].astype(bool), "left": nodes["left"],
+                 "right": nodes["right"], "is_leaf": nodes["is_leaf"].astype(bool), "value": nodes["value"].astype(np.float64)}
+        return cls(features, float(np.ravel(clf._baseline_prediction)[0]), depth, roots, nodes)  # noqa: SLF001
+
+    def log_ratio(self, summaries: pd.DataFrame) -> np.ndarray:
+        """log p(real) / p(synthetic) per entity (the classifier's log-odds), all trees at once."""
+        x = _matrix(summaries, self.features)
+        at = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        rows = np.arange(len(x))[:, None]
+        for _ in range(self.depth):
+            leaf = self.nodes["is_leaf"][at]
+            value = x[rows, self.nodes["feature_idx"][at]]
+            left = np.where(np.isnan(value), self.nodes["missing_go_to_left"][at], value <= self.nodes["num_threshold"][at])
+            at = np.where(leaf, at, np.where(left, self.nodes["left"][at], self.nodes["right"][at]))
+        return self.baseline + self.nodes["value"][at].sum(axis=1)
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        doc = {"features": self.features, "baseline": self.baseline, "depth": self.depth}
+        tensors = {f"critic.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.nodes.items()}
+        tensors["critic.roots"] = torch.from_numpy(self.roots)
+        return doc, tensors
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any], tensors: dict[str, torch.Tensor]) -> EntityCritic:
+        nodes = {k: tensors[f"critic.{k}"].numpy() for k in _FIELDS}
+        return cls(list(doc["features"]), float(doc["baseline"]), int(doc["depth"]), tensors["critic.roots"].numpy(), nodes)
+
+
+def resample(log_ratio: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of ``n`` of the pool's entities, drawn without replacement with probability
+    proportional to exp(``log_ratio``), in pool order."""
+    if n >= len(log_ratio):
+        return np.arange(len(log_ratio))
+    weights = np.exp(log_ratio - log_ratio.max())
+    return np.sort(rng.choice(len(log_ratio), size=n, replace=False, p=weights / weights.sum()))
+
+
+def _matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:
+    x = frame.reindex(columns=features).to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isinf(x), np.nan, x)

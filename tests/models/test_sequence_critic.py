@@ -1,0 +1,53 @@
+"""The sequence model's critic: boosted trees held as arrays, and the resampling they drive."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from synthkit.models import sequence_critic
+from synthkit.models.sequence_critic import EntityCritic, resample
+
+
+def _summaries(rng: np.random.Generator, n: int, shift: float, scale: float) -> pd.DataFrame:
+    frame = pd.DataFrame(rng.normal(shift, scale, size=(n, 3)), columns=["level", "step", "spread"])
+    frame.loc[rng.random(n) < 0.15, "step"] = np.nan  # an entity read once has no step
+    return frame
+
+
+def test_the_array_trees_give_the_classifiers_own_log_odds():
+    rng = np.random.default_rng(0)
+    real, synthetic = _summaries(rng, 500, 0.0, 1.0), _summaries(rng, 500, 0.4, 1.3)
+    critic = EntityCritic.fit(real, synthetic, seed=3)
+    x = np.vstack([real.to_numpy(), synthetic.to_numpy()])
+    clf = HistGradientBoostingClassifier(max_iter=sequence_critic.ROUNDS, max_bins=sequence_critic.BINS,
+                                         min_samples_leaf=sequence_critic.MIN_LEAF, early_stopping=False,
+                                         random_state=3).fit(x, np.r_[np.ones(500), np.zeros(500)])
+    probe = _summaries(rng, 300, 0.2, 1.5)
+    probe.loc[::7, "level"] = np.inf  # read as missing, as an overflowing summary would be
+    expected = clf.decision_function(np.where(np.isinf(probe.to_numpy()), np.nan, probe.to_numpy()))
+    np.testing.assert_allclose(critic.log_ratio(probe), expected, rtol=0, atol=1e-9)
+    doc, tensors = critic.to_state()
+    np.testing.assert_array_equal(EntityCritic.from_state(doc, tensors).log_ratio(probe), critic.log_ratio(probe))
+    assert critic.log_ratio(probe[["spread", "level", "step"]]).tolist() == critic.log_ratio(probe).tolist()
+
+
+def test_resampling_moves_a_shifted_pool_towards_the_real_summaries():
+    rng = np.random.default_rng(1)
+    real = _summaries(rng, 1000, 0.0, 1.0)
+    critic = EntityCritic.fit(real, _summaries(rng, 1000, 0.6, 1.4), seed=0)
+    pool = _summaries(rng, 4000, 0.6, 1.4)  # drawn as the critic's synthetic side was
+    kept = pool.iloc[resample(critic.log_ratio(pool), 1000, np.random.default_rng(2))]
+    assert len(kept) == 1000 and kept.index.is_monotonic_increasing and kept.index.is_unique
+    for column in real.columns:
+        assert abs(kept[column].mean() - real[column].mean()) < 0.5 * abs(pool[column].mean() - real[column].mean())
+        assert abs(kept[column].std() - real[column].std()) < 0.5 * abs(pool[column].std() - real[column].std())
+    again = resample(critic.log_ratio(pool), 1000, np.random.default_rng(2))
+    assert again.tolist() == kept.index.tolist()
+
+
+@pytest.mark.parametrize("n", [5, 10])
+def test_a_pool_no_larger_than_asked_is_kept_whole(n):
+    assert resample(np.array([0.0, 3.0, -2.0, 1.0, 0.5]), n, np.random.default_rng(0)).tolist() == [0, 1, 2, 3, 4]
