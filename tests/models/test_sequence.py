@@ -440,3 +440,50 @@ def test_time_since_each_column_was_read_while_writing_equals_while_reading(fitt
     torch.testing.assert_close(expected, torch.stack(seen, dim=1))
     since = expected[..., 6 * len(net.stats_columns):]
     assert (since > 0).any() and (since == 0).any()  # columns read a while ago, and not yet read or just read
+
+
+@pytest.fixture(scope="module")
+def icu_300() -> pd.DataFrame:
+    from synthkit.datasets import load
+
+    events, _ = load("icu")
+    ids = events["RecordID"].unique()[:300]
+    return events[events["RecordID"].isin(ids)][COLUMNS].reset_index(drop=True)
+
+
+def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300, tmp_path: Path):
+    """150 stays fitted, 150 held out: the entities the critic keeps are harder to tell from the held-out
+    stays than the network's own draws (closer summaries); the choice repeats for a seed and survives save and load."""
+    from synthkit.transform.entity_summary import entity_features
+
+    ids = icu_300["RecordID"].unique()
+    train, held = (icu_300[icu_300["RecordID"].isin(part)].reset_index(drop=True) for part in (ids[:150], ids[150:]))
+    model = _make(seed=0, epochs=20).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+    assert model.critic_ is not None and model.critic_pool == 4
+    numeric = [c for c in COLUMNS[2:] if pd.api.types.is_numeric_dtype(train[c])]
+    chosen = model.sample(150, seed=1)
+    plain = model._draw(150, np.random.default_rng(1))
+    assert chosen["RecordID"].nunique() == 150 and list(chosen.columns) == COLUMNS
+    real = entity_features(held, "RecordID", "Time", numeric).median()
+    moves = [f"{m}_{kind}" for m in ("HR", "MAP", "Temp", "GCS", "Urine") for kind in ("std", "step")]
+
+    def gap(frame: pd.DataFrame) -> pd.Series:  # how far a typical entity moves, against a typical held-out stay
+        return ((entity_features(frame, "RecordID", "Time", numeric).median() - real).abs() / real.abs())[moves]
+
+    ratio = gap(chosen) / gap(plain)  # 20 epochs of a small network: every series moves too much
+    assert (ratio < 1).sum() >= 8 and ratio.median() < 0.92, ratio
+    pd.testing.assert_frame_equal(model.sample(40, seed=7), model.sample(40, seed=7))
+    model.save(tmp_path / "m")
+    loaded = Synthesizer.load(tmp_path / "m")
+    assert loaded.critic_ is not None
+    pd.testing.assert_frame_equal(loaded.sample(40, seed=7), model.sample(40, seed=7))
+
+
+def test_a_pool_of_one_is_the_network_alone(icu_300):
+    ids = icu_300["RecordID"].unique()[:120]
+    train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
+    model = _make(seed=0, critic_pool=1).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+    assert model.critic_ is None
+    pd.testing.assert_frame_equal(model.sample(30, seed=2), model._draw(30, model._rng(2)))
+    with pytest.raises(ConfigError, match="critic_pool"):
+        _make(critic_pool=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)

@@ -28,7 +28,9 @@ def test_the_array_trees_give_the_classifiers_own_log_odds():
     probe = _summaries(rng, 300, 0.2, 1.5)
     probe.loc[::7, "level"] = np.inf  # read as missing, as an overflowing summary would be
     expected = clf.decision_function(np.where(np.isinf(probe.to_numpy()), np.nan, probe.to_numpy()))
-    np.testing.assert_allclose(critic.log_ratio(probe), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(critic.log_odds(probe), expected, rtol=0, atol=1e-9)
+    assert 0.0 < critic.slope <= 1.0
+    np.testing.assert_allclose(critic.log_ratio(probe), critic.slope * expected, rtol=0, atol=1e-9)
     doc, tensors = critic.to_state()
     np.testing.assert_array_equal(EntityCritic.from_state(doc, tensors).log_ratio(probe), critic.log_ratio(probe))
     assert critic.log_ratio(probe[["spread", "level", "step"]]).tolist() == critic.log_ratio(probe).tolist()
