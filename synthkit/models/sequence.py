@@ -207,6 +207,9 @@ class SequenceSynthesizer(Synthesizer):
         drawn = self._draw(n, rng)
         self.critic_ = EntityCritic.fit(self._summaries(observed), self._summaries(drawn),
                                         None if self.seed is None else self.seed)
+        self.history_["critic"] = {"entities_a_side": n, "calibration_slope": round(self.critic_.slope, 4), "pool": self.critic_pool}
+        log.info("sequence: critic trained on %d entities a side (log-odds scaled by %.2f); sampling keeps 1 of %d",
+                 n, self.critic_.slope, self.critic_pool)
 
     def _draw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` entities from the context model and the network, no critic."""
