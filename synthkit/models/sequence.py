@@ -78,6 +78,7 @@ MAX_EPOCHS = 150  # epochs=None with one: the overfitting guard or max_minutes n
 MIN_VALIDATION = 50
 # Fewer training entities than this: no critic (boosted trees need a few leaves of 20 entities a side).
 MIN_CRITIC_ENTITIES = 100
+LENGTH_STRATA = 10  # the critic chooses within tenths of the pool's lengths
 
 
 @register("sequence")
@@ -458,7 +459,10 @@ class SequenceSynthesizer(Synthesizer):
             return self._draw(n, rng)
         pool = self._draw(n * self.critic_pool, rng)
         summaries = self._summaries(pool)
-        kept = summaries.index[resample(self.critic_.log_ratio(summaries), n, rng)]
+        # lengths keep the context model's distribution: the critic tells a long stay's summaries apart
+        # more surely than a short one's, and chose short stays (ICU: length KS 0.04 -> 0.10 unstratified)
+        strata = pd.qcut(summaries["length"].rank(method="first"), LENGTH_STRATA, labels=False, duplicates="drop").to_numpy()
+        kept = summaries.index[resample(self.critic_.log_ratio(summaries), n, rng, strata)]
         return pool[pool[self.entity_].isin(kept)].reset_index(drop=True)
 
     def sample_for(self, context: pd.DataFrame, lengths: np.ndarray, starts: np.ndarray | None = None,

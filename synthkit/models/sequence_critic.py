@@ -100,13 +100,25 @@ class EntityCritic:
                    float(doc.get("slope", 1.0)))
 
 
-def resample(log_ratio: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+def resample(log_ratio: np.ndarray, n: int, rng: np.random.Generator, strata: np.ndarray | None = None) -> np.ndarray:
     """Positions of ``n`` of the pool's entities, drawn without replacement with probability
-    proportional to exp(``log_ratio``), in pool order."""
+    proportional to exp(``log_ratio``), in pool order. With ``strata`` (a label per entity), each
+    stratum keeps its share of the pool and the weights choose only within it."""
     if n >= len(log_ratio):
         return np.arange(len(log_ratio))
+    if strata is None:
+        return _choose(np.arange(len(log_ratio)), log_ratio, n, rng)
+    labels, counts = np.unique(strata, return_counts=True)
+    quota = np.floor(counts * n / len(log_ratio)).astype(np.int64)  # largest remainders get the rest
+    order = np.argsort(-(counts * n / len(log_ratio) - quota), kind="stable")
+    quota[order[: n - int(quota.sum())]] += 1
+    kept = [_choose(np.flatnonzero(strata == label), log_ratio[strata == label], int(k), rng) for label, k in zip(labels, quota)]
+    return np.sort(np.concatenate(kept))
+
+
+def _choose(positions: np.ndarray, log_ratio: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     weights = np.exp(log_ratio - log_ratio.max())
-    return np.sort(rng.choice(len(log_ratio), size=n, replace=False, p=weights / weights.sum()))
+    return np.sort(positions[rng.choice(len(positions), size=n, replace=False, p=weights / weights.sum())])
 
 
 def _matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:

@@ -53,3 +53,14 @@ def test_resampling_moves_a_shifted_pool_towards_the_real_summaries():
 @pytest.mark.parametrize("n", [5, 10])
 def test_a_pool_no_larger_than_asked_is_kept_whole(n):
     assert resample(np.array([0.0, 3.0, -2.0, 1.0, 0.5]), n, np.random.default_rng(0)).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_strata_keep_their_share_of_the_pool_whatever_the_weights():
+    rng = np.random.default_rng(4)
+    strata = np.repeat([0, 1, 2], [500, 300, 200])
+    log_ratio = np.where(strata == 0, 5.0, 0.0) + rng.normal(size=1000)  # the critic prefers stratum 0
+    kept = resample(log_ratio, 100, np.random.default_rng(0), strata)
+    assert np.bincount(strata[kept]).tolist() == [50, 30, 20] and len(set(kept.tolist())) == 100
+    assert np.bincount(strata[resample(log_ratio, 100, np.random.default_rng(0))], minlength=3)[0] > 90
+    inside = kept[strata[kept] == 1]  # within a stratum the weights still choose
+    assert log_ratio[inside].mean() > log_ratio[strata == 1].mean() + 0.3
