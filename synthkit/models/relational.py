@@ -169,7 +169,8 @@ class RelationalSynthesizer(Synthesizer):
         if len(long) < len(child):
             log.warning("relational: %d %s rows refer to no %s row and are not learned", len(child) - len(long), table, rel["parent_table"])
         self.context_[table] = list(renamed.values())
-        params = {"seed": self.seed, **(self.child_params or {})}
+        # children are drawn for given parents (sample_for), where no critic chooses among entities
+        params = {"seed": self.seed, "critic_pool": 1, **(self.child_params or {})}
         model = SequenceSynthesizer(metadata=self._meta_for(table, long), **params)
         return model.fit(long, entity=rel["child_key"], time=self.time_.get(table), context=self.context_[table])
 

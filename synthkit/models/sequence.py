@@ -469,7 +469,8 @@ class SequenceSynthesizer(Synthesizer):
                    seed: int | None = None) -> pd.DataFrame:
         """Sequences for given entities: ``context`` rows (user values of the context columns),
         their ``lengths`` and, with a time column, ``starts`` in model units (seconds since 1970 for
-        datetimes). Entities with length 0 get no rows. The relational model builds on this."""
+        datetimes). Entities with length 0 get no rows. The relational model builds on this. No critic
+        chooses here: each entity is the caller's, drawn once."""
         self._require_fitted()
         lengths = np.asarray(lengths, dtype=np.int64)
         if len(lengths) != len(context):
