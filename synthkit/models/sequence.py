@@ -114,8 +114,8 @@ class SequenceSynthesizer(Synthesizer):
         # network inputs (SequenceNet.stats_features)
         self.entity_stats = entity_stats
         # candidate entities drawn per entity written, for the critic to choose among (1: no critic).
-        # ICU / Beijing, 1,000 entities, pool of 4: discriminator 0.853 -> 0.811 / 0.832 -> 0.769
-        # (benchmarks/results/sequence.md, "critic")
+        # ICU / Beijing, 1,000 entities, 3 seeds: discriminator 0.872 -> 0.812 / 0.809 -> 0.763
+        # (benchmarks/results/sequence.md, v11)
         self.critic_pool = critic_pool
 
     def _check_params(self) -> None:
