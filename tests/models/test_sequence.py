@@ -451,9 +451,10 @@ def icu_300() -> pd.DataFrame:
     return events[events["RecordID"].isin(ids)][COLUMNS].reset_index(drop=True)
 
 
-def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300, tmp_path: Path):
+@pytest.mark.slow  # 20 epochs of 150 stays (~20 s): the mechanism's fast checks run in test_sequence_critic.py
+def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300):
     """150 stays fitted, 150 held out: the entities the critic keeps are harder to tell from the held-out
-    stays than the network's own draws (closer summaries); the choice repeats for a seed and survives save and load."""
+    stays than the network's own draws (closer summaries)."""
     from synthkit.transform.entity_summary import entity_features
 
     ids = icu_300["RecordID"].unique()
@@ -472,12 +473,21 @@ def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300, tmp_pat
 
     ratio = gap(chosen) / gap(plain)  # 20 epochs of a small network: every series moves too much
     assert (ratio < 1).sum() >= 8 and ratio.median() < 0.92, ratio
-    pd.testing.assert_frame_equal(model.sample(40, seed=7), model.sample(40, seed=7))
+
+
+def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_path: Path):
+    ids = icu_300["RecordID"].unique()[:120]
+    train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
+    model = _make(seed=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+    assert model.critic_ is not None and model.history_["critic"]["entities_a_side"] == 120
+    out = model.sample(40, seed=7)
+    assert out["RecordID"].nunique() == 40 and list(out.columns) == COLUMNS
+    pd.testing.assert_frame_equal(model.sample(40, seed=7), out)
     assert model.sample(1, seed=0)["RecordID"].nunique() == 1  # a pool of four, fewer than the length strata
     model.save(tmp_path / "m")
     loaded = Synthesizer.load(tmp_path / "m")
     assert loaded.critic_ is not None
-    pd.testing.assert_frame_equal(loaded.sample(40, seed=7), model.sample(40, seed=7))
+    pd.testing.assert_frame_equal(loaded.sample(40, seed=7), out)
 
 
 def test_a_pool_of_one_is_the_network_alone(icu_300):
