@@ -34,7 +34,9 @@ from threadpoolctl import threadpool_limits
 __all__ = ["EntityCritic", "resample"]
 
 ROUNDS, BINS, MIN_LEAF, FOLDS = 100, 32, 20, 5
-_FIELDS = ("feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "value")
+# the tree node fields prediction needs, with the types they are kept in
+_FIELDS = {"feature_idx": np.int64, "num_threshold": np.float64, "missing_go_to_left": bool, "left": np.int64,
+           "right": np.int64, "is_leaf": bool, "value": np.float64}
 
 
 class EntityCritic:
@@ -63,12 +65,9 @@ class EntityCritic:
         sizes = np.array([len(t) for t in trees], dtype=np.int64)
         roots = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         depth = int(max(t["depth"].max() for t in trees))  # a leaf's depth: steps from its root
-        nodes = {f: np.concatenate([t[f] for t in trees]) for f in _FIELDS}
+        nodes = {f: np.concatenate([t[f] for t in trees]).astype(dtype) for f, dtype in _FIELDS.items()}
         for side in ("left", "right"):  # child indices are per tree; make them global
-            nodes[side] = nodes[side].astype(np.int64) + np.repeat(roots, sizes)
-        nodes = {"feature_idx": nodes["feature_idx"].astype(np.int64), "num_threshold": nodes["num_threshold"].astype(np.float64),
-                 "missing_go_to_left": nodes["missing_go_to_left"].astype(bool), "left": nodes["left"],
-                 "right": nodes["right"], "is_leaf": nodes["is_leaf"].astype(bool), "value": nodes["value"].astype(np.float64)}
+            nodes[side] += np.repeat(roots, sizes)
         return cls(features, float(np.ravel(clf._baseline_prediction)[0]), depth, roots, nodes, slope)  # noqa: SLF001
 
     def log_ratio(self, summaries: pd.DataFrame) -> np.ndarray:
