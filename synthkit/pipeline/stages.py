@@ -202,10 +202,10 @@ def _redraw_reproduced_rows(ctx: RunContext, frame: pd.DataFrame, seed: int) -> 
             break
         redrawn += int(hit.sum())
         round_seed = int(np.random.SeedSequence([seed, round_]).generate_state(1)[0])
-        fresh = ctx.model.sample(int(hit.sum()), seed=round_seed, conditions=ctx.cfg.sample.conditions or None)
+        fresh = ctx.model.sample(int(hit.sum()), seed=round_seed, conditions=ctx.cfg.sample.conditions or None)[list(frame.columns)]
         kept = int((~hit).sum())
-        frame = pd.concat([frame[~hit], fresh[list(frame.columns)]], ignore_index=True)
-        hit = np.concatenate([np.zeros(kept, dtype=bool), check(fresh[list(frame.columns)])])
+        frame = pd.concat([frame[~hit], fresh], ignore_index=True)
+        hit = np.concatenate([np.zeros(kept, dtype=bool), check(fresh)])
     if redrawn:
         log.info("drew %d synthetic row(s) again: they reproduced a unique real row", redrawn)
     if hit.any():
