@@ -22,7 +22,9 @@ Whole entities are then chosen by a critic (:mod:`~synthkit.models.sequence_crit
 training, boosted trees learn to tell the training entities' summaries (length, gaps, each number's
 level, spread, jumps and how often it is read) from a draw of the model's own, and ``sample(n)``
 draws ``critic_pool`` × ``n`` candidate entities and keeps ``n`` of them with probability
-proportional to the critic's density ratio. The network alone is ``critic_pool=1``.
+proportional to the critic's density ratio. ``critic_rounds`` critics are fitted in turn, each
+against the choice the earlier ones make, and their ratios multiply. The network alone is
+``critic_pool=1``.
 
 Unlike flat models, ``fit`` takes ``entity``/``time``/``context`` (or reads ``sequence_key`` /
 ``sequence_index`` from the metadata) and ``sample(n)`` returns ``n`` *entities* in long format;
@@ -33,6 +35,7 @@ a sequence model; ``tests/models/test_sequence.py`` checks what is specific to i
 from __future__ import annotations
 
 import logging
+from time import monotonic
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,7 +48,7 @@ from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
-from synthkit.models.sequence_critic import EntityCritic, resample
+from synthkit.models.sequence_critic import CriticRounds, EntityCritic, resample
 from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, grid_of, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
@@ -79,6 +82,9 @@ MIN_VALIDATION = 50
 # Fewer training entities than this: no critic (boosted trees need a few leaves of 20 entities a side).
 MIN_CRITIC_ENTITIES = 100
 LENGTH_STRATA = 10  # the critic chooses within tenths of the pool's lengths
+# Candidates per entity in the choices later critic rounds train against: a cheaper pool than
+# sampling's (each round draws this many entities per training entity).
+ROUND_POOL = 4
 
 
 @register("sequence")
@@ -95,7 +101,8 @@ class SequenceSynthesizer(Synthesizer):
                  validation_fraction: float = 0.1, overfit_tolerance: float = 0.05,
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
-                 smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 4) -> None:
+                 smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 8,
+                 critic_rounds: int = 3) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
@@ -113,10 +120,11 @@ class SequenceSynthesizer(Synthesizer):
         # every number's mean, moving average, typical move, share read and time since read, as
         # network inputs (SequenceNet.stats_features)
         self.entity_stats = entity_stats
-        # candidate entities drawn per entity written, for the critic to choose among (1: no critic).
-        # ICU / Beijing, 1,000 entities, 3 seeds: discriminator 0.872 -> 0.812 / 0.809 -> 0.763
-        # (benchmarks/results/sequence.md, v11)
-        self.critic_pool = critic_pool
+        # candidate entities drawn per entity written, for the critics to choose among (1: no critic),
+        # and how many critics, each fitted against the earlier ones' choice. ICU / Beijing, 1,000
+        # entities: no critic 0.872 / 0.809; one, pool 4: 0.812 / 0.763 (3 seeds); three, pool 8: v12
+        # in benchmarks/results/sequence.md
+        self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
 
     def _check_params(self) -> None:
         for name in ("fine", "latent"):
@@ -125,7 +133,7 @@ class SequenceSynthesizer(Synthesizer):
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"sequence: {name} must be a non-negative integer, got {value!r}")
-        for name in ("epochs", "batch_size", "hidden", "embed", "n_bins", "max_length", "critic_pool"):
+        for name in ("epochs", "batch_size", "hidden", "embed", "n_bins", "max_length", "critic_pool", "critic_rounds"):
             value = getattr(self, name)
             if value is None and name == "epochs":
                 continue
@@ -145,6 +153,7 @@ class SequenceSynthesizer(Synthesizer):
     def fit(self, data: pd.DataFrame, entity: str | None = None, time: str | None = None,  # type: ignore[override]
             context: list[str] | None = None) -> SequenceSynthesizer:
         """Learn from long-format ``data``; the keys default to the constructor or the metadata."""
+        started = monotonic()
         data = self._validate_input(data)
         seq = self.metadata.table() if self.metadata is not None else None
         self.entity_ = entity or self.entity or (seq.sequence_key if seq else None)
@@ -187,7 +196,7 @@ class SequenceSynthesizer(Synthesizer):
             self._fit_net(ctx_frame, flat, lengths)
         self.fitted_ = True
         self.critic_ = None
-        self._fit_critic(observed)
+        self._fit_critic(observed, started)
         self._sample_rng_ = np.random.default_rng(self.seed)
         return self
 
@@ -195,8 +204,10 @@ class SequenceSynthesizer(Synthesizer):
         order = [self.entity_, self.time_] if self.time_ else [self.entity_]
         return entity_features(frame.sort_values(order, kind="stable"), self.entity_, self.time_, self.critic_columns_)
 
-    def _fit_critic(self, observed: pd.DataFrame) -> None:
-        """Boosted trees that tell the training entities' summaries from one draw of the network's."""
+    def _fit_critic(self, observed: pd.DataFrame, started: float) -> None:
+        """Rounds of boosted trees that tell the training entities' summaries from a draw of the
+        network's (first round) or from the choice the earlier rounds make among ``ROUND_POOL``
+        times as many (each next round). Rounds after the first stop once ``max_minutes`` is spent."""
         self.critic_columns_ = [c for c in observed.columns if c not in (self.entity_, self.time_)
                                 and pd.api.types.is_numeric_dtype(observed[c]) and not pd.api.types.is_bool_dtype(observed[c])]
         n = int(observed[self.entity_].nunique())
@@ -204,13 +215,22 @@ class SequenceSynthesizer(Synthesizer):
             if self.critic_pool > 1:
                 log.info("sequence: no critic under %d training entities (%d)", MIN_CRITIC_ENTITIES, n)
             return
-        rng = np.random.default_rng(None if self.seed is None else [self.seed, 1])
-        drawn = self._draw(n, rng)
-        self.critic_ = EntityCritic.fit(self._summaries(observed), self._summaries(drawn),
-                                        None if self.seed is None else self.seed)
-        self.history_["critic"] = {"entities_a_side": n, "calibration_slope": round(self.critic_.slope, 4), "pool": self.critic_pool}
-        log.info("sequence: critic trained on %d entities a side (log-odds scaled by %.2f); sampling keeps 1 of %d",
-                 n, self.critic_.slope, self.critic_pool)
+        real = self._summaries(observed)
+        self.critic_ = CriticRounds()
+        for round_ in range(self.critic_rounds):
+            if round_ and self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
+                log.info("sequence: max_minutes spent; %d critic round(s) of %d", round_, self.critic_rounds)
+                break
+            rng = np.random.default_rng(None if self.seed is None else [self.seed, 1, round_])
+            if round_:
+                _, drawn = self._choose(self._draw(min(ROUND_POOL, self.critic_pool) * n, rng), n, rng)
+            else:
+                drawn = self._summaries(self._draw(n, rng))
+            self.critic_.critics.append(EntityCritic.fit(real, drawn, self.seed))
+            log.info("sequence: critic round %d trained on %d entities a side (log-odds scaled by %.2f)",
+                     round_ + 1, n, self.critic_.critics[-1].slope)
+        self.history_["critic"] = {"entities_a_side": n, "calibration_slopes": [round(c.slope, 4) for c in self.critic_.critics],
+                                   "pool": self.critic_pool}
 
     def _draw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` entities from the context model and the network, no critic."""
@@ -457,13 +477,16 @@ class SequenceSynthesizer(Synthesizer):
         rng = self._rng(seed)
         if self.critic_ is None:
             return self._draw(n, rng)
-        pool = self._draw(n * self.critic_pool, rng)
+        return self._choose(self._draw(n * self.critic_pool, rng), n, rng)[0]
+
+    def _choose(self, pool: pd.DataFrame, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The rows of ``n`` of the ``pool``'s entities the critics choose, and those entities' summaries."""
         summaries = self._summaries(pool)
         # lengths keep the context model's distribution: the critic tells a long stay's summaries apart
         # more surely than a short one's, and chose short stays (ICU: length KS 0.04 -> 0.10 unstratified)
         strata = pd.qcut(summaries["length"].rank(method="first"), LENGTH_STRATA, labels=False, duplicates="drop").to_numpy()
         kept = summaries.index[resample(self.critic_.log_ratio(summaries), n, rng, strata)]
-        return pool[pool[self.entity_].isin(kept)].reset_index(drop=True)
+        return pool[pool[self.entity_].isin(kept)].reset_index(drop=True), summaries.loc[kept]
 
     def sample_for(self, context: pd.DataFrame, lengths: np.ndarray, starts: np.ndarray | None = None,
                    seed: int | None = None) -> pd.DataFrame:
@@ -574,7 +597,7 @@ class SequenceSynthesizer(Synthesizer):
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
         tensors.update({f"context.{k}": v for k, v in ctx_tensors.items()})
         if self.critic_ is not None:
-            state["critic"], critic_tensors = self.critic_.to_state()
+            state["critics"], critic_tensors = self.critic_.to_state()
             tensors.update(critic_tensors)
         return state, tensors
 
@@ -599,4 +622,8 @@ class SequenceSynthesizer(Synthesizer):
         self.net_.load_state_dict(strip(tensors, "net."))
         self.net_.eval()
         self.critic_columns_ = list(state.get("critic_columns") or [])  # saved before the critic: none
-        self.critic_ = EntityCritic.from_state(state["critic"], tensors) if state.get("critic") else None
+        self.critic_ = None
+        if state.get("critics"):
+            self.critic_ = CriticRounds.from_state(state["critics"], tensors)
+        elif state.get("critic"):  # saved with a single critic, before rounds
+            self.critic_ = CriticRounds([EntityCritic.from_state(state["critic"], tensors)])
