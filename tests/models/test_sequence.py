@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -460,7 +461,7 @@ def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300):
     ids = icu_300["RecordID"].unique()
     train, held = (icu_300[icu_300["RecordID"].isin(part)].reset_index(drop=True) for part in (ids[:150], ids[150:]))
     model = _make(seed=0, epochs=20).fit(train, entity="RecordID", time="Time", context=CONTEXT)
-    assert model.critic_ is not None and model.critic_pool == 4
+    assert model.critic_ is not None and model.critic_pool == 8 and len(model.critic_.critics) == 3
     numeric = [c for c in COLUMNS[2:] if pd.api.types.is_numeric_dtype(train[c])]
     chosen = model.sample(150, seed=1)
     plain = model._draw(150, np.random.default_rng(1))
@@ -480,14 +481,32 @@ def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_p
     train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
     model = _make(seed=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert model.critic_ is not None and model.history_["critic"]["entities_a_side"] == 120
+    assert len(model.critic_.critics) == len(model.history_["critic"]["calibration_slopes"]) == 3
     out = model.sample(40, seed=7)
     assert out["RecordID"].nunique() == 40 and list(out.columns) == COLUMNS
     pd.testing.assert_frame_equal(model.sample(40, seed=7), out)
-    assert model.sample(1, seed=0)["RecordID"].nunique() == 1  # a pool of four, fewer than the length strata
+    assert model.sample(1, seed=0)["RecordID"].nunique() == 1  # a pool of eight, fewer than the length strata
     model.save(tmp_path / "m")
     loaded = Synthesizer.load(tmp_path / "m")
-    assert loaded.critic_ is not None
+    assert loaded.critic_ is not None and len(loaded.critic_.critics) == 3
     pd.testing.assert_frame_equal(loaded.sample(40, seed=7), out)
+    # a file saved before rounds held one critic under "critic" and tensors "critic.*": it still loads
+    state, tensors = model._get_state()
+    first_doc = state.pop("critics")[0]
+    old = {name.replace("critic0.", "critic.", 1): t for name, t in tensors.items() if not name.startswith(("critic1.", "critic2."))}
+    loaded._set_state({**state, "critic": first_doc}, old)
+    assert len(loaded.critic_.critics) == 1
+    np.testing.assert_array_equal(loaded.critic_.critics[0].log_odds(model._summaries(out)), model.critic_.critics[0].log_odds(model._summaries(out)))
+
+
+def test_critic_rounds_after_the_first_wait_for_the_time_budget(icu_300, caplog):
+    ids = icu_300["RecordID"].unique()[:120]
+    train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
+    with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
+        model = _make(seed=0, max_minutes=1e-6, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+    assert len(model.critic_.critics) == 1 and "max_minutes spent; 1 critic round(s) of 3" in caplog.text
+    with pytest.raises(ConfigError, match="critic_rounds"):
+        _make(critic_rounds=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
 
 
 def test_a_pool_of_one_is_the_network_alone(icu_300):

@@ -8,7 +8,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from synthkit.models import sequence_critic
-from synthkit.models.sequence_critic import EntityCritic, resample
+from synthkit.models.sequence_critic import CriticRounds, EntityCritic, resample
 
 
 def _summaries(rng: np.random.Generator, n: int, shift: float, scale: float) -> pd.DataFrame:
@@ -48,6 +48,19 @@ def test_resampling_moves_a_shifted_pool_towards_the_real_summaries():
         assert abs(kept[column].std() - real[column].std()) < 0.5 * abs(pool[column].std() - real[column].std())
     again = resample(critic.log_ratio(pool), 1000, np.random.default_rng(2))
     assert again.tolist() == kept.index.tolist()
+
+
+def test_rounds_add_their_log_ratios_and_keep_them_through_save_and_load():
+    rng = np.random.default_rng(5)
+    real = _summaries(rng, 400, 0.0, 1.0)
+    first, second = (EntityCritic.fit(real, _summaries(rng, 400, shift, 1.2), seed=i) for i, shift in enumerate((0.5, 0.2)))
+    rounds = CriticRounds([first, second])
+    probe = _summaries(rng, 200, 0.3, 1.1)
+    np.testing.assert_allclose(rounds.log_ratio(probe), first.log_ratio(probe) + second.log_ratio(probe), rtol=0, atol=1e-12)
+    docs, tensors = rounds.to_state()
+    assert len(docs) == 2 and {name.split(".")[0] for name in tensors} == {"critic0", "critic1"}
+    np.testing.assert_array_equal(CriticRounds.from_state(docs, tensors).log_ratio(probe), rounds.log_ratio(probe))
+    assert CriticRounds().log_ratio(probe).tolist() == [0.0] * 200  # no round: every entity weighs the same
 
 
 @pytest.mark.parametrize("n", [5, 10])
