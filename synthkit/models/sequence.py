@@ -122,8 +122,8 @@ class SequenceSynthesizer(Synthesizer):
         self.entity_stats = entity_stats
         # candidate entities drawn per entity written, for the critics to choose among (1: no critic),
         # and how many critics, each fitted against the earlier ones' choice. ICU / Beijing, 1,000
-        # entities: no critic 0.872 / 0.809; one, pool 4: 0.812 / 0.763 (3 seeds); three, pool 8: v12
-        # in benchmarks/results/sequence.md
+        # entities, 3 seeds: no critic 0.872 / 0.809; one, pool 4: 0.812 / 0.763; three, pool 8:
+        # 0.763 / 0.709 (benchmarks/results/sequence.md, v12)
         self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
 
     def _check_params(self) -> None:

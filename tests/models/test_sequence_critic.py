@@ -22,7 +22,7 @@ def test_the_array_trees_give_the_classifiers_own_log_odds():
     real, synthetic = _summaries(rng, 500, 0.0, 1.0), _summaries(rng, 500, 0.4, 1.3)
     critic = EntityCritic.fit(real, synthetic, seed=3)
     x = np.vstack([real.to_numpy(), synthetic.to_numpy()])
-    clf = HistGradientBoostingClassifier(max_iter=sequence_critic.ROUNDS, max_bins=sequence_critic.BINS,
+    clf = HistGradientBoostingClassifier(max_iter=sequence_critic.TREES, max_bins=sequence_critic.BINS,
                                          min_samples_leaf=sequence_critic.MIN_LEAF, early_stopping=False,
                                          random_state=3).fit(x, np.r_[np.ones(500), np.zeros(500)])
     probe = _summaries(rng, 300, 0.2, 1.5)
