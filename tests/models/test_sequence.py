@@ -496,7 +496,8 @@ def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_p
     old = {name.replace("critic0.", "critic.", 1): t for name, t in tensors.items() if not name.startswith(("critic1.", "critic2."))}
     loaded._set_state({**state, "critic": first_doc}, old)
     assert len(loaded.critic_.critics) == 1
-    np.testing.assert_array_equal(loaded.critic_.critics[0].log_odds(model._summaries(out)), model.critic_.critics[0].log_odds(model._summaries(out)))
+    summaries = model._summaries(out)
+    np.testing.assert_array_equal(loaded.critic_.critics[0].log_odds(summaries), model.critic_.critics[0].log_odds(summaries))
 
 
 def test_critic_rounds_after_the_first_wait_for_the_time_budget(icu_300, caplog):
