@@ -85,6 +85,10 @@ LENGTH_STRATA = 10  # the critic chooses within tenths of the pool's lengths
 # Candidates per entity in the choices later critic rounds train against: a cheaper pool than
 # sampling's (each round draws this many entities per training entity).
 ROUND_POOL = 4
+# Entities written per chunk of a critic's choice: each chunk draws its candidates, chooses and drops
+# the rest, so memory follows the chunk and not n (a chunk at the default pool: 16,000 ICU stays,
+# ~1.1 M rows). The benchmarks' 1,000 entities are one chunk.
+CHOICE_CHUNK = 1000
 
 
 @register("sequence")
@@ -101,7 +105,7 @@ class SequenceSynthesizer(Synthesizer):
                  validation_fraction: float = 0.1, overfit_tolerance: float = 0.05,
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
-                 smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 8,
+                 smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 16,
                  critic_rounds: int = 3) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
@@ -123,7 +127,8 @@ class SequenceSynthesizer(Synthesizer):
         # candidate entities drawn per entity written, for the critics to choose among (1: no critic),
         # and how many critics, each fitted against the earlier ones' choice. ICU / Beijing, 1,000
         # entities, 3 seeds: no critic 0.872 / 0.809; one, pool 4: 0.812 / 0.763; three, pool 8:
-        # 0.763 / 0.709 (benchmarks/results/sequence.md, v12)
+        # 0.763 / 0.709; three, pool 16: 0.758 / 0.717, and on the same critics, 4 sampling seeds,
+        # pool 16 beat pool 8 by 0.016 / 0.007 (benchmarks/results/sequence.md, v12, v13)
         self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
 
     def _check_params(self) -> None:
@@ -223,9 +228,9 @@ class SequenceSynthesizer(Synthesizer):
                 break
             rng = np.random.default_rng(None if self.seed is None else [self.seed, 1, round_])
             if round_:
-                _, drawn = self._choose(self._draw(min(ROUND_POOL, self.critic_pool) * n, rng), n, rng)
+                drawn = self._chosen(n, min(ROUND_POOL, self.critic_pool), rng)[1]
             else:
-                drawn = self._summaries(self._draw(n, rng))
+                drawn = pd.concat([self._summaries(self._draw(size, rng)) for size in _chunks(n, CHOICE_CHUNK)])
             self.critic_.critics.append(EntityCritic.fit(real, drawn, self.seed))
             log.info("sequence: critic round %d trained on %d entities a side (log-odds scaled by %.2f)",
                      round_ + 1, n, self.critic_.critics[-1].slope)
@@ -477,7 +482,24 @@ class SequenceSynthesizer(Synthesizer):
         rng = self._rng(seed)
         if self.critic_ is None:
             return self._draw(n, rng)
-        return self._choose(self._draw(n * self.critic_pool, rng), n, rng)[0]
+        return self._chosen(n, self.critic_pool, rng)[0]
+
+    def _chosen(self, n: int, pool: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The rows and summaries of ``n`` entities the critics choose among ``pool`` × ``n`` drawn,
+        ``CHOICE_CHUNK`` at a time. Each draw numbers its entities afresh, so beyond one chunk the
+        chosen entities get new ids, unique across chunks."""
+        parts = [self._choose(self._draw(size * pool, rng), size, rng) for size in _chunks(n, CHOICE_CHUNK)]
+        if len(parts) == 1:
+            return parts[0]
+        rows = pd.concat([part[0] for part in parts], ignore_index=True)
+        codes, offset = [], 0
+        for part_rows, _ in parts:
+            codes.append(pd.factorize(part_rows[self.entity_], sort=False)[0] + offset)
+            offset += int(part_rows[self.entity_].nunique())
+        spec = next(s for s in self.schema_.regenerated if s.name == self.entity_)
+        ids = fake_column(spec.kind, spec.pii, offset, rng, {**spec.extra, "unique": True, "missing_share": 0.0})
+        rows[self.entity_] = pd.Series(ids.to_numpy()[np.concatenate(codes)]).astype(rows[self.entity_].dtype)
+        return rows, pd.concat([part[1] for part in parts])
 
     def _choose(self, pool: pd.DataFrame, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The rows of ``n`` of the ``pool``'s entities the critics choose, and those entities' summaries."""
@@ -627,3 +649,8 @@ class SequenceSynthesizer(Synthesizer):
             self.critic_ = CriticRounds.from_state(state["critics"], tensors)
         elif state.get("critic"):  # saved with a single critic, before rounds
             self.critic_ = CriticRounds([EntityCritic.from_state(state["critic"], tensors)])
+
+
+def _chunks(n: int, size: int) -> list[int]:
+    """``n`` split into parts of at most ``size`` (one part when ``n`` fits)."""
+    return [size] * (n // size) + ([n % size] if n % size or n == 0 else [])
