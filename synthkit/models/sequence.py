@@ -496,8 +496,7 @@ class SequenceSynthesizer(Synthesizer):
         for part_rows, _ in parts:
             codes.append(pd.factorize(part_rows[self.entity_], sort=False)[0] + offset)
             offset += int(part_rows[self.entity_].nunique())
-        spec = next(s for s in self.schema_.regenerated if s.name == self.entity_)
-        ids = fake_column(spec.kind, spec.pii, offset, rng, {**spec.extra, "unique": True, "missing_share": 0.0})
+        ids = self._entity_ids(next(s for s in self.schema_.regenerated if s.name == self.entity_), offset, rng)
         rows[self.entity_] = pd.Series(ids.to_numpy()[np.concatenate(codes)]).astype(rows[self.entity_].dtype)
         return rows, pd.concat([part[1] for part in parts])
 
@@ -595,11 +594,15 @@ class SequenceSynthesizer(Synthesizer):
         regenerated: dict[str, pd.Series] = {}
         for spec in self.schema_.regenerated:
             if spec.name == self.entity_:
-                ids = fake_column(spec.kind, spec.pii, n, rng, {**spec.extra, "unique": True, "missing_share": 0.0})
-                regenerated[spec.name] = ids.iloc[ent].reset_index(drop=True)
+                regenerated[spec.name] = self._entity_ids(spec, n, rng).iloc[ent].reset_index(drop=True)
             else:
                 regenerated[spec.name] = fake_column(spec.kind, spec.pii, len(ent), rng, spec.extra)
         return self.schema_.from_model_frame(frame, regenerated)
+
+    @staticmethod
+    def _entity_ids(spec: Any, n: int, rng: np.random.Generator) -> pd.Series:
+        """``n`` fake entity ids, all different and none missing: one per entity, never a real id."""
+        return fake_column(spec.kind, spec.pii, n, rng, {**spec.extra, "unique": True, "missing_share": 0.0})
 
     # -- state -------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
