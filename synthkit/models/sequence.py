@@ -106,7 +106,7 @@ class SequenceSynthesizer(Synthesizer):
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
                  smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 16,
-                 critic_rounds: int = 3) -> None:
+                 critic_rounds: int = 3, pace: bool = True) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
@@ -124,6 +124,9 @@ class SequenceSynthesizer(Synthesizer):
         # every number's mean, moving average, typical move, share read and time since read, as
         # network inputs (SequenceNet.stats_features)
         self.entity_stats = entity_stats
+        # with a time window, the time left to its end and the gap that fills it as inputs
+        # (SequenceNet.pace_features): ICU gap KS 0.044 -> 0.032, discriminator unchanged (sequence.md, v14)
+        self.pace = pace
         # candidate entities drawn per entity written, for the critics to choose among (1: no critic),
         # and how many critics, each fitted against the earlier ones' choice. ICU / Beijing, 1,000
         # entities, 3 seeds: no critic 0.872 / 0.809; one, pool 4: 0.812 / 0.763; three, pool 8:
@@ -364,6 +367,7 @@ class SequenceSynthesizer(Synthesizer):
         flat = torch.from_numpy(np.column_stack(coarse + fine))
         self.latent_ = self.latent if self.latent is not None else (16 if np.median(lengths) >= 16 else 0)
         self.entity_stats_ = bool(self.entity_stats)
+        self.pace_ = bool(self.pace)
         gaps = steps[_DELTA].to_numpy(dtype=float) if _DELTA in steps else np.zeros(0)
         gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
         self.gap_unit_ = float(np.median(gaps)) if self.entity_stats_ and len(gaps) else 0.0  # a typical gap between events
@@ -431,7 +435,7 @@ class SequenceSynthesizer(Synthesizer):
                            [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
                            [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
                            latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines),
-                           entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0))
+                           entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0), pace=getattr(self, "pace_", False))
 
     def _clock(self) -> float:
         """A day in the time axis' model units (seconds) on a datetime axis; 0 otherwise (no time of day)."""
@@ -615,6 +619,7 @@ class SequenceSynthesizer(Synthesizer):
             "context_model": ctx_doc, "history": self.history_, "window": getattr(self, "window_", None),
             "ends": getattr(self, "ends_", {}), "static": self.static_, "linked": self.linked_, "derived": self.derived_,
             "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_, "entity_stats": self.entity_stats_, "gap_unit": getattr(self, "gap_unit_", 0.0),
+            "pace": self.pace_,
             "value_grids": getattr(self, "value_grids_", {}),
             "delta": self.delta_, "baseline": getattr(self, "baseline_", False), "start_grid": getattr(self, "start_grid_", 0.0),
             "critic_columns": self.critic_columns_,
@@ -638,6 +643,7 @@ class SequenceSynthesizer(Synthesizer):
         self.latent_ = int(state.get("latent") or 0)
         self.entity_stats_ = bool(state.get("entity_stats", False))  # saved before the entity stats input: without it
         self.gap_unit_ = float(state.get("gap_unit") or 0.0)
+        self.pace_ = bool(state.get("pace", False))  # saved before the pace input: without it
         self.value_grids_ = {c: float(g) for c, g in (state.get("value_grids") or {}).items()}  # saved before: none
         self.delta_ = {k: [float(x) for x in v] for k, v in (state.get("delta") or {}).items()}
         self.baseline_ = bool(state.get("baseline", False))  # saved before the baseline input: without it

@@ -13,7 +13,8 @@ Every value of a sequence becomes a token, so one network handles mixed types an
   column's entity stats (its mean so far, moving average, typical move, how often and how long ago
   it was read) are inputs too: without them a heart rate drifted like a random walk, each step of
   the right size but none pulling back to the patient's own level, and a temperature re-read within
-  the hour moved as far as one read hours later (benchmarks/results/sequence.md, v9).
+  the hour moved as far as one read hours later (benchmarks/results/sequence.md, v9). With a time
+  window, so are the time left to its end and the gap that would fill it (pace_features).
 
 Hand-written rather than borrowed: the tokenization must round-trip through JSON and the network
 must sample column-by-column within a step, which no library offers in this combination.
@@ -219,11 +220,15 @@ class SequenceNet(nn.Module):
     def __init__(self, context_vocab: list[int], step_vocab: list[int], hidden: int = 128, embed: int = 64,
                  missing_tokens: list[Any] | None = None, ranks: list[list[float]] | None = None, latent: int = 0,
                  integrator: Integrator | None = None, repeat_tokens: list[int] | None = None,
-                 entity_stats: list[int] | None = None, gap_unit: float = 0.0) -> None:
+                 entity_stats: list[int] | None = None, gap_unit: float = 0.0, pace: bool = False) -> None:
         super().__init__()
         # running levels of integrated channels (smooth series written as steps, elapsed time)
         self.integrator = integrator if integrator is not None else Integrator([], {})
-        n_levels = self.integrator.n_features
+        time_axis = self.integrator.channels[0] if self.integrator.channels and self.integrator.channels[0]["level"] < 0 else None
+        # with a time axis, the time still left to the window's end and the gap the entity must
+        # average over its remaining steps to fill it (pace_features), appended to the level inputs
+        self.pace = bool(pace and gap_unit > 0 and time_axis is not None and np.isfinite(time_axis.get("room", np.inf)))
+        n_levels = self.integrator.n_features + (2 if self.pace else 0)
         self.context_emb = nn.ModuleList([nn.Embedding(v, embed) for v in context_vocab])
         self.context_proj = nn.Linear(embed, hidden)
         self.step_emb = nn.ModuleList([nn.Embedding(v + 1, embed) for v in step_vocab])  # +1: start token
@@ -271,7 +276,7 @@ class SequenceNet(nn.Module):
         # with a time axis, also the time since each column was last read, in units of a typical gap
         # (``gap_unit``): an ICU temperature re-read within the hour has moved 0.2 degrees on
         # average, one read 1.5-3 hours later 0.56; and lab rounds follow a schedule
-        self.gap_unit = float(gap_unit) if self.integrator.channels and self.integrator.channels[0]["level"] < 0 else 0.0
+        self.gap_unit = float(gap_unit) if time_axis is not None else 0.0
         n_stats = (7 if self.gap_unit > 0 else 6) * len(self.stats_columns)
         if self.stats_columns:
             self.stats_in = nn.Linear(n_stats, hidden)
@@ -343,6 +348,24 @@ class SequenceNet(nn.Module):
         gaps = (elapsed_share.double() * self.integrator.bounds[0, 2] / self.gap_unit).clamp(min=0)
         return torch.where(read, torch.log1p(gaps).clamp(max=4.0), torch.zeros_like(gaps)).float()
 
+    def pace_features(self, clock: torch.Tensor, steps_left: torch.Tensor) -> torch.Tensor:
+        """[..., 2] from the time axis' share ``clock`` [...] (:meth:`Integrator.features`) and the
+        steps still to come, this one included: log(1 + the time left to the window's end) and the
+        log of the gap the entity must average to reach that end, both in units of a typical gap.
+        Why: 97.9 % of real ICU stays are read within 5 hours of the 48-hour window's end but 29 %
+        of drawn ones ended earlier, so their gaps ran short; the network saw the elapsed share and
+        the steps left, but the gap they imply is a ratio of the two it had to learn. With it (1,000
+        stays, 3 seeds) the gap KS fell from 0.044 to 0.032 and the seed-0 model's chosen stays reach
+        43 hours 85 % of the time instead of 72 %; the discriminator stayed at 0.758 (sequence.md, v14)."""
+        scale = self.integrator.bounds[0, 2]
+        left = ((1.0 - clock.double()) * scale / self.gap_unit).clamp(min=0.0)
+        per_step = left / steps_left.double().clamp(min=1.0)
+        return torch.stack([torch.log1p(left) / 6.0, torch.log(per_step.clamp(0.01, 100.0)) / 4.0], dim=-1).float()
+
+    def _paced(self, levels: torch.Tensor, steps_left: torch.Tensor) -> torch.Tensor:
+        """``levels`` [..., n_features] with :meth:`pace_features` appended (unchanged without pace)."""
+        return torch.cat([levels, self.pace_features(levels[..., 0], steps_left)], dim=-1) if self.pace else levels
+
     @staticmethod
     def stats_ema(ema: torch.Tensor, sums: torch.Tensor, moves: torch.Tensor) -> torch.Tensor:
         """Each stats column's moving average of its value ranks [..., S] after a step of ``moves``
@@ -411,6 +434,7 @@ class SequenceNet(nn.Module):
         carried = torch.cat([start, after[:, :-1]], dim=1)
         levels = levels if levels is not None else torch.zeros(b, t, 0)
         stats = self.stats_before(steps, carried, after, levels[..., 0] if self.gap_unit > 0 else None) if self.stats_columns else None
+        levels = self._paced(levels, mask.sum(1, keepdim=True) - torch.arange(t).unsqueeze(0))
         out, _ = self.gru(self._inputs(prev, carried, pos, c, levels, stats), c.unsqueeze(0).contiguous())
         base = self._base(out, c.unsqueeze(1), levels, stats)
         nll = torch.zeros(b, t)
@@ -457,6 +481,7 @@ class SequenceNet(nn.Module):
                     read_at = torch.where(read_now, features[:, :1], read_at)
                     since = self.stats_since(features[:, :1] - read_at, sums[:, SEEN] > 0)
                 stats = self.stats_features(sums, ema, carried[:, 0], since)
+            features = self._paced(features, lengths - t)
             out, h = self.gru(self._inputs(prev, carried, positions[:, t : t + 1], c, features.unsqueeze(1),
                                            None if stats is None else stats.unsqueeze(1)), h)
             base = self._base(out[:, 0], c, features, stats)

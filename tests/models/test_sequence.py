@@ -444,6 +444,49 @@ def test_time_since_each_column_was_read_while_writing_equals_while_reading(fitt
     assert (since > 0).any() and (since == 0).any()  # columns read a while ago, and not yet read or just read
 
 
+def test_pace_while_writing_equals_while_reading(fitted):
+    """With a time window the network also reads the time left to the window's end and the gap the
+    entity must average to reach it. Generation computes it step by step from its running clock;
+    training from the time before each step and the steps still to come. On the ICU stays generation
+    wrote, both give the same inputs at every step, and they say what they claim: at the first step
+    the time left is the window's end minus the entity's start, in typical gaps."""
+    import torch
+
+    net = fitted.net_
+    assert net.pace and fitted.window_ is not None
+    seen, calls = [], []
+    pace, generate = net.pace_features, net.generate
+    net.pace_features = lambda *args: seen.append(pace(*args)) or seen[-1]
+    net.generate = lambda *args, **kw: calls.append((args, generate(*args, **kw))) or calls[-1][1]
+    try:
+        fitted.sample(12, seed=5)
+    finally:
+        del net.pace_features, net.generate
+    (_, lengths, _, _, start), (tokens, levels, _) = calls[0]
+    time_before = torch.cat([start.view(-1, 1), levels[:, :-1, 0]], dim=1).unsqueeze(-1)
+    clock = net.integrator.features(time_before, torch.ones_like(time_before, dtype=torch.bool))[..., 0]
+    steps_left = lengths.view(-1, 1) - torch.arange(tokens.shape[1]).view(1, -1)
+    expected = net.pace_features(clock, steps_left)
+    written = torch.stack(seen, dim=1)
+    torch.testing.assert_close(expected, written)
+    left = (fitted.window_[1] - start.double()) / net.gap_unit
+    torch.testing.assert_close(written[:, 0, 0], (torch.log1p(left) / 6).float(), atol=1e-4, rtol=0)
+    assert written[:, 0, 1].std() > 0  # entities of different lengths must keep different paces
+
+
+def test_a_model_file_from_before_the_pace_input_loads_without_it(icu, tmp_path: Path):
+    """Files saved before the pace input have no "pace" key and a network without its two inputs."""
+    model = _make(seed=3, pace=False).fit(icu, entity="RecordID", time="Time", context=CONTEXT)
+    assert not model.net_.pace
+    model.save(tmp_path / "m")
+    loaded = Synthesizer.load(tmp_path / "m")
+    state, tensors = model._get_state()
+    del state["pace"]
+    loaded._set_state(state, tensors)
+    assert not loaded.net_.pace
+    pd.testing.assert_frame_equal(loaded.sample(10, seed=1), model.sample(10, seed=1))
+
+
 @pytest.fixture(scope="module")
 def icu_300() -> pd.DataFrame:
     from synthkit.datasets import load
