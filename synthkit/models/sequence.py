@@ -367,10 +367,12 @@ class SequenceSynthesizer(Synthesizer):
         flat = torch.from_numpy(np.column_stack(coarse + fine))
         self.latent_ = self.latent if self.latent is not None else (16 if np.median(lengths) >= 16 else 0)
         self.entity_stats_ = bool(self.entity_stats)
-        self.pace_ = bool(self.pace)
         gaps = steps[_DELTA].to_numpy(dtype=float) if _DELTA in steps else np.zeros(0)
         gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
         self.gap_unit_ = float(np.median(gaps)) if self.entity_stats_ and len(gaps) else 0.0  # a typical gap between events
+        # not where every gap is the same (hourly windows, yearly panels): the pace is then a function
+        # of the step's position, which the network already reads
+        self.pace_ = bool(self.pace and len(np.unique(gaps)) > 1)
         self.net_ = self._build_net()
         before, known, baseline = (torch.from_numpy(a) for a in self.levels_before_)
         levels = self.net_.integrator.features(before, known, baseline) if before.shape[1] else torch.zeros(len(flat), 0)

@@ -293,6 +293,16 @@ def test_yearly_panel_keeps_static_and_time_linked_columns(tmp_path: Path):
     assert out["year"].dtype == panel["year"].dtype and out["age"].dtype == panel["age"].dtype
     assert out["year"].between(panel["year"].min(), panel["year"].max()).all()
     assert set(by["year"].diff().dropna()) <= {1, 2}  # whole, learned gaps
+    assert model.net_.pace  # gaps of one and two years: how many steps fill the years left is learned
+
+
+def test_no_pace_input_where_every_gap_is_the_same():
+    """A wave every year (hourly air-quality windows alike): the time left to the window's end is
+    then a function of the step's position, so the network gets no pace input."""
+    panel = _yearly_panel()
+    panel["year"] = 2000 + panel.groupby("person").cumcount()
+    model = _make(seed=0, epochs=1).fit(panel, entity="person", time="year")
+    assert model.window_ is not None and model.gap_unit_ == 1.0 and not model.net_.pace
 
 
 def test_codec_repeats_and_fine_positions():
