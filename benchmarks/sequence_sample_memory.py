@@ -61,7 +61,7 @@ def _sample(folder: str, n: int, at_once: bool, out: Any) -> None:
     seconds = time.perf_counter() - started
     out.put({"n": n, "mode": "at once" if at_once else "chunked", "rows": len(frame), "seconds": round(seconds, 1),
              "peak_mib_after_load": round(loaded_kib / 1024), "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-             "chunk": n + 1 if at_once else sequence_module.CHOICE_CHUNK, "pool": model.critic_pool})
+             "chunk": n if at_once else sequence_module.CHOICE_CHUNK, "pool": model.critic_pool})
 
 
 def main() -> None:
@@ -93,7 +93,7 @@ def main() -> None:
              f"{rows[0]['pool']}); each row samples in a fresh process. Load average {result['load_average'][0]} at the start, "
              f"{result['load_average'][1]} at the end.", "",
              "| entities | choice | entities a chunk | rows written | seconds | peak MiB after load | peak MiB |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['n']} | {r['mode']} | {r['chunk'] if r['mode'] == 'chunked' else r['n']} | {r['rows']} | {r['seconds']} | "
+    lines += [f"| {r['n']} | {r['mode']} | {r['chunk']} | {r['rows']} | {r['seconds']} | "
               f"{r['peak_mib_after_load']} | {r['peak_mib']} |" for r in rows]
     write_text(REPO / "benchmarks" / "results" / f"sequence_sample_memory{args.tag}.md", "\n".join(lines) + "\n")
 
