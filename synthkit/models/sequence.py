@@ -24,7 +24,8 @@ level, spread, jumps and how often it is read) from a draw of the model's own, a
 draws ``critic_pool`` × ``n`` candidate entities and keeps ``n`` of them with probability
 proportional to the critic's density ratio. ``critic_rounds`` critics are fitted in turn, each
 against the choice the earlier ones make, and their ratios multiply. The network alone is
-``critic_pool=1``.
+``critic_pool=1``. ``max_minutes`` bounds the whole fit: the network trains within all but
+``CRITIC_SHARE`` of it, and no critic round starts once it is spent.
 
 Unlike flat models, ``fit`` takes ``entity``/``time``/``context`` (or reads ``sequence_key`` /
 ``sequence_index`` from the metadata) and ``sample(n)`` returns ``n`` *entities* in long format;
@@ -89,6 +90,10 @@ ROUND_POOL = 4
 # the rest, so memory follows the chunk and not n (a chunk at the default pool: 16,000 ICU stays,
 # ~1.1 M rows). The benchmarks' 1,000 entities are one chunk.
 CHOICE_CHUNK = 1000
+# Share of ``max_minutes`` the network leaves for the critics when they will be fitted, so that the
+# budget bounds the whole fit: the first round (a draw of as many entities as were trained on, then
+# the trees) took ~25 s of ICU's 9-minute benchmark budget, the three rounds 55 s (v13).
+CRITIC_SHARE = 0.15
 
 
 @register("sequence")
@@ -215,7 +220,8 @@ class SequenceSynthesizer(Synthesizer):
     def _fit_critic(self, observed: pd.DataFrame, started: float) -> None:
         """Rounds of boosted trees that tell the training entities' summaries from a draw of the
         network's (first round) or from the choice the earlier rounds make among ``ROUND_POOL``
-        times as many (each next round). Rounds after the first stop once ``max_minutes`` is spent."""
+        times as many (each next round). No round starts once ``max_minutes`` is spent (the network
+        leaves them ``CRITIC_SHARE`` of it); without a first one, sampling is the network alone."""
         self.critic_columns_ = [c for c in observed.columns if c not in (self.entity_, self.time_)
                                 and pd.api.types.is_numeric_dtype(observed[c]) and not pd.api.types.is_bool_dtype(observed[c])]
         n = int(observed[self.entity_].nunique())
@@ -226,7 +232,7 @@ class SequenceSynthesizer(Synthesizer):
         real = self._summaries(observed)
         self.critic_ = CriticRounds()
         for round_ in range(self.critic_rounds):
-            if round_ and self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
+            if self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
                 log.info("sequence: max_minutes spent; %d critic round(s) of %d", round_, self.critic_rounds)
                 break
             rng = np.random.default_rng(None if self.seed is None else [self.seed, 1, round_])
@@ -237,6 +243,9 @@ class SequenceSynthesizer(Synthesizer):
             self.critic_.critics.append(EntityCritic.fit(real, drawn, self.seed))
             log.info("sequence: critic round %d trained on %d entities a side (log-odds scaled by %.2f)",
                      round_ + 1, n, self.critic_.critics[-1].slope)
+        if not self.critic_.critics:
+            self.critic_ = None
+            return
         self.history_["critic"] = {"entities_a_side": n, "calibration_slopes": [round(c.slope, 4) for c in self.critic_.critics],
                                    "pool": self.critic_pool}
 
@@ -383,7 +392,9 @@ class SequenceSynthesizer(Synthesizer):
         lengths_t, offsets_t = torch.from_numpy(lengths), torch.from_numpy(offsets)
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         epochs = self.epochs if self.epochs is not None else (MAX_EPOCHS if len(val) else DEFAULT_EPOCHS)
-        trainer = Trainer(epochs=epochs, batch_size=1, max_minutes=self.max_minutes, grad_clip=1.0, device="cpu",
+        critics_ahead = self.critic_pool > 1 and len(lengths) >= MIN_CRITIC_ENTITIES
+        minutes = None if self.max_minutes is None else self.max_minutes * (1 - CRITIC_SHARE if critics_ahead else 1)
+        trainer = Trainer(epochs=epochs, batch_size=1, max_minutes=minutes, grad_clip=1.0, device="cpu",
                           seed=self.seed, desc="sequence", overfit_tolerance=self.overfit_tolerance,
                           min_steps=DEFAULT_EPOCHS * len(chunks) if self.epochs is None else 0)
 

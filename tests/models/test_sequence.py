@@ -562,12 +562,22 @@ def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_p
     np.testing.assert_array_equal(loaded.critic_.critics[0].log_odds(summaries), model.critic_.critics[0].log_odds(summaries))
 
 
-def test_critic_rounds_after_the_first_wait_for_the_time_budget(icu_300, caplog):
+def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
+    """``max_minutes`` bounds the whole fit: no critic round starts once it is spent. A budget spent
+    by the network leaves no critic (sampling is the network alone); one spent after a round keeps it."""
     ids = icu_300["RecordID"].unique()[:120]
     train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
     with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
         model = _make(seed=0, max_minutes=1e-6, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+    assert model.critic_ is None and "max_minutes spent; 0 critic round(s) of 3" in caplog.text
+    pd.testing.assert_frame_equal(model.sample(20, seed=2), model._draw(20, model._rng(2)))
+    clock = iter([0.0, 0.0, 120.0])  # the fit starts, round 1 starts at once, round 2 would start after 2 minutes
+    monkeypatch.setattr(sequence_module, "monotonic", lambda: next(clock))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
+        model = _make(seed=0, max_minutes=1.0, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert len(model.critic_.critics) == 1 and "max_minutes spent; 1 critic round(s) of 3" in caplog.text
+    monkeypatch.undo()
     with pytest.raises(ConfigError, match="critic_rounds"):
         _make(critic_rounds=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
 
