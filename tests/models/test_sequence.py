@@ -427,6 +427,28 @@ def test_values_keep_the_resolution_of_real_readings(fitted, icu):
         np.testing.assert_allclose(values / grid, np.round(values / grid), atol=1e-6)
 
 
+def _while_writing(fitted, method: str):
+    """Sample 12 stays from ``fitted``, recording what its network's ``method`` returned at each step:
+    (those outputs stacked over the steps, the entities' lengths, their starts, the drawn tokens, the
+    time axis' share before each step)."""
+    import torch
+
+    net = fitted.net_
+    seen, calls = [], []
+    recorded, generate = getattr(net, method), net.generate
+    setattr(net, method, lambda *args: seen.append(recorded(*args)) or seen[-1])
+    net.generate = lambda *args, **kw: calls.append((args, generate(*args, **kw))) or calls[-1][1]
+    try:
+        fitted.sample(12, seed=5)
+    finally:
+        delattr(net, method)
+        del net.generate
+    (_, lengths, _, _, start), (tokens, levels, _) = calls[0]
+    time_before = torch.cat([start.view(-1, 1), levels[:, :-1, 0]], dim=1).unsqueeze(-1)  # the clock before each step
+    clock = net.integrator.features(time_before, torch.ones_like(time_before, dtype=torch.bool))[..., 0]
+    return torch.stack(seen, dim=1), lengths, start, tokens, clock
+
+
 def test_time_since_each_column_was_read_while_writing_equals_while_reading(fitted):
     """With a time axis the entity stats include the time since each column was last read. Generation
     keeps it step by step; training computes it from the time before each step. On the ICU stays
@@ -435,21 +457,11 @@ def test_time_since_each_column_was_read_while_writing_equals_while_reading(fitt
 
     net = fitted.net_
     assert net.gap_unit > 0 and net.stats_columns
-    seen, calls = [], []
-    features, generate = net.stats_features, net.generate
-    net.stats_features = lambda *args: seen.append(features(*args)) or seen[-1]
-    net.generate = lambda *args, **kw: calls.append((args, generate(*args, **kw))) or calls[-1][1]
-    try:
-        fitted.sample(12, seed=5)
-    finally:
-        del net.stats_features, net.generate
-    (ctx, lengths, _, _, start), (tokens, levels, _) = calls[0]
-    time_before = torch.cat([start.view(-1, 1), levels[:, :-1, 0]], dim=1).unsqueeze(-1)  # the clock before each step
-    clock = net.integrator.features(time_before, torch.ones_like(time_before, dtype=torch.bool))[..., 0]
+    written, _, _, tokens, clock = _while_writing(fitted, "stats_features")
     after = net.carry(tokens)
     carried = torch.cat([torch.tensor(net.step_vocab).expand(len(tokens), 1, -1), after[:, :-1]], dim=1)
     expected = net.stats_before(tokens, carried, after, clock)
-    torch.testing.assert_close(expected, torch.stack(seen, dim=1))
+    torch.testing.assert_close(expected, written)
     since = expected[..., 6 * len(net.stats_columns):]
     assert (since > 0).any() and (since == 0).any()  # columns read a while ago, and not yet read or just read
 
@@ -464,21 +476,9 @@ def test_pace_while_writing_equals_while_reading(fitted):
 
     net = fitted.net_
     assert net.pace and fitted.window_ is not None
-    seen, calls = [], []
-    pace, generate = net.pace_features, net.generate
-    net.pace_features = lambda *args: seen.append(pace(*args)) or seen[-1]
-    net.generate = lambda *args, **kw: calls.append((args, generate(*args, **kw))) or calls[-1][1]
-    try:
-        fitted.sample(12, seed=5)
-    finally:
-        del net.pace_features, net.generate
-    (_, lengths, _, _, start), (tokens, levels, _) = calls[0]
-    time_before = torch.cat([start.view(-1, 1), levels[:, :-1, 0]], dim=1).unsqueeze(-1)
-    clock = net.integrator.features(time_before, torch.ones_like(time_before, dtype=torch.bool))[..., 0]
+    written, lengths, start, tokens, clock = _while_writing(fitted, "pace_features")
     steps_left = lengths.view(-1, 1) - torch.arange(tokens.shape[1]).view(1, -1)
-    expected = net.pace_features(clock, steps_left)
-    written = torch.stack(seen, dim=1)
-    torch.testing.assert_close(expected, written)
+    torch.testing.assert_close(net.pace_features(clock, steps_left), written)
     left = (fitted.window_[1] - start.double()) / net.gap_unit
     torch.testing.assert_close(written[:, 0, 0], (torch.log1p(left) / 6).float(), atol=1e-4, rtol=0)
     assert written[:, 0, 1].std() > 0  # entities of different lengths must keep different paces
