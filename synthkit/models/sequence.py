@@ -213,6 +213,10 @@ class SequenceSynthesizer(Synthesizer):
         self._sample_rng_ = np.random.default_rng(self.seed)
         return self
 
+    def _critics_follow(self, n_entities: int) -> bool:
+        """Whether critics are fitted after the network on ``n_entities`` training entities."""
+        return self.critic_pool > 1 and n_entities >= MIN_CRITIC_ENTITIES
+
     def _summaries(self, frame: pd.DataFrame) -> pd.DataFrame:
         order = [self.entity_, self.time_] if self.time_ else [self.entity_]
         return entity_features(frame.sort_values(order, kind="stable"), self.entity_, self.time_, self.critic_columns_)
@@ -225,7 +229,7 @@ class SequenceSynthesizer(Synthesizer):
         self.critic_columns_ = [c for c in observed.columns if c not in (self.entity_, self.time_)
                                 and pd.api.types.is_numeric_dtype(observed[c]) and not pd.api.types.is_bool_dtype(observed[c])]
         n = int(observed[self.entity_].nunique())
-        if self.critic_pool <= 1 or n < MIN_CRITIC_ENTITIES:
+        if not self._critics_follow(n):
             if self.critic_pool > 1:
                 log.info("sequence: no critic under %d training entities (%d)", MIN_CRITIC_ENTITIES, n)
             return
@@ -392,8 +396,7 @@ class SequenceSynthesizer(Synthesizer):
         lengths_t, offsets_t = torch.from_numpy(lengths), torch.from_numpy(offsets)
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         epochs = self.epochs if self.epochs is not None else (MAX_EPOCHS if len(val) else DEFAULT_EPOCHS)
-        critics_ahead = self.critic_pool > 1 and len(lengths) >= MIN_CRITIC_ENTITIES
-        minutes = None if self.max_minutes is None else self.max_minutes * (1 - CRITIC_SHARE if critics_ahead else 1)
+        minutes = None if self.max_minutes is None else self.max_minutes * (1 - CRITIC_SHARE if self._critics_follow(len(lengths)) else 1)
         trainer = Trainer(epochs=epochs, batch_size=1, max_minutes=minutes, grad_clip=1.0, device="cpu",
                           seed=self.seed, desc="sequence", overfit_tolerance=self.overfit_tolerance,
                           min_steps=DEFAULT_EPOCHS * len(chunks) if self.epochs is None else 0)

@@ -189,7 +189,7 @@ class Integrator(nn.Module):
         self.clock = clock  # period of the time axis' daily cycle in its units (86400 s for datetimes; 0: none)
         self.baseline = baseline
         self.smooth = [d for d, c in enumerate(channels) if c["level"] >= 0]  # channels with a baseline
-        self.n_features = (2 * len(channels) + (2 if clock and channels and channels[0]["level"] < 0 else 0)
+        self.n_features = (2 * len(channels) + (2 if clock and self.time_axis is not None else 0)
                            + (len(self.smooth) if baseline else 0))
         # which head each channel constrains: its level column is "missing" once a level is known,
         # its step column is "missing" while none is (a step needs a level to move)
@@ -206,6 +206,11 @@ class Integrator(nn.Module):
         self.register_buffer("bounds", torch.tensor(bounds, dtype=torch.float64).reshape(-1, 4), persistent=False)
 
     @property
+    def time_axis(self) -> dict[str, Any] | None:
+        """The time axis' channel (always the first, the one without a level column), or None."""
+        return self.channels[0] if self.channels and self.channels[0]["level"] < 0 else None
+
+    @property
     def size(self) -> int:
         return len(self.channels)
 
@@ -218,7 +223,7 @@ class Integrator(nn.Module):
         low, scale = self.bounds[:, 0].nan_to_num(0.0, posinf=0.0, neginf=0.0), self.bounds[:, 2]
         share = ((levels.double() - low) / scale).clamp(-2.0, 3.0) * known
         parts = [share, known.double()]
-        if self.clock and self.channels and self.channels[0]["level"] < 0:
+        if self.clock and self.time_axis is not None:
             phase = 2 * np.pi * torch.remainder(levels[..., 0].double(), self.clock) / self.clock
             parts += [torch.sin(phase).unsqueeze(-1), torch.cos(phase).unsqueeze(-1)]
         if self.baseline and self.smooth:

@@ -224,7 +224,7 @@ class SequenceNet(nn.Module):
         super().__init__()
         # running levels of integrated channels (smooth series written as steps, elapsed time)
         self.integrator = integrator if integrator is not None else Integrator([], {})
-        time_axis = self.integrator.channels[0] if self.integrator.channels and self.integrator.channels[0]["level"] < 0 else None
+        time_axis = self.integrator.time_axis
         # with a time axis, the time still left to the window's end and the gap the entity must
         # average over its remaining steps to fill it (pace_features), appended to the level inputs
         self.pace = bool(pace and gap_unit > 0 and time_axis is not None and np.isfinite(time_axis.get("room", np.inf)))
