@@ -264,26 +264,26 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats | None, sourc
               "precision": getattr(model, "train_precision", "auto"), "dp": plan}
     if not val_share and recipe.patience is not None:
         log.info("%s: too few rows for a validation share; early stopping is off", model.name)
-    storage = Path(storage_path) if storage_path else Path(tempfile.mkdtemp(prefix="synthkit-train-"))
-    options = DataConfig.default_ingest_options()
-    options.preserve_order = True
-    options.resource_limits = options.resource_limits.copy(object_store_memory=STREAM_OBJECT_STORE_BYTES)
-    trainer = TorchTrainer(
-        train_worker if plan is None else train_worker_dp, train_loop_config=config, scaling_config=eng.scaling_config(), datasets=datasets,
-        dataset_config=DataConfig(datasets_to_split=["val"] if val_share else [], execution_options=options),
-        run_config=RunConfig(name=run_name or f"synthkit-{model.name}-{uuid.uuid4().hex[:12]}", storage_path=str(storage.resolve()),
-                             failure_config=FailureConfig(max_failures=max_failures),
-                             checkpoint_config=CheckpointConfig(num_to_keep=2)))
-    try:
-        with _controller_poll():
-            result = trainer.fit()
-    except Exception as exc:  # Ray wraps worker errors in its own types
-        raise ModelError(f"distributed training of {model.name} failed: {str(exc).splitlines()[0][:300]}") from exc
-    if result.checkpoint is None:
-        raise ModelError(f"distributed training of {model.name} ended without a checkpoint")
-    recipe.to(_driver_device(model))
-    with result.checkpoint.as_directory() as folder:
-        loop = load_checkpoint_weights(folder, recipe.weights())
+    with _run_storage(storage_path) as storage:
+        options = DataConfig.default_ingest_options()
+        options.preserve_order = True
+        options.resource_limits = options.resource_limits.copy(object_store_memory=STREAM_OBJECT_STORE_BYTES)
+        trainer = TorchTrainer(
+            train_worker if plan is None else train_worker_dp, train_loop_config=config, scaling_config=eng.scaling_config(), datasets=datasets,
+            dataset_config=DataConfig(datasets_to_split=["val"] if val_share else [], execution_options=options),
+            run_config=RunConfig(name=run_name or f"synthkit-{model.name}-{uuid.uuid4().hex[:12]}", storage_path=str(storage.resolve()),
+                                 failure_config=FailureConfig(max_failures=max_failures),
+                                 checkpoint_config=CheckpointConfig(num_to_keep=2)))
+        try:
+            with _controller_poll():
+                result = trainer.fit()
+        except Exception as exc:  # Ray wraps worker errors in its own types
+            raise ModelError(f"distributed training of {model.name} failed: {str(exc).splitlines()[0][:300]}") from exc
+        if result.checkpoint is None:
+            raise ModelError(f"distributed training of {model.name} ended without a checkpoint")
+        recipe.to(_driver_device(model))
+        with result.checkpoint.as_directory() as folder:
+            loop = load_checkpoint_weights(folder, recipe.weights())
     seconds, stepping = float(loop["seconds"]), float(loop.get("step_seconds", loop["seconds"]))
     return {"epochs": loop["epochs"], "stop_reason": loop["stop_reason"], "best_epoch": loop["best_epoch"],
             "seconds": seconds, "steps": loop["steps"], "rows_seen": loop["rows_seen"], "workers": world,
@@ -291,6 +291,17 @@ def _train(model: Synthesizer, recipe: Recipe, stats: EncoderStats | None, sourc
             "rows_per_second": loop["rows_seen"] / stepping if stepping > 0 else 0.0,
             "peak_rss_mb": loop.get("peak_rss_mb", []),
             "peak_memory_mb": loop.get("peak_memory_mb", {}), "loop": loop}
+
+
+@contextlib.contextmanager
+def _run_storage(storage_path: str | Path | None) -> Any:
+    """Where Ray Train keeps this run's checkpoints: the caller's folder is kept; the default temporary
+    one lives only while the fit does (the best weights are loaded into the model before it goes)."""
+    if storage_path:
+        yield Path(storage_path)
+        return
+    with tempfile.TemporaryDirectory(prefix="synthkit-train-", ignore_cleanup_errors=True) as name:
+        yield Path(name)
 
 
 @contextlib.contextmanager

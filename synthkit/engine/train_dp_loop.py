@@ -34,7 +34,7 @@ import torch.distributed as dist
 from torch.func import functional_call, grad, vmap
 
 from synthkit.engine.train_memory import MemoryWatch, peak_memory_per_rank
-from synthkit.engine.train_loop import _LOOP, _OPTIM, _WEIGHTS, _load, _maybe_fail, _save, _worker_setup
+from synthkit.engine.train_loop import _LOOP, _OPTIM, _WEIGHTS, _load, _maybe_fail, _worker_setup, report_epoch
 
 __all__ = ["clipped_gradient_sum", "poisson_window", "train_worker_dp"]
 
@@ -202,6 +202,5 @@ def train_worker_dp(config: dict[str, Any]) -> None:
         loop["seconds"] = time.perf_counter() - start
         loop["epochs"].append({"epoch": float(w + 1), "steps": float(loop["steps"]), "seconds": loop["seconds"]})
         loop["done"] = loop["done"] or loop["epoch"] * window >= total
-        ckpt = _save(loop, trained, None, optimizers) if rank == 0 else None
-        ray.train.report({"window": loop["epoch"], "dp_steps": loop["steps"]}, checkpoint=ckpt)
+        report_epoch({"window": loop["epoch"], "dp_steps": loop["steps"]}, rank, loop, trained, None, optimizers)
     watch.stop()

@@ -66,15 +66,26 @@ def load_checkpoint_weights(path: str | Path, modules: dict[str, torch.nn.Module
     return json.loads((path / _LOOP).read_text())
 
 
-def _save(loop: dict[str, Any], trained: dict[str, torch.nn.Module], best: dict[str, torch.Tensor] | None,
-          optimizers: list[Any]) -> Any:
+def report_epoch(metrics: dict[str, Any], rank: int, loop: dict[str, Any], trained: dict[str, torch.nn.Module],
+                 best: dict[str, torch.Tensor] | None, optimizers: list[Any]) -> None:
+    """Report an epoch; rank 0 attaches its checkpoint, written into a temporary folder.
+
+    ``ray.train.report`` copies the folder into the run's storage before it returns (its default,
+    synchronous upload), so the folder is removed right after: no epoch leaves files in the
+    machine's temporary directory (a long run would otherwise leave one folder of weights per epoch).
+    """
+    import ray.train
     from ray.train import Checkpoint
 
-    folder = Path(tempfile.mkdtemp(prefix="synthkit-ckpt-"))
-    torch.save({**_state(trained, "trained"), **(best or {})}, folder / _WEIGHTS)
-    torch.save([o.state_dict() for o in optimizers], folder / _OPTIM)
-    (folder / _LOOP).write_text(json.dumps(loop))
-    return Checkpoint.from_directory(str(folder))
+    if rank != 0:
+        ray.train.report(metrics, checkpoint=None)
+        return
+    with tempfile.TemporaryDirectory(prefix="synthkit-ckpt-") as name:
+        folder = Path(name)
+        torch.save({**_state(trained, "trained"), **(best or {})}, folder / _WEIGHTS)
+        torch.save([o.state_dict() for o in optimizers], folder / _OPTIM)
+        (folder / _LOOP).write_text(json.dumps(loop))
+        ray.train.report(metrics, checkpoint=Checkpoint.from_directory(str(folder)))
 
 
 def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
@@ -219,8 +230,7 @@ def train_worker(config: dict[str, Any]) -> None:
             best_state = None
             loop["done"] = True
         metrics = {"epoch": loop["epoch"], **{k: v for k, v in loop["epochs"][-1].items() if k != "epoch"}} if loop["epochs"] else {}
-        ckpt = _save(loop, trained, best_state, optimizers) if rank == 0 else None
-        ray.train.report(metrics, checkpoint=ckpt)
+        report_epoch(metrics, rank, loop, trained, best_state, optimizers)
     watch.stop()
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def fitted(cluster: Any, adult_small: pd.DataFrame, tmp_path_factory: pytest.Tem
     return {}
 
 
-def _fit(name: str, data: pd.DataFrame, workers: int, storage: Path, **kwargs: Any) -> Any:
+def _fit(name: str, data: pd.DataFrame, workers: int, storage: Path | None, **kwargs: Any) -> Any:
     cls = get(name)
     params = {**(ARM if name == "arm" else cls.test_params), **kwargs.pop("params", {})}
     eng = create_engine(EngineSpec(kind="ray", num_workers=workers, cpus_per_worker=0.5))
@@ -67,6 +68,13 @@ def _arm(fitted: dict[str, Any], data: pd.DataFrame, workers: int, storage: Path
     return fitted[workers]
 
 
+def _synthkit_temporary_folders() -> set[Path]:
+    """Folders synthkit's training makes in the temporary directory: every epoch's checkpoint before Ray
+    copies it into storage, and the default storage itself."""
+    temp = Path(tempfile.gettempdir())
+    return set(temp.glob("synthkit-ckpt-*")) | set(temp.glob("synthkit-train-*"))
+
+
 def _best(model: Any) -> float:
     history = model.fit_info_ if hasattr(model, "fit_info_") else {}
     if history.get("best_validation_nll") is not None:
@@ -77,7 +85,10 @@ def _best(model: Any) -> float:
 def test_two_workers_reach_the_validation_loss_of_one(fitted: dict[str, Any], adult_small: pd.DataFrame,
                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
     storage = tmp_path_factory.mktemp("ckpt")
-    one, two = _arm(fitted, adult_small, 1, storage), _arm(fitted, adult_small, 2, storage)
+    before = _synthkit_temporary_folders()
+    fitted[1] = _fit("arm", adult_small, 1, None)  # no storage given: Ray Train's goes in a temporary folder
+    assert _synthkit_temporary_folders() == before, "a fit left checkpoint folders in the temporary directory"
+    one, two = fitted[1], _arm(fitted, adult_small, 2, storage)
     assert one.fit_info_["workers"] == 1 and two.fit_info_["workers"] == 2
     assert one.fit_info_["epochs"] == two.fit_info_["epochs"] == ARM["epochs"]
     a, b = _best(one), _best(two)
