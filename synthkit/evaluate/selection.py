@@ -62,7 +62,7 @@ from synthkit.evaluate.encoding import MixedEncoder
 from synthkit.evaluate.inputs import prepare
 from synthkit.evaluate.stats import fnum, knn
 from synthkit.models.base import Synthesizer
-from synthkit.models.registry import available, create, get, register
+from synthkit.models.registry import create, get, is_available, register
 from synthkit.profile import profile
 
 __all__ = ["AutoSynthesizer", "CANDIDATES", "MAX_DCR_SHARE", "default_minutes", "score_synthetic", "synthetic_draws"]
@@ -194,8 +194,8 @@ class AutoSynthesizer(Synthesizer):
             raise ConfigError(f"max_minutes must be a positive number, got {self.max_minutes!r}")
         if not 0.05 <= float(self.validation_fraction) <= 0.5:
             raise ConfigError(f"validation_fraction must be in [0.05, 0.5], got {self.validation_fraction!r}")
-        names = list(self.candidates) if self.candidates is not None else [c for c in CANDIDATES if c in available()]
-        bad = [c for c in names if c == "auto" or c not in available()]
+        names = list(self.candidates) if self.candidates is not None else [c for c in CANDIDATES if is_available(c)]
+        bad = [c for c in names if c == "auto" or not is_available(c)]
         if bad or not names:
             raise ConfigError(f"auto candidates must be installed models other than auto; bad: {bad or names}")
         extra = set(self.candidate_params or {}) - set(names)

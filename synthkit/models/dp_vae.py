@@ -16,17 +16,22 @@ swamps the pairwise structure, and ``dp-marginals`` is the better choice there (
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import logging
 from typing import Any, ClassVar
-
-import opacus  # noqa: F401  (first: without the optional dependency the registry marks dp-vae unavailable at once)
 
 from synthkit.errors import ConfigError
 from synthkit.models.registry import register
 from synthkit.models.vae import TabularVAE
 
 __all__ = ["DPVAE"]
+
+# Without the optional dependency the registry marks dp-vae unavailable at once. Found, not imported:
+# opacus (with torch.distributed) takes ~1.5 s to load, which every `synthkit models` would pay;
+# it is imported when a DP model trains.
+if importlib.util.find_spec("opacus") is None:
+    raise ImportError("dp-vae needs opacus: pip install synthkit[dp]")
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from synthkit.meta import Metadata
     from synthkit.models.base import Synthesizer
 
-__all__ = ["register", "create", "get", "available", "BUILTIN_MODULES"]
+__all__ = ["register", "create", "get", "available", "is_available", "BUILTIN_MODULES"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,13 @@ def available(protocol: type | None = None) -> list[str]:
     for name in [*BUILTIN_MODULES, *_plugins()]:
         _load(name)
     return sorted(name for name, cls in _REGISTRY.items() if protocol is None or cls.protocol is protocol)
+
+
+def is_available(name: str) -> bool:
+    """Whether ``name`` can be created here; imports only that model's module (``available()`` imports
+    every one, the optional sdv adapters with SDV among them: seconds a run that uses none need not spend)."""
+    _load(name)
+    return name in _REGISTRY
 
 
 def get(name: str) -> type[Synthesizer]:
