@@ -450,13 +450,21 @@ class SequenceNet(nn.Module):
     def generate(self, ctx: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
                  start: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """[B, max(lengths), K] tokens, and the integrated channels' [B, T, D] levels after each step
-        and whether they were observed at it; steps past an entity's length are left as drawn (ignored).
-        ``start`` [B]: the entities' start times (the time axis' first level)."""
+        and whether they were observed at it; steps past an entity's length are left zero (ignored).
+        ``start`` [B]: the entities' start times (the time axis' first level).
+
+        Entities are stepped longest first, and each step computes only those still running (a
+        prefix of that order): ICU stays are 70 steps long on average and the longest 200, so
+        stepping every entity to the longest computed mostly finished ones."""
         b, k = ctx.shape[0], len(self.heads)
         t_max = int(lengths.max()) if len(lengths) else 0
         c = self.context(ctx)
         if self.latent:
             c = c + torch.tanh(self.z_proj(torch.randn(b, self.latent, generator=generator)))
+        order = torch.sort(lengths, descending=True, stable=True).indices
+        c, lengths = c[order], lengths[order]
+        start = None if start is None else start[order]
+        running = (lengths.unsqueeze(0) > torch.arange(t_max).unsqueeze(1)).sum(1).tolist()  # entities at each step
         h = c.unsqueeze(0).contiguous()
         prev = torch.tensor(self.step_vocab, dtype=torch.long).expand(b, k).unsqueeze(1)
         carried = prev.clone()
@@ -473,6 +481,11 @@ class SequenceNet(nn.Module):
         read_at = torch.zeros(b, len(self.stats_columns))  # time share after each column's last reading
         read_now = torch.zeros(b, len(self.stats_columns), dtype=torch.bool)
         for t in range(t_max):
+            m = running[t]
+            if m < len(lengths):  # the shortest have ended: drop them from every per-entity state
+                c, lengths, positions, h, prev, carried = c[:m], lengths[:m], positions[:m], h[:, :m], prev[:m], carried[:m]
+                level, known, total, count = level[:m], known[:m], total[:m], count[:m]
+                sums, ema, read_at, read_now = sums[:m], ema[:m], read_at[:m], read_now[:m]
             total, count, baseline = integ.running(total, count, level, known)
             features = integ.features(level, known, baseline)
             stats, since = None, None
@@ -497,9 +510,9 @@ class SequenceNet(nn.Module):
                 drawn.append(token)
                 acc = acc + self.row_emb[i](token)
             step = torch.stack(drawn, dim=1)
-            out_tokens[:, t] = step
-            level, known, out_observed[:, t] = integ.advance(level, known, step, first=t == 0)
-            out_levels[:, t] = level
+            out_tokens[:m, t] = step
+            level, known, out_observed[:m, t] = integ.advance(level, known, step, first=t == 0)
+            out_levels[:m, t] = level
             prev = step.unsqueeze(1)
             skip = torch.stack([getattr(self, f"skip_{i}")[step[:, i]] for i in range(k)], dim=1).unsqueeze(1)
             before, carried = carried, torch.where(skip, carried, prev)
@@ -508,4 +521,6 @@ class SequenceNet(nn.Module):
                 read_now = moves[:, SEEN] > 0
                 ema = self.stats_ema(ema, sums, moves)
                 sums = sums + moves
-        return out_tokens, out_levels, out_observed
+        back = torch.empty_like(order)
+        back[order] = torch.arange(b)
+        return out_tokens[back], out_levels[back], out_observed[back]

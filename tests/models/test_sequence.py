@@ -429,8 +429,9 @@ def test_values_keep_the_resolution_of_real_readings(fitted, icu):
 
 def _while_writing(fitted, method: str):
     """Sample 12 stays from ``fitted``, recording what its network's ``method`` returned at each step:
-    (those outputs stacked over the steps, the entities' lengths, their starts, the drawn tokens, the
-    time axis' share before each step)."""
+    (those outputs stacked over the steps, NaN past an entity's length, where it is no longer
+    stepped; whether a step is within its entity's length; the entities' lengths, their starts, the
+    drawn tokens, the time axis' share before each step)."""
     import torch
 
     net = fitted.net_
@@ -446,7 +447,14 @@ def _while_writing(fitted, method: str):
     (_, lengths, _, _, start), (tokens, levels, _) = calls[0]
     time_before = torch.cat([start.view(-1, 1), levels[:, :-1, 0]], dim=1).unsqueeze(-1)  # the clock before each step
     clock = net.integrator.features(time_before, torch.ones_like(time_before, dtype=torch.bool))[..., 0]
-    return torch.stack(seen, dim=1), lengths, start, tokens, clock
+    order = torch.sort(lengths, descending=True, stable=True).indices  # generation steps the longest first
+    written = torch.full((len(lengths), len(seen), seen[0].shape[-1]), float("nan"), dtype=seen[0].dtype)
+    for t, step in enumerate(seen):  # each step computes only the entities still running
+        written[order[: len(step)], t] = step
+    within = torch.arange(len(seen)).view(1, -1) < lengths.view(-1, 1)
+    assert len(seen) == tokens.shape[1] and len(set(lengths.tolist())) > 1
+    assert not written[within].isnan().any() and written[~within].isnan().all()  # ended entities are not stepped
+    return written, within, lengths, start, tokens, clock
 
 
 def test_time_since_each_column_was_read_while_writing_equals_while_reading(fitted):
@@ -457,12 +465,12 @@ def test_time_since_each_column_was_read_while_writing_equals_while_reading(fitt
 
     net = fitted.net_
     assert net.gap_unit > 0 and net.stats_columns
-    written, _, _, tokens, clock = _while_writing(fitted, "stats_features")
+    written, within, _, _, tokens, clock = _while_writing(fitted, "stats_features")
     after = net.carry(tokens)
     carried = torch.cat([torch.tensor(net.step_vocab).expand(len(tokens), 1, -1), after[:, :-1]], dim=1)
     expected = net.stats_before(tokens, carried, after, clock)
-    torch.testing.assert_close(expected, written)
-    since = expected[..., 6 * len(net.stats_columns):]
+    torch.testing.assert_close(expected[within], written[within])
+    since = expected[within][:, 6 * len(net.stats_columns):]
     assert (since > 0).any() and (since == 0).any()  # columns read a while ago, and not yet read or just read
 
 
@@ -476,9 +484,9 @@ def test_pace_while_writing_equals_while_reading(fitted):
 
     net = fitted.net_
     assert net.pace and fitted.window_ is not None
-    written, lengths, start, tokens, clock = _while_writing(fitted, "pace_features")
+    written, within, lengths, start, tokens, clock = _while_writing(fitted, "pace_features")
     steps_left = lengths.view(-1, 1) - torch.arange(tokens.shape[1]).view(1, -1)
-    torch.testing.assert_close(net.pace_features(clock, steps_left), written)
+    torch.testing.assert_close(net.pace_features(clock, steps_left)[within], written[within])
     left = (fitted.window_[1] - start.double()) / net.gap_unit
     torch.testing.assert_close(written[:, 0, 0], (torch.log1p(left) / 6).float(), atol=1e-4, rtol=0)
     assert written[:, 0, 1].std() > 0  # entities of different lengths must keep different paces
