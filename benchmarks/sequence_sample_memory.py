@@ -1,12 +1,12 @@
 """Peak memory and time of ``sequence``'s ``sample(n)``: the critics' choice in chunks against all at once.
 
-The critics choose ``n`` entities among ``critic_pool`` × ``n`` drawn ones (16 × n by default). Drawn
-all at once, the candidates of a large ``n`` fill memory; drawn and chosen ``CHOICE_CHUNK`` entities
-at a time, memory follows the chunk. One ``sequence`` model is fitted on the bundled PhysioNet 2012
+The critics choose ``n`` entities among ``critic_pool`` × ``n`` drawn ones (32 × n by default). Drawn
+all at once, the candidates of a large ``n`` fill memory; drawn ``CHOICE_CANDIDATES`` at a time (and
+chosen among), memory follows the chunk. One ``sequence`` model is fitted on the bundled PhysioNet 2012
 ICU sample (``--stays`` stays, ``--epochs`` epochs: the network's size, not its quality, sets the
 cost of a draw), saved, and every (``n``, mode) pair samples from the saved file in a fresh process,
 whose peak resident memory (``ru_maxrss``) is recorded beside the model load's own peak.
-"chunked" is the default; "at once" sets ``CHOICE_CHUNK`` above ``n``.
+"chunked" is the default; "at once" sets ``CHOICE_CANDIDATES`` to all of ``n``'s candidates.
 
     .venv/bin/python benchmarks/sequence_sample_memory.py [--sizes 1000 4000] [--tag _x]
 
@@ -55,13 +55,14 @@ def _sample(folder: str, n: int, at_once: bool, out: Any) -> None:
     model = Synthesizer.load(folder)
     loaded_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if at_once:
-        sequence_module.CHOICE_CHUNK = n + 1
+        sequence_module.CHOICE_CANDIDATES = n * model.critic_pool
     started = time.perf_counter()
     frame = model.sample(n, seed=1)
     seconds = time.perf_counter() - started
     out.put({"n": n, "mode": "at once" if at_once else "chunked", "rows": len(frame), "seconds": round(seconds, 1),
              "peak_mib_after_load": round(loaded_kib / 1024), "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-             "chunk": n if at_once else sequence_module.CHOICE_CHUNK, "pool": model.critic_pool})
+             "chunk": n if at_once else max(1, sequence_module.CHOICE_CANDIDATES // model.critic_pool),
+             "pool": model.critic_pool})
 
 
 def main() -> None:

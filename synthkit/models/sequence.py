@@ -86,10 +86,10 @@ LENGTH_STRATA = 10  # the critic chooses within tenths of the pool's lengths
 # Candidates per entity in the choices later critic rounds train against: a cheaper pool than
 # sampling's (each round draws this many entities per training entity).
 ROUND_POOL = 4
-# Entities written per chunk of a critic's choice: each chunk draws its candidates, chooses and drops
-# the rest, so memory follows the chunk and not n (a chunk at the default pool: 16,000 ICU stays,
-# ~1.1 M rows). The benchmarks' 1,000 entities are one chunk.
-CHOICE_CHUNK = 1000
+# Candidates drawn per chunk of a critic's choice: each chunk draws them, chooses ``pool``-th of them
+# and drops the rest, so memory follows this and neither n nor the pool (16,000 ICU stays, ~1.1 M
+# rows; at the default pool of 32 a chunk writes 500 entities).
+CHOICE_CANDIDATES = 16_000
 # Share of ``max_minutes`` the network leaves for the critics when they will be fitted, so that the
 # budget bounds the whole fit: the first round (a draw of as many entities as were trained on, then
 # the trees) took ~25 s of ICU's 9-minute benchmark budget, the three rounds 55 s (v13).
@@ -110,7 +110,7 @@ class SequenceSynthesizer(Synthesizer):
                  validation_fraction: float = 0.1, overfit_tolerance: float = 0.05,
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
-                 smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 16,
+                 smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 32,
                  critic_rounds: int = 3, pace: bool = True) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
@@ -135,8 +135,9 @@ class SequenceSynthesizer(Synthesizer):
         # candidate entities drawn per entity written, for the critics to choose among (1: no critic),
         # and how many critics, each fitted against the earlier ones' choice. ICU / Beijing, 1,000
         # entities, 3 seeds: no critic 0.872 / 0.809; one, pool 4: 0.812 / 0.763; three, pool 8:
-        # 0.763 / 0.709; three, pool 16: 0.758 / 0.717, and on the same critics, 4 sampling seeds,
-        # pool 16 beat pool 8 by 0.016 / 0.007 (benchmarks/results/sequence.md, v12, v13)
+        # 0.763 / 0.709; three, pool 16: 0.758 / 0.717, and on the same critics, 3-4 sampling seeds,
+        # pool 16 beat pool 8 by 0.016 / 0.007 and pool 32 beat 16 by 0.018 / 0.003
+        # (benchmarks/results/sequence.md, v12, v13, v15)
         self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
 
     def _check_params(self) -> None:
@@ -243,7 +244,7 @@ class SequenceSynthesizer(Synthesizer):
             if round_:
                 drawn = self._chosen(n, min(ROUND_POOL, self.critic_pool), rng)[1]
             else:
-                drawn = pd.concat([self._summaries(self._draw(size, rng)) for size in _chunks(n, CHOICE_CHUNK)])
+                drawn = pd.concat([self._summaries(self._draw(size, rng)) for size in _chunks(n, CHOICE_CANDIDATES)])
             self.critic_.critics.append(EntityCritic.fit(real, drawn, self.seed))
             log.info("sequence: critic round %d trained on %d entities a side (log-odds scaled by %.2f)",
                      round_ + 1, n, self.critic_.critics[-1].slope)
@@ -506,9 +507,10 @@ class SequenceSynthesizer(Synthesizer):
 
     def _chosen(self, n: int, pool: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The rows and summaries of ``n`` entities the critics choose among ``pool`` × ``n`` drawn,
-        ``CHOICE_CHUNK`` at a time. Each draw numbers its entities afresh, so beyond one chunk the
-        chosen entities get new ids, unique across chunks."""
-        parts = [self._choose(self._draw(size * pool, rng), size, rng) for size in _chunks(n, CHOICE_CHUNK)]
+        ``CHOICE_CANDIDATES`` candidates at a time. Each draw numbers its entities afresh, so beyond
+        one chunk the chosen entities get new ids, unique across chunks."""
+        per_chunk = max(1, CHOICE_CANDIDATES // pool)
+        parts = [self._choose(self._draw(size * pool, rng), size, rng) for size in _chunks(n, per_chunk)]
         if len(parts) == 1:
             return parts[0]
         rows = pd.concat([part[0] for part in parts], ignore_index=True)

@@ -523,7 +523,7 @@ def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300):
     ids = icu_300["RecordID"].unique()
     train, held = (icu_300[icu_300["RecordID"].isin(part)].reset_index(drop=True) for part in (ids[:150], ids[150:]))
     model = _make(seed=0, epochs=20).fit(train, entity="RecordID", time="Time", context=CONTEXT)
-    assert model.critic_ is not None and model.critic_pool == 16 and len(model.critic_.critics) == 3
+    assert model.critic_ is not None and model.critic_pool == 32 and len(model.critic_.critics) == 3
     numeric = [c for c in COLUMNS[2:] if pd.api.types.is_numeric_dtype(train[c])]
     chosen = model.sample(150, seed=1)
     plain = model._draw(150, np.random.default_rng(1))
@@ -541,15 +541,16 @@ def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300):
 def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_path: Path, monkeypatch):
     ids = icu_300["RecordID"].unique()[:120]
     train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
-    monkeypatch.setattr(sequence_module, "CHOICE_CHUNK", 50)  # the rounds draw and choose 50, 50 and 20 at a time
+    # the later rounds (a pool of 4) draw and choose 50, 50 and 20 at a time
+    monkeypatch.setattr(sequence_module, "CHOICE_CANDIDATES", 200)
     model = _make(seed=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert model.critic_ is not None and model.history_["critic"]["entities_a_side"] == 120
     assert len(model.critic_.critics) == len(model.history_["critic"]["calibration_slopes"]) == 3
     out = model.sample(40, seed=7)
     assert out["RecordID"].nunique() == 40 and list(out.columns) == COLUMNS
     pd.testing.assert_frame_equal(model.sample(40, seed=7), out)
-    assert model.sample(1, seed=0)["RecordID"].nunique() == 1  # a pool of 16, fewer than the length strata
-    monkeypatch.setattr(sequence_module, "CHOICE_CHUNK", 15)  # chosen 15, 15 and 10 at a time, then renumbered
+    assert model.sample(1, seed=0)["RecordID"].nunique() == 1  # a pool of 32, fewer than the length strata
+    monkeypatch.setattr(sequence_module, "CHOICE_CANDIDATES", 15 * 32)  # chosen 15, 15 and 10 at a time, then renumbered
     chunked = model.sample(40, seed=7)
     starts = chunked["RecordID"] != chunked["RecordID"].shift()
     assert chunked["RecordID"].nunique() == starts.sum() == 40 and list(chunked.columns) == COLUMNS
@@ -559,7 +560,7 @@ def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_p
     model.save(tmp_path / "m")
     loaded = Synthesizer.load(tmp_path / "m")
     assert loaded.critic_ is not None and len(loaded.critic_.critics) == 3
-    pd.testing.assert_frame_equal(loaded.sample(40, seed=7), out)
+    pd.testing.assert_frame_equal(loaded.sample(40, seed=7), model.sample(40, seed=7))
     # a file saved before rounds held one critic under "critic" and tensors "critic.*": it still loads
     state, tensors = model._get_state()
     first_doc = state.pop("critics")[0]
