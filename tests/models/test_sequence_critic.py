@@ -77,3 +77,13 @@ def test_strata_keep_their_share_of_the_pool_whatever_the_weights():
     assert np.bincount(strata[resample(log_ratio, 100, np.random.default_rng(0))], minlength=3)[0] > 90
     inside = kept[strata[kept] == 1]  # within a stratum the weights still choose
     assert log_ratio[inside].mean() > log_ratio[strata == 1].mean() + 0.3
+
+
+def test_fewer_entities_than_strata_go_to_strata_at_random():
+    """Equal remainders are broken at random: with label order, 5 of 50 length strata always went
+    to the 5 shortest."""
+    strata = np.repeat(np.arange(50), 32)
+    chosen = [strata[resample(np.zeros(len(strata)), 5, np.random.default_rng(seed), strata)] for seed in range(40)]
+    assert all(len(set(c.tolist())) == 5 for c in chosen)  # one entity from each of 5 strata
+    firsts = np.concatenate(chosen)
+    assert firsts.max() >= 40 and np.mean(firsts) > 15  # not only the first strata
