@@ -141,10 +141,11 @@ def resample(log_ratio: np.ndarray, n: int, rng: np.random.Generator, strata: np
     if strata is None:
         return _choose(np.arange(len(log_ratio)), log_ratio, n, rng)
     labels, counts = np.unique(strata, return_counts=True)
-    quota = np.floor(counts * n / len(log_ratio)).astype(np.int64)  # largest remainders get the rest,
-    # equal remainders in random order: in label order, fewer entities than strata went to the first
-    # (with length strata, the shortest) every time
-    order = np.lexsort((rng.random(len(labels)), -(counts * n / len(log_ratio) - quota)))
+    share = counts * n / len(log_ratio)
+    quota = np.floor(share).astype(np.int64)  # largest remainders get the rest, equal remainders in
+    # random order: in label order, fewer entities than strata went to the first (with length strata,
+    # the shortest) every time
+    order = np.lexsort((rng.random(len(labels)), -(share - quota)))
     quota[order[: n - int(quota.sum())]] += 1
     kept = [_choose(np.flatnonzero(strata == label), log_ratio[strata == label], int(k), rng) for label, k in zip(labels, quota)]
     return np.sort(np.concatenate(kept))

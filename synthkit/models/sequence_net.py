@@ -510,9 +510,10 @@ class SequenceNet(nn.Module):
                 drawn.append(token)
                 acc = acc + self.row_emb[i](token)
             step = torch.stack(drawn, dim=1)
-            out_tokens[:m, t] = step
-            level, known, out_observed[:m, t] = integ.advance(level, known, step, first=t == 0)
-            out_levels[:m, t] = level
+            rows = order[:m]  # written straight to the entities' own rows: no reordering at the end
+            out_tokens[rows, t] = step
+            level, known, out_observed[rows, t] = integ.advance(level, known, step, first=t == 0)
+            out_levels[rows, t] = level
             prev = step.unsqueeze(1)
             skip = torch.stack([getattr(self, f"skip_{i}")[step[:, i]] for i in range(k)], dim=1).unsqueeze(1)
             before, carried = carried, torch.where(skip, carried, prev)
@@ -521,6 +522,4 @@ class SequenceNet(nn.Module):
                 read_now = moves[:, SEEN] > 0
                 ema = self.stats_ema(ema, sums, moves)
                 sums = sums + moves
-        back = torch.empty_like(order)
-        back[order] = torch.arange(b)
-        return out_tokens[back], out_levels[back], out_observed[back]
+        return out_tokens, out_levels, out_observed
