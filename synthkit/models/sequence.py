@@ -49,7 +49,7 @@ from synthkit.models.base import SequenceSynthesizer as SequenceProtocol
 from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
-from synthkit.models.sequence_critic import CriticRounds, EntityCritic, resample
+from synthkit.models.sequence_critic import CriticRounds, EntityCritic, length_strata, resample
 from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, grid_of, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
@@ -531,7 +531,7 @@ class SequenceSynthesizer(Synthesizer):
         summaries = self._summaries(pool)
         # lengths keep the context model's distribution: the critic tells a long stay's summaries apart
         # more surely than a short one's, and chose short stays (ICU: length KS 0.04 -> 0.10 unstratified)
-        strata = pd.qcut(summaries["length"].rank(method="first"), LENGTH_STRATA, labels=False, duplicates="drop").to_numpy()
+        strata = length_strata(summaries["length"].to_numpy(dtype=float), LENGTH_STRATA)
         kept = summaries.index[resample(self.critic_.log_ratio(summaries), n, rng, strata)]
         return pool[pool[self.entity_].isin(kept)].reset_index(drop=True), summaries.loc[kept]
 

@@ -8,7 +8,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from synthkit.models import sequence_critic
-from synthkit.models.sequence_critic import CriticRounds, EntityCritic, resample
+from synthkit.models.sequence_critic import CriticRounds, EntityCritic, length_strata, resample
 
 
 def _summaries(rng: np.random.Generator, n: int, shift: float, scale: float) -> pd.DataFrame:
@@ -87,3 +87,31 @@ def test_fewer_entities_than_strata_go_to_strata_at_random():
     assert all(len(set(c.tolist())) == 5 for c in chosen)  # one entity from each of 5 strata
     firsts = np.concatenate(chosen)
     assert firsts.max() >= 40 and np.mean(firsts) > 15  # not only the first strata
+
+
+def test_length_strata_keep_equal_lengths_together():
+    """Quantile groups of the lengths, but a tie is never split: a panel whose records all have 8
+    years is one group (the critics choose freely), and stays of one length share a group."""
+    assert set(length_strata(np.full(600, 8.0), 50).tolist()) == {0}
+    lengths = np.random.default_rng(0).integers(1, 200, size=32_000).astype(float)
+    strata = length_strata(lengths, 50)
+    assert len(np.unique(strata)) == 50
+    per_length = pd.Series(strata).groupby(lengths).nunique()
+    assert (per_length == 1).all()  # every length in exactly one group
+    assert (np.diff(pd.Series(lengths).groupby(strata).max().to_numpy()) > 0).all()  # groups ordered by length
+    counts = np.bincount(strata)
+    assert counts.min() > 0.6 * len(lengths) / 50 and counts.max() < 1.4 * len(lengths) / 50  # near equal shares
+    three = length_strata(np.array([3.0, 1.0, 2.0]), 50)
+    assert three[1] < three[2] < three[0] and length_strata(np.empty(0), 50).size == 0
+
+
+def test_a_summary_no_entity_has_is_left_out_of_the_trees():
+    """Stays two steps long have one gap each, so no spread of gaps: the trees' binning used to fail
+    on that all-missing column (a sequence run on such stays crashed while fitting its critic)."""
+    rng = np.random.default_rng(0)
+    real, synthetic = _summaries(rng, 300, 0.0, 1.0), _summaries(rng, 300, 0.5, 1.0)
+    real["gap_std"], synthetic["gap_std"] = np.nan, np.nan
+    critic = EntityCritic.fit(real, synthetic, seed=0)
+    assert "gap_std" not in critic.features and critic.features == ["level", "step", "spread"]
+    odds = critic.log_ratio(pd.concat([real, synthetic]))
+    assert np.isfinite(odds).all() and odds[:300].mean() > odds[300:].mean()  # it still tells the shifted draw apart
