@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthkit.audit.entities import ReproducedEntities
 from synthkit.audit.normalize import TOKEN, cell_text, file_tokens, ngrams, row_frame
 from synthkit.audit.sources import Sensitive, row_columns, sensitive_values
 from synthkit.errors import ConfigError, DataError, LeakageError
@@ -52,7 +53,8 @@ class AuditResult:
         """One line per finding (locations and counts only), or one PASS line."""
         places = len(self.checked)
         if self.passed:
-            return f"audit PASS: no real PII value or unique real row found in {places} place(s) checked"
+            rows = "unique real row or record" if "record_rule" in self.rules else "unique real row"
+            return f"audit PASS: no real PII value or {rows} found in {places} place(s) checked"
         lines = [f"audit FAIL: {len(self.findings)} finding(s) in {places} place(s) checked"]
         lines += [f"  - {f['message']}" for f in self.findings]
         return "\n".join(lines)
@@ -74,13 +76,18 @@ def audit(
     run_dir: str | Path | None = None,
     table: str | None = None,
     min_row_columns: int = DEFAULT_MIN_ROW_COLUMNS,
+    entity: str | None = None,
+    time: str | None = None,
 ) -> AuditResult:
-    """Scan outputs for real PII values and whole unique real rows.
+    """Scan outputs for real PII values, whole unique real rows and, for sequences, whole unique
+    real records (every step of one entity: :mod:`synthkit.audit.entities`).
 
     ``real`` is the real table the outputs came from (a superset, e.g. train + holdout, is fine).
     ``metadata`` says which columns are PII; default: ``run_dir/metadata.json``, else a fresh
     profile of ``real``. ``run_dir`` scans every file of a run folder (tables as synthetic data,
-    everything else as text). At least one output must be given.
+    everything else as text). At least one output must be given. ``entity``/``time`` name the
+    sequence columns (default: the metadata's ``sequence_key``/``sequence_index``); with an entity
+    column, synthetic tables that have it are also checked record by record.
     """
     real = _check_real(real)
     if isinstance(min_row_columns, bool) or not isinstance(min_row_columns, int) or min_row_columns < 1:
@@ -95,8 +102,14 @@ def audit(
     if not tables and not files:
         raise ConfigError("nothing to audit: give synthetic=, model_dir=, report_path= or run_dir=")
     result = AuditResult(rules={"min_row_columns": min_row_columns, "row_rule": "unique in real data on learned columns"})
+    entity, time = entity or tmeta.sequence_key, time or tmeta.sequence_index
+    records = None
+    if entity is not None:
+        records = ReproducedEntities(real, tmeta, entity, time, min_row_columns)
+        result.rules["record_rule"] = ("an entity's whole record (every step in order, times as offsets from its first) "
+                                       "unique in real data on learned columns")
     sources = sensitive_values(real, tmeta, result.skipped)
-    scanner = _Scanner(real, tmeta, sources, min_row_columns, result)
+    scanner = _Scanner(real, tmeta, sources, min_row_columns, result, records)
     for where, frame in tables:
         scanner.table(where, frame)
     for where, path in files:
@@ -224,8 +237,9 @@ def _read_table(path: Path) -> pd.DataFrame:
 class _Scanner:
     """Holds the real lookups once and scans each output against them."""
 
-    def __init__(self, real: pd.DataFrame, table: TableMeta, sources: list[Sensitive], min_cols: int, result: AuditResult) -> None:
-        self.real, self.meta, self.min_cols, self.result = real, table, min_cols, result
+    def __init__(self, real: pd.DataFrame, table: TableMeta, sources: list[Sensitive], min_cols: int, result: AuditResult,
+                 records: ReproducedEntities | None = None) -> None:
+        self.real, self.meta, self.min_cols, self.result, self.records = real, table, min_cols, result, records
         cells = [pd.Series(s.column, index=s.cells) for s in sources if s.in_tables]
         self.cells = _first_source(cells)
         # numeric, boolean and date columns can only hold a real value that is itself a number
@@ -264,6 +278,8 @@ class _Scanner:
             if self.keys and _is_free_text(series):
                 self._tokens(where, col, _cell_tokens(series))
         self._rows(where, frame)
+        if self.records is not None and self.records.entity in frame.columns:
+            self._records(where, frame)
 
     def file(self, where: str, path: Path) -> None:
         if not self.keys:
@@ -328,6 +344,17 @@ class _Scanner:
             "columns": len(cols), "rows": rows,
             "message": f"{where}: {int(hit.sum())} synthetic row(s) reproduce {n_real} unique real row(s) exactly "
                        f"on {len(cols)} learned columns (synthetic rows {rows})",
+        })
+
+    def _records(self, where: str, frame: pd.DataFrame) -> None:
+        hit = self.records(frame)  # type: ignore[misc]
+        if not hit.any():
+            return
+        self.result.findings.append({
+            "kind": "real_record", "where": where, "column": None, "count": int(hit.sum()), "occurrences": int(hit.sum()),
+            "columns": len(self.records.columns),  # type: ignore[union-attr]
+            "message": f"{where}: {int(hit.sum())} synthetic entit(y/ies) reproduce a unique real entity's whole record "
+                       f"(every step, in order) on {len(self.records.columns)} learned columns",  # type: ignore[union-attr]
         })
 
     def _types(self, cols: list[str]) -> tuple[dict[str, bool], dict[str, bool]]:

@@ -308,7 +308,7 @@ class Validation(_Model):
 
 
 class Audit(_Model):
-    passed: bool = _req("no real PII value or unique real row found in any output")
+    passed: bool = _req("no real PII value, unique real row or (sequences) unique real record found in any output")
     findings: int = _req("number of findings (details in audit.json)")
 
 

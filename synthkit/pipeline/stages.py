@@ -29,7 +29,7 @@ import torch
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
-from synthkit.audit import ReproducedRows, audit_tables
+from synthkit.audit import DEFAULT_MIN_ROW_COLUMNS, ReproducedEntities, ReproducedRows, audit_tables
 from synthkit.engine.dataplane import Lake
 from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.evaluate import evaluate as evaluate_data
@@ -120,6 +120,11 @@ def profile(ctx: RunContext) -> None:
     else:
         raw = profile_data(ctx.data if ctx.multi else ctx.data.tables[ctx.root], name=cfg.name)
     ctx.metadata = apply_profile(cfg, raw, ctx.root)
+    if not ctx.multi:
+        ctx.sequence = sequence_columns(cfg, ctx.model_cls, ctx.metadata)
+        if ctx.sequence:  # recorded, so that auditing the run folder later compares whole records too
+            table = ctx.metadata.table()
+            table.sequence_key, table.sequence_index = ctx.sequence["entity"], ctx.sequence["time"]
     ctx.metadata.save(ctx.folder.path("metadata.json"))
     ctx.files["metadata"] = "metadata.json"
     if ctx.multi:  # per-table columns are checked by the multi-table evaluation
@@ -128,7 +133,6 @@ def profile(ctx: RunContext) -> None:
     for column in [cfg.evaluate.target, *cfg.evaluate.sensitive_columns, *cfg.evaluate.quasi_identifiers]:
         if column is not None and column not in columns:
             raise ConfigError(f"evaluate names column {column!r}, which the data does not have")
-    ctx.sequence = sequence_columns(cfg, ctx.model_cls, ctx.metadata)
     if not cfg.profile.expectations:
         return
     try:
@@ -214,6 +218,36 @@ def _redraw_reproduced_rows(ctx: RunContext, frame: pd.DataFrame, seed: int) -> 
     return frame
 
 
+def _redraw_reproduced_entities(ctx: RunContext, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Entities whose whole record reproduces a unique real entity's (the audit's record rule, over
+    training and holdout entities) are drawn again, and the new ones take their ids. Honest draws can
+    hit one by chance: an ICU stay of one step whose only reading is a common pH value. Each round
+    checks only the entities it drew; the audit still checks the result."""
+    entity, time = ctx.sequence["entity"], ctx.sequence["time"]  # type: ignore[index]
+    parts = [ctx.train.tables[ctx.root], ctx.holdout.get(ctx.root)]
+    real = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
+    check = ReproducedEntities(real, ctx.metadata.table(None), entity, time, DEFAULT_MIN_ROW_COLUMNS)
+    hit = check(frame)
+    redrawn = 0
+    for round_ in range(1, REDRAWS + 1):
+        if not hit.any():
+            break
+        ids = hit.index[hit.to_numpy()]
+        redrawn += len(ids)
+        round_seed = int(np.random.SeedSequence([seed, round_]).generate_state(1)[0])
+        fresh = ctx.model.sample(len(ids), seed=round_seed)[list(frame.columns)]
+        # the dropped entities' ids go to the new ones: ids stay unique and synthetic without drawing more
+        fresh[entity] = ids.take(pd.factorize(fresh[entity])[0]).to_numpy()
+        frame = pd.concat([frame[~frame[entity].isin(ids)], fresh], ignore_index=True)
+        hit = check(fresh)
+    if redrawn:
+        log.info("drew %d synthetic entit(y/ies) again: they reproduced a unique real entity's whole record", redrawn)
+    if hit.any():
+        log.warning("%d synthetic entit(y/ies) still reproduce a unique real record after %d rounds of drawing them again; "
+                    "the model may have memorized them, and the audit will report them", int(hit.sum()), REDRAWS)
+    return frame
+
+
 def sample(ctx: RunContext) -> None:
     """Sample (rows default to the training units: rows, entities or root rows) and write the tables."""
     cfg, model = ctx.cfg, ctx.model
@@ -232,8 +266,8 @@ def sample(ctx: RunContext) -> None:
             ctx.files["synthetic"] = "synthetic"
             return
         ctx.synthetic = {ctx.root: model.sample(n, seed=seed, conditions=cfg.sample.conditions or None)}
-        if not ctx.sequence:
-            ctx.synthetic[ctx.root] = _redraw_reproduced_rows(ctx, ctx.synthetic[ctx.root], seed)
+        redraw = _redraw_reproduced_entities if ctx.sequence else _redraw_reproduced_rows
+        ctx.synthetic[ctx.root] = redraw(ctx, ctx.synthetic[ctx.root], seed)
     ctx.point("write:synthetic")
     for name, frame in ctx.synthetic.items():
         rel = f"synthetic/{name}.csv" if ctx.multi else "synthetic.csv"
@@ -338,7 +372,8 @@ def audit(ctx: RunContext) -> None:
         doc, ctx.leaks = ctx.lake.audit(ctx.metadata)
     else:
         real = pd.concat([ctx.train.tables[ctx.root], ctx.holdout[ctx.root]], ignore_index=True)
-        result = audit_outputs(real, ctx.metadata, run_dir=ctx.folder.staging)
+        entity, time = (ctx.sequence["entity"], ctx.sequence["time"]) if ctx.sequence else (None, None)
+        result = audit_outputs(real, ctx.metadata, run_dir=ctx.folder.staging, entity=entity, time=time)
         if not result.passed:
             log.error("%s", result.summary())
         doc, ctx.leaks = result.to_dict(), list(result.findings)
