@@ -29,7 +29,7 @@ import torch
 
 from synthkit import __version__
 from synthkit.audit import audit as audit_outputs
-from synthkit.audit import DEFAULT_MIN_ROW_COLUMNS, ReproducedEntities, ReproducedRows, audit_tables
+from synthkit.audit import audit_tables
 from synthkit.engine.dataplane import Lake
 from synthkit.errors import ConfigError, ModelFileError, SynthkitError
 from synthkit.evaluate import evaluate as evaluate_data
@@ -48,6 +48,7 @@ from synthkit.models.medical import root_ids
 from synthkit.pipeline.config import PipelineConfig
 from synthkit.pipeline.inputs import apply_profile, load_source, safe_tables, sequence_columns, split
 from synthkit.pipeline.outputs import RunFolder
+from synthkit.pipeline.redraw import redraw_reproduced_entities, redraw_reproduced_rows
 from synthkit.privacy import dp_metrics
 from synthkit.profile import profile as profile_data
 from synthkit.profile.expectations import build_suite, save_suite
@@ -187,67 +188,6 @@ def fit(ctx: RunContext) -> None:
     ctx.files["model"] = "model"
 
 
-REDRAWS = 5  # rounds of drawing reproduced rows again; each round leaves ~1/1000 of the last one's
-
-
-def _redraw_reproduced_rows(ctx: RunContext, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Rows that reproduce a unique real row (the audit's rule, over training and holdout rows) are drawn
-    again from the model. Tens of thousands of honest draws can hit one by chance: a common profile
-    whose one wide-ranged number (Adult's fnlwgt) lands on a real value. Each round checks only the rows
-    it drew; the audit still checks the result."""
-    parts = [ctx.train.tables[ctx.root], ctx.holdout.get(ctx.root)]
-    check = ReproducedRows(pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True),
-                           ctx.metadata.table(None))
-    frame = frame.reset_index(drop=True)
-    hit = check(frame)
-    redrawn = 0
-    for round_ in range(1, REDRAWS + 1):
-        if not hit.any():
-            break
-        redrawn += int(hit.sum())
-        round_seed = int(np.random.SeedSequence([seed, round_]).generate_state(1)[0])
-        fresh = ctx.model.sample(int(hit.sum()), seed=round_seed, conditions=ctx.cfg.sample.conditions or None)[list(frame.columns)]
-        kept = int((~hit).sum())
-        frame = pd.concat([frame[~hit], fresh], ignore_index=True)
-        hit = np.concatenate([np.zeros(kept, dtype=bool), check(fresh)])
-    if redrawn:
-        log.info("drew %d synthetic row(s) again: they reproduced a unique real row", redrawn)
-    if hit.any():
-        log.warning("%d synthetic row(s) still reproduce a unique real row after %d rounds of drawing them again; "
-                    "the model may have memorized them, and the audit will report them", int(hit.sum()), REDRAWS)
-    return frame
-
-
-def _redraw_reproduced_entities(ctx: RunContext, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Entities whose whole record reproduces a unique real entity's (the audit's record rule, over
-    training and holdout entities) are drawn again, and the new ones take their ids. Honest draws can
-    hit one by chance: an ICU stay of one step whose only reading is a common pH value. Each round
-    checks only the entities it drew; the audit still checks the result."""
-    entity, time = ctx.sequence["entity"], ctx.sequence["time"]  # type: ignore[index]
-    parts = [ctx.train.tables[ctx.root], ctx.holdout.get(ctx.root)]
-    real = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
-    check = ReproducedEntities(real, ctx.metadata.table(None), entity, time, DEFAULT_MIN_ROW_COLUMNS)
-    hit = check(frame)
-    redrawn = 0
-    for round_ in range(1, REDRAWS + 1):
-        if not hit.any():
-            break
-        ids = hit.index[hit.to_numpy()]
-        redrawn += len(ids)
-        round_seed = int(np.random.SeedSequence([seed, round_]).generate_state(1)[0])
-        fresh = ctx.model.sample(len(ids), seed=round_seed)[list(frame.columns)]
-        # the dropped entities' ids go to the new ones: ids stay unique and synthetic without drawing more
-        fresh[entity] = ids.take(pd.factorize(fresh[entity])[0]).to_numpy()
-        frame = pd.concat([frame[~frame[entity].isin(ids)], fresh], ignore_index=True)
-        hit = check(fresh)
-    if redrawn:
-        log.info("drew %d synthetic entit(y/ies) again: they reproduced a unique real entity's whole record", redrawn)
-    if hit.any():
-        log.warning("%d synthetic entit(y/ies) still reproduce a unique real record after %d rounds of drawing them again; "
-                    "the model may have memorized them, and the audit will report them", int(hit.sum()), REDRAWS)
-    return frame
-
-
 def sample(ctx: RunContext) -> None:
     """Sample (rows default to the training units: rows, entities or root rows) and write the tables."""
     cfg, model = ctx.cfg, ctx.model
@@ -266,8 +206,14 @@ def sample(ctx: RunContext) -> None:
             ctx.files["synthetic"] = "synthetic"
             return
         ctx.synthetic = {ctx.root: model.sample(n, seed=seed, conditions=cfg.sample.conditions or None)}
-        redraw = _redraw_reproduced_entities if ctx.sequence else _redraw_reproduced_rows
-        ctx.synthetic[ctx.root] = redraw(ctx, ctx.synthetic[ctx.root], seed)
+        parts = [ctx.train.tables[ctx.root], ctx.holdout.get(ctx.root)]  # no row or record of either may come back
+        real, table = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True), ctx.metadata.table(None)
+        if ctx.sequence:
+            ctx.synthetic[ctx.root] = redraw_reproduced_entities(model, real, table, ctx.sequence["entity"], ctx.sequence["time"],
+                                                                 ctx.synthetic[ctx.root], seed)
+        else:
+            ctx.synthetic[ctx.root] = redraw_reproduced_rows(model, real, table, ctx.synthetic[ctx.root], seed,
+                                                             cfg.sample.conditions or None)
     ctx.point("write:synthetic")
     for name, frame in ctx.synthetic.items():
         rel = f"synthetic/{name}.csv" if ctx.multi else "synthetic.csv"

@@ -84,7 +84,7 @@ def test_a_sequence_run_draws_stays_that_reproduce_a_real_record_again(tmp_path:
            "report": {"enabled": False}, "sample": {"rows": 300},
            "model": {"name": "sequence", "params": {"entity": "stay", "time": "t", "context": ["sex"], "epochs": 2}}}
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(cfg))
-    with caplog.at_level(logging.INFO, logger="synthkit.pipeline.stages"):
+    with caplog.at_level(logging.INFO, logger="synthkit.pipeline.redraw"):
         run(tmp_path / "p.yaml")
     out = tmp_path / "o"
     check = ReproducedEntities(real, profile(real).table(), "stay", "t", DEFAULT_MIN_ROW_COLUMNS)

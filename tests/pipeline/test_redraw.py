@@ -44,7 +44,7 @@ def test_rows_that_hit_a_unique_real_row_by_chance_are_drawn_again(tmp_path, cap
     real = pd.DataFrame({c: rng.choice(["x", "y", "z"], size=300, p=[0.6, 0.3, 0.1]) for c in COLUMNS})
     assert len(_unique_rows(real)) >= 10  # rare combinations: what a chance hit lands on
     path = _config(tmp_path, real, rows=2000)
-    with caplog.at_level(logging.INFO, logger="synthkit.pipeline.stages"):
+    with caplog.at_level(logging.INFO, logger="synthkit.pipeline.redraw"):
         result = run(path)
     assert result.exit_code == EXIT_OK and not result.leaks
     redrawn = [r.getMessage() for r in caplog.records if "again" in r.getMessage()]
@@ -65,7 +65,7 @@ def test_a_table_whose_every_row_is_unique_still_fails_the_audit(tmp_path, caplo
     grid = pd.MultiIndex.from_product([["x", "y"]] * 4, names=COLUMNS).to_frame(index=False)
     real = grid.sample(frac=1.0, random_state=0)
     assert len(_unique_rows(real)) == 16
-    with caplog.at_level(logging.WARNING, logger="synthkit.pipeline.stages"):
+    with caplog.at_level(logging.WARNING, logger="synthkit.pipeline.redraw"):
         result = run(_config(tmp_path, real, rows=50))
     assert result.exit_code == EXIT_LEAK and result.leaks
     assert any("still reproduce a unique real row" in r.getMessage() for r in caplog.records)
