@@ -279,7 +279,7 @@ class _Scanner:
                 self._tokens(where, col, _cell_tokens(series))
         self._rows(where, frame)
         if self.records is not None and self.records.entity in frame.columns:
-            self._records(where, frame)
+            self._records(where, frame, self.records)
 
     def file(self, where: str, path: Path) -> None:
         if not self.keys:
@@ -346,15 +346,15 @@ class _Scanner:
                        f"on {len(cols)} learned columns (synthetic rows {rows})",
         })
 
-    def _records(self, where: str, frame: pd.DataFrame) -> None:
-        hit = self.records(frame)  # type: ignore[misc]
+    def _records(self, where: str, frame: pd.DataFrame, records: ReproducedEntities) -> None:
+        hit = records(frame)
         if not hit.any():
             return
         self.result.findings.append({
             "kind": "real_record", "where": where, "column": None, "count": int(hit.sum()), "occurrences": int(hit.sum()),
-            "columns": len(self.records.columns),  # type: ignore[union-attr]
+            "columns": len(records.columns),
             "message": f"{where}: {int(hit.sum())} synthetic entit(y/ies) reproduce a unique real entity's whole record "
-                       f"(every step, in order) on {len(self.records.columns)} learned columns",  # type: ignore[union-attr]
+                       f"(every step, in order) on {len(records.columns)} learned columns",
         })
 
     def _types(self, cols: list[str]) -> tuple[dict[str, bool], dict[str, bool]]:
