@@ -541,9 +541,15 @@ def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300):
 def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_path: Path, monkeypatch):
     ids = icu_300["RecordID"].unique()[:120]
     train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
-    # the later rounds (a pool of 4) draw and choose 50, 50 and 20 at a time
+    # the later rounds choose 6 of 192 candidates at a time, as sampling would
     monkeypatch.setattr(sequence_module, "CHOICE_CANDIDATES", 200)
+    drawn: list[int] = []
+    draw = SequenceSynthesizer._draw
+    monkeypatch.setattr(SequenceSynthesizer, "_draw", lambda self, n, rng: drawn.append(n) or draw(self, n, rng))
     model = _make(seed=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+    # round 1 reads a plain draw of 120; rounds 2 and 3 choose from one pool as large as sampling's
+    assert drawn == [120] + [6 * 32] * 20
+    monkeypatch.setattr(SequenceSynthesizer, "_draw", draw)
     assert model.critic_ is not None and model.history_["critic"]["entities_a_side"] == 120
     assert len(model.critic_.critics) == len(model.history_["critic"]["calibration_slopes"]) == 3
     out = model.sample(40, seed=7)
