@@ -237,8 +237,10 @@ class SequenceSynthesizer(Synthesizer):
         sampling pool did not need, and the rounds overshot: on Beijing the chosen windows came out
         less polluted and windier than real ones (PM2.5 mean 65 against 79 real and 86 in the
         network's own draw; summaries' mean KS against held-out windows 0.055, discriminator 0.718
-        over 9 draws), where rounds at the sampling pool keep them (KS 0.039, 0.707;
-        benchmarks/results/sequence.md, v17)."""
+        over 9 draws). Rounds at the sampling pool keep them: KS 0.041 and 0.711 with the pool
+        shared, 0.038 and 0.707 with a fresh pool per round, which costs one more draw of that size
+        (benchmarks/results/sequence.md, v17). Round 3 then also chooses among the entities round 2
+        was trained on, 1 in 32 of the pool."""
         self.critic_columns_ = [c for c in observed.columns if c not in (self.entity_, self.time_)
                                 and pd.api.types.is_numeric_dtype(observed[c]) and not pd.api.types.is_bool_dtype(observed[c])]
         n = int(observed[self.entity_].nunique())
