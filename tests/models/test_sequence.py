@@ -515,10 +515,12 @@ def icu_300() -> pd.DataFrame:
 
 
 @pytest.mark.slow  # 20 epochs of 150 stays (~20 s): the mechanism's fast checks run in test_sequence_critic.py
-def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300):
+def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300, monkeypatch):
     """150 stays fitted, 150 held out: the entities the critic keeps are harder to tell from the held-out
     stays than the network's own draws (closer summaries)."""
     from synthkit.transform.entity_summary import entity_features
+
+    monkeypatch.setattr(sequence_module, "MIN_CRITIC_ENTITIES", 100)  # critics on a small, fast fit
 
     ids = icu_300["RecordID"].unique()
     train, held = (icu_300[icu_300["RecordID"].isin(part)].reset_index(drop=True) for part in (ids[:150], ids[150:]))
@@ -543,6 +545,7 @@ def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_p
     train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
     # the later rounds choose 6 of 192 candidates at a time, as sampling would
     monkeypatch.setattr(sequence_module, "CHOICE_CANDIDATES", 200)
+    monkeypatch.setattr(sequence_module, "MIN_CRITIC_ENTITIES", 100)  # critics on a small, fast fit
     drawn: list[int] = []
     draw = SequenceSynthesizer._draw
     monkeypatch.setattr(SequenceSynthesizer, "_draw", lambda self, n, rng: drawn.append(n) or draw(self, n, rng))
@@ -582,12 +585,14 @@ def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
     by the network leaves no critic (sampling is the network alone); one spent after a round keeps it."""
     ids = icu_300["RecordID"].unique()[:120]
     train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
+    monkeypatch.setattr(sequence_module, "MIN_CRITIC_ENTITIES", 100)  # critics on a small, fast fit
     with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
         model = _make(seed=0, max_minutes=1e-6, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert model.critic_ is None and "max_minutes spent; 0 critic round(s) of 3" in caplog.text
     pd.testing.assert_frame_equal(model.sample(20, seed=2), model._draw(20, model._rng(2)))
     clock = iter([0.0, 0.0, 120.0])  # the fit starts, round 1 starts at once, round 2 would start after 2 minutes
     monkeypatch.setattr(sequence_module, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(sequence_module, "MIN_CRITIC_ENTITIES", 100)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
         model = _make(seed=0, max_minutes=1.0, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
@@ -595,6 +600,17 @@ def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
     monkeypatch.undo()
     with pytest.raises(ConfigError, match="critic_rounds"):
         _make(critic_rounds=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+
+
+def test_fewer_entities_than_the_critic_minimum_are_the_network_alone(icu_300, caplog):
+    """Below MIN_CRITIC_ENTITIES (as below the validation set's size) no critic reads the training
+    entities: on small panels the critics cost membership AUC the network alone does not."""
+    ids = icu_300["RecordID"].unique()[:120]
+    train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
+    with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
+        model = _make(seed=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+    assert model.critic_ is None and "no critic under 500 training entities (120)" in caplog.text
+    pd.testing.assert_frame_equal(model.sample(30, seed=2), model._draw(30, model._rng(2)))
 
 
 def test_a_pool_of_one_is_the_network_alone(icu_300):
