@@ -524,30 +524,31 @@ class SequenceSynthesizer(Synthesizer):
         rng = self._rng(seed)
         if self.critic_ is None:
             return self._draw(n, rng)
-        return self._chosen(n, self.critic_pool, rng)[0]
+        return self._chosen(n, rng)
 
-    def _chosen(self, n: int, pool: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The rows and summaries of ``n`` entities the critics choose among ``pool`` × ``n`` drawn,
+    def _chosen(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """The rows of ``n`` entities the critics choose among ``critic_pool`` × ``n`` drawn,
         ``CHOICE_CANDIDATES`` candidates at a time. Each draw numbers its entities afresh, so beyond
         one chunk the chosen entities get new ids, unique across chunks."""
-        per_chunk = max(1, CHOICE_CANDIDATES // pool)
-        parts = [self._choose(self._draw(size * pool, rng), size, rng) for size in _chunks(n, per_chunk)]
+        parts = [self._choose(self._draw(size * self.critic_pool, rng), size, rng) for size in self._choice_chunks(n)]
         if len(parts) == 1:
             return parts[0]
-        rows = pd.concat([part[0] for part in parts], ignore_index=True)
+        rows = pd.concat(parts, ignore_index=True)
         codes, offset = [], 0
-        for part_rows, _ in parts:
+        for part_rows in parts:
             codes.append(pd.factorize(part_rows[self.entity_], sort=False)[0] + offset)
             offset += int(part_rows[self.entity_].nunique())
         ids = self._entity_ids(next(s for s in self.schema_.regenerated if s.name == self.entity_), offset, rng)
         rows[self.entity_] = pd.Series(ids.to_numpy()[np.concatenate(codes)]).astype(rows[self.entity_].dtype)
-        return rows, pd.concat([part[1] for part in parts])
+        return rows
 
-    def _choose(self, pool: pd.DataFrame, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The rows of ``n`` of the ``pool``'s entities the critics choose, and those entities' summaries."""
-        summaries = self._summaries(pool)
-        kept = self._kept(summaries, n, rng)
-        return pool[pool[self.entity_].isin(kept)].reset_index(drop=True), summaries.loc[kept]
+    def _choice_chunks(self, n: int) -> list[int]:
+        """How many of ``n`` chosen entities each chunk of at most ``CHOICE_CANDIDATES`` candidates yields."""
+        return _chunks(n, max(1, CHOICE_CANDIDATES // self.critic_pool))
+
+    def _choose(self, pool: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """The rows of ``n`` of the ``pool``'s entities the critics choose."""
+        return pool[pool[self.entity_].isin(self._kept(self._summaries(pool), n, rng))].reset_index(drop=True)
 
     def _kept(self, summaries: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.Index:
         """Ids of the ``n`` candidates (rows of ``summaries``) the critics fitted so far choose."""
@@ -560,8 +561,7 @@ class SequenceSynthesizer(Synthesizer):
         """Summaries of ``critic_pool`` × ``n`` drawn entities, in the chunks sampling would draw them
         (see :meth:`_chosen`), each with the number of entities to choose from it. Only summaries
         are kept: 32,000 ICU stays would be 2.2 M rows."""
-        per_chunk = max(1, CHOICE_CANDIDATES // self.critic_pool)
-        return [(self._summaries(self._draw(size * self.critic_pool, rng)), size) for size in _chunks(n, per_chunk)]
+        return [(self._summaries(self._draw(size * self.critic_pool, rng)), size) for size in self._choice_chunks(n)]
 
     def sample_for(self, context: pd.DataFrame, lengths: np.ndarray, starts: np.ndarray | None = None,
                    seed: int | None = None) -> pd.DataFrame:

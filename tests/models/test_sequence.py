@@ -592,7 +592,6 @@ def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
     pd.testing.assert_frame_equal(model.sample(20, seed=2), model._draw(20, model._rng(2)))
     clock = iter([0.0, 0.0, 120.0])  # the fit starts, round 1 starts at once, round 2 would start after 2 minutes
     monkeypatch.setattr(sequence_module, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(sequence_module, "MIN_CRITIC_ENTITIES", 100)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
         model = _make(seed=0, max_minutes=1.0, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
