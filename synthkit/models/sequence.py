@@ -53,6 +53,7 @@ from synthkit.models.sequence_critic import CriticRounds, EntityCritic, length_s
 from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, grid_of, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
+from synthkit.models.sequence_tilt import tilt_heads, token_counts
 from synthkit.models.sequence_util import (check_columns, clock_grid, export_model, gather, import_model, into_window, on_grid, previous_observed,
                                            single_thread, strip, whole_numbers)
 from synthkit.models.trainer import Trainer
@@ -102,6 +103,9 @@ CHOICE_CANDIDATES = 16_000
 # training entity, drawn once) adds about what sampling as many entities costs: ~80 s of ICU's draw
 # on an idle core (the three rounds took 55 s with pools of 4, v13), so the critics get a fifth.
 CRITIC_SHARE = 0.2
+# Entities the network draws per round of its tilt (sequence_tilt): ~4 s of Beijing windows and ~6 s
+# of ICU stays a round; shares over ~100,000 drawn steps barely move between draws.
+TILT_ENTITIES = 2_000
 
 
 @register("sequence")
@@ -119,7 +123,7 @@ class SequenceSynthesizer(Synthesizer):
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
                  smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 32,
-                 critic_rounds: int = 3, pace: bool = True) -> None:
+                 critic_rounds: int = 3, pace: bool = True, tilt_rounds: int = 6) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
@@ -147,9 +151,13 @@ class SequenceSynthesizer(Synthesizer):
         # pool 16 beat pool 8 by 0.016 / 0.007 and pool 32 beat 16 by 0.018 / 0.003
         # (benchmarks/results/sequence.md, v12, v13, v15)
         self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
+        # rounds of tilting the trained network's output biases until its own draws keep the training
+        # steps' token shares (sequence_tilt; 0: none). Beijing / ICU discriminator 0.712 / 0.753 ->
+        # 0.699 / 0.722 on the same networks and critics refitted (sequence.md, v18)
+        self.tilt_rounds = tilt_rounds
 
     def _check_params(self) -> None:
-        for name in ("fine", "latent"):
+        for name in ("fine", "latent", "tilt_rounds"):
             value = getattr(self, name)
             if value is None and name == "latent":
                 continue
@@ -215,9 +223,10 @@ class SequenceSynthesizer(Synthesizer):
         self.window_ = self._open_time_bounds()
         self._fit_context(ctx_frame)
         with single_thread():
-            self._fit_net(ctx_frame, flat, lengths)
+            counts = self._fit_net(ctx_frame, flat, lengths)
         self.fitted_ = True
         self.critic_ = None
+        self._tilt(counts, started)
         self._fit_critic(observed, started)
         self._sample_rng_ = np.random.default_rng(self.seed)
         return self
@@ -380,7 +389,8 @@ class SequenceSynthesizer(Synthesizer):
     def _spec(self, name: str) -> Any:
         return next(s for s in self.schema_.columns if s.name == name)
 
-    def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray) -> None:
+    def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray) -> list[np.ndarray]:
+        """Train the network on the steps; returns its token columns' counts over all training steps."""
         self.context_codecs_ = {c: ColumnCodec.fit(ctx[c].to_numpy(), self._kind(c), min(self.n_bins, 20)) for c in ctx.columns}
         # integrated columns (levels, steps, gaps) have no repeat token: the running level needs a value per step
         integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_), _DELTA}
@@ -446,6 +456,21 @@ class SequenceSynthesizer(Synthesizer):
         history = trainer.run(n_rows=len(chunks), step=step, validate=validate if len(val) else None, modules=[self.net_])
         self.history_ = {**history.to_dict(), "validation_entities": int(len(val))}
         self.net_.eval()
+        return token_counts(flat.numpy(), self.net_.step_vocab)
+
+    def _tilt(self, counts: list[np.ndarray], started: float) -> None:
+        """Tilt the network until its own draws of ``TILT_ENTITIES`` entities keep the training
+        steps' token shares (:mod:`~synthkit.models.sequence_tilt`); within ``max_minutes``, before
+        the critics, which then judge the tilted network's draws."""
+        if not self.tilt_rounds:
+            return
+        if self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
+            log.info("sequence: max_minutes spent; no tilt")
+            return
+        rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
+        self.history_["tilt"] = tilt_heads(self.net_.heads, counts, lambda: self._network_draw(TILT_ENTITIES, rng), self.tilt_rounds)
+        log.info("sequence: tilted the network's token shares to the training ones (mean total variation %s)",
+                 " -> ".join(f"{v:.3f}" for v in self.history_["tilt"]["total_variation"]))
 
     def _split_entities(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Training and validation entity indices; no validation set below MIN_VALIDATION held-out
@@ -599,11 +624,15 @@ class SequenceSynthesizer(Synthesizer):
         seed_everything(int(seed))
         return np.random.default_rng(seed)
 
-    def _generate(self, ctx: pd.DataFrame, rng: np.random.Generator, on_clock: bool = False) -> pd.DataFrame:
-        """Entities for model-space ``ctx`` rows. ``on_clock``: starts drawn here (not given by a
-        caller, as the relational model's shifted dates are) are put on the clock unit of the real ones."""
-        n = len(ctx)
-        grid = getattr(self, "start_grid_", 0.0) if self.time_ and on_clock else 0.0
+    def _network_draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """The token steps (steps, token columns) of ``n`` entities the context model and the network draw."""
+        ctx = self.context_model_.sample(n, seed=int(rng.integers(0, 2**31 - 1)))
+        return self._write(self.context_model_.schema_.to_model_frame(ctx), rng, on_clock=True)[1]
+
+    def _write(self, ctx: pd.DataFrame, rng: np.random.Generator, on_clock: bool) -> tuple[np.ndarray, ...]:
+        """The network's steps for model-space ``ctx`` rows, entity after entity: (lengths, tokens,
+        integrated levels, whether observed). Puts drawn starts on the clock grid in ``ctx``."""
+        grid = self._start_grid(on_clock)
         lengths = np.clip(np.round(np.nan_to_num(ctx[LENGTH].to_numpy(dtype=float), nan=1.0)), 0, self.max_length).astype(np.int64)
         ctx_tokens = torch.from_numpy(np.column_stack([k.encode(ctx[c].to_numpy()) for c, k in self.context_codecs_.items()]))
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
@@ -614,10 +643,20 @@ class SequenceSynthesizer(Synthesizer):
             tokens, levels, observed = self.net_.generate(ctx_tokens, torch.from_numpy(np.maximum(lengths, 1)), generator,
                                                           float(self.temperature), start)
         valid = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
-        flat = tokens.numpy()[valid]
+        return lengths, tokens.numpy()[valid], levels.numpy()[valid], observed.numpy()[valid]
+
+    def _start_grid(self, on_clock: bool) -> float:
+        """The clock unit drawn starts sit on (0: none; caller-given starts are kept as they are)."""
+        return float(getattr(self, "start_grid_", 0.0)) if self.time_ and on_clock else 0.0
+
+    def _generate(self, ctx: pd.DataFrame, rng: np.random.Generator, on_clock: bool = False) -> pd.DataFrame:
+        """Entities for model-space ``ctx`` rows. ``on_clock``: starts drawn here (not given by a
+        caller, as the relational model's shifted dates are) are put on the clock unit of the real ones."""
+        n, grid = len(ctx), self._start_grid(on_clock)
+        lengths, flat, levels, observed = self._write(ctx, rng, on_clock)
         ent = np.repeat(np.arange(n), lengths)
         first = np.concatenate([[0], np.cumsum(lengths)[:-1]])[lengths > 0]
-        steps = self._decode_steps(flat, ent, rng, levels.numpy()[valid], observed.numpy()[valid])
+        steps = self._decode_steps(flat, ent, rng, levels, observed)
         out: dict[str, Any] = {}
         if self.time_:
             delta = np.maximum(np.nan_to_num(steps.pop(_DELTA), nan=0.0), getattr(self, "min_gap_", 0.0))
