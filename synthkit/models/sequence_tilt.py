@@ -44,8 +44,9 @@ def tilt_heads(heads: nn.ModuleList, target: list[np.ndarray], draw: Callable[[]
 
     ``heads``: one module per token column whose last layer is an ``nn.Linear`` over its vocabulary;
     ``target``: :func:`token_counts` of the training steps; ``draw``: the network's own steps
-    (steps, columns) under the current biases. Tokens the training steps or the draw never hold are
-    left alone (no share to match). Returns the mean total variation between training and drawn
+    (steps, columns) under the current biases. A token the draw holds and the training steps never
+    do is pushed down (at most ``TILT_STEP`` a round); one neither holds (a masked token) is left
+    alone. Returns the mean total variation between training and drawn
     shares per round, measured before that round's shift, and after the last one.
     """
     vocab = [len(t) for t in target]
@@ -59,7 +60,7 @@ def tilt_heads(heads: nn.ModuleList, target: list[np.ndarray], draw: Callable[[]
             distances.append(0.5 * float(np.abs(real / real.sum() - got / got.sum()).sum()))
             if round_ == rounds:
                 continue
-            known = (real > 0) & (got > 0)
+            known = (real > 0) | (got > 0)
             ratio = np.log((real + 0.5) / (real + 0.5).sum()) - np.log((got + 0.5) / (got + 0.5).sum())
             shift = TILT_DAMPING * np.where(known, np.clip(ratio, -TILT_STEP, TILT_STEP), 0.0)
             with torch.no_grad():
