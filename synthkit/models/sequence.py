@@ -18,6 +18,11 @@ per step is recorded every epoch (``history_``), and training stops once it has 
 ``max_minutes``. Stopping at the lowest held-out loss was measured and rejected: samples keep
 getting more realistic well past it (benchmarks/results/sequence.md, v7).
 
+After training, each column's output bias is tilted until the network's own draws keep the
+training steps' token shares (:mod:`~synthkit.models.sequence_tilt`, ``tilt_rounds``): writing from
+its own earlier steps instead of real ones, the network drifts (Beijing windows too calm and too
+polluted), and the critics below would spend their choice undoing that.
+
 Whole entities are then chosen by a critic (:mod:`~synthkit.models.sequence_critic`): after
 training, boosted trees learn to tell the training entities' summaries (length, gaps, each number's
 level, spread, jumps and how often it is read) from a draw of the model's own, and ``sample(n)``
@@ -102,6 +107,7 @@ CHOICE_CANDIDATES = 16_000
 # the trees) took ~25 s of ICU's 9-minute benchmark budget. The later rounds' pool (32 candidates per
 # training entity, drawn once) adds about what sampling as many entities costs: ~80 s of ICU's draw
 # on an idle core (the three rounds took 55 s with pools of 4, v13), so the critics get a fifth.
+# The tilt before them (~35 s of ICU's budget, ~20 s of Beijing's) comes out of the same fifth.
 CRITIC_SHARE = 0.2
 # Entities the network draws per round of its tilt (sequence_tilt): ~4 s of Beijing windows and ~6 s
 # of ICU stays a round; shares over ~100,000 drawn steps barely move between draws.
