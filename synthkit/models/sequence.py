@@ -110,8 +110,11 @@ CHOICE_CANDIDATES = 16_000
 # The tilt before them (~35 s of ICU's budget, ~20 s of Beijing's) comes out of the same fifth.
 CRITIC_SHARE = 0.2
 # Entities the network draws per round of its tilt (sequence_tilt): ~4 s of Beijing windows and ~6 s
-# of ICU stays a round; shares over ~100,000 drawn steps barely move between draws.
+# of ICU stays a round; shares over ~100,000 drawn steps barely move between draws. At most
+# TILT_PER_ENTITY per training entity: on small data the shares to match are noisy at the training
+# size anyway (and the test suite's hundred-stay fits drew 2,000 stays 7 times each: +4 minutes).
 TILT_ENTITIES = 2_000
+TILT_PER_ENTITY = 4
 
 
 @register("sequence")
@@ -232,7 +235,7 @@ class SequenceSynthesizer(Synthesizer):
             counts = self._fit_net(ctx_frame, flat, lengths)
         self.fitted_ = True
         self.critic_ = None
-        self._tilt(counts, started)
+        self._tilt(counts, len(lengths), started)
         self._fit_critic(observed, started)
         self._sample_rng_ = np.random.default_rng(self.seed)
         return self
@@ -464,17 +467,20 @@ class SequenceSynthesizer(Synthesizer):
         self.net_.eval()
         return token_counts(flat.numpy(), self.net_.step_vocab)
 
-    def _tilt(self, counts: list[np.ndarray], started: float) -> None:
-        """Tilt the network until its own draws of ``TILT_ENTITIES`` entities keep the training
-        steps' token shares (:mod:`~synthkit.models.sequence_tilt`); within ``max_minutes``, before
-        the critics, which then judge the tilted network's draws."""
+    def _tilt(self, counts: list[np.ndarray], n_entities: int, started: float) -> None:
+        """Tilt the network until its own draws keep the training steps' token shares
+        (:mod:`~synthkit.models.sequence_tilt`); within ``max_minutes``, before the critics, which
+        then judge the tilted network's draws. Each round draws ``TILT_ENTITIES`` entities, at most
+        ``TILT_PER_ENTITY`` per training entity: the shares to match are the training entities' own,
+        and a larger draw brings them no closer."""
         if not self.tilt_rounds:
             return
         if self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
             log.info("sequence: max_minutes spent; no tilt")
             return
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
-        self.history_["tilt"] = tilt_heads(self.net_.heads, counts, lambda: self._network_draw(TILT_ENTITIES, rng), self.tilt_rounds)
+        size = min(TILT_ENTITIES, TILT_PER_ENTITY * n_entities)
+        self.history_["tilt"] = tilt_heads(self.net_.heads, counts, lambda: self._network_draw(size, rng), self.tilt_rounds)
         log.info("sequence: tilted the network's token shares to the training ones (mean total variation %s)",
                  " -> ".join(f"{v:.3f}" for v in self.history_["tilt"]["total_variation"]))
 

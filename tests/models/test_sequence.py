@@ -611,13 +611,16 @@ def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
     with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
         model = _make(seed=0, max_minutes=1e-6, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert model.critic_ is None and "max_minutes spent; 0 critic round(s) of 3" in caplog.text
+    assert "tilt" not in model.history_ and "max_minutes spent; no tilt" in caplog.text
     pd.testing.assert_frame_equal(model.sample(20, seed=2), model._draw(20, model._rng(2)))
-    clock = iter([0.0, 0.0, 120.0])  # the fit starts, round 1 starts at once, round 2 would start after 2 minutes
+    # the fit starts, the tilt and round 1 start at once, round 2 would start after 2 minutes
+    clock = iter([0.0, 0.0, 0.0, 120.0])
     monkeypatch.setattr(sequence_module, "monotonic", lambda: next(clock))
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
         model = _make(seed=0, max_minutes=1.0, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert len(model.critic_.critics) == 1 and "max_minutes spent; 1 critic round(s) of 3" in caplog.text
+    assert model.history_["tilt"]["rounds"] == 6
     monkeypatch.undo()
     with pytest.raises(ConfigError, match="critic_rounds"):
         _make(critic_rounds=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
