@@ -256,6 +256,10 @@ class SequenceNet(nn.Module):
         # heart rate stays near its last value) is then one lookup away instead of through the GRU
         self.own_emb = nn.ModuleList([nn.Embedding(v + 1, hidden) for v in step_vocab])
         self.heads = nn.ModuleList([nn.Sequential(nn.LayerNorm(hidden), nn.ReLU(), nn.Linear(hidden, v)) for v in step_vocab])
+        # per token column, how strongly a draw is held back from moving far (in value rank) from the
+        # column's last value; 0 while training, set after it by sequence_tilt to match the training
+        # steps' mean move (saved with the model)
+        self.register_buffer("move_weights", torch.zeros(len(step_vocab)))
         self.step_vocab = list(step_vocab)
         # "same as the previous observation" per column (-1: none); never drawn before a first observation
         self.repeat_tokens = list(repeat_tokens or [-1] * len(step_vocab))
@@ -285,6 +289,21 @@ class SequenceNet(nn.Module):
             self.enc = nn.Sequential(nn.Linear(embed, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
             self.enc_out = nn.Linear(hidden, 2 * latent)
             self.z_proj = nn.Linear(latent, hidden)
+
+    def move_tables(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Column ``i``'s tokens (start token last): each one's value rank, whether it is a value the
+        column carries (not missing or a repeat), and whether it is an observation (a repeat is, of
+        the same value): what :meth:`stats_moves` counts as a move, for sequence_tilt."""
+        rank, skip, absent = (getattr(self, f"{name}_{i}").numpy() for name in ("rank", "skip", "absent"))
+        return rank.astype(np.float64), ~skip, ~absent
+
+    def _moves_to(self, i: int, before: torch.Tensor) -> torch.Tensor:
+        """[B, V]: how far (in value rank) each token of column ``i`` moves from the carried token
+        ``before`` [B]; 0 for a repeat or missing, and with no earlier value (the start token)."""
+        rank = getattr(self, f"rank_{i}")
+        values = ~getattr(self, f"skip_{i}")[: self.step_vocab[i]]
+        moves = (rank[: self.step_vocab[i]].unsqueeze(0) - rank[before].unsqueeze(1)).abs() * values
+        return moves * (before != self.step_vocab[i]).unsqueeze(1)
 
     def context(self, ctx: torch.Tensor) -> torch.Tensor:
         """[B, C] context tokens → [B, H] context vector."""
@@ -480,6 +499,7 @@ class SequenceNet(nn.Module):
         ema = torch.zeros(b, len(self.stats_columns))
         read_at = torch.zeros(b, len(self.stats_columns))  # time share after each column's last reading
         read_now = torch.zeros(b, len(self.stats_columns), dtype=torch.bool)
+        move_weight = {i: float(w) for i, w in enumerate(self.move_weights.tolist()) if w}
         for t in range(t_max):
             m = running[t]
             if m < len(lengths):  # the shortest have ended: drop them from every per-entity state
@@ -501,7 +521,10 @@ class SequenceNet(nn.Module):
             acc = torch.zeros_like(base)
             drawn = []
             for i, head in enumerate(self.heads):
-                logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[:, 0, i])), known)
+                logits = head(base + acc + self.own_emb[i](carried[:, 0, i]))
+                if i in move_weight:
+                    logits = logits - move_weight[i] * self._moves_to(i, carried[:, 0, i])
+                logits = self.integrator.mask(i, logits, known)
                 logits = self.integrator.room(i, logits, level, (lengths - 1 - t).clamp(min=0))
                 if self.repeat_tokens[i] >= 0:
                     nothing_yet = carried[:, 0, i] == self.step_vocab[i]

@@ -28,10 +28,10 @@ def _drawer(heads: nn.ModuleList, rows: int = 20_000):
     generator = torch.Generator().manual_seed(1)
 
     @torch.no_grad()
-    def draw() -> np.ndarray:
+    def draw() -> tuple[np.ndarray, np.ndarray]:
         first = torch.multinomial(torch.softmax(heads[0](torch.ones(rows, 5)), 1), 1, generator=generator)[:, 0]
         second = torch.multinomial(torch.softmax(heads[1](nn.functional.one_hot(first, 5).float()), 1), 1, generator=generator)[:, 0]
-        return torch.stack([first, second], 1).numpy()
+        return torch.stack([first, second], 1).numpy(), np.ones(rows, dtype=np.int64)  # each row an entity
 
     return draw
 
@@ -43,9 +43,9 @@ def _shares(counts: np.ndarray) -> np.ndarray:
 def test_the_tilt_brings_each_columns_drawn_shares_to_the_training_ones():
     heads = _heads()
     draw = _drawer(heads)
-    before = token_counts(draw(), VOCAB)
+    before = token_counts(draw()[0], VOCAB)
     out = tilt_heads(heads, TARGET, draw, rounds=8)
-    after = token_counts(draw(), VOCAB)
+    after = token_counts(draw()[0], VOCAB)
     for real, old, new in zip(TARGET, before, after, strict=True):
         assert 0.5 * np.abs(_shares(new) - _shares(real)).sum() < 0.01 < 0.5 * np.abs(_shares(old) - _shares(real)).sum()
     history = out["total_variation"]
@@ -60,11 +60,11 @@ def test_the_tilt_moves_only_biases():
     weights = [h[-1].weight.detach().clone() for h in heads]
     masked = float(heads[0][-1].bias[4].detach())
     draw = _drawer(heads)
-    assert _shares(token_counts(draw(), VOCAB)[0])[3] > 0.05
+    assert _shares(token_counts(draw()[0], VOCAB)[0])[3] > 0.05
     tilt_heads(heads, TARGET, draw, rounds=6)
     assert all(torch.equal(h[-1].weight, w) for h, w in zip(heads, weights, strict=True))
     assert float(heads[0][-1].bias[4].detach()) == masked
-    assert _shares(token_counts(draw(), VOCAB)[0])[3] < 0.005
+    assert _shares(token_counts(draw()[0], VOCAB)[0])[3] < 0.005
 
 
 def test_no_rounds_only_measure():
