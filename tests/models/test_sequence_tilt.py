@@ -1,4 +1,4 @@
-"""The tilt that brings a network's own draws to the training steps' token shares (sequence_tilt)."""
+"""The tilt that brings a network's own draws to the training steps' token shares and mean moves (sequence_tilt)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthkit.models.sequence_tilt import tilt_heads, token_counts
+from synthkit.models.sequence_net import MOVE, MOVED, SequenceNet
+from synthkit.models.sequence_tilt import MoveColumn, MoveTilt, mean_moves, tilt_heads, token_counts
 
 # the first column's fourth token is drawn but never in the training steps, its fifth is masked (never drawn)
 TARGET = [np.array([700.0, 200.0, 100.0, 0.0, 0.0]), np.array([100.0, 300.0, 600.0])]
@@ -79,3 +80,79 @@ def test_token_counts_per_column():
     tokens = np.array([[0, 2], [1, 2], [0, 0]])
     counts = token_counts(tokens, [3, 3])
     assert counts[0].tolist() == [2.0, 1.0, 0.0] and counts[1].tolist() == [1.0, 0.0, 2.0]
+
+
+# a numeric column as SequenceNet sees it: 5 value tokens (ranks 0, 0.25, ... 1), a repeat and a missing token
+VALUES, REPEAT, MISSING = 5, 5, 6
+
+
+def _numeric_net() -> SequenceNet:
+    ranks = [[i / (VALUES - 1) for i in range(VALUES)] + [0.0, 0.0]]
+    return SequenceNet([2], [VALUES + 2], hidden=8, embed=4, missing_tokens=[[MISSING, REPEAT]], ranks=ranks,
+                       repeat_tokens=[REPEAT], entity_stats=[0])
+
+
+def _random_entities(rng: np.random.Generator, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    lengths = rng.integers(1, 12, n)
+    return rng.integers(0, VALUES + 2, (int(lengths.sum()), 1)), lengths
+
+
+def test_mean_moves_counts_what_the_networks_entity_stats_count():
+    """The tilt's statistic is the network's own move (stats_moves): repeats move 0, missing steps
+    and first observations do not move, and entities do not move into each other."""
+    net, rng = _numeric_net(), np.random.default_rng(0)
+    tokens, lengths = _random_entities(rng)
+    padded = torch.full((len(lengths), int(lengths.max()), 1), MISSING)
+    valid = torch.arange(padded.shape[1]).unsqueeze(0) < torch.from_numpy(lengths).unsqueeze(1)
+    padded[valid] = torch.from_numpy(tokens)
+    after = net.carry(padded)
+    before = torch.cat([torch.full_like(after[:, :1], VALUES + 2), after[:, :-1]], dim=1)
+    moves = net.stats_moves(padded, before, after)[valid]  # [steps, 5, 1]
+    expected = float(moves[:, MOVE, 0].sum() / moves[:, MOVED, 0].sum())
+    got = mean_moves(tokens, lengths, [MoveColumn(0, *net.move_tables(0))])
+    assert got.shape == (1,) and abs(got[0] - expected) < 1e-6  # the network counts in float32
+    by_hand = mean_moves(np.array([[0], [REPEAT], [MISSING], [4], [2], [1]]), np.array([4, 2]), [MoveColumn(0, *net.move_tables(0))])
+    assert by_hand[0] == (0.0 + 1.0 + 0.25) / 3  # 0 -> repeat -> (missing) -> 4; then 2 -> 1
+
+
+def test_the_move_weight_penalizes_each_token_by_the_move_it_would_make():
+    """What generation subtracts per token (times the weight) is the move stats_moves records if that
+    token is drawn: nothing for a repeat, a missing value, or before a first observation."""
+    net = _numeric_net()
+    before = torch.tensor([2, 0, VALUES + 2])  # a middle value, the lowest, nothing yet (start token)
+    got = net._moves_to(0, before)
+    assert torch.allclose(got[0], torch.tensor([0.5, 0.25, 0.0, 0.25, 0.5, 0.0, 0.0]))
+    assert torch.allclose(got[1], torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0, 0.0, 0.0]))
+    assert not got[2].any()
+
+
+def test_the_tilt_finds_the_move_weight_that_wrote_the_training_walks():
+    """Walks over 5 ranked values whose next value is drawn with logits ``-w * move``: from w = 0
+    the tilt's Newton steps find the training walks' mean move, and a weight near the one that wrote
+    them (5), while the shares stay matched."""
+    net = _numeric_net()
+    head = nn.ModuleList([nn.Sequential(nn.Linear(1, VALUES + 2))])
+    with torch.no_grad():
+        head[0][-1].weight.zero_()
+        head[0][-1].bias.copy_(torch.tensor([0.0] * VALUES + [-1e9, -1e9]))  # no repeats, nothing missing
+    column = MoveColumn(0, *net.move_tables(0))
+    generator = torch.Generator().manual_seed(3)
+
+    @torch.no_grad()
+    def walks(weight: float, n: int = 4000, length: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        steps, last = [], torch.full((n,), VALUES + 2)
+        for _ in range(length):
+            logits = head[0](torch.ones(n, 1)) - weight * net._moves_to(0, last)
+            last = torch.multinomial(torch.softmax(logits, 1), 1, generator=generator)[:, 0]
+            steps.append(last)
+        return torch.stack(steps, 1).reshape(-1, 1).numpy(), np.full(n, length)
+
+    tokens, lengths = walks(5.0)
+    target = mean_moves(tokens, lengths, [column])
+    weights = torch.zeros(1)
+    out = tilt_heads(head, token_counts(tokens, [VALUES + 2]), lambda: walks(float(weights[0])), rounds=6,
+                     moves=MoveTilt([column], target, weights))
+    errors = out["move_error"]
+    assert len(errors) == 7 and errors[0] > 0.3 and errors[-1] < 0.03, errors
+    assert 4.0 < float(weights[0]) < 6.0 and out["move_weights"] == [round(float(weights[0]), 4)]
+    assert out["total_variation"][-1] < 0.02
