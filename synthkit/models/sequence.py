@@ -59,7 +59,7 @@ from synthkit.models.sequence_critic import CriticRounds, EntityCritic, length_s
 from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, grid_of, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
-from synthkit.models.sequence_tilt import MoveTilt, MoveColumn, mean_moves, tilt_heads, token_counts
+from synthkit.models.sequence_tilt import FinePositions, MoveColumn, MoveTilt, mean_moves, tilt_heads, token_counts
 from synthkit.models.sequence_util import (check_columns, clock_grid, export_model, gather, import_model, into_window, on_grid, previous_observed,
                                            single_thread, strip, whole_numbers)
 from synthkit.models.trainer import Trainer
@@ -163,8 +163,8 @@ class SequenceSynthesizer(Synthesizer):
         self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
         # rounds of tilting the trained network's output biases and move weights until its own draws
         # keep the training steps' token shares and mean moves (sequence_tilt; 0: none). Beijing / ICU
-        # discriminator 0.712 / 0.753 -> 0.699 / 0.722 with shares (sequence.md, v18), ICU 0.722 ->
-        # 0.709 with moves too (v19), on the same networks with the critics refitted
+        # discriminator 0.712 / 0.753 -> 0.699 / 0.722 with shares (sequence.md, v18), 0.693 / 0.704
+        # with moves too (v19), on the same networks with the critics refitted
         self.tilt_rounds = tilt_rounds
 
     def _check_params(self) -> None:
@@ -468,15 +468,21 @@ class SequenceSynthesizer(Synthesizer):
         history = trainer.run(n_rows=len(chunks), step=step, validate=validate if len(val) else None, modules=[self.net_])
         self.history_ = {**history.to_dict(), "validation_entities": int(len(val))}
         self.net_.eval()
-        columns = [MoveColumn(i, *self.net_.move_tables(i)) for i in self._move_columns(integrated)]
+        columns = self._move_columns(integrated)
         moves = MoveTilt(columns, mean_moves(flat.numpy(), lengths, columns), self.net_.move_weights)
         return token_counts(flat.numpy(), self.net_.step_vocab), moves
 
-    def _move_columns(self, integrated: set[str]) -> list[int]:
-        """The token columns whose move size the tilt matches: the network's numeric stats columns but
-        the integrated ones (a smooth channel's step tokens are its moves, and their shares are tilted)."""
+    def _move_columns(self, integrated: set[str]) -> list[MoveColumn]:
+        """The columns whose move size the tilt matches: the network's numeric stats columns but the
+        integrated ones (a smooth channel's step tokens are its moves, and their shares are tilted),
+        by bin, and again by position (bin and fine position) where they have fine positions."""
         names = list(self.step_codecs_)
-        return [i for i in self.net_.stats_columns if names[i] not in integrated]
+        coarse = [i for i in self.net_.stats_columns if names[i] not in integrated]
+        fine = {parent: j for j, parent in self.net_.fine_parent.items()}
+        by_bin = [MoveColumn(i, *self.net_.move_tables(i)) for i in coarse]
+        by_position = [MoveColumn(i, *self.net_.move_tables(i), FinePositions(fine[i], *self.net_.fine_tables(fine[i])[1:]))
+                       for i in coarse if i in fine]
+        return by_bin + by_position
 
     def _tilt(self, counts: list[np.ndarray], moves: MoveTilt, n_entities: int, started: float) -> None:
         """Tilt the network until its own draws keep the training steps' token shares
@@ -517,12 +523,15 @@ class SequenceSynthesizer(Synthesizer):
         fines = [k for k in codecs if k.fine]
         stats = [i for i, (c, k) in enumerate(self.step_codecs_.items())  # numbers that take more than one value, not the gaps
                  if c != _DELTA and k.kind == "numerical" and len(k.exact) + k.n_bins > 1] if self.entity_stats_ else []
-        return SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
-                           [k.vocab_size for k in codecs] + [k.fine + 1 for k in fines], self.hidden, self.embed,
-                           [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
-                           [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
-                           latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines),
-                           entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0), pace=getattr(self, "pace_", False))
+        net = SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
+                          [k.vocab_size for k in codecs] + [k.fine + 1 for k in fines], self.hidden, self.embed,
+                          [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
+                          [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
+                          latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines),
+                          entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0), pace=getattr(self, "pace_", False))
+        for j, (i, k) in enumerate((i, k) for i, k in enumerate(codecs) if k.fine):
+            net.add_fine_positions(i, len(codecs) + j, k.bin_tokens(), k.fine_offsets())
+        return net
 
     def _clock(self) -> float:
         """A day in the time axis' model units (seconds) on a datetime axis; 0 otherwise (no time of day)."""

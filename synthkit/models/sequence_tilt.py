@@ -21,9 +21,12 @@ hour than real ones (PM10 17.6 against 15.8, O3 9.6-10.1 against 8.6), ICU heart
 weight against moving far from its last value, ``-w * |rank(token) - rank(last value)|`` added to
 its logits, tilted in the same rounds until the draws' mean move between an entity's consecutive
 observations matches the training steps' (:func:`mean_moves`): the exponential tilt with the move
-as one more statistic. Before it, the seed-0 ICU network's GCS and FiO2 moved a fifth too far;
-after 6 rounds every column is within ~2 %, and the discriminator went 0.722 -> 0.709 (4 draws,
-3 lower, critics refitted; Beijing 0.698 -> 0.697; sequence.md, v19).
+as one more statistic. A binned column's fine position gets a second weight, on the move of the
+value's position (bin rank plus fine offset), which sees how far a value moves inside its bin.
+Before it, the seed-0 ICU network's GCS and FiO2 moved a fifth too far by bin, two columns' positions
+a fifth to a quarter too far; after 6 rounds nearly all are within a few %. With the critics refitted
+(sequence.md, v19), the discriminator went 0.722 -> 0.704 on ICU (4 draws, all lower; by bin alone
+0.709) and 0.698 -> 0.693 on Beijing (by bin alone 0.697).
 
 Privacy: the targets are per-column token counts and mean moves over all training steps, aggregates
 like the quantile bins the codecs already hold.
@@ -42,7 +45,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["MoveTilt", "MoveColumn", "TILT_DAMPING", "TILT_STEP", "mean_moves", "tilt_heads", "token_counts"]
+__all__ = ["FinePositions", "MoveColumn", "MoveTilt", "TILT_DAMPING", "TILT_STEP", "mean_moves", "tilt_heads", "token_counts"]
 
 TILT_DAMPING = 0.8  # share of a round's log-ratio applied: drawn shares carry Monte Carlo noise
 TILT_STEP = 1.0  # at most this much log-ratio per token and round, so a token drawn a few times cannot jump
@@ -52,13 +55,40 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class FinePositions:
+    """A binned column's fine-position column (:meth:`SequenceNet.fine_tables`)."""
+
+    index: int  # the fine token column
+    binned: np.ndarray  # per token of the binned column (start last): a bin
+    offsets: np.ndarray  # per fine token (start last): offset from the bin's rank
+
+
+@dataclass(frozen=True)
 class MoveColumn:
-    """A numeric token column's tables (:meth:`SequenceNet.move_tables`), per token, start token last."""
+    """A numeric token column's tables (:meth:`SequenceNet.move_tables`), per token, start token last.
+    With ``fine``, the move is of the value's position (bin and fine position) and its weight is
+    the fine column's."""
 
     index: int  # the token column
     rank: np.ndarray  # value rank
     value: np.ndarray  # a value the column carries (not missing or a repeat)
     seen: np.ndarray  # an observation (a repeat too)
+    fine: FinePositions | None = None
+
+    @property
+    def weight_index(self) -> int:
+        """The token column whose move weight this column's move sets."""
+        return self.index if self.fine is None else self.fine.index
+
+    def positions(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per step of ``tokens`` (steps, columns): the value's position (NaN where no value) and
+        whether the step's move counts (an observation; with ``fine``, a binned one)."""
+        coarse = tokens[:, self.index]
+        if self.fine is None:
+            return np.where(self.value[coarse], self.rank[coarse], np.nan), self.seen[coarse]
+        binned = self.fine.binned[coarse]
+        position = self.rank[coarse] + binned * self.fine.offsets[tokens[:, self.fine.index]]
+        return np.where(self.value[coarse], position, np.nan), binned
 
 
 @dataclass
@@ -84,10 +114,10 @@ def mean_moves(tokens: np.ndarray, lengths: np.ndarray, columns: list[MoveColumn
     if not columns:
         return np.zeros((2, 0) if variance else 0)
     ent = np.repeat(np.arange(len(lengths)), lengths)
-    values = pd.DataFrame({k: np.where(c.value[tokens[:, c.index]], c.rank[tokens[:, c.index]], np.nan) for k, c in enumerate(columns)})
-    after = values.groupby(ent, sort=False).ffill()
+    positions = [c.positions(tokens) for c in columns]
+    after = pd.DataFrame({k: position for k, (position, _) in enumerate(positions)}).groupby(ent, sort=False).ffill()
     before = after.groupby(ent, sort=False).shift(1).to_numpy()
-    seen = np.column_stack([c.seen[tokens[:, c.index]] for c in columns]) & ~np.isnan(before)
+    seen = np.column_stack([counted for _, counted in positions]) & ~np.isnan(before)
     moves = np.where(seen, np.abs(after.to_numpy() - before), 0.0)
     counts = seen.sum(0)
     mean = np.where(counts > 0, moves.sum(0) / np.maximum(counts, 1), np.nan)
@@ -133,7 +163,7 @@ def tilt_heads(heads: nn.ModuleList, target: list[np.ndarray], draw: Callable[[]
     out: dict[str, Any] = {"rounds": rounds, "total_variation": history}
     if moves is not None:
         out["move_error"] = move_errors
-        out["move_weights"] = [round(float(moves.weights[c.index]), 4) for c in moves.columns]
+        out["move_weights"] = [round(float(moves.weights[c.weight_index]), 4) for c in moves.columns]
     return out
 
 
@@ -148,7 +178,7 @@ def _tilt_moves(moves: MoveTilt, drawn: np.ndarray, spread: np.ndarray, last: bo
         errors.append(abs(got / real - 1.0))
         if not last:
             step = np.clip((got - real) / variance, -MOVE_STEP / got, MOVE_STEP / got)
-            moves.weights[column.index] += TILT_DAMPING * float(step)
+            moves.weights[column.weight_index] += TILT_DAMPING * float(step)
     if log.isEnabledFor(logging.DEBUG):
         with np.errstate(divide="ignore", invalid="ignore"):
             log.debug("sequence tilt: drawn / training mean move %s", np.round(drawn / moves.target, 3).tolist())

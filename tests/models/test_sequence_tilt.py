@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthkit.models.sequence_net import MOVE, MOVED, SequenceNet
-from synthkit.models.sequence_tilt import MoveColumn, MoveTilt, mean_moves, tilt_heads, token_counts
+from synthkit.models.sequence_net import MOVE, MOVED, ColumnCodec, SequenceNet
+from synthkit.models.sequence_tilt import FinePositions, MoveColumn, MoveTilt, mean_moves, tilt_heads, token_counts
 
 # the first column's fourth token is drawn but never in the training steps, its fifth is masked (never drawn)
 TARGET = [np.array([700.0, 200.0, 100.0, 0.0, 0.0]), np.array([100.0, 300.0, 600.0])]
@@ -156,3 +156,45 @@ def test_the_tilt_finds_the_move_weight_that_wrote_the_training_walks():
     assert len(errors) == 7 and errors[0] > 0.3 and errors[-1] < 0.03, errors
     assert 4.0 < float(weights[0]) < 6.0 and out["move_weights"] == [round(float(weights[0]), 4)]
     assert out["total_variation"][-1] < 0.02
+
+
+def _fine_net() -> SequenceNet:
+    """A number with 1 exact value and 3 bins (ranks 0, 1/3, 2/3, 1), a repeat and a missing token,
+    and its fine position column (2 positions + "not binned")."""
+    codec = ColumnCodec("numerical", [0.0], [1.0, 2.0, 3.0, 4.0], has_missing=True, fine=2, repeat=True)
+    net = SequenceNet([2], [codec.vocab_size, codec.fine + 1], hidden=8, embed=4,
+                      missing_tokens=[[codec.missing_token, codec.repeat_token], [codec.fine]],
+                      ranks=[codec.ranks(), [0.0, 0.5, 0.0]], repeat_tokens=[codec.repeat_token, -1], entity_stats=[0])
+    net.add_fine_positions(0, 1, codec.bin_tokens(), codec.fine_offsets())
+    return net
+
+
+def test_a_fine_position_splits_the_rank_step_between_neighbouring_values():
+    codec = ColumnCodec("numerical", [0.0], [1.0, 2.0, 3.0, 4.0], has_missing=True, fine=2, repeat=True)
+    assert codec.bin_tokens() == [False, True, True, True, False, False]  # exact, 3 bins, repeat, missing
+    assert np.allclose(codec.fine_offsets(), [-1 / 12, 1 / 12, 0.0])  # a quarter of the rank step 1/3 either side; "not binned"
+
+
+def test_mean_moves_by_position_count_binned_steps_between_bin_and_fine_positions():
+    """Position = the bin's rank + the fine position's offset; only binned steps count, an exact
+    value is a position without offset, and a repeat keeps the previous position."""
+    net = _fine_net()
+    column = MoveColumn(0, *net.move_tables(0), FinePositions(1, *net.fine_tables(1)[1:]))
+    assert column.weight_index == 1
+    # entity 1: bin 1 low -> bin 1 high -> exact 0 -> repeat -> bin 3 high; entity 2: bin 2 high alone
+    tokens = np.array([[1, 0], [1, 1], [0, 2], [4, 2], [3, 1], [2, 1]])
+    position = {(1, 0): 1 / 3 - 1 / 12, (1, 1): 1 / 3 + 1 / 12, (0, 2): 0.0, (3, 1): 1.0 + 1 / 12}
+    moves = [position[1, 1] - position[1, 0], position[3, 1] - position[0, 2]]  # the exact step and the repeat do not count
+    got = mean_moves(tokens, np.array([5, 1]), [column])
+    assert abs(got[0] - np.mean(moves)) < 1e-6
+
+
+def test_the_fine_move_weight_penalizes_each_position_by_the_move_it_would_make():
+    net = _fine_net()
+    drawn_bin = torch.tensor([1, 1, 0, 2])  # this step's bin token
+    before, before_fine = torch.tensor([1, 0, 1, 5 + 1]), torch.tensor([0, 2, 0, 2])  # bin 1 low, exact 0, bin 1 low, start
+    got = net._fine_moves_to(1, drawn_bin, before, before_fine)
+    low, high = 1 / 3 - 1 / 12, 1 / 3 + 1 / 12
+    assert torch.allclose(got[0], torch.tensor([0.0, high - low, 1 / 3 - low]))
+    assert torch.allclose(got[1], torch.tensor([low, high, 1 / 3]))
+    assert not got[2].any() and not got[3].any()  # an exact value has no fine position; nothing before the first value
