@@ -18,11 +18,10 @@ per step is recorded every epoch (``history_``), and training stops once it has 
 ``max_minutes``. Stopping at the lowest held-out loss was measured and rejected: samples keep
 getting more realistic well past it (benchmarks/results/sequence.md, v7).
 
-After training, each column's output bias, and each number's weight against moving far from its
-last value, are tilted until the network's own draws keep the training steps' token shares and mean
-moves (:mod:`~synthkit.models.sequence_tilt`, ``tilt_rounds``): writing from its own earlier steps
-instead of real ones, the network drifts (Beijing windows too calm and too polluted, ICU GCS and
-FiO2 moving a fifth too far), and the critics below would spend their choice undoing that.
+After training, each column's output bias is tilted until the network's own draws keep the
+training steps' token shares (:mod:`~synthkit.models.sequence_tilt`, ``tilt_rounds``): writing from
+its own earlier steps instead of real ones, the network drifts (Beijing windows too calm and too
+polluted), and the critics below would spend their choice undoing that.
 
 Whole entities are then chosen by a critic (:mod:`~synthkit.models.sequence_critic`): after
 training, boosted trees learn to tell the training entities' summaries (length, gaps, each number's
@@ -59,7 +58,7 @@ from synthkit.models.sequence_critic import CriticRounds, EntityCritic, length_s
 from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, grid_of, level_inputs, write_as_steps
 from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
-from synthkit.models.sequence_tilt import FinePositions, MoveColumn, MoveTilt, mean_moves, tilt_heads, token_counts
+from synthkit.models.sequence_tilt import tilt_heads, token_counts
 from synthkit.models.sequence_util import (check_columns, clock_grid, export_model, gather, import_model, into_window, on_grid, previous_observed,
                                            single_thread, strip, whole_numbers)
 from synthkit.models.trainer import Trainer
@@ -161,10 +160,9 @@ class SequenceSynthesizer(Synthesizer):
         # pool 16 beat pool 8 by 0.016 / 0.007 and pool 32 beat 16 by 0.018 / 0.003
         # (benchmarks/results/sequence.md, v12, v13, v15)
         self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
-        # rounds of tilting the trained network's output biases and move weights until its own draws
-        # keep the training steps' token shares and mean moves (sequence_tilt; 0: none). Beijing / ICU
-        # discriminator 0.712 / 0.753 -> 0.699 / 0.722 with shares (sequence.md, v18), 0.693 / 0.704
-        # with moves too (v19), on the same networks with the critics refitted
+        # rounds of tilting the trained network's output biases until its own draws keep the training
+        # steps' token shares (sequence_tilt; 0: none). Beijing / ICU discriminator 0.712 / 0.753 ->
+        # 0.699 / 0.722 on the same networks and critics refitted (sequence.md, v18)
         self.tilt_rounds = tilt_rounds
 
     def _check_params(self) -> None:
@@ -234,10 +232,10 @@ class SequenceSynthesizer(Synthesizer):
         self.window_ = self._open_time_bounds()
         self._fit_context(ctx_frame)
         with single_thread():
-            counts, moves = self._fit_net(ctx_frame, flat, lengths)
+            counts = self._fit_net(ctx_frame, flat, lengths)
         self.fitted_ = True
         self.critic_ = None
-        self._tilt(counts, moves, len(lengths), started)
+        self._tilt(counts, len(lengths), started)
         self._fit_critic(observed, started)
         self._sample_rng_ = np.random.default_rng(self.seed)
         return self
@@ -400,9 +398,8 @@ class SequenceSynthesizer(Synthesizer):
     def _spec(self, name: str) -> Any:
         return next(s for s in self.schema_.columns if s.name == name)
 
-    def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray) -> tuple[list[np.ndarray], MoveTilt]:
-        """Train the network on the steps; returns what its tilt matches over all training steps:
-        its token columns' counts and its numeric columns' mean moves."""
+    def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray) -> list[np.ndarray]:
+        """Train the network on the steps; returns its token columns' counts over all training steps."""
         self.context_codecs_ = {c: ColumnCodec.fit(ctx[c].to_numpy(), self._kind(c), min(self.n_bins, 20)) for c in ctx.columns}
         # integrated columns (levels, steps, gaps) have no repeat token: the running level needs a value per step
         integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_), _DELTA}
@@ -468,23 +465,9 @@ class SequenceSynthesizer(Synthesizer):
         history = trainer.run(n_rows=len(chunks), step=step, validate=validate if len(val) else None, modules=[self.net_])
         self.history_ = {**history.to_dict(), "validation_entities": int(len(val))}
         self.net_.eval()
-        columns = self._move_columns(integrated)
-        moves = MoveTilt(columns, mean_moves(flat.numpy(), lengths, columns), self.net_.move_weights)
-        return token_counts(flat.numpy(), self.net_.step_vocab), moves
+        return token_counts(flat.numpy(), self.net_.step_vocab)
 
-    def _move_columns(self, integrated: set[str]) -> list[MoveColumn]:
-        """The columns whose move size the tilt matches: the network's numeric stats columns but the
-        integrated ones (a smooth channel's step tokens are its moves, and their shares are tilted),
-        by bin, and again by position (bin and fine position) where they have fine positions."""
-        names = list(self.step_codecs_)
-        coarse = [i for i in self.net_.stats_columns if names[i] not in integrated]
-        fine = {parent: j for j, parent in self.net_.fine_parent.items()}
-        by_bin = [MoveColumn(i, *self.net_.move_tables(i)) for i in coarse]
-        by_position = [MoveColumn(i, *self.net_.move_tables(i), FinePositions(fine[i], *self.net_.fine_tables(fine[i])[1:]))
-                       for i in coarse if i in fine]
-        return by_bin + by_position
-
-    def _tilt(self, counts: list[np.ndarray], moves: MoveTilt, n_entities: int, started: float) -> None:
+    def _tilt(self, counts: list[np.ndarray], n_entities: int, started: float) -> None:
         """Tilt the network until its own draws keep the training steps' token shares
         (:mod:`~synthkit.models.sequence_tilt`); within ``max_minutes``, before the critics, which
         then judge the tilted network's draws. Each round draws ``TILT_ENTITIES`` entities, at most
@@ -497,10 +480,9 @@ class SequenceSynthesizer(Synthesizer):
             return
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
         size = min(TILT_ENTITIES, TILT_PER_ENTITY * n_entities)
-        self.history_["tilt"] = tilt_heads(self.net_.heads, counts, lambda: self._network_draw(size, rng), self.tilt_rounds, moves)
-        log.info("sequence: tilted the network's token shares and moves to the training ones (mean total variation %s;"
-                 " mean move error %s)", " -> ".join(f"{v:.3f}" for v in self.history_["tilt"]["total_variation"]),
-                 " -> ".join(f"{v:.3f}" for v in self.history_["tilt"]["move_error"]))
+        self.history_["tilt"] = tilt_heads(self.net_.heads, counts, lambda: self._network_draw(size, rng), self.tilt_rounds)
+        log.info("sequence: tilted the network's token shares to the training ones (mean total variation %s)",
+                 " -> ".join(f"{v:.3f}" for v in self.history_["tilt"]["total_variation"]))
 
     def _split_entities(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Training and validation entity indices; no validation set below MIN_VALIDATION held-out
@@ -523,15 +505,12 @@ class SequenceSynthesizer(Synthesizer):
         fines = [k for k in codecs if k.fine]
         stats = [i for i, (c, k) in enumerate(self.step_codecs_.items())  # numbers that take more than one value, not the gaps
                  if c != _DELTA and k.kind == "numerical" and len(k.exact) + k.n_bins > 1] if self.entity_stats_ else []
-        net = SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
-                          [k.vocab_size for k in codecs] + [k.fine + 1 for k in fines], self.hidden, self.embed,
-                          [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
-                          [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
-                          latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines),
-                          entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0), pace=getattr(self, "pace_", False))
-        for j, (i, k) in enumerate((i, k) for i, k in enumerate(codecs) if k.fine):
-            net.add_fine_positions(i, len(codecs) + j, k.bin_tokens(), k.fine_offsets())
-        return net
+        return SequenceNet([k.vocab_size for k in self.context_codecs_.values()],
+                           [k.vocab_size for k in codecs] + [k.fine + 1 for k in fines], self.hidden, self.embed,
+                           [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
+                           [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
+                           latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines),
+                           entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0), pace=getattr(self, "pace_", False))
 
     def _clock(self) -> float:
         """A day in the time axis' model units (seconds) on a datetime axis; 0 otherwise (no time of day)."""
@@ -657,12 +636,10 @@ class SequenceSynthesizer(Synthesizer):
         seed_everything(int(seed))
         return np.random.default_rng(seed)
 
-    def _network_draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """The token steps (steps, token columns) of ``n`` entities the context model and the network
-        draw, one entity after another, and the entities' lengths."""
+    def _network_draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """The token steps (steps, token columns) of ``n`` entities the context model and the network draw."""
         ctx = self.context_model_.sample(n, seed=int(rng.integers(0, 2**31 - 1)))
-        lengths, tokens = self._write(self.context_model_.schema_.to_model_frame(ctx), rng, on_clock=True)[:2]
-        return tokens, lengths
+        return self._write(self.context_model_.schema_.to_model_frame(ctx), rng, on_clock=True)[1]
 
     def _write(self, ctx: pd.DataFrame, rng: np.random.Generator, on_clock: bool) -> tuple[np.ndarray, ...]:
         """The network's steps for model-space ``ctx`` rows, entity after entity: (lengths, tokens,
@@ -774,9 +751,7 @@ class SequenceSynthesizer(Synthesizer):
         self.start_grid_ = float(state.get("start_grid") or 0.0)  # saved before starts kept their clock unit: none
         self.context_model_ = import_model(state["context_model"], strip(tensors, "context."))
         self.net_ = self._build_net()
-        net_tensors = strip(tensors, "net.")
-        net_tensors.setdefault("move_weights", self.net_.move_weights)  # saved before the move tilt: none
-        self.net_.load_state_dict(net_tensors)
+        self.net_.load_state_dict(strip(tensors, "net."))
         self.net_.eval()
         self.critic_columns_ = list(state.get("critic_columns") or [])  # saved before the critic: none
         self.critic_ = None

@@ -204,17 +204,6 @@ class ColumnCodec:
         rank = (order / max(len(reps) - 1, 1)).tolist()
         return rank + [0.0] * (int(self.repeat) + int(self.has_missing))
 
-    def bin_tokens(self) -> list[bool]:
-        """Per token, whether it is a quantile bin (what a fine position refines)."""
-        n_exact = len(self.exact)
-        return [n_exact <= t < n_exact + self.n_bins for t in range(self.vocab_size)]
-
-    def fine_offsets(self) -> list[float]:
-        """Per fine token, its position's offset from the bin's value rank (:meth:`ranks`): the fine
-        positions split the rank step between neighbouring values; "not binned" 0."""
-        step = 1.0 / max(len(self.exact) + self.n_bins - 1, 1)
-        return [((f + 0.5) / self.fine - 0.5) * step for f in range(self.fine)] + [0.0]
-
     def to_state(self) -> dict[str, Any]:
         return {"kind": self.kind, "exact": self.exact, "edges": self.edges, "has_missing": self.has_missing,
                 "fine": self.fine, "repeat": self.repeat}
@@ -267,11 +256,6 @@ class SequenceNet(nn.Module):
         # heart rate stays near its last value) is then one lookup away instead of through the GRU
         self.own_emb = nn.ModuleList([nn.Embedding(v + 1, hidden) for v in step_vocab])
         self.heads = nn.ModuleList([nn.Sequential(nn.LayerNorm(hidden), nn.ReLU(), nn.Linear(hidden, v)) for v in step_vocab])
-        # per token column, how strongly a draw is held back from moving far (in value rank) from the
-        # column's last value; 0 while training, set after it by sequence_tilt to match the training
-        # steps' mean move (saved with the model)
-        self.register_buffer("move_weights", torch.zeros(len(step_vocab)))
-        self.fine_parent: dict[int, int] = {}  # fine-position column -> its binned column (add_fine_positions)
         self.step_vocab = list(step_vocab)
         # "same as the previous observation" per column (-1: none); never drawn before a first observation
         self.repeat_tokens = list(repeat_tokens or [-1] * len(step_vocab))
@@ -301,47 +285,6 @@ class SequenceNet(nn.Module):
             self.enc = nn.Sequential(nn.Linear(embed, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
             self.enc_out = nn.Linear(hidden, 2 * latent)
             self.z_proj = nn.Linear(latent, hidden)
-
-    def move_tables(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Column ``i``'s tokens (start token last): each one's value rank, whether it is a value the
-        column carries (not missing or a repeat), and whether it is an observation (a repeat is, of
-        the same value): what :meth:`stats_moves` counts as a move, for sequence_tilt."""
-        rank, skip, absent = (getattr(self, f"{name}_{i}").numpy() for name in ("rank", "skip", "absent"))
-        return rank.astype(np.float64), ~skip, ~absent
-
-    def add_fine_positions(self, column: int, fine: int, binned: list[bool], offsets: list[float]) -> None:
-        """Declare token column ``fine`` the position inside the bin of column ``column``: which of
-        ``column``'s tokens are bins, and each fine token's offset (in value rank) from its bin's
-        rank (0 for "not binned"). A value's position is then its bin's rank plus its offset, and the
-        fine column's move is between positions (:meth:`_fine_moves_to`): within a bin, how far the
-        value moves; across bins, the bin's move refined."""
-        self.fine_parent[fine] = column
-        self.register_buffer(f"binned_{column}", torch.tensor([*binned, False]), persistent=False)  # + start token
-        self.register_buffer(f"offset_{fine}", torch.tensor([*offsets, 0.0], dtype=torch.float32), persistent=False)
-
-    def fine_tables(self, fine: int) -> tuple[int, np.ndarray, np.ndarray]:
-        """The binned column of fine column ``fine``, which of its tokens are bins, and the fine
-        tokens' offsets (start tokens last), for sequence_tilt."""
-        column = self.fine_parent[fine]
-        return column, getattr(self, f"binned_{column}").numpy(), getattr(self, f"offset_{fine}").numpy().astype(np.float64)
-
-    def _fine_moves_to(self, fine: int, token: torch.Tensor, before: torch.Tensor, before_fine: torch.Tensor) -> torch.Tensor:
-        """[B, F + 1]: how far (in value rank) each fine position would move the value from the
-        carried one (``before``, ``before_fine`` [B]) given this step's bin ``token`` [B]; 0 unless
-        ``token`` is a bin and an earlier value exists."""
-        column = self.fine_parent[fine]
-        rank, binned, offset = getattr(self, f"rank_{column}"), getattr(self, f"binned_{column}"), getattr(self, f"offset_{fine}")
-        previous = rank[before] + binned[before] * offset[before_fine]
-        now = rank[token].unsqueeze(1) + offset[: self.step_vocab[fine]].unsqueeze(0)
-        return (now - previous.unsqueeze(1)).abs() * (binned[token] & (before != self.step_vocab[column])).unsqueeze(1)
-
-    def _moves_to(self, i: int, before: torch.Tensor) -> torch.Tensor:
-        """[B, V]: how far (in value rank) each token of column ``i`` moves from the carried token
-        ``before`` [B]; 0 for a repeat or missing, and with no earlier value (the start token)."""
-        rank = getattr(self, f"rank_{i}")
-        values = ~getattr(self, f"skip_{i}")[: self.step_vocab[i]]
-        moves = (rank[: self.step_vocab[i]].unsqueeze(0) - rank[before].unsqueeze(1)).abs() * values
-        return moves * (before != self.step_vocab[i]).unsqueeze(1)
 
     def context(self, ctx: torch.Tensor) -> torch.Tensor:
         """[B, C] context tokens → [B, H] context vector."""
@@ -537,7 +480,6 @@ class SequenceNet(nn.Module):
         ema = torch.zeros(b, len(self.stats_columns))
         read_at = torch.zeros(b, len(self.stats_columns))  # time share after each column's last reading
         read_now = torch.zeros(b, len(self.stats_columns), dtype=torch.bool)
-        move_weight = {i: float(w) for i, w in enumerate(self.move_weights.tolist()) if w}
         for t in range(t_max):
             m = running[t]
             if m < len(lengths):  # the shortest have ended: drop them from every per-entity state
@@ -559,13 +501,7 @@ class SequenceNet(nn.Module):
             acc = torch.zeros_like(base)
             drawn = []
             for i, head in enumerate(self.heads):
-                logits = head(base + acc + self.own_emb[i](carried[:, 0, i]))
-                if i in move_weight and i in self.fine_parent:
-                    parent = self.fine_parent[i]
-                    logits = logits - move_weight[i] * self._fine_moves_to(i, drawn[parent], carried[:, 0, parent], carried[:, 0, i])
-                elif i in move_weight:
-                    logits = logits - move_weight[i] * self._moves_to(i, carried[:, 0, i])
-                logits = self.integrator.mask(i, logits, known)
+                logits = self.integrator.mask(i, head(base + acc + self.own_emb[i](carried[:, 0, i])), known)
                 logits = self.integrator.room(i, logits, level, (lengths - 1 - t).clamp(min=0))
                 if self.repeat_tokens[i] >= 0:
                     nothing_yet = carried[:, 0, i] == self.step_vocab[i]

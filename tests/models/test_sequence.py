@@ -203,33 +203,23 @@ def _tiny(**extra) -> SequenceSynthesizer:
     return create("sequence", **{"hidden": 16, "embed": 8, "n_bins": 8, "fine": 4, "seed": 0, **extra})  # type: ignore[return-value]
 
 
-def test_the_tilt_brings_what_the_network_writes_to_the_training_shares_and_moves_and_touches_only_output_biases():
-    """After two epochs the network's own walks are off in their token shares and move three times
-    as far a step as the training walks; the tilt brings both to the training steps' (recorded per
-    round in ``history_``), and a user sees it in the walks' values. Everything but the heads' output
-    biases and the move weights is the untilted network's, bit for bit."""
+def test_the_tilt_brings_what_the_network_writes_to_the_training_shares_and_touches_only_output_biases():
+    """After two epochs the network's own walks are off in their token shares; the tilt brings them
+    to the training steps' (recorded per round in ``history_``), and a user sees it in the walks'
+    values. Everything but the heads' output biases is the untilted network's, bit for bit."""
     data = _random_walks(120)
     tilted = _tiny(epochs=2, critic_pool=1).fit(data, entity="e", time="t")
     plain = _tiny(epochs=2, critic_pool=1, tilt_rounds=0).fit(data, entity="e", time="t")
-    distances, move_errors = tilted.history_["tilt"]["total_variation"], tilted.history_["tilt"]["move_error"]
-    assert len(distances) == len(move_errors) == 7 and distances[-1] < 0.5 * distances[0]
-    assert move_errors[0] > 1.0 and move_errors[-1] < 0.1  # drawn mean moves over twice the training ones, then within 10 %
+    distances = tilted.history_["tilt"]["total_variation"]
+    assert len(distances) == 7 and distances[-1] < 0.5 * distances[0]
     assert "tilt" not in plain.history_
     for seed in (1, 2):  # the walks' values, as a user sees them (KS 0.05 against 0.08 untilted)
-        drawn = {name: m.sample(400, seed=seed) for name, m in (("tilted", tilted), ("plain", plain))}
-        off = {name: ks_2samp(data["x"], d["x"]).statistic for name, d in drawn.items()}
+        off = {name: ks_2samp(data["x"], m.sample(400, seed=seed)["x"]).statistic for name, m in (("tilted", tilted), ("plain", plain))}
         assert off["tilted"] < 0.75 * off["plain"], off
-        # the mean step of a walk: 0.80 real, 2.9 untilted, 1.4 tilted
-        step = {name: d.groupby("e")["x"].diff().abs().mean() for name, d in {"real": data, **drawn}.items()}
-        assert step["real"] < step["tilted"] < 0.6 * step["plain"], step
     untilted, moved = plain.net_.state_dict(), tilted.net_.state_dict()
     biases = {f"heads.{i}.2.bias" for i in range(len(tilted.net_.heads))}
-    assert all(torch.equal(moved[k], untilted[k]) for k in untilted if k not in {*biases, "move_weights"})
+    assert all(torch.equal(moved[k], untilted[k]) for k in untilted if k not in biases)
     assert any(not torch.equal(moved[k], untilted[k]) for k in biases)
-    # x's move is weighted twice: by bin (its own column) and by position (bin and fine position, the fine column)
-    names, fine_of_x = list(tilted.step_codecs_), {v: k for k, v in tilted.net_.fine_parent.items()}[list(tilted.step_codecs_).index("x")]
-    assert moved["move_weights"][names.index("x")] > 0 and moved["move_weights"][fine_of_x] > 0
-    assert len(tilted.history_["tilt"]["move_weights"]) == 2 and not untilted["move_weights"].any()
 
 
 def test_held_out_entities_stop_training_once_it_overfits():
