@@ -295,9 +295,12 @@ class SequenceSynthesizer(Synthesizer):
 
     def _draw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` entities from the context model and the network, no critic."""
+        return self._generate(self._draw_context(n, rng), rng, on_clock=True)
+
+    def _draw_context(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n`` entities' contexts (static columns, length, start) from the context model, in model space."""
         ctx = self.context_model_.sample(n, seed=int(rng.integers(0, 2**31 - 1)))
-        ctx = self.context_model_.schema_.to_model_frame(ctx)
-        return self._generate(ctx, rng, on_clock=True)
+        return self.context_model_.schema_.to_model_frame(ctx)
 
     def _find_panel(self, data: pd.DataFrame, table: TableMeta) -> pd.DataFrame:
         """Static and time-linked columns (:mod:`~synthkit.models.sequence_panel`) join the context;
@@ -638,8 +641,7 @@ class SequenceSynthesizer(Synthesizer):
 
     def _network_draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """The token steps (steps, token columns) of ``n`` entities the context model and the network draw."""
-        ctx = self.context_model_.sample(n, seed=int(rng.integers(0, 2**31 - 1)))
-        return self._write(self.context_model_.schema_.to_model_frame(ctx), rng, on_clock=True)[1]
+        return self._write(self._draw_context(n, rng), rng, on_clock=True)[1]
 
     def _write(self, ctx: pd.DataFrame, rng: np.random.Generator, on_clock: bool) -> tuple[np.ndarray, ...]:
         """The network's steps for model-space ``ctx`` rows, entity after entity: (lengths, tokens,
