@@ -625,8 +625,7 @@ class SequenceSynthesizer(Synthesizer):
         ctx = sub.to_model_frame(context[given].reset_index(drop=True)) if given else pd.DataFrame(index=range(len(lengths)))
         drawn = [c for c in self.context_ if c not in given]
         if drawn:
-            extra = self.context_model_.sample(len(context), seed=int(rng.integers(0, 2**31 - 1)))
-            extra = self.context_model_.schema_.to_model_frame(extra)
+            extra = self._draw_context(len(context), rng)
             ctx = ctx.assign(**{c: extra[c].to_numpy() for c in drawn})[self.context_]
         ctx[LENGTH] = np.clip(lengths, 0, self.max_length).astype(float)
         if self.time_:
