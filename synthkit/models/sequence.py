@@ -108,6 +108,10 @@ CHOICE_CANDIDATES = 16_000
 # training entity, drawn once) adds about what sampling as many entities costs: ~80 s of ICU's draw
 # on an idle core (the three rounds took 55 s with pools of 4, v13), so the critics get a fifth.
 # The tilt before them (~35 s of ICU's budget, ~20 s of Beijing's) comes out of the same fifth.
+# On ICU's 9-minute benchmark budget that fifth is short when the network trains to its share: the
+# tilt, round 1 and the pool took ~140 s on a loaded core, and some seeds stop after 2 rounds
+# (v18 seed 1). Timing the untrained network's draws to size the share was tried and not kept
+# (v20): it misjudged the trained network's draws by up to a third.
 CRITIC_SHARE = 0.2
 # Entities the network draws per round of its tilt (sequence_tilt): ~4 s of Beijing windows and ~6 s
 # of ICU stays a round; shares over ~100,000 drawn steps barely move between draws. At most
@@ -132,7 +136,7 @@ class SequenceSynthesizer(Synthesizer):
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
                  smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 32,
-                 critic_rounds: int = 3, pace: bool = True, tilt_rounds: int = 6) -> None:
+                 critic_rounds: int = 5, pace: bool = True, tilt_rounds: int = 6) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
@@ -158,7 +162,10 @@ class SequenceSynthesizer(Synthesizer):
         # entities, 3 seeds: no critic 0.872 / 0.809; one, pool 4: 0.812 / 0.763; three, pool 8:
         # 0.763 / 0.709; three, pool 16: 0.758 / 0.717, and on the same critics, 3-4 sampling seeds,
         # pool 16 beat pool 8 by 0.016 / 0.007 and pool 32 beat 16 by 0.018 / 0.003
-        # (benchmarks/results/sequence.md, v12, v13, v15)
+        # (benchmarks/results/sequence.md, v12, v13, v15). Five rounds instead of three, on the same
+        # tilted networks, 3 critic fits × 2 draws each: ICU 0.718 -> 0.705 (5 of 6 lower), Beijing
+        # 0.702 -> 0.700 over 12 draws (v20). Rounds 4 and 5 reuse round 2's pool: ~5 s each. Under a
+        # tight ``max_minutes`` the later rounds are the ones left out (see CRITIC_SHARE)
         self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
         # rounds of tilting the trained network's output biases until its own draws keep the training
         # steps' token shares (sequence_tilt; 0: none). Beijing / ICU discriminator 0.712 / 0.753 ->
