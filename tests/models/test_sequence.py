@@ -547,7 +547,7 @@ def test_the_critic_keeps_entities_that_held_out_stays_resemble(icu_300, monkeyp
     ids = icu_300["RecordID"].unique()
     train, held = (icu_300[icu_300["RecordID"].isin(part)].reset_index(drop=True) for part in (ids[:150], ids[150:]))
     model = _make(seed=0, epochs=20).fit(train, entity="RecordID", time="Time", context=CONTEXT)
-    assert model.critic_ is not None and model.critic_pool == 32 and len(model.critic_.critics) == 3
+    assert model.critic_ is not None and model.critic_pool == 32 and len(model.critic_.critics) == model.critic_rounds == 5
     numeric = [c for c in COLUMNS[2:] if pd.api.types.is_numeric_dtype(train[c])]
     chosen = model.sample(150, seed=1)
     plain = model._draw(150, np.random.default_rng(1))
@@ -572,11 +572,11 @@ def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_p
     draw = SequenceSynthesizer._draw
     monkeypatch.setattr(SequenceSynthesizer, "_draw", lambda self, n, rng: drawn.append(n) or draw(self, n, rng))
     model = _make(seed=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
-    # round 1 reads a plain draw of 120; rounds 2 and 3 choose from one pool as large as sampling's
+    # round 1 reads a plain draw of 120; rounds 2 to 5 choose from one pool as large as sampling's
     assert drawn == [120] + [6 * 32] * 20
     monkeypatch.setattr(SequenceSynthesizer, "_draw", draw)
     assert model.critic_ is not None and model.history_["critic"]["entities_a_side"] == 120
-    assert len(model.critic_.critics) == len(model.history_["critic"]["calibration_slopes"]) == 3
+    assert len(model.critic_.critics) == len(model.history_["critic"]["calibration_slopes"]) == model.critic_rounds == 5
     out = model.sample(40, seed=7)
     assert out["RecordID"].nunique() == 40 and list(out.columns) == COLUMNS
     pd.testing.assert_frame_equal(model.sample(40, seed=7), out)
@@ -590,7 +590,7 @@ def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_p
     monkeypatch.undo()
     model.save(tmp_path / "m")
     loaded = Synthesizer.load(tmp_path / "m")
-    assert loaded.critic_ is not None and len(loaded.critic_.critics) == 3
+    assert loaded.critic_ is not None and len(loaded.critic_.critics) == 5
     pd.testing.assert_frame_equal(loaded.sample(40, seed=7), model.sample(40, seed=7))
     # a file saved before rounds held one critic under "critic" and tensors "critic.*": it still loads
     state, tensors = model._get_state()
