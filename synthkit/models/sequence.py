@@ -30,7 +30,8 @@ draws ``critic_pool`` × ``n`` candidate entities and keeps ``n`` of them with p
 proportional to the critic's density ratio. ``critic_rounds`` critics are fitted in turn, each
 against the choice the earlier ones make, and their ratios multiply. The network alone is
 ``critic_pool=1``. ``max_minutes`` bounds the whole fit: the network trains within all but
-``CRITIC_SHARE`` of it, and no critic round starts once it is spent.
+``CRITIC_SHARE`` of it, and no draw for the tilt or the critics starts once it is spent (the
+critic rounds after the later rounds' pool is drawn reuse it, a few seconds each).
 
 Unlike flat models, ``fit`` takes ``entity``/``time``/``context`` (or reads ``sequence_key`` /
 ``sequence_index`` from the metadata) and ``sample(n)`` returns ``n`` *entities* in long format;
@@ -111,7 +112,9 @@ CHOICE_CANDIDATES = 16_000
 # On ICU's 9-minute benchmark budget that fifth is short when the network trains to its share: the
 # tilt, round 1 and the pool took ~140 s on a loaded core, and some seeds stop after 2 rounds
 # (v18 seed 1). Timing the untrained network's draws to size the share was tried and not kept
-# (v20): it misjudged the trained network's draws by up to a third.
+# (v20): it misjudged the trained network's draws by up to a third. A share of 0.3 was not kept
+# either (v21): on a slower machine the pool's draw outgrew it too, and the network lost 8 epochs.
+# So the rounds that reuse the pool run once it is drawn (``_fit_critic``): ~15 s over the budget.
 CRITIC_SHARE = 0.2
 # Entities the network draws per round of its tilt (sequence_tilt): ~4 s of Beijing windows and ~6 s
 # of ICU stays a round; shares over ~100,000 drawn steps barely move between draws. At most
@@ -165,7 +168,7 @@ class SequenceSynthesizer(Synthesizer):
         # (benchmarks/results/sequence.md, v12, v13, v15). Five rounds instead of three, on the same
         # tilted networks, 3 critic fits × 2 draws each: ICU 0.718 -> 0.705 (5 of 6 lower), Beijing
         # 0.702 -> 0.700 over 12 draws (v20). Rounds 4 and 5 reuse round 2's pool: ~5 s each. Under a
-        # tight ``max_minutes`` the later rounds are the ones left out (see CRITIC_SHARE)
+        # tight ``max_minutes`` the pool, and so rounds 2 on, are what is left out (see CRITIC_SHARE)
         self.critic_pool, self.critic_rounds = critic_pool, critic_rounds
         # rounds of tilting the trained network's output biases until its own draws keep the training
         # steps' token shares (sequence_tilt; 0: none). Beijing / ICU discriminator 0.712 / 0.753 ->
@@ -258,8 +261,9 @@ class SequenceSynthesizer(Synthesizer):
     def _fit_critic(self, observed: pd.DataFrame, started: float) -> None:
         """Rounds of boosted trees that tell the training entities' summaries from a draw of the
         network's (first round) or from the choice the earlier rounds make (each next round). No
-        round starts once ``max_minutes`` is spent (the network leaves them ``CRITIC_SHARE`` of it);
-        without a first one, sampling is the network alone.
+        round that draws starts once ``max_minutes`` is spent (the network leaves them ``CRITIC_SHARE``
+        of it); the rounds after the pool is drawn reuse it and run; without a first one, sampling
+        is the network alone.
 
         Later rounds judge choices made from a pool as large as sampling's (``critic_pool`` per
         entity), drawn once and shared by them. Choices among 4 candidates, as rounds made before,
@@ -282,7 +286,9 @@ class SequenceSynthesizer(Synthesizer):
         self.critic_ = CriticRounds()
         pool: list[tuple[pd.DataFrame, int]] = []  # the later rounds' candidates, drawn when the second starts
         for round_ in range(self.critic_rounds):
-            if self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
+            # the draws are the cost (ICU: round 1's ~10 s, the pool's ~90 s); a round on the pool already
+            # drawn takes ~5 s, and leaving it out would waste the pool (v21)
+            if not pool and self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
                 log.info("sequence: max_minutes spent; %d critic round(s) of %d", round_, self.critic_rounds)
                 break
             rng = np.random.default_rng(None if self.seed is None else [self.seed, 1, round_])

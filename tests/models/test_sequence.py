@@ -603,8 +603,9 @@ def test_the_critic_repeats_for_a_seed_and_survives_save_and_load(icu_300, tmp_p
 
 
 def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
-    """``max_minutes`` bounds the whole fit: no critic round starts once it is spent. A budget spent
-    by the network leaves no critic (sampling is the network alone); one spent after a round keeps it."""
+    """``max_minutes`` bounds the whole fit: no critic round that draws starts once it is spent. A
+    budget spent by the network leaves no critic (sampling is the network alone); one spent after a
+    round keeps it; one spent after the later rounds' pool is drawn still lets them use it."""
     ids = icu_300["RecordID"].unique()[:120]
     train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
     monkeypatch.setattr(sequence_module, "MIN_CRITIC_ENTITIES", 100)  # critics on a small, fast fit
@@ -621,6 +622,12 @@ def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
         model = _make(seed=0, max_minutes=1.0, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert len(model.critic_.critics) == 1 and "max_minutes spent; 1 critic round(s) of 3" in caplog.text
     assert model.history_["tilt"]["rounds"] == 6
+    # spent once round 2 has drawn the pool: round 3 reuses it (seconds) and runs
+    clock = iter([0.0, 0.0, 0.0, 0.0] + [120.0] * 10)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
+        model = _make(seed=0, max_minutes=1.0, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+    assert len(model.critic_.critics) == 3 and "max_minutes spent" not in caplog.text
     monkeypatch.undo()
     with pytest.raises(ConfigError, match="critic_rounds"):
         _make(critic_rounds=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
