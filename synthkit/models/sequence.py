@@ -114,7 +114,7 @@ CHOICE_CANDIDATES = 16_000
 # (v18 seed 1). Timing the untrained network's draws to size the share was tried and not kept
 # (v20): it misjudged the trained network's draws by up to a third. A share of 0.3 was not kept
 # either (v21): on a slower machine the pool's draw outgrew it too, and the network lost 8 epochs.
-# So the rounds that reuse the pool run once it is drawn (``_fit_critic``): ~15 s over the budget.
+# So the rounds that reuse the pool run once it is drawn (``_fit_critic``): ~20 s over the budget.
 CRITIC_SHARE = 0.2
 # Entities the network draws per round of its tilt (sequence_tilt): ~4 s of Beijing windows and ~6 s
 # of ICU stays a round; shares over ~100,000 drawn steps barely move between draws. At most
@@ -258,6 +258,10 @@ class SequenceSynthesizer(Synthesizer):
         order = [self.entity_, self.time_] if self.time_ else [self.entity_]
         return entity_features(frame.sort_values(order, kind="stable"), self.entity_, self.time_, self.critic_columns_)
 
+    def _spent(self, started: float) -> bool:
+        """Whether ``max_minutes`` has run out since the fit ``started`` (never without one)."""
+        return self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes
+
     def _fit_critic(self, observed: pd.DataFrame, started: float) -> None:
         """Rounds of boosted trees that tell the training entities' summaries from a draw of the
         network's (first round) or from the choice the earlier rounds make (each next round). No
@@ -288,7 +292,7 @@ class SequenceSynthesizer(Synthesizer):
         for round_ in range(self.critic_rounds):
             # the draws are the cost (ICU: round 1's ~10 s, the pool's ~90 s); a round on the pool already
             # drawn takes ~5 s, and leaving it out would waste the pool (v21)
-            if not pool and self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
+            if not pool and self._spent(started):
                 log.info("sequence: max_minutes spent; %d critic round(s) of %d", round_, self.critic_rounds)
                 break
             rng = np.random.default_rng(None if self.seed is None else [self.seed, 1, round_])
@@ -491,7 +495,7 @@ class SequenceSynthesizer(Synthesizer):
         and a larger draw brings them no closer."""
         if not self.tilt_rounds:
             return
-        if self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes:
+        if self._spent(started):
             log.info("sequence: max_minutes spent; no tilt")
             return
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
