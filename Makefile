@@ -6,7 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Installed first and on its own: an unpinned torch pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-PYTEST_ARGS ?=
+# two pytest-xdist workers (the CI machine's two cores); Ray tests share one, PostgreSQL tests one (tests/conftest.py)
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 # Extras the test suite exercises (PostgreSQL, DuckDB and MLflow tests run everywhere they can).
 TEST_EXTRAS ?= sdv,dp,postgres,duckdb,mlflow,ray,test
 

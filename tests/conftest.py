@@ -14,6 +14,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = Path(os.environ.get("SYNTHKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``make test`` runs the suite on two pytest-xdist workers (``--dist loadgroup``); the tests
+    that start a local Ray cluster are kept on one of them, and so are those on the session's
+    PostgreSQL server, so that each is started once rather than once a worker."""
+    for item in items:
+        if item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif "postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+
+
 @pytest.fixture(scope="session")
 def shared_datasets() -> Path:
     """``../shared/datasets`` (real public data); tests needing it skip when it is absent."""

@@ -16,6 +16,7 @@ import yaml
 from synthkit.audit import audit
 from synthkit.audit.sources import row_columns
 from synthkit.evaluate.schema import validate_metrics
+from synthkit.io import read
 from synthkit.pipeline import run
 from synthkit.pipeline.config import load_config
 from synthkit.meta import Metadata
@@ -67,13 +68,28 @@ def test_example_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch
 
 @pytest.mark.parametrize("pipeline", MULTITABLE, ids=lambda p: p.stem)
 def test_multitable_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypatch):
-    """Every table of a multi-table run passes the audit as written; a planted real row fails it."""
+    """Every table of a multi-table run passes the audit as written; a planted real row fails it.
+    The run's own keys and dates (the runner's relational flow: Synthea patients -> encounters ->
+    conditions/observations) hold, and gate it, and its FHIR sink reads back (one run for both: a
+    relational fit is among the suite's longest)."""
     monkeypatch.chdir(tmp_path)
-    small = ["model.params.child_params.epochs=1", "evaluate.families=[fidelity]", "gates=[]"]
+    small = ["model.params.child_params.epochs=1", "evaluate.families=[fidelity]",
+             "gates=[keys.orphans == 0, keys.dated_before_root == 0]", "sink.path=fhir/bundle.json"]
     result = run(pipeline, overrides=small)
     out = Path(result.output_dir)
     assert result.status == "ok", result.leaks
-    validate_metrics(json.loads((out / "metrics.json").read_text()))
+    metrics = json.loads((out / "metrics.json").read_text())
+    validate_metrics(metrics)  # the multi-table layout (keys, tables) is part of the one schema
+    assert metrics["keys"]["orphans"] == 0 and metrics["keys"]["duplicate_keys"] == 0 and metrics["keys"]["dated_before_root"] == 0
+    assert [g["passed"] for g in metrics["gates"]] == [True, True]
+    assert (out / "report.html").is_file() and metrics["audit"] == {"passed": True, "findings": 0}
+    tables = {name: pd.read_csv(out / "synthetic" / f"{name}.csv") for name in metrics["tables"]}
+    if pipeline.stem == "ehr":
+        assert metrics["keys"]["root_date_column"] == "BIRTHDATE"
+        assert set(metrics["tables"]) == {"patients", "encounters", "conditions", "observations"}
+        assert set(tables["encounters"]["PATIENT"]) <= set(tables["patients"]["Id"])
+        back = read(out / "fhir" / "bundle.json")  # written once the run's own audit passed
+        assert len(back.tables["patients"]) == len(tables["patients"]) and len(back.tables["encounters"]) == len(tables["encounters"])
     data = load_source(load_config(pipeline, small), multi=True)
     meta = Metadata.load(out / "metadata.json")
     for name, real in data.tables.items():
