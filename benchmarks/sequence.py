@@ -96,8 +96,10 @@ def _job(model: str, params: dict[str, Any], data: dict[str, Any], n: int, seed:
         scores = temporal_metrics(real, out, data["entity"], data["time"], data["measures"], seed=seed)
         epochs = (getattr(synth, "history_", None) or {}).get("epochs")
         epochs = len(epochs) if isinstance(epochs, list) else epochs  # the trainer's per-epoch log
+        budget = (getattr(synth, "history_", None) or {}).get("budget")  # how the network's stop was set under max_minutes
         queue.put({"status": "ok", "fit_seconds": fit_s, "sample_seconds": sample_s, "fit_cpu_seconds": fit_cpu,
-                   "sample_cpu_seconds": sample_cpu, "epochs_run": epochs, "rows": len(out), "metrics": scores})
+                   "sample_cpu_seconds": sample_cpu, "epochs_run": epochs, "rows": len(out), "metrics": scores,
+                   **({"budget": budget} if budget else {})})
     except Exception as exc:  # noqa: BLE001 - reported, not raised: one failing model must not hide the other's numbers
         queue.put({"status": "error", "error": f"{type(exc).__name__}: {exc}"})
 

@@ -29,9 +29,10 @@ level, spread, jumps and how often it is read) from a draw of the model's own, a
 draws ``critic_pool`` × ``n`` candidate entities and keeps ``n`` of them with probability
 proportional to the critic's density ratio. ``critic_rounds`` critics are fitted in turn, each
 against the choice the earlier ones make, and their ratios multiply. The network alone is
-``critic_pool=1``. ``max_minutes`` bounds the whole fit: the network trains within all but
-``CRITIC_SHARE`` of it, and no draw for the tilt or the critics starts once it is spent (the
-critic rounds after the later rounds' pool is drawn reuse it, a few seconds each).
+``critic_pool=1``. ``max_minutes`` bounds the whole fit: the network times one of its own draws
+early in training and stops where the tilt's and the critics' draws, at that pace, still fit; no
+draw for them starts once the budget is spent (the critic rounds after the later rounds' pool is
+drawn reuse it, a few seconds each).
 
 Unlike flat models, ``fit`` takes ``entity``/``time``/``context`` (or reads ``sequence_key`` /
 ``sequence_index`` from the metadata) and ``sample(n)`` returns ``n`` *entities* in long format;
@@ -115,7 +116,21 @@ CHOICE_CANDIDATES = 16_000
 # (v20): it misjudged the trained network's draws by up to a third. A share of 0.3 was not kept
 # either (v21): on a slower machine the pool's draw outgrew it too, and the network lost 8 epochs.
 # So the rounds that reuse the pool run once it is drawn (``_fit_critic``): ~20 s over the budget.
+# The share is now only the network's stop until it has timed its own draws (TIMED_AT_EPOCH).
 CRITIC_SHARE = 0.2
+# Under ``max_minutes`` the network times one draw of the tilt's size (with the critics' summaries
+# of it) after this epoch and moves its stop to leave what the draws after training would take at
+# that pace (``_after_network_entities``): a fixed share cannot follow the machine (v21: the draws
+# took 212 s of ICU's 9 minutes, the fifth reserved 108 s). A trained network's draw of 2,000
+# entities overstated the pool's cost per entity by ~20 % (4.0 against 3.3 ms on ICU, 2.1 against
+# 2.0 on Beijing); the excess about pays for the critics' trees. Batches of a few hundred
+# overstated it by half or more, and so the timed draw is the tilt's 2,000. On ICU's 9-minute
+# budget it predicted the pool's 118 s exactly; it leaves out the critics' trees (~30 s), so the fit
+# still overruns by 4-8 % (v21: 14 %), and the network trains ~1 minute less (sequence.md, v22).
+TIMED_AT_EPOCH = 2
+# ... but the network keeps at least this share of ``max_minutes`` (from the fit's start): on a
+# machine where the draws would take more, the pool and with it rounds 2 on are left out instead
+MIN_NETWORK_SHARE = 0.5
 # Entities the network draws per round of its tilt (sequence_tilt): ~4 s of Beijing windows and ~6 s
 # of ICU stays a round; shares over ~100,000 drawn steps barely move between draws. At most
 # TILT_PER_ENTITY per training entity: on small data the shares to match are noisy at the training
@@ -241,12 +256,17 @@ class SequenceSynthesizer(Synthesizer):
         ctx_frame, flat, lengths = self._prepare(frame, ent_codes)
         self.window_ = self._open_time_bounds()
         self._fit_context(ctx_frame)
+        self.critic_columns_ = [c for c in observed.columns if c not in (self.entity_, self.time_)
+                                and pd.api.types.is_numeric_dtype(observed[c]) and not pd.api.types.is_bool_dtype(observed[c])]
         with single_thread():
-            counts = self._fit_net(ctx_frame, flat, lengths)
+            counts = self._fit_net(ctx_frame, flat, lengths, started)
         self.fitted_ = True
         self.critic_ = None
+        trained = monotonic()
         self._tilt(counts, len(lengths), started)
         self._fit_critic(observed, started)
+        if "budget" in self.history_:
+            self.history_["budget"]["after_network_seconds"] = round(monotonic() - trained, 1)
         self._sample_rng_ = np.random.default_rng(self.seed)
         return self
 
@@ -258,6 +278,37 @@ class SequenceSynthesizer(Synthesizer):
         order = [self.entity_, self.time_] if self.time_ else [self.entity_]
         return entity_features(frame.sort_values(order, kind="stable"), self.entity_, self.time_, self.critic_columns_)
 
+    def _after_network_entities(self, n_entities: int) -> int:
+        """Entities the tilt and the critics draw after the network is trained on ``n_entities``:
+        the tilt's rounds and its last look, the first critic round's draw and the later rounds' pool."""
+        total = (self.tilt_rounds + 1) * self._tilt_size(n_entities) if self.tilt_rounds else 0
+        if self._critics_follow(n_entities):
+            total += n_entities + (self.critic_pool * n_entities if self.critic_rounds > 1 else 0)
+        return total
+
+    def _tilt_size(self, n_entities: int) -> int:
+        return min(TILT_ENTITIES, TILT_PER_ENTITY * n_entities)
+
+    def _network_stop(self, n_entities: int, started: float) -> float:
+        """When (on the ``monotonic`` clock) the network stops so that the draws after it still fit
+        in ``max_minutes``: one draw of the tilt's size, timed now, sets their pace (TIMED_AT_EPOCH)."""
+        size = self._tilt_size(n_entities)
+        rng = np.random.default_rng(None if self.seed is None else [self.seed, 3])
+        self.net_.eval()
+        timed = monotonic()
+        self._summaries(self._draw(size, rng))
+        per_entity = (monotonic() - timed) / size
+        self.net_.train()
+        after = per_entity * self._after_network_entities(n_entities)
+        budget = 60.0 * float(self.max_minutes or 0.0)
+        stop = started + max(budget - after, MIN_NETWORK_SHARE * budget)
+        self.history_["budget"] = {"timed_entities": size, "ms_per_entity": round(1000 * per_entity, 3),
+                                   "predicted_after_network_seconds": round(after, 1),
+                                   "network_seconds_from_fit_start": round(stop - started, 1)}
+        log.info("sequence: a draw takes %.1f ms an entity; the network stops %.0f s into the fit, leaving %.0f s for "
+                 "the tilt's and the critics' draws", 1000 * per_entity, stop - started, budget - (stop - started))
+        return stop
+
     def _spent(self, started: float) -> bool:
         """Whether ``max_minutes`` has run out since the fit ``started`` (never without one)."""
         return self.max_minutes is not None and monotonic() - started > 60 * self.max_minutes
@@ -265,9 +316,9 @@ class SequenceSynthesizer(Synthesizer):
     def _fit_critic(self, observed: pd.DataFrame, started: float) -> None:
         """Rounds of boosted trees that tell the training entities' summaries from a draw of the
         network's (first round) or from the choice the earlier rounds make (each next round). No
-        round that draws starts once ``max_minutes`` is spent (the network leaves them ``CRITIC_SHARE``
-        of it); the rounds after the pool is drawn reuse it and run; without a first one, sampling
-        is the network alone.
+        round that draws starts once ``max_minutes`` is spent (the network leaves them what it
+        predicts they take, :meth:`_network_stop`); the rounds after the pool is drawn reuse it
+        and run; without a first one, sampling is the network alone.
 
         Later rounds judge choices made from a pool as large as sampling's (``critic_pool`` per
         entity), drawn once and shared by them. Choices among 4 candidates, as rounds made before,
@@ -279,8 +330,6 @@ class SequenceSynthesizer(Synthesizer):
         shared, 0.038 and 0.707 with a fresh pool per round, which costs one more draw of that size
         (benchmarks/results/sequence.md, v17). Round 3 then also chooses among the entities round 2
         was trained on, 1 in 32 of the pool."""
-        self.critic_columns_ = [c for c in observed.columns if c not in (self.entity_, self.time_)
-                                and pd.api.types.is_numeric_dtype(observed[c]) and not pd.api.types.is_bool_dtype(observed[c])]
         n = int(observed[self.entity_].nunique())
         if not self._critics_follow(n):
             if self.critic_pool > 1:
@@ -418,8 +467,10 @@ class SequenceSynthesizer(Synthesizer):
     def _spec(self, name: str) -> Any:
         return next(s for s in self.schema_.columns if s.name == name)
 
-    def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray) -> list[np.ndarray]:
-        """Train the network on the steps; returns its token columns' counts over all training steps."""
+    def _fit_net(self, ctx: pd.DataFrame, steps: pd.DataFrame, lengths: np.ndarray, started: float) -> list[np.ndarray]:
+        """Train the network on the steps; returns its token columns' counts over all training steps.
+        Under ``max_minutes`` (counted from the fit's ``started``) it stops where the draws after it
+        still fit (:meth:`_network_stop`)."""
         self.context_codecs_ = {c: ColumnCodec.fit(ctx[c].to_numpy(), self._kind(c), min(self.n_bins, 20)) for c in ctx.columns}
         # integrated columns (levels, steps, gaps) have no repeat token: the running level needs a value per step
         integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_), _DELTA}
@@ -481,9 +532,17 @@ class SequenceSynthesizer(Synthesizer):
             self.net_.train()
             return total / float(lengths[val].sum())
 
+        self.history_ = {}
+        trainer_started = monotonic()
+
+        def after_epoch(epoch: int) -> None:
+            if epoch == TIMED_AT_EPOCH and self.max_minutes is not None and self._after_network_entities(len(lengths)):
+                trainer.max_minutes = max(self._network_stop(len(lengths), started) - trainer_started, 1.0) / 60
+
         self.net_.train()
-        history = trainer.run(n_rows=len(chunks), step=step, validate=validate if len(val) else None, modules=[self.net_])
-        self.history_ = {**history.to_dict(), "validation_entities": int(len(val))}
+        history = trainer.run(n_rows=len(chunks), step=step, validate=validate if len(val) else None, modules=[self.net_],
+                              after_epoch=after_epoch)
+        self.history_ = {**self.history_, **history.to_dict(), "validation_entities": int(len(val))}
         self.net_.eval()
         return token_counts(flat.numpy(), self.net_.step_vocab)
 
@@ -499,7 +558,7 @@ class SequenceSynthesizer(Synthesizer):
             log.info("sequence: max_minutes spent; no tilt")
             return
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 2])
-        size = min(TILT_ENTITIES, TILT_PER_ENTITY * n_entities)
+        size = self._tilt_size(n_entities)
         self.history_["tilt"] = tilt_heads(self.net_.heads, counts, lambda: self._network_draw(size, rng), self.tilt_rounds)
         log.info("sequence: tilted the network's token shares to the training ones (mean total variation %s)",
                  " -> ".join(f"{v:.3f}" for v in self.history_["tilt"]["total_variation"]))

@@ -11,7 +11,9 @@ for the zero-grad / backward / gradient-clip / step sequence. The trainer owns t
 - batches: each epoch is a seeded permutation of ``range(n_rows)`` cut into ``batch_size``
   chunks (the last partial chunk dropped unless it is the only one), as int64 tensors on CPU;
 - time budget: with ``max_minutes`` training stops after the first step past the budget (the
-  budget can replace ``epochs``: pass ``epochs=None``);
+  budget can replace ``epochs``: pass ``epochs=None``); it is read at every step, so an
+  ``after_epoch(epoch)`` callback may revise it (the sequence model does once it has timed its
+  own draws, which follow training within the same budget);
 - early stopping: with ``validate`` and ``patience``, training stops after ``patience`` epochs
   without an improvement of ``min_delta``, but never before ``min_steps`` optimizer steps (a small
   table has few batches per epoch, and a noisy validation loss would otherwise stop it after a few
@@ -134,8 +136,10 @@ class Trainer:
         optimizer.step()
 
     def run(self, n_rows: int, step: Callable[[torch.Tensor], Mapping[str, float]],
-            validate: Callable[[], float] | None = None, modules: Sequence[nn.Module] = ()) -> TrainingHistory:
-        """Train until ``epochs``, the time budget or early stopping; returns the history."""
+            validate: Callable[[], float] | None = None, modules: Sequence[nn.Module] = (),
+            after_epoch: Callable[[int], None] | None = None) -> TrainingHistory:
+        """Train until ``epochs``, the time budget or early stopping; returns the history.
+        ``after_epoch`` is called with the epoch's number after its validation, before the stops."""
         if n_rows < 1:
             raise ConfigError("cannot train on 0 rows")
         generator = torch.Generator()
@@ -143,7 +147,6 @@ class Trainer:
         if self.seed is not None:
             torch.manual_seed(int(self.seed))
         history = TrainingHistory()
-        budget = self.max_minutes * 60.0 if self.max_minutes is not None else math.inf
         total = self.epochs if self.epochs is not None else None
         best, best_state, waited = math.inf, None, 0
         start = time.perf_counter()
@@ -160,7 +163,7 @@ class Trainer:
                         sums[key] = sums.get(key, 0.0) + float(value)
                     history.steps += 1
                     history.rows_seen += len(batch)
-                    if time.perf_counter() - start > budget:
+                    if self.max_minutes is not None and time.perf_counter() - start > 60.0 * self.max_minutes:
                         out_of_time = True
                         break
                 epoch += 1
@@ -176,11 +179,13 @@ class Trainer:
                     else:
                         waited += 1
                 history.epochs.append(record)
+                if after_epoch is not None:
+                    after_epoch(epoch)
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k not in ("epoch", "seconds")})
                 if out_of_time:
                     history.stop_reason = "time"
-                    log.info("%s: time budget of %s min reached after %d epochs", self.desc, self.max_minutes, epoch)
+                    log.info("%s: time budget of %.3g min reached after %d epochs", self.desc, self.max_minutes, epoch)
                     break
                 if (self.overfit_tolerance is not None and validate is not None and math.isfinite(best)
                         and record["val_loss"] > abs(best) * self.overfit_tolerance + best and history.steps >= self.min_steps):

@@ -614,23 +614,45 @@ def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
     assert model.critic_ is None and "max_minutes spent; 0 critic round(s) of 3" in caplog.text
     assert "tilt" not in model.history_ and "max_minutes spent; no tilt" in caplog.text
     pd.testing.assert_frame_equal(model.sample(20, seed=2), model._draw(20, model._rng(2)))
-    # the fit starts, the tilt and round 1 start at once, round 2 would start after 2 minutes
-    clock = iter([0.0, 0.0, 0.0, 120.0])
-    monkeypatch.setattr(sequence_module, "monotonic", lambda: next(clock))
+    # the budget is asked before the tilt and before each critic round: spent before round 2
+    answers = iter([False, False, True])
+    monkeypatch.setattr(SequenceSynthesizer, "_spent", lambda self, started: next(answers))
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
         model = _make(seed=0, max_minutes=1.0, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert len(model.critic_.critics) == 1 and "max_minutes spent; 1 critic round(s) of 3" in caplog.text
     assert model.history_["tilt"]["rounds"] == 6
     # spent once round 2 has drawn the pool: round 3 reuses it (seconds) and runs
-    clock = iter([0.0, 0.0, 0.0, 0.0] + [120.0] * 10)
+    answers = iter([False, False, False] + [True] * 10)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="synthkit.models.sequence"):
         model = _make(seed=0, max_minutes=1.0, critic_rounds=3).fit(train, entity="RecordID", time="Time", context=CONTEXT)
     assert len(model.critic_.critics) == 3 and "max_minutes spent" not in caplog.text
     monkeypatch.undo()
+    # the network timed a draw of the tilt's size after its second epoch and left the draws after
+    # it what they take at that pace: 7 tilt draws of 4 per entity, round 1's 120, the pool's 32 × 120
+    budget = model.history_["budget"]
+    assert budget["timed_entities"] == 4 * len(ids)
+    entities = 7 * 4 * len(ids) + len(ids) + 32 * len(ids)
+    assert budget["predicted_after_network_seconds"] == pytest.approx(budget["ms_per_entity"] * entities / 1000, abs=0.1)
+    assert budget["network_seconds_from_fit_start"] == pytest.approx(60 - budget["predicted_after_network_seconds"], abs=0.1)
+    assert budget["after_network_seconds"] > 0 and model.history_["stop_reason"] == "epochs"
     with pytest.raises(ConfigError, match="critic_rounds"):
         _make(critic_rounds=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+
+
+def test_the_network_leaves_the_draws_after_it_at_most_half_the_budget(icu_300, monkeypatch):
+    """Where the timed draw predicts the tilt's and the critics' draws would take more than half of
+    ``max_minutes``, the network still trains until half of it is gone (the pool is then what the
+    budget leaves out), and the stop falls inside training: the rest of its epochs are not run."""
+    ids = icu_300["RecordID"].unique()[:120]
+    train = icu_300[icu_300["RecordID"].isin(ids)].reset_index(drop=True)
+    monkeypatch.setattr(sequence_module, "MIN_CRITIC_ENTITIES", 100)
+    monkeypatch.setattr(SequenceSynthesizer, "_after_network_entities", lambda self, n: 10**9)
+    model = _make(seed=0, max_minutes=0.2, epochs=500, critic_rounds=1, tilt_rounds=1).fit(
+        train, entity="RecordID", time="Time", context=CONTEXT)
+    assert model.history_["budget"]["network_seconds_from_fit_start"] == pytest.approx(6.0)
+    assert model.history_["stop_reason"] == "time" and len(model.history_["epochs"]) < 500
 
 
 def test_fewer_entities_than_the_critic_minimum_are_the_network_alone(icu_300, caplog):

@@ -16,7 +16,7 @@ def _regression(seed: int = 0):
     return x, y
 
 
-def _fit(trainer: Trainer, lr: float = 0.05, validate: bool = False):
+def _fit(trainer: Trainer, lr: float = 0.05, validate: bool = False, after_epoch=None):
     x, y = _regression()
     torch.manual_seed(0)
     net = torch.nn.Linear(3, 1)
@@ -28,7 +28,7 @@ def _fit(trainer: Trainer, lr: float = 0.05, validate: bool = False):
         return {"loss": loss.item()}
 
     val = (lambda: float(((net(x[:64]).squeeze(1) - y[:64]) ** 2).mean().detach())) if validate else None
-    history = trainer.run(len(x), step, validate=val, modules=[net])
+    history = trainer.run(len(x), step, validate=val, modules=[net], after_epoch=after_epoch)
     return net, history
 
 
@@ -51,6 +51,22 @@ def test_time_budget_stops_training():
     trainer = Trainer(epochs=None, max_minutes=0.002, batch_size=8)
     _, history = _fit(trainer)
     assert history.stop_reason == "time" and 0.1 < history.seconds < 5
+
+
+def test_an_epoch_callback_can_move_the_time_budget():
+    """The budget is read at every step: a caller that learns after epoch 3 that it needs the
+    remaining time for something else stops training at the next step."""
+    trainer = Trainer(epochs=1000, max_minutes=60, batch_size=8)
+    seen: list[int] = []
+
+    def after_epoch(epoch: int) -> None:
+        seen.append(epoch)
+        if epoch == 3:
+            trainer.max_minutes = 1e-9
+
+    _, history = _fit(trainer, after_epoch=after_epoch)
+    assert seen == [1, 2, 3, 4] and history.stop_reason == "time"
+    assert history.steps == 3 * 32 + 1  # one step of epoch 4, then the moved budget is spent
 
 
 def test_early_stopping_restores_best_weights():
