@@ -300,7 +300,7 @@ class SequenceSynthesizer(Synthesizer):
         per_entity = (monotonic() - timed) / size
         self.net_.train()
         after = per_entity * self._after_network_entities(n_entities)
-        budget = 60.0 * float(self.max_minutes or 0.0)
+        budget = 60.0 * float(self.max_minutes)  # called only under max_minutes (_fit_net)
         stop = started + max(budget - after, MIN_NETWORK_SHARE * budget)
         self.history_["budget"] = {"timed_entities": size, "ms_per_entity": round(1000 * per_entity, 3),
                                    "predicted_after_network_seconds": round(after, 1),

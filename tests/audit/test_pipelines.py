@@ -82,7 +82,8 @@ def test_multitable_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypa
     validate_metrics(metrics)  # the multi-table layout (keys, tables) is part of the one schema
     assert metrics["keys"]["orphans"] == 0 and metrics["keys"]["duplicate_keys"] == 0 and metrics["keys"]["dated_before_root"] == 0
     assert [g["passed"] for g in metrics["gates"]] == [True, True]
-    assert (out / "report.html").is_file() and metrics["audit"] == {"passed": True, "findings": 0}
+    assert (out / "report.html").is_file() and (out / "audit.json").is_file()
+    assert metrics["audit"] == {"passed": True, "findings": 0}
     tables = {name: pd.read_csv(out / "synthetic" / f"{name}.csv") for name in metrics["tables"]}
     if pipeline.stem == "ehr":
         assert metrics["keys"]["root_date_column"] == "BIRTHDATE"
