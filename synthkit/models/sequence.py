@@ -131,6 +131,9 @@ TIMED_AT_EPOCH = 2
 # ... but the network keeps at least this share of ``max_minutes`` (from the fit's start): on a
 # machine where the draws would take more, the pool and with it rounds 2 on are left out instead
 MIN_NETWORK_SHARE = 0.5
+# Entities a side of the critic fitted on the timed draw to time the critics' trees
+# (``_critic_seconds``): under a few hundred, boosting's fixed costs would be scaled up as if per row
+MIN_TIMED_CRITIC = 200
 # Entities the network draws per round of its tilt (sequence_tilt): ~4 s of Beijing windows and ~6 s
 # of ICU stays a round; shares over ~100,000 drawn steps barely move between draws. At most
 # TILT_PER_ENTITY per training entity: on small data the shares to match are noisy at the training
@@ -296,18 +299,32 @@ class SequenceSynthesizer(Synthesizer):
         rng = np.random.default_rng(None if self.seed is None else [self.seed, 3])
         self.net_.eval()
         timed = monotonic()
-        self._summaries(self._draw(size, rng))
+        summaries = self._summaries(self._draw(size, rng))
         per_entity = (monotonic() - timed) / size
         self.net_.train()
-        after = per_entity * self._after_network_entities(n_entities)
+        trees = self._critic_seconds(summaries, n_entities)
+        after = per_entity * self._after_network_entities(n_entities) + trees
         budget = 60.0 * float(self.max_minutes)  # called only under max_minutes (_fit_net)
         stop = started + max(budget - after, MIN_NETWORK_SHARE * budget)
         self.history_["budget"] = {"timed_entities": size, "ms_per_entity": round(1000 * per_entity, 3),
+                                   "predicted_critic_seconds": round(trees, 1),
                                    "predicted_after_network_seconds": round(after, 1),
                                    "network_seconds_from_fit_start": round(stop - started, 1)}
-        log.info("sequence: a draw takes %.1f ms an entity; the network stops %.0f s into the fit, leaving %.0f s for "
-                 "the tilt's and the critics' draws", 1000 * per_entity, stop - started, budget - (stop - started))
+        log.info("sequence: a draw takes %.1f ms an entity, the critics' trees %.0f s; the network stops %.0f s into the "
+                 "fit, leaving %.0f s for the tilt and the critics", 1000 * per_entity, trees, stop - started, budget - (stop - started))
         return stop
+
+    def _critic_seconds(self, summaries: pd.DataFrame, n_entities: int) -> float:
+        """What the critics' trees will take after the network (their draws are timed apart): one
+        critic fitted on the two halves of the timed draw's ``summaries``, scaled to ``critic_rounds``
+        rounds of ``n_entities`` a side (boosting's cost follows the rows). Left out, they made
+        ICU's fits overrun ``max_minutes`` by 4-8 % (~30 s of 9 minutes, sequence.md v22)."""
+        half = len(summaries) // 2
+        if not self._critics_follow(n_entities) or half < MIN_TIMED_CRITIC:
+            return 0.0
+        timed = monotonic()
+        EntityCritic.fit(summaries.iloc[:half], summaries.iloc[half:], self.seed)
+        return (monotonic() - timed) * self.critic_rounds * n_entities / half
 
     def _spent(self, started: float) -> bool:
         """Whether ``max_minutes`` has run out since the fit ``started`` (never without one)."""

@@ -630,15 +630,33 @@ def test_critic_rounds_wait_for_the_time_budget(icu_300, caplog, monkeypatch):
     assert len(model.critic_.critics) == 3 and "max_minutes spent" not in caplog.text
     monkeypatch.undo()
     # the network timed a draw of the tilt's size after its second epoch and left the draws after
-    # it what they take at that pace: 7 tilt draws of 4 per entity, round 1's 120, the pool's 32 × 120
+    # it what they take at that pace: 7 tilt draws of 4 per entity, round 1's 120, the pool's 32 × 120,
+    # and the three rounds' trees, timed on a critic fitted on the two halves of that draw
     budget = model.history_["budget"]
     assert budget["timed_entities"] == 4 * len(ids)
     entities = 7 * 4 * len(ids) + len(ids) + 32 * len(ids)
-    assert budget["predicted_after_network_seconds"] == pytest.approx(budget["ms_per_entity"] * entities / 1000, abs=0.1)
+    assert budget["predicted_critic_seconds"] > 0
+    assert budget["predicted_after_network_seconds"] == pytest.approx(
+        budget["ms_per_entity"] * entities / 1000 + budget["predicted_critic_seconds"], abs=0.15)
     assert budget["network_seconds_from_fit_start"] == pytest.approx(60 - budget["predicted_after_network_seconds"], abs=0.1)
     assert budget["after_network_seconds"] > 0 and model.history_["stop_reason"] == "epochs"
     with pytest.raises(ConfigError, match="critic_rounds"):
         _make(critic_rounds=0).fit(train, entity="RecordID", time="Time", context=CONTEXT)
+
+
+def test_the_critics_trees_are_timed_on_the_timed_draw_and_scaled_to_the_rounds(monkeypatch):
+    """One critic fitted on the two halves of the timed draw's summaries times the trees; the
+    rounds after the network fit as many, on the training entities a side: 2 s on 200 a side is
+    3 rounds × 2 s × 1,000 / 200 on 1,000. No critics to come, or too few entities to time them
+    on, cost nothing."""
+    summaries = pd.DataFrame(np.random.default_rng(0).normal(size=(400, 6)), columns=[f"f{i}" for i in range(6)])
+    clock = iter([10.0, 12.0])
+    monkeypatch.setattr(sequence_module, "monotonic", lambda: next(clock))
+    model = _make(seed=0, critic_rounds=3)
+    assert model._critic_seconds(summaries, 1000) == pytest.approx(3 * 2.0 * 1000 / 200)
+    assert model._critic_seconds(summaries, sequence_module.MIN_CRITIC_ENTITIES - 1) == 0.0
+    assert model._critic_seconds(summaries.iloc[:300], 1000) == 0.0
+    assert _make(seed=0, critic_pool=1)._critic_seconds(summaries, 1000) == 0.0
 
 
 def test_the_network_leaves_the_draws_after_it_at_most_half_the_budget(icu_300, monkeypatch):
