@@ -58,7 +58,7 @@ from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
 from synthkit.models.sequence_critic import CriticRounds, EntityCritic, length_strata, resample
 from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, grid_of, level_inputs, write_as_steps
-from synthkit.models.sequence_net import ColumnCodec, SequenceNet, position_features
+from synthkit.models.sequence_net import NORMAL_FEATURES, ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
 from synthkit.models.sequence_tilt import tilt_heads, token_counts
 from synthkit.models.sequence_util import (check_columns, clock_grid, export_model, gather, import_model, into_window, on_grid, previous_observed,
@@ -157,7 +157,7 @@ class SequenceSynthesizer(Synthesizer):
                  context_model: str = "copula", context_params: dict[str, Any] | None = None,
                  temperature: float = 1.0, panel: bool = True, fine: int = 16, latent: int | None = None,
                  smooth: bool = True, baseline: bool = True, entity_stats: bool = True, critic_pool: int = 32,
-                 critic_rounds: int = 5, pace: bool = True, tilt_rounds: int = 6) -> None:
+                 critic_rounds: int = 5, pace: bool = True, tilt_rounds: int = 6, normal_heads: bool = True) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.entity, self.time, self.context = entity, time, context
         self.epochs, self.batch_size, self.hidden, self.embed, self.n_bins = epochs, batch_size, hidden, embed, n_bins
@@ -192,6 +192,9 @@ class SequenceSynthesizer(Synthesizer):
         # steps' token shares (sequence_tilt; 0: none). Beijing / ICU discriminator 0.712 / 0.753 ->
         # 0.699 / 0.722 on the same networks and critics refitted (sequence.md, v18)
         self.tilt_rounds = tilt_rounds
+        # numeric heads add a normal distribution over their bins, centred by the carried value's
+        # normal score (SequenceNet's ``normal``)
+        self.normal_heads = normal_heads
 
     def _check_params(self) -> None:
         for name in ("fine", "latent", "tilt_rounds"):
@@ -507,6 +510,12 @@ class SequenceSynthesizer(Synthesizer):
             if codec.fine:
                 fine.append(codec.encode_fine(values, coarse[-1]))
         flat = torch.from_numpy(np.column_stack(coarse + fine))
+        normal = {}
+        for i, (c, codec) in enumerate(self.step_codecs_.items()):
+            scores = codec.normal_scores(np.bincount(coarse[i], minlength=codec.vocab_size)) if self.normal_heads else None
+            if scores is not None:
+                normal[i] = scores
+        self.normal_heads_ = [c for i, c in enumerate(self.step_codecs_) if i in normal]
         self.latent_ = self.latent if self.latent is not None else (16 if np.median(lengths) >= 16 else 0)
         self.entity_stats_ = bool(self.entity_stats)
         gaps = steps[_DELTA].to_numpy(dtype=float) if _DELTA in steps else np.zeros(0)
@@ -515,7 +524,7 @@ class SequenceSynthesizer(Synthesizer):
         # not where every gap is the same (hourly windows, yearly panels): the pace is then a function
         # of the step's position, which the network already reads
         self.pace_ = bool(self.pace and len(np.unique(gaps)) > 1)
-        self.net_ = self._build_net()
+        self.net_ = self._build_net(normal)
         before, known, baseline = (torch.from_numpy(a) for a in self.levels_before_)
         levels = self.net_.integrator.features(before, known, baseline) if before.shape[1] else torch.zeros(len(flat), 0)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -594,10 +603,14 @@ class SequenceSynthesizer(Synthesizer):
         by_length = entities[np.lexsort((rng.random(len(entities)), lengths[entities]))]
         return [by_length[i : i + self.batch_size] for i in range(0, len(by_length), self.batch_size)]
 
-    def _build_net(self) -> SequenceNet:
+    def _build_net(self, normal: dict[int, np.ndarray] | None = None) -> SequenceNet:
         """The network for the fitted codecs: a token column per step column, then a fine-position
-        column per binned number (vocabulary ``fine`` + "not binned")."""
+        column per binned number (vocabulary ``fine`` + "not binned"); ``normal``: the normal heads'
+        scores by token column (a loaded model's come with its weights)."""
         codecs = list(self.step_codecs_.values())
+        names = list(self.step_codecs_)
+        if normal is None:
+            normal = {names.index(c): np.zeros((0, NORMAL_FEATURES)) for c in getattr(self, "normal_heads_", [])}
         fines = [k for k in codecs if k.fine]
         stats = [i for i, (c, k) in enumerate(self.step_codecs_.items())  # numbers that take more than one value, not the gaps
                  if c != _DELTA and k.kind == "numerical" and len(k.exact) + k.n_bins > 1] if self.entity_stats_ else []
@@ -606,7 +619,8 @@ class SequenceSynthesizer(Synthesizer):
                            [[k.missing_token if k.has_missing else -1, k.repeat_token] for k in codecs] + [[k.fine] for k in fines],
                            [k.ranks() for k in codecs] + [[i / k.fine for i in range(k.fine)] + [0.0] for k in fines],
                            latent=self.latent_, integrator=self._integrator(), repeat_tokens=[k.repeat_token for k in codecs] + [-1] * len(fines),
-                           entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0), pace=getattr(self, "pace_", False))
+                           entity_stats=stats, gap_unit=getattr(self, "gap_unit_", 0.0), pace=getattr(self, "pace_", False),
+                           normal=normal)
 
     def _clock(self) -> float:
         """A day in the time axis' model units (seconds) on a datetime axis; 0 otherwise (no time of day)."""
@@ -817,7 +831,7 @@ class SequenceSynthesizer(Synthesizer):
             "pace": self.pace_,
             "value_grids": getattr(self, "value_grids_", {}),
             "delta": self.delta_, "baseline": getattr(self, "baseline_", False), "start_grid": getattr(self, "start_grid_", 0.0),
-            "critic_columns": self.critic_columns_,
+            "critic_columns": self.critic_columns_, "normal_heads": getattr(self, "normal_heads_", []),
         }
         tensors = {f"net.{k}": v for k, v in self.net_.state_dict().items()}
         tensors.update({f"context.{k}": v for k, v in ctx_tensors.items()})
@@ -844,6 +858,7 @@ class SequenceSynthesizer(Synthesizer):
         self.baseline_ = bool(state.get("baseline", False))  # saved before the baseline input: without it
         self.start_grid_ = float(state.get("start_grid") or 0.0)  # saved before starts kept their clock unit: none
         self.context_model_ = import_model(state["context_model"], strip(tensors, "context."))
+        self.normal_heads_ = list(state.get("normal_heads") or [])  # saved before the normal heads: none
         self.net_ = self._build_net()
         self.net_.load_state_dict(strip(tensors, "net."))
         self.net_.eval()
