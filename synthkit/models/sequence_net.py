@@ -40,11 +40,30 @@ __all__ = ["NORMAL_FEATURES", "ColumnCodec", "SequenceNet", "draw_tokens", "posi
 # degrees, a pH of 300), and the edges would store one patient's own extreme value. Values beyond
 # are encoded into the outer bins and drawn inside them.
 TAIL_SHARE = 0.001
+# ... and an outer bin whose stretch beyond its last reading is more than this share of its width
+# ends at that reading (_last_reading). ICU's training stays hold 8 pH readings of 1, 3, 94-96 and
+# 733-735 among ~6,000, right at TAIL_SHARE: the top quantile interpolated to 16.6 between 7.69 and
+# 94, the top bin ran from 7.57 to 16.6, and its draws were pH values of 8-16 (sequence.md, v23)
+EMPTY_BIN_SHARE = 0.5
 EMA_RATE = 0.3  # weight of a new value in a column's moving average (SequenceNet.stats_ema)
 # rows of SequenceNet.stats_moves [..., 5, S] and of their running sums: per stats column, read (0/1),
 # its value's rank, a previous value to move from (0/1), the size of the move; and the step itself
 SEEN, RANK, MOVED, MOVE, STEP = range(5)
 NORMAL_FEATURES = 2  # a numeric token's normal score z and z**2 - 1 (SequenceNet's ``normal``)
+
+
+def _last_reading(present: np.ndarray, inner: float, outer: float) -> float:
+    """An outer bin's ``outer`` edge, moved back to the last reading inside the bin (from the
+    ``inner`` edge) where the bin is mostly empty of readings (more than ``EMPTY_BIN_SHARE`` of its
+    width): a quantile interpolated between a last ordinary reading and a few gross outliers lands in
+    empty space, and every value drawn there is one no record has. Where the tail is dense the edge
+    stays (ICU and Beijing: every outer edge but pH's)."""
+    lo, hi = min(inner, outer), max(inner, outer)
+    inside = present[(present >= lo) & (present <= hi)]
+    if not len(inside) or hi <= lo:
+        return outer
+    last = float(inside.max() if outer > inner else inside.min())
+    return last if abs(outer - last) > EMPTY_BIN_SHARE * (hi - lo) else outer
 
 
 def draw_tokens(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -106,6 +125,7 @@ class ColumnCodec:
         if len(edges) > 2:  # the outer edges move in to the column's TAIL_SHARE quantiles, never past the next edge
             low, high = np.quantile(present, [TAIL_SHARE, 1 - TAIL_SHARE])
             edges[0], edges[-1] = min(max(edges[0], low), edges[1]), max(min(edges[-1], high), edges[-2])
+            edges[0], edges[-1] = _last_reading(present, edges[1], edges[0]), _last_reading(present, edges[-2], edges[-1])
         edges = np.unique(edges)
         if len(edges) < 2:  # the rest is a single value: keep it exact
             spikes, edges = np.unique(np.concatenate([spikes, rest])), np.zeros(0)

@@ -425,6 +425,27 @@ def test_an_outlier_reading_does_not_stretch_the_outer_bin():
     assert len(present) > 40 and (present >= low).all() and (present <= high).all()
 
 
+def test_an_outer_bin_mostly_empty_of_readings_ends_at_its_last_reading():
+    """PhysioNet's pH holds 735 for 7.35 (and 1, 3, 94-96): 8 such readings among 5,000 sit just over
+    the 0.1 % tail share, the top quantile interpolates to ~16 between the last ordinary reading
+    and 94, and the top bin's draws were pH values of 8-16 that no patient has. It now ends at the
+    last reading inside it; a dense tail (log-normal, no gap) keeps its quantile edge."""
+    from synthkit.models.sequence_net import TAIL_SHARE, ColumnCodec
+
+    rng = np.random.default_rng(0)
+    ordinary = np.round(rng.normal(7.38, 0.07, 5000), 2)
+    ph = np.concatenate([ordinary, [1.0, 3.0, 94.0, 95.0, 96.0, 733.0, 734.0, 735.0]])
+    assert np.quantile(ph, 1 - TAIL_SHARE) > 8  # where the top edge used to be
+    codec = ColumnCodec.fit(ph, "numerical", 50)
+    assert codec.edges[-1] == ordinary.max() and codec.edges[0] >= ordinary.min()
+    drawn = codec.decode(np.repeat(np.arange(len(codec.exact), len(codec.exact) + codec.n_bins), 50), rng)
+    assert drawn.max() <= ordinary.max() and drawn.min() >= ordinary.min()
+    assert codec.encode(np.array([735.0, 1.0])).tolist() == [len(codec.exact) + codec.n_bins - 1, len(codec.exact)]
+    dense = rng.lognormal(0, 1, 6000)
+    edges = ColumnCodec.fit(dense, "numerical", 50).edges
+    assert edges[-1] == pytest.approx(np.quantile(dense, 1 - TAIL_SHARE)) and edges[0] == pytest.approx(np.quantile(dense, TAIL_SHARE))
+
+
 def test_same_seed_same_output_at_any_thread_count(fitted):
     import torch
 
