@@ -123,10 +123,11 @@ CRITIC_SHARE = 0.2
 # that pace (``_after_network_entities``): a fixed share cannot follow the machine (v21: the draws
 # took 212 s of ICU's 9 minutes, the fifth reserved 108 s). A trained network's draw of 2,000
 # entities overstated the pool's cost per entity by ~20 % (4.0 against 3.3 ms on ICU, 2.1 against
-# 2.0 on Beijing); the excess about pays for the critics' trees. Batches of a few hundred
-# overstated it by half or more, and so the timed draw is the tilt's 2,000. On ICU's 9-minute
-# budget it predicted the pool's 118 s exactly; it leaves out the critics' trees (~30 s), so the fit
-# still overruns by 4-8 % (v21: 14 %), and the network trains ~1 minute less (sequence.md, v22).
+# 2.0 on Beijing). Batches of a few hundred overstated it by half or more, and so the timed draw
+# is the tilt's 2,000. On ICU's 9-minute budget it predicted the pool's 118 s exactly (v22); with
+# the critics' trees timed too (_critic_seconds, ~10 s) ICU's fits ended 518-545 s into 540
+# (v22: 534-582; v21: 618 mean). What is left is the timed draw's own noise: 3.4-4.3 ms a stay
+# across seeds on one idle machine, ±25 s of prediction (sequence.md, v23).
 TIMED_AT_EPOCH = 2
 # ... but the network keeps at least this share of ``max_minutes`` (from the fit's start): on a
 # machine where the draws would take more, the pool and with it rounds 2 on are left out instead
