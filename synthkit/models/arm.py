@@ -36,7 +36,6 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import ndtri  # the normal quantile function, vectorized
 from torch import nn
 from torch.nn import functional as F
 
@@ -47,6 +46,7 @@ from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
 from synthkit.models.registry import register
 from synthkit.models.trainer import Trainer
 from synthkit.transform.discretize import Discretizer
+from synthkit.utils.normal_scores import normal_scores
 from synthkit.utils.stratified import stratified_uniforms_torch
 
 __all__ = ["ARNet", "AutoregressiveSynthesizer", "protection_defaults", "train_likelihood_model"]
@@ -484,19 +484,11 @@ def normal_features(discretizer: Discretizer, columns: list[str]) -> np.ndarray:
         block = np.zeros((codec.size, NORMAL_FEATURES))
         rank = _value_ranks(codec) if codec.kind == "numerical" and codec.name in wanted else None
         if rank is not None:
-            z = ndtri(_middle_of_share(rank, codec.shares))
-            block[: len(rank)] = np.stack([z, z * z - 1.0], axis=1)
+            shares = codec.shares
+            known = shares is not None and len(shares) == len(rank) and shares.sum() > 0
+            block[: len(rank)] = normal_scores(rank, shares if known else np.ones(len(rank)), 1e-6)  # equal shares if unknown
         rows.append(block)
     return np.concatenate(rows)
-
-
-def _middle_of_share(rank: np.ndarray, shares: np.ndarray | None) -> np.ndarray:
-    """The share of the column's values below each token plus half its own (equal shares if unknown)."""
-    n = len(rank)
-    share = np.full(n, 1.0 / n) if shares is None or len(shares) != n or shares.sum() <= 0 else shares / shares.sum()
-    ordered = share[np.argsort(rank)]
-    middle = np.cumsum(ordered) - ordered / 2
-    return np.clip(middle[rank], 1e-6, 1 - 1e-6)
 
 
 def normal_columns(rows: pd.DataFrame, numerical: list[str], n_rows: int) -> list[str]:

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import ndtri  # the normal quantile function, vectorized
 from torch import nn
 
 from synthkit.models.sequence_delta import Integrator
+from synthkit.utils.normal_scores import normal_scores
 
 __all__ = ["NORMAL_FEATURES", "ColumnCodec", "SequenceNet", "draw_tokens", "position_features"]
 
@@ -234,13 +234,9 @@ class ColumnCodec:
         n_values = len(self.exact) + self.n_bins if self.kind == "numerical" else 0
         if n_values < 3:
             return None
-        order = np.argsort(np.asarray(self.ranks()[:n_values]), kind="stable")
-        share = np.asarray(counts[:n_values], dtype=float)[order] + 0.5  # a token no step holds still gets a place
-        share /= share.sum()
-        middle = np.empty(n_values)
-        middle[order] = np.cumsum(share) - share / 2
-        z = ndtri(np.clip(middle, 1e-4, 1 - 1e-4))
-        return np.stack([z, z * z - 1.0], axis=1)
+        rank = np.argsort(np.argsort(np.asarray(self.ranks()[:n_values]), kind="stable"), kind="stable")
+        # + 0.5: a token no step holds still gets a place
+        return normal_scores(rank, np.asarray(counts[:n_values], dtype=float) + 0.5, 1e-4)
 
     def to_state(self) -> dict[str, Any]:
         return {"kind": self.kind, "exact": self.exact, "edges": self.edges, "has_missing": self.has_missing,
