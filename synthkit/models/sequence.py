@@ -193,8 +193,8 @@ class SequenceSynthesizer(Synthesizer):
         # steps' token shares (sequence_tilt; 0: none). Beijing / ICU discriminator 0.712 / 0.753 ->
         # 0.699 / 0.722 on the same networks and critics refitted (sequence.md, v18)
         self.tilt_rounds = tilt_rounds
-        # numeric heads add a normal distribution over their bins, centred by the carried value's
-        # normal score (SequenceNet's ``normal``)
+        # numeric heads add a normal distribution over their bins, whose centre and width come from
+        # the head's hidden layer and the last reading's normal score (SequenceNet's ``normal``)
         self.normal_heads = normal_heads
 
     def _check_params(self) -> None:
@@ -609,8 +609,8 @@ class SequenceSynthesizer(Synthesizer):
         column per binned number (vocabulary ``fine`` + "not binned"); ``normal``: the normal heads'
         scores by token column (a loaded model's come with its weights)."""
         codecs = list(self.step_codecs_.values())
-        names = list(self.step_codecs_)
         if normal is None:
+            names = list(self.step_codecs_)
             normal = {names.index(c): np.zeros((0, NORMAL_FEATURES)) for c in getattr(self, "normal_heads_", [])}
         fines = [k for k in codecs if k.fine]
         stats = [i for i, (c, k) in enumerate(self.step_codecs_.items())  # numbers that take more than one value, not the gaps
