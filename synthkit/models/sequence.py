@@ -763,8 +763,10 @@ class SequenceSynthesizer(Synthesizer):
             start = torch.from_numpy(np.nan_to_num(ctx[START].to_numpy(dtype=float))) if self.time_ else None
             tokens, levels, observed = self.net_.generate(ctx_tokens, torch.from_numpy(np.maximum(lengths, 1)), generator,
                                                           float(self.temperature), start)
-        valid = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
-        return lengths, tokens.numpy()[valid], levels.numpy()[valid], observed.numpy()[valid]
+        if (lengths == 0).any():  # the network wrote one step for them (it needs one to start)
+            kept = np.repeat(lengths > 0, np.maximum(lengths, 1))
+            return lengths, tokens.numpy()[kept], levels.numpy()[kept], observed.numpy()[kept]
+        return lengths, tokens.numpy(), levels.numpy(), observed.numpy()
 
     def _start_grid(self, on_clock: bool) -> float:
         """The clock unit drawn starts sit on (0: none; caller-given starts are kept as they are)."""

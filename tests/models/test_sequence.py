@@ -499,7 +499,7 @@ def test_entity_stats_while_writing_equal_those_while_reading():
     seen = []
     features = net.stats_features
     net.stats_features = lambda *args: seen.append(features(*args)) or seen[-1]
-    tokens, _, _ = net.generate(torch.tensor([[0], [1], [2], [0], [1]]), torch.full((5,), 9), torch.Generator().manual_seed(4))
+    tokens = net.generate(torch.tensor([[0], [1], [2], [0], [1]]), torch.full((5,), 9), torch.Generator().manual_seed(4))[0].view(5, 9, -1)
     net.stats_features = features
     after = net.carry(tokens)
     carried = torch.cat([torch.tensor([6, 5]).expand(5, 1, 2), after[:, :-1]], dim=1)
@@ -537,17 +537,37 @@ def _while_writing(fitted, method: str):
     finally:
         delattr(net, method)
         del net.generate
-    (_, lengths, _, _, start), (tokens, levels, _) = calls[0]
+    (_, lengths, _, _, start), (flat_tokens, flat_levels, _) = calls[0]
+    within = torch.arange(int(lengths.max())).view(1, -1) < lengths.view(-1, 1)
+    tokens, levels = (torch.zeros(*within.shape, flat.shape[-1], dtype=flat.dtype) for flat in (flat_tokens, flat_levels))
+    tokens[within], levels[within] = flat_tokens, flat_levels  # generation writes entity after entity
     time_before = torch.cat([start.view(-1, 1), levels[:, :-1, 0]], dim=1).unsqueeze(-1)  # the clock before each step
     clock = net.integrator.features(time_before, torch.ones_like(time_before, dtype=torch.bool))[..., 0]
     order = torch.sort(lengths, descending=True, stable=True).indices  # generation steps the longest first
     written = torch.full((len(lengths), len(seen), seen[0].shape[-1]), float("nan"), dtype=seen[0].dtype)
     for t, step in enumerate(seen):  # each step computes only the entities still running
         written[order[: len(step)], t] = step
-    within = torch.arange(len(seen)).view(1, -1) < lengths.view(-1, 1)
     assert len(seen) == tokens.shape[1] and len(set(lengths.tolist())) > 1
     assert not written[within].isnan().any() and written[~within].isnan().all()  # ended entities are not stepped
     return written, within, lengths, start, tokens, clock
+
+
+def test_written_steps_come_entity_after_entity_and_an_empty_entity_has_none(fitted):
+    """The network steps the longest entities first and hands its steps back entity after entity.
+    An entity of length 0 is stepped once (the network needs a first step) and its step dropped:
+    the others' steps are exactly those of the same draw with that entity one step long."""
+    from synthkit.models.sequence import LENGTH
+
+    ctx = fitted._draw_context(6, np.random.default_rng(0))
+    ctx[LENGTH] = [5.0, 2.0, 1.0, 7.0, 3.0, 4.0]
+    one = fitted._write(ctx.copy(), np.random.default_rng(1), on_clock=True)
+    ctx.loc[2, LENGTH] = 0.0
+    empty = fitted._write(ctx.copy(), np.random.default_rng(1), on_clock=True)
+    assert one[0].tolist() == [5, 2, 1, 7, 3, 4] and empty[0].tolist() == [5, 2, 0, 7, 3, 4]
+    kept = np.arange(22) != 7  # entity 2's one step comes after entity 0's five and entity 1's two
+    for with_one, with_empty in zip(one[1:], empty[1:], strict=True):
+        assert len(with_one) == 22 and len(with_empty) == 21
+        np.testing.assert_array_equal(with_one[kept], with_empty)
 
 
 def test_time_since_each_column_was_read_while_writing_equals_while_reading(fitted):
