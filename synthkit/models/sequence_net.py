@@ -582,16 +582,19 @@ class SequenceNet(nn.Module):
             out, h = self.gru(self._inputs(prev, carried, positions[:, t : t + 1], c, features.unsqueeze(1),
                                            None if stats is None else stats.unsqueeze(1), table), h)
             base = self._base(out[:, 0], c, features, stats)  # a new tensor: the loop adds to it in place
-            step = out_tokens[t, :m]
             left = (lengths - 1 - t).clamp(min=0)
+            columns = carried[:, 0].T.contiguous()  # [K, m]: each column's carried tokens, read three times a head
+            drawn = []
             for i in range(k):
-                logits = self.integrator.mask(i, self.logits(i, base + self.own_emb[i](carried[:, 0, i]), carried[:, 0, i]), known)
+                logits = self.integrator.mask(i, self.logits(i, base + self.own_emb[i](columns[i]), columns[i]), known)
                 logits = self.integrator.room(i, logits, level, left)
                 if self.repeat_tokens[i] >= 0:
-                    nothing_yet = carried[:, 0, i] == self.step_vocab[i]
+                    nothing_yet = columns[i] == self.step_vocab[i]
                     logits[:, self.repeat_tokens[i]] = logits[:, self.repeat_tokens[i]].masked_fill(nothing_yet, -1e9)
-                step[:, i] = draw_tokens(logits if temperature == 1.0 else logits / temperature, generator)
-                base += self.row_emb[i](step[:, i])  # each next column reads the tokens drawn before it
+                drawn.append(draw_tokens(logits if temperature == 1.0 else logits / temperature, generator))
+                base += self.row_emb[i](drawn[-1])  # each next column reads the tokens drawn before it
+            step = out_tokens[t, :m]
+            torch.stack(drawn, dim=1, out=step)
             level, known, out_observed[t, :m] = integ.advance(level, known, step, first=t == 0)
             out_levels[t, :m] = level
             prev = step.unsqueeze(1)
