@@ -52,6 +52,7 @@ class EntityCritic:
                  slope: float = 1.0) -> None:
         self.features, self.baseline, self.depth, self.roots, self.nodes = features, baseline, depth, roots, nodes
         self.slope = slope  # out-of-fold calibration of the trees' log-odds; see _calibration
+        self.walk_column, self.walk_threshold, self.walk_children = self._walk()  # what log_odds reads
 
     @classmethod
     def fit(cls, real: pd.DataFrame, synthetic: pd.DataFrame, seed: int | None) -> EntityCritic:
@@ -94,29 +95,26 @@ class EntityCritic:
         x = _matrix(summaries, self.features)
         missing = np.isnan(x)
         both = np.hstack([np.where(missing, np.inf, x), np.where(missing, -np.inf, x)])  # [n, 2F]
-        column, threshold, children = self._walk()
         at = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
         offsets = (np.arange(len(x)) * both.shape[1])[:, None]
         flat = both.ravel()
         for _ in range(self.depth):
-            right = flat[offsets + column[at]] > threshold[at]
-            at = children[2 * at + right]
+            right = flat[offsets + self.walk_column[at]] > self.walk_threshold[at]
+            at = self.walk_children[2 * at + right]
         return self.baseline + self.nodes["value"][at].sum(axis=1)
 
     def _walk(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per node: the column of :meth:`log_odds`' [n, 2F] matrix it reads, its threshold (±inf
         made the largest finite numbers, so a missing value's ±inf falls on its side), and its
         (left, right) children interleaved, a leaf pointing to itself twice."""
-        if getattr(self, "_walk_arrays", None) is None:
-            nodes, n_features = self.nodes, len(self.features)
-            leaf = nodes["is_leaf"]
-            column = np.where(leaf, 0, nodes["feature_idx"] + n_features * nodes["missing_go_to_left"])
-            big = np.finfo(np.float64).max
-            threshold = np.clip(np.where(leaf, 0.0, nodes["num_threshold"]), -big, big)
-            own = np.arange(len(leaf))
-            children = np.column_stack([np.where(leaf, own, nodes["left"]), np.where(leaf, own, nodes["right"])]).ravel()
-            self._walk_arrays = (column.astype(np.int64), threshold, children.astype(np.int64))
-        return self._walk_arrays
+        nodes, n_features = self.nodes, len(self.features)
+        leaf = nodes["is_leaf"]
+        column = np.where(leaf, 0, nodes["feature_idx"] + n_features * nodes["missing_go_to_left"])
+        big = np.finfo(np.float64).max
+        threshold = np.clip(np.where(leaf, 0.0, nodes["num_threshold"]), -big, big)
+        own = np.arange(len(leaf))
+        children = np.column_stack([np.where(leaf, own, nodes["left"]), np.where(leaf, own, nodes["right"])]).ravel()
+        return column.astype(np.int64), threshold, children.astype(np.int64)
 
     def to_state(self, prefix: str = "critic.") -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         doc = {"features": self.features, "baseline": self.baseline, "depth": self.depth, "slope": self.slope}

@@ -271,16 +271,15 @@ class SequenceNet(nn.Module):
         self.carry_emb = nn.ModuleList([nn.Embedding(v + 1, embed) for v in step_vocab])
         # tokens that say nothing about a column's level (missing, repeat, "no fine position"): the
         # carried token skips them, so it always holds the last observed value's token
-        skip = [m if isinstance(m, (list, tuple)) else [m] for m in (missing_tokens or [-1] * len(step_vocab))]
-        for i, (v, tokens) in enumerate(zip(step_vocab, skip, strict=True)):
-            mask = torch.zeros(v + 1, dtype=torch.bool)
-            mask[[t for t in tokens if 0 <= t <= v]] = True
-            self.register_buffer(f"skip_{i}", mask, persistent=False)
+        skip_tokens = [m if isinstance(m, (list, tuple)) else [m] for m in (missing_tokens or [-1] * len(step_vocab))]
+        skip = []
+        for v, tokens in zip(step_vocab, skip_tokens, strict=True):
+            skip.append(torch.zeros(v + 1, dtype=torch.bool))
+            skip[-1][[t for t in tokens if 0 <= t <= v]] = True
         # value rank of each token (numbers: order of the value; categories: 0) + start token, so a
         # bin's neighbours are near from the first step instead of being learned one pair at a time
         ranks = ranks if ranks is not None else [[0.0] * v for v in step_vocab]
-        for i, r in enumerate(ranks):
-            self.register_buffer(f"rank_{i}", torch.tensor(list(r) + [0.0], dtype=torch.float32), persistent=False)
+        rank = [torch.tensor(list(r) + [0.0], dtype=torch.float32) for r in ranks]
         self.rank_proj = nn.Linear(2 * len(step_vocab), embed)
         self.in_proj = nn.Linear(embed + 3 + n_levels, hidden)
         self.level_proj = nn.Linear(n_levels, hidden) if n_levels else None
@@ -307,20 +306,20 @@ class SequenceNet(nn.Module):
         # "same as the previous observation" per column (-1: none); never drawn before a first observation
         self.repeat_tokens = list(repeat_tokens or [-1] * len(step_vocab))
         # the tokens that are no observation of a column (missing, start): the skipped ones but a repeat
-        for i, repeat in enumerate(self.repeat_tokens):
-            absent = getattr(self, f"skip_{i}").clone()
+        absent = [mask.clone() for mask in skip]
+        for mask, repeat in zip(absent, self.repeat_tokens, strict=True):
             if repeat >= 0:
-                absent[repeat] = False  # a repeat is an observation, of the same value
-            self.register_buffer(f"absent_{i}", absent, persistent=False)
+                mask[repeat] = False  # a repeat is an observation, of the same value
         # every column's per-token tables (size vocab + 1: the start token) laid end to end, each at its
         # offset: a step's lookups over all columns are then one gather, not one per column (a draw of
         # 16,000 ICU stays made ~130 lookups a step, each a call of its own; see ``generate``)
         sizes = torch.tensor([v + 1 for v in step_vocab], dtype=torch.long)
         offsets = torch.cat([torch.zeros(1, dtype=torch.long), sizes.cumsum(0)[:-1]])
         self.register_buffer("offsets", offsets, persistent=False)
-        self.register_buffer("input_offsets", torch.cat([offsets, offsets + sizes.sum()]), persistent=False)
-        for table in ("rank", "skip", "absent"):
-            self.register_buffer(f"{table}_all", torch.cat([getattr(self, f"{table}_{i}") for i in range(len(step_vocab))]), persistent=False)
+        self.register_buffer("input_offsets", torch.cat([offsets, offsets + sizes.sum()]), persistent=False)  # previous, carried
+        self.register_buffer("rank_offsets", torch.cat([offsets, offsets]), persistent=False)  # both read the same ranks
+        for name, table in (("rank_all", rank), ("skip_all", skip), ("absent_all", absent)):
+            self.register_buffer(name, torch.cat(table), persistent=False)
         stats_index = torch.tensor(list(entity_stats or []), dtype=torch.long)
         self.register_buffer("stats_index", stats_index, persistent=False)
         self.register_buffer("stats_offsets", offsets[stats_index], persistent=False)
@@ -471,7 +470,7 @@ class SequenceNet(nn.Module):
         table = self.input_table() if table is None else table
         flat = (tokens + self.input_offsets).reshape(-1, tokens.shape[-1])
         total = nn.functional.embedding_bag(flat, table, mode="sum").view(*tokens.shape[:-1], -1)
-        total = total + self.rank_proj(self.rank_all[tokens + self.offsets.repeat(2)])
+        total = total + self.rank_proj(self.rank_all[tokens + self.rank_offsets])
         hidden = self.in_proj(torch.cat([total, pos, levels], dim=-1))
         if stats is not None:
             hidden = hidden + self.stats_in(stats)
