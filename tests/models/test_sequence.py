@@ -22,6 +22,7 @@ from synthkit.models import SequenceSynthesizer as SequenceProtocol
 from synthkit.models import Synthesizer, available, create, get
 from synthkit.models import sequence as sequence_module
 from synthkit.models.sequence import SequenceSynthesizer
+from synthkit.models.sequence_util import gather
 from synthkit.profile import profile
 
 COLUMNS = ["RecordID", "Time", "Age", "Gender", "Height", "HR", "MAP", "Temp", "GCS", "Urine"]
@@ -538,9 +539,9 @@ def _while_writing(fitted, method: str):
         delattr(net, method)
         del net.generate
     (_, lengths, _, _, start), (flat_tokens, flat_levels, _) = calls[0]
-    within = torch.arange(int(lengths.max())).view(1, -1) < lengths.view(-1, 1)
-    tokens, levels = (torch.zeros(*within.shape, flat.shape[-1], dtype=flat.dtype) for flat in (flat_tokens, flat_levels))
-    tokens[within], levels[within] = flat_tokens, flat_levels  # generation writes entity after entity
+    offsets = torch.cumsum(lengths, 0) - lengths  # generation writes entity after entity, as training reads them
+    (tokens, mask), (levels, _) = gather(flat_tokens, offsets, lengths), gather(flat_levels, offsets, lengths)
+    within = mask.bool()
     time_before = torch.cat([start.view(-1, 1), levels[:, :-1, 0]], dim=1).unsqueeze(-1)  # the clock before each step
     clock = net.integrator.features(time_before, torch.ones_like(time_before, dtype=torch.bool))[..., 0]
     order = torch.sort(lengths, descending=True, stable=True).indices  # generation steps the longest first
