@@ -8,6 +8,7 @@ joins a cluster that happens to run on the same machine. It shuts down only a cl
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from synthkit.engine.sampling import BlockSampler, block_plan, part_name
 from synthkit.engine.train import fit_on_ray
 from synthkit.errors import ConfigError
 
-__all__ = ["RayEngine", "arrow_table", "import_ray"]
+__all__ = ["USAGE_STATS_ENV", "RayEngine", "arrow_table", "import_ray"]
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,18 @@ def _arrow_types(column: pd.Series) -> bool:
     return True
 
 
+# Ray reports usage statistics by default; synthkit handles sensitive data and promises no network
+# beyond what the user configures, so they are off unless the user opts in (RAY_USAGE_STATS_ENABLED=1).
+# Off, Ray Data also starts no thread polling a Prometheus server that is not there: that thread
+# logged a formatted traceback every 10 s for the rest of the process, and CPython 3.11's traceback
+# carets parse source with ``ast``, whose recursion counter is shared by threads (gh-106905).
+USAGE_STATS_ENV = "RAY_USAGE_STATS_ENABLED"
+
+
 def import_ray() -> Any:
-    """``ray`` itself, or a clear error naming the extra to install."""
+    """``ray`` itself with its usage statistics off unless the user set them, or a clear error
+    naming the extra to install."""
+    os.environ.setdefault(USAGE_STATS_ENV, "0")
     try:
         import ray
         import ray.data  # noqa: F401

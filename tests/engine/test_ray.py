@@ -8,7 +8,9 @@ yields exactly n unique rows, and a pipeline gives the same fidelity on Ray as l
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ ray = pytest.importorskip("ray", reason="synthkit[ray] not installed")
 
 from synthkit.engine import EngineSpec, create_engine  # noqa: E402
 from synthkit.engine.holdout import HashSplit, split_sketches  # noqa: E402
+from synthkit.engine.ray_engine import USAGE_STATS_ENV, import_ray  # noqa: E402
 from synthkit.errors import DataError  # noqa: E402
 from synthkit.evaluate.schema import validate_metrics  # noqa: E402
 from synthkit.io.lake import LakeSource  # noqa: E402
@@ -39,6 +42,7 @@ def cluster() -> Iterator[object]:
 
     if ray.is_initialized():
         ray.shutdown()
+    import_ray()  # as the engine does before it starts a cluster: Ray's usage statistics off
     nodes = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 1, "include_dashboard": False})
     nodes.add_node(num_cpus=1)
     nodes.wait_for_nodes()
@@ -74,6 +78,20 @@ def test_engine_joins_only_the_given_cluster_and_records_it(cluster: object) -> 
         info = eng.info()
     assert info["kind"] == "ray" and info["workers"] == 2 and info["nodes"] == 2
     assert ray.is_initialized()  # the engine did not shut down a cluster it did not start
+
+
+def test_ray_usage_statistics_are_off_unless_the_user_turned_them_on(
+    cluster: object, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """synthkit promises no network beyond what the user configures; Ray would report usage by default."""
+    with _ray() as eng:
+        assert eng.sample(model_dir, 5_000, seed=4, out_dir=tmp_path / "synthetic").rows == 5_000  # a Ray Data job
+    assert os.environ[USAGE_STATS_ENV] == "0"
+    # with statistics on, Ray Data leaves this thread polling a Prometheus server for the process's life
+    assert "data-usage-metrics-poller" not in {thread.name for thread in threading.enumerate()}
+    monkeypatch.setenv(USAGE_STATS_ENV, "1")
+    import_ray()
+    assert os.environ[USAGE_STATS_ENV] == "1", "a user's explicit opt-in is kept"
 
 
 def test_same_rows_for_a_seed_on_ray_and_locally(cluster: object, model_dir: Path, tmp_path: Path) -> None:

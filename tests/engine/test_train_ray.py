@@ -26,6 +26,7 @@ import torch
 ray = pytest.importorskip("ray", reason="distributed training needs the optional ray extra (synthkit[ray])")
 
 from synthkit.engine import EngineSpec, create_engine  # noqa: E402
+from synthkit.engine.ray_engine import import_ray  # noqa: E402
 from synthkit.engine.train import fit_on_ray  # noqa: E402
 from synthkit.models.arm import small_table_schedule  # noqa: E402
 from synthkit.models.registry import get  # noqa: E402
@@ -43,6 +44,7 @@ def cluster() -> Any:
     """A private local cluster for this module (other engineers' clusters on the machine are never joined)."""
     owned = not ray.is_initialized()
     if owned:
+        import_ray()  # as the engine does before it starts a cluster: Ray's usage statistics off
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     if owned:
