@@ -1,11 +1,15 @@
 """Every example pipeline's outputs pass the leakage audit; a planted real SSN makes it fail.
 
-(The CLI itself is exercised through subprocess in ``tests/hardening/test_run.py``.)
+(The single-table CLI is exercised through subprocess in ``tests/hardening/test_run.py``; the
+multi-table pipeline runs here through the ``synthkit run`` command, as a data engineer's job does.)
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,9 +79,15 @@ def test_multitable_pipeline_outputs_pass_the_audit(pipeline, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     small = ["model.params.child_params.epochs=1", "evaluate.families=[fidelity]",
              "gates=[keys.orphans == 0, keys.dated_before_root == 0]", "sink.path=fhir/bundle.json"]
-    result = run(pipeline, overrides=small)
-    out = Path(result.output_dir)
-    assert result.status == "ok", result.leaks
+    command = [sys.executable, "-m", "synthkit.cli", "run", str(pipeline), *[f"--set={o}" for o in small]]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=900,
+                          env={**os.environ, "SYNTHKIT_QUIET": "1"})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    summary = proc.stdout.splitlines()
+    assert summary[0] == f"{pipeline.stem}: ok", proc.stdout
+    assert sum("gate keys." in line and "pass (value 0)" in line for line in summary) == 2, proc.stdout
+    out = tmp_path / "reports" / pipeline.stem
+    assert f"outputs: {out}" in summary, proc.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     validate_metrics(metrics)  # the multi-table layout (keys, tables) is part of the one schema
     assert metrics["keys"]["orphans"] == 0 and metrics["keys"]["duplicate_keys"] == 0 and metrics["keys"]["dated_before_root"] == 0
