@@ -9,8 +9,9 @@ by default) draws each new entity's context together with its sequence length an
 :class:`~synthkit.models.sequence_net.SequenceNet` writes the events conditioned on it. Time is
 modelled as the gap to the previous event (so irregular sampling is learned, not just order), and
 other datetime event columns as offsets from the event time (so a STOP never precedes its START).
-Values drawn inside a bin are rounded to the resolution real readings have (whole beats, tenths of
-a degree).
+Values drawn inside a bin, and integrated levels, are written at the places real readings are, in
+their shares (whole beats; tenths of a degree with some stations' whole degrees; ozone in whole
+µg/m³ with a few converted readings at four decimals): :class:`~synthkit.transform.resolution.Resolution`.
 
 How long to train is decided on held-out entities (a tenth, when that is at least 50): their loss
 per step is recorded every epoch (``history_``), and training stops once it has risen
@@ -57,7 +58,7 @@ from synthkit.models.base import Synthesizer, _validate_n
 from synthkit.models.fakes import fake_column
 from synthkit.models.registry import create, get, register
 from synthkit.models.sequence_critic import CriticRounds, EntityCritic, length_strata, resample
-from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, grid_of, level_inputs, write_as_steps
+from synthkit.models.sequence_delta import STEP_SUFFIX, Integrator, build_integrator, level_inputs, write_as_steps
 from synthkit.models.sequence_net import NORMAL_FEATURES, ColumnCodec, SequenceNet, position_features
 from synthkit.models.sequence_panel import apply_derived, find_derived, find_static, find_time_linked, to_offsets
 from synthkit.models.sequence_tilt import tilt_heads, token_counts
@@ -66,6 +67,7 @@ from synthkit.models.sequence_util import (check_columns, clock_grid, export_mod
 from synthkit.models.trainer import Trainer
 from synthkit.profile import profile
 from synthkit.transform.entity_summary import entity_features
+from synthkit.transform.resolution import Resolution
 from synthkit.transform.schema import TableSchema
 from synthkit.utils.seeding import seed_everything
 
@@ -435,6 +437,9 @@ class SequenceSynthesizer(Synthesizer):
             values = frame[name]
             steps[name] = (values - time if name in self.relative_columns_ else values).to_numpy()
         candidates = [n for n in self.event_columns_ if n not in self.relative_columns_ and self._spec(n).role == "numerical"]
+        # the places real readings are written at (an ozone reading in whole µg/m³, a few with four
+        # decimals): integrated levels are written the same way (bins: in _fit_net, past exact values)
+        self.resolutions_ = {n: Resolution.fit(steps[n]) for n in candidates}
         self.delta_ = write_as_steps(steps, ent_codes, candidates if self.smooth else [], previous)
         order = [c for name in steps if not name.endswith(STEP_SUFFIX) for c in (name, name + STEP_SUFFIX) if c in steps]
         self.baseline_ = bool(self.baseline and self.delta_)
@@ -497,10 +502,11 @@ class SequenceSynthesizer(Synthesizer):
         integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_), _DELTA}
         self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins, self.fine, c not in integrated)
                              for c in steps.columns}
-        # the resolution real readings have (a heart rate in whole beats, a temperature in tenths):
-        # values drawn inside a bin are rounded to it, as integrated levels are (Integrator)
-        self.value_grids_ = {c: grid_of(steps[c].to_numpy(dtype=float), share=0.99) for c, k in self.step_codecs_.items()
-                             if k.n_bins and c not in integrated and c not in self.relative_columns_}
+        # values drawn inside a bin are written as the readings the bins hold are (a rain of 0 is an
+        # exact token and a real reading already; the rest of the rain is mostly tenths)
+        self.resolutions_ = {c: r for c, r in self.resolutions_.items() if c in self.delta_}
+        self.resolutions_.update({c: Resolution.fit(k.drawn_values(steps[c].to_numpy(dtype=float))) for c, k in self.step_codecs_.items()
+                                  if k.n_bins and c not in integrated and c not in self.relative_columns_})
         ctx_tokens = torch.from_numpy(np.column_stack([self.context_codecs_[c].encode(ctx[c].to_numpy()) for c in ctx.columns]))
         ent = np.repeat(np.arange(len(lengths)), lengths)
         coarse, fine = [], []
@@ -638,8 +644,10 @@ class SequenceSynthesizer(Synthesizer):
         observation, smooth channels as the network's integrated levels where observed."""
         out, j = {}, len(self.step_codecs_)
         first_smooth = int(self.time_ is not None)
+        resolutions = self._resolutions()
         for d, name in enumerate(self.delta_, start=first_smooth):
-            out[name] = np.where(observed[:, d], levels[:, d], np.nan)
+            written = resolutions[name].apply(levels[:, d], rng) if name in resolutions else levels[:, d]
+            out[name] = np.where(observed[:, d], written, np.nan)
         for i, (c, codec) in enumerate(self.step_codecs_.items()):
             fine = None
             if codec.fine:
@@ -647,15 +655,21 @@ class SequenceSynthesizer(Synthesizer):
             if c in self.delta_ or c.endswith(STEP_SUFFIX):
                 continue
             values = codec.decode(flat[:, i], rng, fine)
-            grid = getattr(self, "value_grids_", {}).get(c, 0.0)
-            if grid:
-                values = np.round(values / grid) * grid
+            if c in resolutions:
+                drawn = codec.drawn(flat[:, i])
+                values[drawn] = resolutions[c].apply(values[drawn], rng)
             if codec.repeat:
                 repeat = flat[:, i] == codec.repeat_token
                 if repeat.any():
                     values[repeat] = pd.Series(values).groupby(ent, sort=False).ffill().to_numpy()[repeat]
             out[c] = values
         return out
+
+    def _resolutions(self) -> dict[str, Resolution]:
+        """Per column, the places its drawn values are written at (a file saved before: one grid)."""
+        if hasattr(self, "resolutions_"):
+            return self.resolutions_
+        return {c: Resolution.from_grid(g) for c, g in getattr(self, "value_grids_", {}).items() if g}
 
     def _kind(self, name: str) -> str:
         if name in (LENGTH, START, _DELTA) or name in self.relative_columns_ or name.endswith(STEP_SUFFIX):
@@ -832,7 +846,7 @@ class SequenceSynthesizer(Synthesizer):
             "ends": getattr(self, "ends_", {}), "static": self.static_, "linked": self.linked_, "derived": self.derived_,
             "min_gap": getattr(self, "min_gap_", 0.0), "latent": self.latent_, "entity_stats": self.entity_stats_, "gap_unit": getattr(self, "gap_unit_", 0.0),
             "pace": self.pace_,
-            "value_grids": getattr(self, "value_grids_", {}),
+            "resolutions": {c: r.to_state() for c, r in self._resolutions().items()},
             "delta": self.delta_, "baseline": getattr(self, "baseline_", False), "start_grid": getattr(self, "start_grid_", 0.0),
             "critic_columns": self.critic_columns_, "normal_heads": getattr(self, "normal_heads_", []),
         }
@@ -856,7 +870,10 @@ class SequenceSynthesizer(Synthesizer):
         self.entity_stats_ = bool(state.get("entity_stats", False))  # saved before the entity stats input: without it
         self.gap_unit_ = float(state.get("gap_unit") or 0.0)
         self.pace_ = bool(state.get("pace", False))  # saved before the pace input: without it
-        self.value_grids_ = {c: float(g) for c, g in (state.get("value_grids") or {}).items()}  # saved before: none
+        if "resolutions" in state:
+            self.resolutions_ = {c: Resolution.from_state(r) for c, r in state["resolutions"].items()}
+        else:  # saved with one grid per column (or, before that, none)
+            self.value_grids_ = {c: float(g) for c, g in (state.get("value_grids") or {}).items()}
         self.delta_ = {k: [float(x) for x in v] for k, v in (state.get("delta") or {}).items()}
         self.baseline_ = bool(state.get("baseline", False))  # saved before the baseline input: without it
         self.start_grid_ = float(state.get("start_grid") or 0.0)  # saved before starts kept their clock unit: none

@@ -60,18 +60,16 @@ def smooth_columns(values: pd.DataFrame, ent: np.ndarray, min_autocorr: float = 
 DECIMAL_UNITS = tuple(10.0**-k for k in range(7))  # 1, 0.1, ... 1e-6
 
 
-def grid_of(values: np.ndarray, units: tuple[float, ...] = DECIMAL_UNITS, tolerance: float | None = None,
-            share: float = 1.0) -> float:
-    """The coarsest of ``units`` all observed values (at least ``share`` of them) sit on, within
-    ``tolerance`` (in the values' own units; default a millionth of the unit), 0 when none fits: by
-    default the decimal resolution of readings (0.1 for pressure in hPa, 1 for counts), on which
-    integrated levels are kept, as the readings are. ``share`` below 1 lets a few odd readings (a
-    heart rate of 99.2 among 57,529 whole beats) not decide the resolution of all the others."""
+def grid_of(values: np.ndarray, units: tuple[float, ...] = DECIMAL_UNITS, tolerance: float | None = None) -> float:
+    """The coarsest of ``units`` all observed values sit on, within ``tolerance`` (in the values'
+    own units; default a millionth of the unit), 0 when none fits: by default the decimal
+    resolution of readings (0.1 for pressure in hPa, 1 for counts), on which integrated levels are
+    kept. (What is *written* out follows the readings' mix of resolutions:
+    :class:`synthkit.transform.resolution.Resolution`.)"""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     for q in units:
-        on = np.isclose(x / q, np.round(x / q), rtol=0, atol=1e-6 if tolerance is None else tolerance / q)
-        if on.all() if share >= 1 else on.mean() >= share:
+        if np.isclose(x / q, np.round(x / q), rtol=0, atol=1e-6 if tolerance is None else tolerance / q).all():
             return q
     return 0.0
 

@@ -185,12 +185,22 @@ class ColumnCodec:
     def encode_fine(self, values: np.ndarray, tokens: np.ndarray) -> np.ndarray:
         """Position inside the bin (0 … fine-1) of binned values; ``fine`` (= not applicable) elsewhere."""
         arr, edges = np.asarray(values, dtype=float), np.asarray(self.edges)
-        binned = (tokens >= len(self.exact)) & (tokens < len(self.exact) + self.n_bins)
+        binned = self.drawn(tokens)
         out = np.full(len(arr), self.fine, dtype=np.int64)
         b = self._bins(arr[binned])
         u = (arr[binned] - edges[b]) / np.maximum(edges[b + 1] - edges[b], 1e-12)
         out[binned] = np.clip((u * self.fine).astype(np.int64), 0, self.fine - 1)
         return out
+
+    def drawn(self, tokens: np.ndarray) -> np.ndarray:
+        """Whether each token is a bin, whose value :meth:`decode` draws (not an exact value)."""
+        tokens = np.asarray(tokens, dtype=np.int64)
+        return (tokens >= len(self.exact)) & (tokens < len(self.exact) + self.n_bins)
+
+    def drawn_values(self, values: np.ndarray) -> np.ndarray:
+        """The present ``values`` that fall in a bin rather than on an exact value."""
+        arr = np.asarray(values, dtype=float)
+        return arr[~np.isnan(arr) & ~np.isin(arr, np.asarray(self.exact, dtype=float))]
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator, fine: np.ndarray | None = None) -> np.ndarray:
         """Values for tokens: exact values as they are, bins as uniform draws inside the bin (inside

@@ -510,15 +510,20 @@ def test_entity_stats_while_writing_equal_those_while_reading():
 
 def test_values_keep_the_resolution_of_real_readings(fitted, icu):
     """Heart rate and pressures are read in whole units and temperature in tenths: values drawn
-    inside a bin are rounded to that resolution (a heart rate of 85.37 would give synthetic rows away)."""
-    from synthkit.models.sequence_delta import grid_of
+    inside a bin are written at the places real readings are (a heart rate of 85.37 would give
+    synthetic rows away), in the same shares, and without float tails (0.30000000000000004)."""
+    from synthkit.transform.resolution import Resolution
 
     out = fitted.sample(40, seed=2)
     for name in ("HR", "MAP", "Temp"):
-        grid = grid_of(icu[name].to_numpy(float), share=0.99)
+        real = icu[name].dropna().to_numpy(float)
         values = out[name].dropna().to_numpy(float)
-        assert grid in (0.1, 1.0) and len(values) > 50
-        np.testing.assert_allclose(values / grid, np.round(values / grid), atol=1e-6)
+        assert len(values) > 50
+        places = Resolution.fit(real).places
+        finest = max(p for p in places if p is not None)
+        assert finest in (0, 1)
+        np.testing.assert_array_equal(values, np.round(values, finest))
+        assert np.mean(values == np.round(values)) == pytest.approx(np.mean(real == np.round(real)), abs=0.05), name
 
 
 def _while_writing(fitted, method: str):

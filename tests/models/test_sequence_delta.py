@@ -181,10 +181,9 @@ def test_the_clock_unit_of_the_starts_is_found():
     np.testing.assert_array_equal(on_grid(midnight + 3600.0, 0.0), midnight + 3600.0)
 
 
-def test_the_resolution_of_readings_is_found_despite_a_few_odd_ones():
-    """Heart rates in whole beats with one 85.5 among 200: the strict grid is the tenth, the grid
-    that 99 % of readings share is the whole beat; a continuous column has none either way."""
+def test_the_grid_of_readings_is_the_coarsest_unit_all_of_them_sit_on():
+    """Heart rates in whole beats with one 85.5 among 200: the tenth; a continuous column: none."""
     beats = np.concatenate([np.arange(60.0, 259.0), [85.5], [np.nan]])
     assert grid_of(beats) == 0.1
-    assert grid_of(beats, share=0.99) == 1.0
-    assert grid_of(np.random.default_rng(0).normal(size=300), share=0.99) == 0.0
+    assert grid_of(np.arange(60.0, 259.0)) == 1.0
+    assert grid_of(np.random.default_rng(0).normal(size=300)) == 0.0
