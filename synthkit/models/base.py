@@ -219,7 +219,8 @@ class Synthesizer:
         wanted = self._normalize_conditions(conditions) if conditions else None
 
         def draw(k: int, r: np.random.Generator) -> pd.DataFrame:
-            return self._sample_with_conditions(k, r, wanted) if wanted else self._sample(k, r)
+            frame = self._sample_with_conditions(k, r, wanted) if wanted else self._sample(k, r)
+            return self.schema_.write_at_resolution(frame, r, keep=wanted or ())  # before constraints are checked
 
         constraints = getattr(self, "constraints_", None)
         if constraints:

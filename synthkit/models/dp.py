@@ -155,6 +155,7 @@ class DPModelMixin:
             spec.low = spec.high = None
             if spec.role == "numerical":
                 spec.integer = bool(integer.get(spec.name, False))
+                spec.extra.pop("resolution", None)  # the shares of decimal places are the data's, not public
             elif spec.role == "regenerate":
                 spec.extra = {"format": "integer" if spec.dtype.lower().startswith(("int", "uint")) else "string"}
         doc = self.metadata.to_dict() if self.metadata is not None else None

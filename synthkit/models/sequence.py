@@ -646,7 +646,7 @@ class SequenceSynthesizer(Synthesizer):
         first_smooth = int(self.time_ is not None)
         resolutions = self._resolutions()
         for d, name in enumerate(self.delta_, start=first_smooth):
-            written = resolutions[name].apply(levels[:, d], rng) if name in resolutions else levels[:, d]
+            written = resolutions[name].apply(levels[:, d], rng, ent) if name in resolutions else levels[:, d]
             out[name] = np.where(observed[:, d], written, np.nan)
         for i, (c, codec) in enumerate(self.step_codecs_.items()):
             fine = None
@@ -657,7 +657,7 @@ class SequenceSynthesizer(Synthesizer):
             values = codec.decode(flat[:, i], rng, fine)
             if c in resolutions:
                 drawn = codec.drawn(flat[:, i])
-                values[drawn] = resolutions[c].apply(values[drawn], rng)
+                values[drawn] = resolutions[c].apply(values[drawn], rng, ent[drawn])
             if codec.repeat:
                 repeat = flat[:, i] == codec.repeat_token
                 if repeat.any():

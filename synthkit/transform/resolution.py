@@ -42,9 +42,8 @@ class Resolution:
         if not len(x):
             return cls((None,), (1.0,))
         places = DECIMAL_PLACES
-        on = np.stack([np.abs(x * 10.0**p - np.round(x * 10.0**p)) <= _TOLERANCE for p in places])
-        coarsest = np.where(on.any(axis=0), on.argmax(axis=0), len(places))
-        observed = np.bincount(coarsest, minlength=len(places) + 1) / len(x)
+        coarsest = _coarsest_place(x, places[-1])
+        observed = np.bincount(np.where(coarsest < 0, len(places), coarsest), minlength=len(places) + 1) / len(x)
         k = len(places)
         chance = np.zeros((k + 1, k + 1))  # chance[i, j]: written at place j, coarsest place i
         for j in range(k):
@@ -57,16 +56,33 @@ class Resolution:
         shares = written[keep] / written[keep].sum()
         return cls(tuple(None if i == k else int(places[i]) for i in keep), tuple(float(s) for s in shares))
 
-    def apply(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """``values`` each written at a place drawn from the shares (one place: no draw); missing stay missing."""
+    def apply(self, values: np.ndarray, rng: np.random.Generator, groups: np.ndarray | None = None,
+              keep_written: bool = False) -> np.ndarray:
+        """``values`` each written at a place drawn from the shares (one place: no draw); missing
+        stay missing. With ``groups`` (codes 0..G-1, an entity's per value) a group's values share
+        one draw: a device or a station writes all its readings alike, and a weight carried
+        unchanged through a stay must not read 80.3, 80.0, 80.3. ``keep_written``: a value that
+        already sits at one of the places (a model that returns training values, an exact spike) is
+        a written reading and keeps its own place; only finer ones are drawn a place."""
         x = np.asarray(values, dtype=float)
-        if len(self.places) == 1:
-            return x if self.places[0] is None else np.round(x, self.places[0])
-        drawn = np.minimum(np.searchsorted(np.cumsum(self.shares), rng.random(len(x)), side="right"), len(self.places) - 1)
         out = x.copy()
+        todo = np.ones(len(x), dtype=bool)
+        numeric = [p for p in self.places if p is not None]
+        if keep_written and numeric:
+            own = _coarsest_place(x, max(numeric))
+            for place in np.unique(own[own >= 0]):
+                at = own == place
+                out[at] = np.round(x[at], int(place))  # the same value, without a float tail
+            todo = own < 0
+        if len(self.places) == 1:
+            if self.places[0] is not None:
+                out[todo] = np.round(x[todo], self.places[0])
+            return out
+        u = rng.random(len(x)) if groups is None else rng.random(int(groups.max()) + 1 if len(groups) else 0)[groups]
+        drawn = np.minimum(np.searchsorted(np.cumsum(self.shares), u, side="right"), len(self.places) - 1)
         for i, place in enumerate(self.places):
             if place is not None:
-                at = drawn == i
+                at = (drawn == i) & todo
                 out[at] = np.round(x[at], place)
         return out
 
@@ -82,3 +98,12 @@ class Resolution:
     def from_grid(cls, grid: float) -> Resolution:
         """A model file saved with one grid for every value (0: none)."""
         return cls((int(round(-np.log10(grid))) if grid else None,), (1.0,))
+
+
+def _coarsest_place(x: np.ndarray, finest: int) -> np.ndarray:
+    """Per value, the fewest decimal places (0..``finest``) it is written with; -1 for finer ones and NaN."""
+    out = np.full(len(x), -1, dtype=np.int64)
+    for place in range(finest, -1, -1):  # coarser places overwrite finer ones
+        scaled = x * 10.0**place
+        out[np.abs(scaled - np.round(scaled)) <= _TOLERANCE] = place
+    return out

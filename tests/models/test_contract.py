@@ -49,7 +49,13 @@ def contract_data(adult_small: pd.DataFrame) -> pd.DataFrame:
     df["age_with_gaps"] = age
     df["flag"] = rng.random(len(df)) < 0.3
     df["visit"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1000, len(df)), unit="D")
+    bmi = rng.normal(28.0, 5.0, len(df))
+    df["bmi"] = np.where(rng.random(len(df)) < 0.3, np.round(bmi, 1), np.round(bmi, 2))  # hundredths, some tenths
     return df
+
+
+def _decimals_at_most(values: np.ndarray, places: int) -> np.ndarray:
+    return values == np.round(values, places)
 
 
 @pytest.fixture(scope="module", params=MODELS)
@@ -86,6 +92,32 @@ def test_numeric_missing_values_survive(fitted, contract_data):
     share = out["age_with_gaps"].isna().mean()
     assert 0.02 < share < 0.25, f"{name}: missing share {share} (real ~0.1)"
     assert out["age"].notna().all()
+
+
+def test_numbers_are_written_at_the_decimal_places_of_the_training_values(fitted, contract_data):
+    """A BMI read to hundredths (a third to tenths) comes out so, in those shares, not as
+    29.818101748855277; a DP model keeps no such fact of the data, so its numbers stay as drawn."""
+    name, model = fitted
+    spec = next(s for s in model.schema_.columns if s.name == "bmi")
+    if getattr(model, "privacy_guarantee_", None) is not None or name.startswith("dp-"):
+        assert "resolution" not in spec.extra, f"{name}: the shares of decimal places are the data's, not public"
+        return
+    out = model.sample(2000, seed=4)["bmi"].dropna().to_numpy(float)
+    real = contract_data["bmi"].to_numpy(float)
+    assert _decimals_at_most(out, 2).all(), f"{name}: {out[~_decimals_at_most(out, 2)][:3]}"
+    if name.startswith("sdv-") or name == "auto":
+        return  # SDV rounds every value to the finest place itself; auto's choice is checked under its own name
+    inside = out[(out > spec.low) & (out < spec.high)]  # not clipped to a bound (a real value, at its own places)
+    assert len(inside) > 500, name
+    assert _decimals_at_most(inside, 1).mean() == pytest.approx(_decimals_at_most(real, 1).mean(), abs=0.05), name
+
+
+def test_a_number_conditioned_on_keeps_the_callers_value_whatever_its_places(contract_data):
+    """Conditions are the caller's values: 27.125 is not rewritten at the training values' places."""
+    model = _make("arm", seed=7).fit(contract_data)
+    out = model.sample(200, seed=5, conditions={"bmi": [27.125, 31.5]})
+    assert set(out["bmi"]) == {27.125, 31.5}
+    assert not _decimals_at_most(model.sample(500, seed=5)["bmi"].to_numpy(float), 1).all()
 
 
 def test_seed_reproduces(fitted):

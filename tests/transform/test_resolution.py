@@ -67,3 +67,26 @@ def test_the_state_round_trips_and_a_single_grid_of_older_files_reads_as_one_pla
     assert Resolution.from_grid(0.1) == Resolution((1,), (1.0,))
     assert Resolution.from_grid(1.0) == Resolution((0,), (1.0,))
     assert Resolution.from_grid(0.0) == Resolution((None,), (1.0,))
+
+
+def test_an_entitys_values_share_one_draw_so_a_carried_value_reads_the_same():
+    """A weight carried unchanged through a stay is written at one place for the whole stay."""
+    found = Resolution.fit(np.concatenate([np.arange(50.0), np.arange(50.0) + 0.3]))
+    assert found.places == (0, 1)
+    groups = np.repeat(np.arange(400), 5)
+    out = found.apply(np.full(len(groups), 80.34), np.random.default_rng(6), groups)
+    per_entity = out.reshape(400, 5)
+    assert (per_entity == per_entity[:, :1]).all()
+    assert set(np.unique(out)) == {80.0, 80.3}
+    assert np.mean(per_entity[:, 0] == 80.0) == pytest.approx(0.5, abs=0.08)
+
+
+def test_values_already_written_at_a_place_keep_it_and_only_finer_ones_are_drawn_one():
+    """A model that returns training values (29.83) must not have them rounded again to tenths;
+    a drawn 29.8361 gets a place from the shares; a float tail (3.8000000000000003) is cleaned."""
+    found = Resolution((1, 2), (0.5, 0.5))
+    values = np.array([29.83, 3.8000000000000003, 29.8361, np.nan])
+    out = found.apply(values, np.random.default_rng(0), keep_written=True)
+    assert out[0] == 29.83 and repr(float(out[1])) == "3.8" and out[2] in (29.8, 29.84) and np.isnan(out[3])
+    many = found.apply(np.full(4000, 29.83), np.random.default_rng(1))
+    assert 0.4 < np.mean(many == 29.8) < 0.6  # without keep_written every value is drawn a place
