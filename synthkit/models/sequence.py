@@ -437,10 +437,11 @@ class SequenceSynthesizer(Synthesizer):
             values = frame[name]
             steps[name] = (values - time if name in self.relative_columns_ else values).to_numpy()
         candidates = [n for n in self.event_columns_ if n not in self.relative_columns_ and self._spec(n).role == "numerical"]
+        readings = {n: steps[n] for n in candidates}  # write_as_steps replaces the smooth ones by levels and steps
+        self.delta_ = write_as_steps(steps, ent_codes, candidates if self.smooth else [], previous)
         # the places real readings are written at (an ozone reading in whole µg/m³, a few with four
         # decimals): integrated levels are written the same way (bins: in _fit_net, past exact values)
-        self.resolutions_ = {n: Resolution.fit(steps[n]) for n in candidates}
-        self.delta_ = write_as_steps(steps, ent_codes, candidates if self.smooth else [], previous)
+        self.resolutions_ = {n: Resolution.fit(readings[n]) for n in self.delta_}
         order = [c for name in steps if not name.endswith(STEP_SUFFIX) for c in (name, name + STEP_SUFFIX) if c in steps]
         self.baseline_ = bool(self.baseline and self.delta_)
         self.levels_before_ = level_inputs(previous, ent_codes)
@@ -504,7 +505,6 @@ class SequenceSynthesizer(Synthesizer):
                              for c in steps.columns}
         # values drawn inside a bin are written as the readings the bins hold are (a rain of 0 is an
         # exact token and a real reading already; the rest of the rain is mostly tenths)
-        self.resolutions_ = {c: r for c, r in self.resolutions_.items() if c in self.delta_}
         self.resolutions_.update({c: Resolution.fit(k.drawn_values(steps[c].to_numpy(dtype=float))) for c, k in self.step_codecs_.items()
                                   if k.n_bins and c not in integrated and c not in self.relative_columns_})
         ctx_tokens = torch.from_numpy(np.column_stack([self.context_codecs_[c].encode(ctx[c].to_numpy()) for c in ctx.columns]))

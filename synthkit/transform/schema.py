@@ -82,9 +82,10 @@ class TableSchema:
                 finite = values[np.isfinite(values)]
                 if meta.kind == "numerical":
                     spec.integer = bool(len(finite)) and bool(np.all(np.floor(finite) == finite))
-                    resolution = Resolution.fit(finite)
-                    if not spec.integer and resolution.places != (None,):
-                        spec.extra["resolution"] = resolution.to_state()
+                    if not spec.integer:  # whole numbers are rounded on decode
+                        resolution = Resolution.fit(finite)
+                        if resolution.places != (None,):
+                            spec.extra["resolution"] = resolution.to_state()
                 if len(finite):
                     q = tail_quantile if meta.pii == "none" else max(tail_quantile, 0.01)
                     spec.low, spec.high = (float(v) for v in np.quantile(finite, [q, 1 - q]))
