@@ -501,14 +501,14 @@ class SequenceSynthesizer(Synthesizer):
         self.context_codecs_ = {c: ColumnCodec.fit(ctx[c].to_numpy(), self._kind(c), min(self.n_bins, 20)) for c in ctx.columns}
         # integrated columns (levels, steps, gaps) have no repeat token: the running level needs a value per step
         integrated = {*self.delta_, *(c + STEP_SUFFIX for c in self.delta_), _DELTA}
-        self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins, self.fine, c not in integrated)
+        ent = np.repeat(np.arange(len(lengths)), lengths)
+        self.step_codecs_ = {c: ColumnCodec.fit(steps[c].to_numpy(), self._kind(c), self.n_bins, self.fine, c not in integrated, ent)
                              for c in steps.columns}
         # values drawn inside a bin are written as the readings the bins hold are (a rain of 0 is an
         # exact token and a real reading already; the rest of the rain is mostly tenths)
         self.resolutions_.update({c: Resolution.fit(k.drawn_values(steps[c].to_numpy(dtype=float))) for c, k in self.step_codecs_.items()
                                   if k.n_bins and c not in integrated and c not in self.relative_columns_})
         ctx_tokens = torch.from_numpy(np.column_stack([self.context_codecs_[c].encode(ctx[c].to_numpy()) for c in ctx.columns]))
-        ent = np.repeat(np.arange(len(lengths)), lengths)
         coarse, fine = [], []
         for c, codec in self.step_codecs_.items():
             values = steps[c].to_numpy()

@@ -447,6 +447,31 @@ def test_an_outer_bin_mostly_empty_of_readings_ends_at_its_last_reading():
     assert edges[-1] == pytest.approx(np.quantile(dense, 1 - TAIL_SHARE)) and edges[0] == pytest.approx(np.quantile(dense, TAIL_SHARE))
 
 
+def test_a_far_reading_several_entities_share_becomes_an_exact_token():
+    """PhysioNet writes a missing temperature as 0 in ten of 1,000 stays; drawn inside the lowest bin
+    (31-34 degrees), it left synthetic temperatures smoother than real ones. A far reading that
+    SHARED_OUTLIER_ENTITIES entities hold is now a token of its own; one patient's -17.8 and a reading
+    four stays share are not, and without entities nothing is."""
+    from synthkit.models.sequence_net import SHARED_OUTLIER_ENTITIES, ColumnCodec
+
+    rng = np.random.default_rng(0)
+    stays, per_stay = 400, 20
+    entities = np.repeat(np.arange(stays), per_stay)
+    temps = np.round(rng.normal(37.1, 0.6, stays * per_stay), 1)
+    temps[np.arange(SHARED_OUTLIER_ENTITIES) * per_stay + 3] = 0.0  # one zero in each of 5 stays
+    temps[np.arange(SHARED_OUTLIER_ENTITIES - 1) * per_stay + 400] = 45.0  # four stays: too few
+    temps[7] = -17.8
+    codec = ColumnCodec.fit(temps, "numerical", 30, entities=entities)
+    assert 0.0 in codec.exact and -17.8 not in codec.exact and 45.0 not in codec.exact
+    assert [v for v in codec.exact if not codec.edges[0] <= v <= codec.edges[-1]] == [0.0]
+    token = codec.encode(np.array([0.0, -17.8]))
+    assert token[0] == codec.exact.index(0.0) and codec.drawn(token).tolist() == [False, True]
+    assert codec.decode(token[:1], rng)[0] == 0.0
+    assert codec.edges[0] > 30  # the zeros do not stretch the lowest bin
+    assert 0.0 not in ColumnCodec.fit(temps, "numerical", 30).exact
+    assert ColumnCodec.from_state(codec.to_state()).exact == codec.exact
+
+
 def test_same_seed_same_output_at_any_thread_count(fitted):
     import torch
 
