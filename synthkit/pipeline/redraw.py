@@ -56,9 +56,17 @@ def redraw_reproduced_rows(model: Synthesizer, real: pd.DataFrame, table: TableM
 
 def redraw_reproduced_entities(model: Synthesizer, real: pd.DataFrame, table: TableMeta, entity: str, time: str | None,
                                frame: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """``frame`` with its entities whose whole record reproduces a unique record of ``real`` drawn
-    again; the new entities take the dropped ones' ids, so ids stay unique and synthetic."""
-    check = ReproducedEntities(real, table, entity, time, DEFAULT_MIN_ROW_COLUMNS)
+    """``frame`` with its entities drawn again where their whole record reproduces a unique record of
+    ``real`` or one of their rows a unique row: the audit checks a sequence table by both rules, and
+    an ICU stay's admission row (time 0, a man of 78, 94 kg, nothing else read) is one patient's.
+    The new entities take the dropped ones' ids, so ids stay unique and synthetic."""
+    records, rows = ReproducedEntities(real, table, entity, time, DEFAULT_MIN_ROW_COLUMNS), ReproducedRows(real, table)
+
+    def check(drawn: pd.DataFrame) -> pd.Series:
+        hit = records(drawn)
+        row_hit = rows(drawn)
+        return hit | hit.index.isin(drawn[entity].to_numpy()[row_hit]) if row_hit.any() else hit
+
     hit = check(frame)
     redrawn = 0
     for round_ in range(1, REDRAWS + 1):
@@ -71,8 +79,8 @@ def redraw_reproduced_entities(model: Synthesizer, real: pd.DataFrame, table: Ta
         frame = pd.concat([frame[~frame[entity].isin(ids)], fresh], ignore_index=True)
         hit = check(fresh)
     if redrawn:
-        log.info("drew %d synthetic entit(y/ies) again: they reproduced a unique real entity's whole record", redrawn)
+        log.info("drew %d synthetic entit(y/ies) again: they reproduced a unique real entity's whole record or row", redrawn)
     if hit.any():
-        log.warning("%d synthetic entit(y/ies) still reproduce a unique real record after %d rounds of drawing them again; %s",
+        log.warning("%d synthetic entit(y/ies) still reproduce a unique real record or row after %d rounds of drawing them again; %s",
                     int(hit.sum()), REDRAWS, _LEFT)
     return frame
