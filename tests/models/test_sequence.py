@@ -650,27 +650,29 @@ def test_a_model_file_from_before_the_pace_input_and_the_normal_heads_loads_with
     pd.testing.assert_frame_equal(loaded.sample(10, seed=1), model.sample(10, seed=1))
 
 
-def test_the_network_is_half_as_wide_where_no_validation_set_guards_it(icu, tmp_path: Path):
-    """80 stays hold out too few entities to stop training on, so the network is SMALL_WIDTHS wide
-    (on a 182-person panel, membership AUC 0.547 -> 0.537 at the same discriminator); from
-    MIN_VALIDATION held out it is WIDTHS wide, and widths given are kept. A file saved before the
+def test_the_network_is_half_as_wide_on_few_steps(icu, tmp_path: Path):
+    """Under SMALL_STEPS training steps the network is SMALL_WIDTHS wide (on a 182-person panel,
+    membership AUC 0.547 -> 0.537 at the same discriminator); from there on WIDTHS (on 250 ICU stays
+    the narrow one cost fidelity for nothing), and widths given are kept. A file saved before the
     widths followed the data loads at the widths its parameters name."""
-    from synthkit.models.sequence import MIN_VALIDATION, SMALL_WIDTHS, WIDTHS
+    from synthkit.models.sequence import SMALL_STEPS, SMALL_WIDTHS, WIDTHS
 
-    model = _make(seed=3, hidden=None, embed=None).fit(icu, entity="RecordID", time="Time", context=CONTEXT)
+    walks = _random_walks(150)
+    assert len(walks) < SMALL_STEPS <= len(icu)
+    model = _make(seed=3, hidden=None, embed=None).fit(walks, entity="e", time="t")
     assert (model.hidden_, model.embed_) == SMALL_WIDTHS and model.net_.gru.hidden_size == SMALL_WIDTHS[0]
-    guarded = int(np.ceil(MIN_VALIDATION / model.validation_fraction))
-    assert model._widths(guarded) == WIDTHS and model._widths(guarded - 10) == SMALL_WIDTHS
-    assert _make(hidden=64, embed=None)._widths(guarded) == (64, WIDTHS[1])
+    wide = _make(seed=3, hidden=None, embed=None).fit(icu, entity="RecordID", time="Time", context=CONTEXT)
+    assert (wide.hidden_, wide.embed_) == WIDTHS and wide.net_.gru.hidden_size == WIDTHS[0]
+    assert _make(hidden=64, embed=None)._widths(SMALL_STEPS - 1) == (64, SMALL_WIDTHS[1])
     model.save(tmp_path / "m")
     loaded = Synthesizer.load(tmp_path / "m")
     assert (loaded.hidden_, loaded.embed_) == SMALL_WIDTHS
     pd.testing.assert_frame_equal(loaded.sample(5, seed=2), model.sample(5, seed=2))
-    old = _make(seed=3, hidden=96, embed=48).fit(icu, entity="RecordID", time="Time", context=CONTEXT)
+    old = _make(seed=3, hidden=32, embed=16).fit(walks, entity="e", time="t")
     state, tensors = old._get_state()
     del state["widths"]
     old._set_state(state, tensors)
-    assert (old.hidden_, old.embed_) == WIDTHS
+    assert (old.hidden_, old.embed_) == (32, 16)
 
 
 @pytest.fixture(scope="module")
