@@ -76,6 +76,20 @@ def _one_record_space(n: int = 300) -> pd.DataFrame:
                          "a": rng.choice(["lo", "mid", "hi"], 2 * n), "b": rng.choice(["x", "y", "z"], 2 * n)})
 
 
+def _run_stays(real: pd.DataFrame, tmp_path: Path, caplog) -> Path:
+    """A sequence run (2 epochs, no evaluation or report) drawing as many stays as ``real`` has;
+    its output folder, with the redraw's log kept in ``caplog``."""
+    real.to_csv(tmp_path / "stays.csv", index=False)
+    cfg = {"name": "seq", "seed": 0, "output_dir": str(tmp_path / "o"), "source": {"path": str(tmp_path / "stays.csv")},
+           "profile": {"kinds": {"stay": "id"}, "expectations": False}, "evaluate": {"enabled": False},
+           "report": {"enabled": False}, "sample": {"rows": int(real["stay"].nunique())},
+           "model": {"name": "sequence", "params": {"entity": "stay", "time": "t", "context": ["sex"], "epochs": 2}}}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(cfg))
+    with caplog.at_level(logging.INFO, logger="synthkit.pipeline.redraw"):
+        run(tmp_path / "p.yaml")
+    return tmp_path / "o"
+
+
 def test_a_sequence_run_draws_stays_with_a_row_that_reproduces_a_real_row_again(tmp_path: Path, caplog) -> None:
     """The audit checks a sequence table's rows too: an ICU run failed it with one admission row (time
     0, a man of 78, 94 kg) equal to a real stay's. Here rows are (t, sex, v, w), 240 possible and
@@ -86,15 +100,7 @@ def test_a_sequence_run_draws_stays_with_a_row_that_reproduces_a_real_row_again(
     real = pd.DataFrame({"stay": np.repeat(np.arange(n), 3), "t": np.tile([0, 60, 120], n),
                          "sex": np.repeat(rng.choice(["F", "M"], n), 3),
                          "v": rng.integers(0, 20, 3 * n), "w": rng.choice(["lo", "hi"], 3 * n)})
-    real.to_csv(tmp_path / "stays.csv", index=False)
-    cfg = {"name": "seq", "seed": 0, "output_dir": str(tmp_path / "o"), "source": {"path": str(tmp_path / "stays.csv")},
-           "profile": {"kinds": {"stay": "id"}, "expectations": False}, "evaluate": {"enabled": False},
-           "report": {"enabled": False}, "sample": {"rows": n},
-           "model": {"name": "sequence", "params": {"entity": "stay", "time": "t", "context": ["sex"], "epochs": 2}}}
-    (tmp_path / "p.yaml").write_text(yaml.safe_dump(cfg))
-    with caplog.at_level(logging.INFO, logger="synthkit.pipeline.redraw"):
-        run(tmp_path / "p.yaml")
-    out = tmp_path / "o"
+    out = _run_stays(real, tmp_path, caplog)
     records = ReproducedEntities(real, profile(real).table(), "stay", "t", DEFAULT_MIN_ROW_COLUMNS)
     steps = real.drop(columns="stay")  # the stay id is not learned: the run's audit leaves it out too
     same_row = ReproducedRows(steps, profile(steps).table())
@@ -114,15 +120,7 @@ def test_a_sequence_run_draws_stays_with_a_row_that_reproduces_a_real_row_again(
 
 def test_a_sequence_run_draws_stays_that_reproduce_a_real_record_again(tmp_path: Path, caplog) -> None:
     real = _one_record_space()
-    real.to_csv(tmp_path / "stays.csv", index=False)
-    cfg = {"name": "seq", "seed": 0, "output_dir": str(tmp_path / "o"), "source": {"path": str(tmp_path / "stays.csv")},
-           "profile": {"kinds": {"stay": "id"}, "expectations": False}, "evaluate": {"enabled": False},
-           "report": {"enabled": False}, "sample": {"rows": 300},
-           "model": {"name": "sequence", "params": {"entity": "stay", "time": "t", "context": ["sex"], "epochs": 2}}}
-    (tmp_path / "p.yaml").write_text(yaml.safe_dump(cfg))
-    with caplog.at_level(logging.INFO, logger="synthkit.pipeline.redraw"):
-        run(tmp_path / "p.yaml")
-    out = tmp_path / "o"
+    out = _run_stays(real, tmp_path, caplog)
     check = ReproducedEntities(real, profile(real).table(), "stay", "t", DEFAULT_MIN_ROW_COLUMNS)
     first_draw = load(str(out / "model")).sample(300, seed=0)  # what the run drew before the redraws
     before = int(check(first_draw).sum())
