@@ -609,12 +609,6 @@ class SequenceSynthesizer(Synthesizer):
         log.info("sequence: tilted the network's token shares to the training ones (mean total variation %s)",
                  " -> ".join(f"{v:.3f}" for v in self.history_["tilt"]["total_variation"]))
 
-    def _validation_size(self, n: int) -> int:
-        """Entities held out to stop training on; 0 below MIN_VALIDATION, where their loss would be
-        too noisy to stop on (training then runs ``epochs``)."""
-        n_val = int(round(self.validation_fraction * n))
-        return n_val if n_val >= MIN_VALIDATION else 0
-
     def _widths(self, steps: int) -> tuple[int, int]:
         """The network's hidden and embedding widths for ``steps`` training steps: given ones, else
         WIDTHS, or SMALL_WIDTHS under SMALL_STEPS."""
@@ -622,9 +616,10 @@ class SequenceSynthesizer(Synthesizer):
         return self.hidden or default[0], self.embed or default[1]
 
     def _split_entities(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Training and validation entity indices (:meth:`_validation_size`)."""
-        n_val = self._validation_size(n)
-        if not n_val:
+        """Training and validation entity indices; no validation set below MIN_VALIDATION held-out
+        entities, where its loss would be too noisy to stop on (training then runs ``epochs``)."""
+        n_val = int(round(self.validation_fraction * n))
+        if n_val < MIN_VALIDATION:
             return np.arange(n), np.zeros(0, dtype=np.int64)
         order = rng.permutation(n)
         return np.sort(order[n_val:]), np.sort(order[:n_val])
