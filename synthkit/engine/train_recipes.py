@@ -28,7 +28,7 @@ from torch import nn
 from synthkit.engine.train_stats import EncoderStats
 from synthkit.errors import ConfigError
 from synthkit.models.arm import (ARNet, average_decay, normal_columns, normal_features, ordinal_features, protection_defaults,
-                                 small_table_schedule)
+                                 small_table_schedule, tree_order)
 from synthkit.models.base import Synthesizer
 from synthkit.models.flow import GaussianizedColumns, RealNVP
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
@@ -172,10 +172,18 @@ class ArmRecipe(Recipe):
         # the merged sketch's row sample (a seeded bottom-k of up to 20,000 rows, the same at any batching)
         # holds joint rows: the strong pairs are found on it as the in-memory fit finds them on its rows
         numerical = [codec.name for codec in codecs if isinstance(codec, NumericCodec)]
-        m.normal_columns_ = normal_columns(self._clipped(stats.sketch.sample), numerical, stats.n_rows)
+        sample = self._clipped(stats.sketch.sample)
+        parents = None
+        if m.uses_tree_prior(stats.n_rows):  # a small table: the sample holds every row, so the tree is the in-memory one
+            m.order_, parents = tree_order(m.discretizer_, sample, first)
+            m.discretizer_ = Discretizer([m.discretizer_.codec(c) for c in m.order_])
+        m.normal_columns_ = normal_columns(sample, numerical, stats.n_rows)
         m.net_ = ARNet(m.discretizer_.sizes, *m.network_size(stats.n_rows), m.depth, m.dropout, ordinal_features(m.discretizer_),
-                       normal_features(m.discretizer_, m.normal_columns_))
-        m.net_.start_from_counts([self._token_counts(stats, codec) for codec in codecs])
+                       normal_features(m.discretizer_, m.normal_columns_), prior_parents=parents)
+        if parents is not None:  # its tables from every row (in memory: from the rows not kept for validation)
+            m.net_.start_from_tree(torch.from_numpy(m.discretizer_.encode(sample[m.order_])))
+        else:
+            m.net_.start_from_counts([self._token_counts(stats, codec) for codec in codecs])
         # the in-memory fit's moving average of the weights: what is validated, kept at its best epoch,
         # checkpointed as the weights and returned (see train_likelihood_model); each worker keeps its own
         # copy, identical on every worker because the weights it averages are
@@ -253,7 +261,8 @@ class ArmRecipe(Recipe):
         self.model.net_.load_state_dict(self.average.state_dict())  # the average's best weights, as in process
         self.model.net_.eval()
         self.model.fit_info_ = {**_fit_info(history), "normal_features": self.model.normal_columns_,
-                                "learning_rate": self.learning_rate, "weight_average_decay": self.decay}
+                                "learning_rate": self.learning_rate, "weight_average_decay": self.decay,
+                                "tree_prior": self.model.tree_edges()}
 
 
 class FlowRecipe(Recipe):

@@ -40,6 +40,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "sdv-ctgan": "synthkit.models.sdv_adapters",
     "sdv-tvae": "synthkit.models.sdv_adapters",
     "diffusion": "synthkit.models.diffusion",
+    "bayesnet": "synthkit.models.bayesnet",
 }
 ENTRY_POINT_GROUP = "synthkit.models"
 

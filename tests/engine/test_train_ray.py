@@ -29,7 +29,7 @@ from synthkit.engine import EngineSpec, create_engine  # noqa: E402
 from synthkit.engine.ray_engine import import_ray  # noqa: E402
 from synthkit.engine.train import fit_on_ray  # noqa: E402
 from synthkit.models.arm import small_table_schedule  # noqa: E402
-from synthkit.models.registry import get  # noqa: E402
+from synthkit.models.registry import create, get  # noqa: E402
 from synthkit.profile import profile  # noqa: E402
 
 pytestmark = pytest.mark.ray
@@ -201,6 +201,10 @@ def test_arm_on_ray_follows_the_in_memory_small_table_schedule(cluster: Any, adu
     batch, learning_rate, cap = small_table_schedule(n_train, model.batch_size, 0.1, None, 40)
     assert (info["batch_size"], info["learning_rate"]) == (batch, pytest.approx(learning_rate)) and batch < model.batch_size
     assert info["stop_reason"] == "early_stopping" and info["steps"] >= 40 and info["epochs"] < cap
+    # a small table starts from the tree of its columns, found on the sketch's row sample (every row here): the in-memory one
+    in_memory = create("arm", metadata=profile(adult_600), seed=0, epochs=1, min_steps=0).fit(adult_600)
+    assert model.order_ == in_memory.order_ and model.net_.prior_parents == in_memory.net_.prior_parents
+    assert info["tree_prior"] == in_memory.fit_info_["tree_prior"] and info["tree_prior"]
 
 
 @pytest.mark.slow  # two more 2-worker fits (~50-90 s): kept out of make test for the CI budget (~22.5 min with it)

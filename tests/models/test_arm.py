@@ -127,6 +127,33 @@ def test_network_is_causal_and_the_sampler_matches_forward():
     np.testing.assert_array_equal(plan.tokens(ids), tokens.numpy())
 
 
+def test_the_tree_prior_is_causal_and_the_sampler_matches_forward():
+    """With a tree prior each column's logits add its table given its tree parent, an earlier column."""
+    torch.manual_seed(0)
+    net = ARNet([3, 5, 4], embedding_dim=4, hidden=8, depth=1, dropout=0.0, prior_parents=[-1, 0, 0]).eval()
+    rng = np.random.default_rng(0)
+    rows = torch.from_numpy(np.stack([rng.integers(0, k, 300) for k in (3, 5, 4)], axis=1))
+    net.start_from_tree(rows)
+    assert not net.b_out.any()  # the root's table holds its marginal
+    shares = np.bincount(rows[:, 0].numpy(), minlength=3) / 300
+    np.testing.assert_allclose(net.prior_table[0, :3].exp().numpy(), shares, rtol=1e-5)
+    tokens = torch.tensor([[0, 1, 2], [2, 4, 3]])
+    base = net(tokens)
+    changed = tokens.clone()
+    changed[:, 2] = 0
+    assert torch.allclose(net(changed), base)  # the last column is nobody's input, nor anybody's parent
+    changed[:, 0] = 1  # the tree parent of both later columns
+    out = net(changed)
+    assert torch.allclose(out[:, 0], base[:, 0]) and not torch.allclose(out[:, 1], base[:, 1])
+    plan = ARSampler(net)
+    ids = plan.ids(len(tokens))
+    for j, k in enumerate([3, 5, 4]):
+        assert torch.allclose(plan.logits(j, ids), base[:, j, :k], atol=1e-5)
+        plan.put(ids, j, tokens[:, j])
+    with pytest.raises(ValueError, match="before it"):
+        ARNet([3, 5], embedding_dim=4, hidden=8, depth=0, dropout=0.0, prior_parents=[1, -1])
+
+
 # -- model --------------------------------------------------------------------------------
 def test_learns_dependence_between_columns(arm, adult_small):
     out = arm.sample(2000, seed=0)
@@ -214,10 +241,11 @@ def test_only_numbers_in_a_strong_pair_carry_normal_scores():
 
 def test_a_file_saved_before_normal_features_samples_as_before(adult_small):
     """Files saved before normal features have no "normal_columns" and no weights for them."""
-    model = create("arm", **{**FAST, "epochs": 2}).fit(adult_small.head(500))
+    model = create("arm", **{**FAST, "epochs": 2, "tree_prior": False}).fit(adult_small.head(500))
     assert model.normal_columns_ == [] and model.fit_info_["normal_features"] == []  # Adult: no strong pair
     state, tensors = model._get_state()
     state.pop("normal_columns")
+    state.pop("prior_parents")  # nor a tree prior
     tensors = {k: v for k, v in tensors.items() if k not in ("normal_proj", "out_normal_proj")}
     before = model.sample(300, seed=4)
     model._set_state(json.loads(json.dumps(state)), tensors)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
+from synthkit.errors import ConfigError
 from synthkit.models import Synthesizer, create
 from synthkit.models.arm import AVERAGE_DECAY, ARNet, small_table_schedule
 
@@ -66,6 +67,27 @@ def test_small_table_correlation_is_learned(small):
     assert abs((synthetic["target"] == "yes").mean() - (real["target"] == "yes").mean()) <= 0.05
 
 
+def test_small_tables_start_from_the_tree_of_their_columns(small, tmp_path):
+    """Under SMALL_TABLE_ROWS rows the network starts from the best tree over the columns: here it
+    links the correlated numbers, and a parent is modelled before its child."""
+    real, _, info = small
+    edges = {frozenset(edge) for edge in info["tree_prior"]}
+    assert frozenset(("income", "spend")) in edges
+    plain = create("arm", seed=0, epochs=1, min_steps=0, tree_prior=False).fit(real)
+    assert plain.fit_info_["tree_prior"] is None and plain.net_.prior_parents is None
+    assert plain.order_ == list(real.columns)
+    forced = create("arm", seed=0, epochs=1, min_steps=0, tree_prior=True, column_order=["age"]).fit(real)
+    assert forced.order_[0] == "age"  # a user's columns still come first
+    parents = forced.net_.prior_parents
+    assert all(p < j for j, p in enumerate(parents)) and sum(p >= 0 for p in parents) >= 1
+    forced.save(tmp_path / "m")
+    loaded = Synthesizer.load(tmp_path / "m")
+    assert loaded.net_.prior_parents == parents
+    pd.testing.assert_frame_equal(loaded.sample(300, seed=2), forced.sample(300, seed=2))
+    with pytest.raises(ConfigError, match="tree_prior"):
+        create("arm", tree_prior="yes").fit(real)
+
+
 def test_schedule_leaves_large_tables_alone():
     assert small_table_schedule(30_000, 512, 3e-3, None, 1500) == (512, 3e-3, 60)
     batch, lr, epochs = small_table_schedule(900, 512, 3e-3, None, 1500)
@@ -109,6 +131,7 @@ def test_strongly_related_numbers_keep_their_pearson_correlation(tmp_path):
     real = monthly_bills(2_500)  # normal features start at SMALL_TABLE_ROWS (2,000) rows
     model = create("arm", seed=0).fit(real)
     assert model.fit_info_["normal_features"] == ["bill_1", "bill_2", "bill_3"]  # status is not a number
+    assert model.fit_info_["tree_prior"] is None  # from SMALL_TABLE_ROWS rows on, no tree prior either
     synthetic = model.sample(10_000, seed=1)
     pairs = np.triu_indices(3, 1)
     real_corr = real.corr(numeric_only=True).to_numpy()[pairs]
