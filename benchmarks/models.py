@@ -258,6 +258,7 @@ def bench_one(name: str, train: pd.DataFrame, holdout: pd.DataFrame, minutes: fl
                         "score_sd", "draws", "dcr_share", "dcr_share_ci", "seconds", "fit_minutes_allowed", "stop_reason", "note")
                 row["selection"] = [{k: c.get(k) for k in keys} for c in sel["candidates"]]  # why it chose as it did
                 row["refit_stop_reason"] = sel.get("refit_stop_reason")
+                row["confirmation"] = sel.get("confirmation")  # a switch on a small split, measured again
         row["seconds"] = time.perf_counter() - start
         row.update(score(train, holdout, synthetic, sdtypes, target))
         _average_draws(row, holdout, more, sdtypes)

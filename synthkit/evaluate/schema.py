@@ -357,6 +357,16 @@ class Candidate(_Model):
     note: str | None = _f("why it was skipped or failed")
 
 
+class Confirmation(_Model):
+    """A switch from the incumbent on a small validation split, measured again on further splits."""
+
+    challenger: str = _req("the candidate that led the incumbent by more than switch_margin on the first split")
+    splits: list[dict[str, Any]] = _req("per split: its index and the two models' validation scores")
+    leads: list[Num] = _req("the challenger's score minus the incumbent's, per split")
+    mean_lead: Num = _req("mean of leads")
+    confirmed: bool = _req("the switch stands: mean_lead above switch_margin (or only the first split had time)")
+
+
 class ModelSelection(_Model):
     """model=auto: the candidates tried, their validation scores and the one chosen, with the reason."""
 
@@ -373,6 +383,7 @@ class ModelSelection(_Model):
     max_dcr_share: Num = _f("candidates whose DCR share interval lies above it are not eligible (they copy)")
     incumbent: str | None = _f("the model kept unless another eligible candidate scores more than switch_margin above it")
     switch_margin: Num = _f("validation score lead another candidate needs over the incumbent (closer is noise)")
+    confirmation: Confirmation | None = _f("on small validation splits: the switch measured again on further splits")
 
 
 class PipelineMeta(_Model):

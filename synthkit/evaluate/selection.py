@@ -9,7 +9,9 @@ reports, computed by the same functions (:mod:`synthkit.evaluate.fidelity`,
     score = mean(column shapes, column pair trends, 1 - 2 * max(detection AUC - 0.5, 0))
 
 against the validation rows; the highest wins, except that ``arm`` is kept unless another
-candidate scores more than :data:`SWITCH_MARGIN` above it (see :func:`_choose`). A candidate whose
+candidate scores more than :data:`SWITCH_MARGIN` above it (see :func:`_choose`), and on fewer than
+:data:`CONFIRM_BELOW` validation rows unless that lead holds on the mean of :data:`CONFIRM_SPLITS`
+splits (see :meth:`AutoSynthesizer._confirm`). A candidate whose
 DCR share (synthetic rows closer to the rows it was fitted on than to the validation rows) is
 above :data:`MAX_DCR_SHARE` with 95 % confidence (its interval's low end above it) is not
 eligible: a model that copies its training rows would otherwise win on fidelity. The interval,
@@ -37,8 +39,11 @@ is a cap, not a schedule: each candidate trains to its own stopping rule and may
 of the selection budget (a loaded machine then cuts the last candidates, not every one: equal
 shares of two minutes left ``arm`` 4 s of training at load 18 and the demo chose ``copula``), and
 gan and vae, which rarely win and need minutes, are tried only when ``max_minutes`` or
-``candidates`` are given. The refit gets what remains. The choice is deterministic for a seed as
-long as no candidate hits its time cap (their ``stop_reason`` is recorded, so a run can tell).
+``candidates`` are given. A confirmation of a switch (two refits per further split) may use
+what is left of :data:`SELECTION_SHARE` + :data:`CONFIRM_SHARE` of the budget. The refit gets what
+remains. The choice is deterministic for a seed as long as no candidate hits its time cap and
+no confirmation split is left out for time (``stop_reason`` and ``confirmation`` are recorded, so a
+run can tell).
 
 The fitted ``auto`` behaves as the chosen model: ``sample`` delegates to it and ``save`` writes it,
 so the saved folder loads as that model (``synthkit.models.load`` gives an ``arm``, say). What was
@@ -69,13 +74,16 @@ __all__ = ["AutoSynthesizer", "CANDIDATES", "MAX_DCR_SHARE", "default_minutes", 
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = ("copula", "arm", "flow", "diffusion", "gan", "vae")  # cheapest first
+CANDIDATES = ("bayesnet", "copula", "arm", "flow", "diffusion", "gan", "vae")  # cheapest first
 SLOW = {"gan", "vae"}  # only when each still gets MIN_SLOW_MINUTES
 MIN_SLOW_MINUTES = 1.0
 MIN_MINUTES = 0.05  # below this a candidate is skipped: it could not learn anything
 SELECTION_SHARE = 0.6  # of max_minutes for fitting candidates; the rest is for scoring and the refit
 INCUMBENT = "arm"  # the candidate kept unless another is measurably better (see _choose)
 SWITCH_MARGIN = 0.01  # ... by more than this validation score
+CONFIRM_BELOW = 1_000  # on fewer validation rows a switch from the incumbent must be confirmed ...
+CONFIRM_SPLITS = 3  # ... by its mean lead over this many splits (the first included; see _confirm)
+CONFIRM_SHARE = 0.2  # of max_minutes for those further splits (after SELECTION_SHARE; the rest is the refit's)
 MAX_DCR_SHARE = 0.6  # on the low end of the interval; 0.55 (the report's 'good') excluded honest arm/diffusion fits
 # of 525 rows (Adult's example pipeline: low ends 0.566/0.575), which sit a little closer to the rows they saw
 MIN_VALIDATION_ROWS = 50
@@ -217,6 +225,7 @@ class AutoSynthesizer(Synthesizer):
         n_val = min(int(round(len(data) * float(self.validation_fraction))), MAX_VALIDATION_ROWS)
         records: list[dict[str, Any]] = []
         selection_rows = 0
+        confirmation: dict[str, Any] | None = None
         if n_val < MIN_VALIDATION_ROWS or len(data) - n_val < MIN_VALIDATION_ROWS:
             chosen = "arm" if "arm" in names else names[0]
             reason = (f"{len(data)} rows are too few to keep {MIN_VALIDATION_ROWS} aside for validation; "
@@ -227,6 +236,17 @@ class AutoSynthesizer(Synthesizer):
             selection_rows = len(fit_rows)
             records = self._try_candidates(names, fit_rows, validation, constraints, budget * SELECTION_SHARE, start)
             chosen, reason = _choose(records)
+            if chosen != INCUMBENT and n_val < CONFIRM_BELOW and any(
+                    r["model"] == INCUMBENT and r["status"] == "scored" for r in records):
+                confirmation = self._confirm(data, n_val, chosen, records, constraints,
+                                             budget * (SELECTION_SHARE + CONFIRM_SHARE), start)
+                if not confirmation["confirmed"]:
+                    reason = (f"{INCUMBENT} kept: {chosen} led it by {confirmation['leads'][0]:.4f} on the first split but "
+                              f"by {confirmation['mean_lead']:.4f} on the mean of {len(confirmation['leads'])}, not more "
+                              f"than {SWITCH_MARGIN}")
+                    chosen = INCUMBENT
+                else:
+                    reason += f"; confirmed on {len(confirmation['leads'])} splits (mean lead {confirmation['mean_lead']:.4f})"
             for record in records:
                 record["chosen"] = record["model"] == chosen
         remaining = budget - (time.perf_counter() - start)
@@ -237,10 +257,11 @@ class AutoSynthesizer(Synthesizer):
             "validation_rows": n_val if records else 0, "selection_rows": selection_rows,
             "refit_minutes": round(float(minutes), 3), "refit_stop_reason": _stop_reason(self.chosen_),
             "seconds": round(time.perf_counter() - start, 2), "max_dcr_share": MAX_DCR_SHARE,
-            "incumbent": INCUMBENT, "switch_margin": SWITCH_MARGIN,
+            "incumbent": INCUMBENT, "switch_margin": SWITCH_MARGIN, "confirmation": confirmation,
             "metric": "mean of column_shapes, column_pair_trends and 1 - 2*max(detection_auc - 0.5, 0) "
                                 "against validation rows no candidate saw; eligible when dcr_share_ci's low end <= max_dcr_share; "
-                                "the incumbent is kept unless another eligible candidate leads it by more than switch_margin",
+                                "the incumbent is kept unless another eligible candidate leads it by more than switch_margin "
+                                "(on small validation splits: on the mean of further splits too, see confirmation)",
         }
         log.info("auto chose %s: %s", chosen, reason)
         self.table_, self.schema_ = self.chosen_.table_, self.chosen_.schema_
@@ -284,11 +305,7 @@ class AutoSynthesizer(Synthesizer):
                 continue
             t0 = time.perf_counter()
             try:
-                model = self._candidate(name, share).fit(fit_rows, constraints)
-                draws = synthetic_draws(len(validation))
-                synthetic = model.sample(draws * len(validation), seed=int(self.seed or 0) + 1)
-                scores = score_synthetic(fit_rows, validation, synthetic, self.metadata, int(self.seed or 0),
-                                         draws=draws)
+                scores, model = self._measure(name, fit_rows, validation, constraints, share)
             except (SynthkitError, RuntimeError, ValueError) as exc:  # one failing candidate loses only itself
                 records.append({"model": name, "status": "failed", "chosen": False, "note": str(exc)[:300]})
                 continue
@@ -297,6 +314,52 @@ class AutoSynthesizer(Synthesizer):
                             "fit_minutes_allowed": round(share, 3), "seconds": round(time.perf_counter() - t0, 2),
                             "stop_reason": stop})
         return records
+
+    def _measure(self, name: str, fit_rows: pd.DataFrame, validation: pd.DataFrame, constraints: list[Any] | None,
+                 minutes: float) -> tuple[dict[str, Any], Synthesizer]:
+        """(scores, fitted model) of candidate ``name`` fitted on ``fit_rows`` within ``minutes``, scored on ``validation``."""
+        model = self._candidate(name, minutes).fit(fit_rows, constraints)
+        draws = synthetic_draws(len(validation))
+        synthetic = model.sample(draws * len(validation), seed=int(self.seed or 0) + 1)
+        return score_synthetic(fit_rows, validation, synthetic, self.metadata, int(self.seed or 0), draws=draws), model
+
+    def _confirm(self, data: pd.DataFrame, n_val: int, challenger: str, records: list[dict[str, Any]],
+                 constraints: list[Any] | None, budget: float, start: float) -> dict[str, Any]:
+        """The challenger's lead over :data:`INCUMBENT` on :data:`CONFIRM_SPLITS` splits of the training rows
+        (the first one's scores in ``records``, then new seeded splits of the same sizes), both refitted
+        on each; ``confirmed`` when the mean lead is more than :data:`SWITCH_MARGIN`.
+
+        Why: on a few hundred validation rows one split's scores scatter by more than candidates differ.
+        On issue 18's benchmark bayesnet led arm by 0.012 on actg175's 321 validation rows, where arm was
+        the better model on the 1,070 holdout rows (quality 0.959 against 0.955, detection AUC 0.574
+        against 0.622, TSTR 0.933 against 0.871). Only the two models in question are refitted, so it
+        costs two fits per split; splits the budget has no time for are left out, and with the first
+        split alone the lead stands as measured (the choice then depends on the clock, as a candidate
+        cut by its time cap does).
+        """
+        first = {r["model"]: r["score"] for r in records if r["model"] in (INCUMBENT, challenger)}
+        leads = [first[challenger] - first[INCUMBENT]]
+        splits: list[dict[str, Any]] = [{"split": 0, INCUMBENT: first[INCUMBENT], challenger: first[challenger]}]
+        for k in range(1, CONFIRM_SPLITS):
+            order = np.random.default_rng([int(self.seed or 0), k]).permutation(len(data))
+            validation = data.iloc[np.sort(order[:n_val])].reset_index(drop=True)
+            fit_rows = data.iloc[np.sort(order[n_val:n_val + MAX_SELECTION_ROWS])].reset_index(drop=True)
+            scores: dict[str, Any] = {"split": k}
+            for i, name in enumerate((INCUMBENT, challenger)):
+                minutes = (budget - (time.perf_counter() - start)) / 60.0 / (2 * (CONFIRM_SPLITS - k) - i)
+                if minutes < MIN_MINUTES:
+                    break
+                try:
+                    scores[name] = self._measure(name, fit_rows, validation, constraints, minutes)[0]["score"]
+                except (SynthkitError, RuntimeError, ValueError):
+                    break
+            if scores.get(INCUMBENT) is None or scores.get(challenger) is None:
+                break  # out of time (or a fit failed): decide on the splits measured
+            splits.append(scores)
+            leads.append(scores[challenger] - scores[INCUMBENT])
+        mean_lead = float(np.mean(leads))
+        return {"challenger": challenger, "splits": splits, "leads": [fnum(x) for x in leads], "mean_lead": fnum(mean_lead),
+                "confirmed": len(leads) == 1 or mean_lead > SWITCH_MARGIN}
 
     def sample(self, n: int, seed: int | None = None, conditions: dict[str, Any] | None = None) -> pd.DataFrame:
         """Rows from the chosen model."""

@@ -183,3 +183,35 @@ def test_arm_is_kept_unless_another_candidate_beats_it_by_more_than_the_margin()
     chosen, reason = selection._choose(copying_arm)  # an ineligible arm is no incumbent
     assert chosen == "flow" and "not eligible" in reason and "arm" in reason.split("not eligible")[1]
     assert selection._choose([_record("copula", 0.80), _record("flow", 0.805)])[0] == "flow"  # no arm: the best
+
+
+def test_a_switch_on_a_small_validation_split_must_hold_on_the_mean_of_further_splits(table, monkeypatch):
+    """copula is made to lead arm by 0.05 on the first split only (its real score plus 0.05); the
+    further splits are measured as they come, and the switch stands only on a mean lead above the margin."""
+    measure = AutoSynthesizer._measure
+    calls: list[tuple[str, int]] = []
+
+    def first_split_favours_copula(self, name, fit_rows, validation, constraints, minutes):
+        scores, model = measure(self, name, fit_rows, validation, constraints, minutes)
+        calls.append((name, len(validation)))
+        if name == "copula" and len([c for c in calls if c[0] == "copula"]) == 1:
+            scores = {**scores, "score": scores["score"] + 0.05}
+        return scores, model
+
+    monkeypatch.setattr(AutoSynthesizer, "_measure", first_split_favours_copula)
+    model = create("auto", seed=0, max_minutes=30.0, candidates=["copula", "arm"], epochs=2).fit(table.iloc[:300])
+    sel = model.selection_
+    check = sel["confirmation"]
+    assert check["challenger"] == "copula" and len(check["splits"]) == selection.CONFIRM_SPLITS == 3
+    assert [name for name, _ in calls] == ["copula", "arm"] + ["arm", "copula"] * 2  # only the two are refitted
+    assert len({rows for _, rows in calls}) == 1  # every split keeps as many validation rows
+    records = {r["model"]: r["score"] for r in sel["candidates"]}
+    assert check["leads"][0] == pytest.approx(records["copula"] - records["arm"])
+    for split, lead in zip(check["splits"][1:], check["leads"][1:], strict=True):
+        assert lead == pytest.approx(split["copula"] - split["arm"])
+    assert check["mean_lead"] == pytest.approx(np.mean(check["leads"]))
+    assert check["confirmed"] == (check["mean_lead"] > SWITCH_MARGIN)
+    assert sel["chosen"] == ("copula" if check["confirmed"] else "arm")
+    if not check["confirmed"]:
+        assert sel["reason"].startswith("arm kept: copula led it by")
+    json.dumps(sel)  # metrics.json takes it as it is
