@@ -47,7 +47,7 @@ __all__ = ["ctgan_seconds_per_epoch", "gan_seconds_per_epoch", "main", "sampling
 log = logging.getLogger(__name__)
 
 BATCH = 500
-SAMPLING_MODELS = ("arm", "copula", "gan", "vae", "flow")
+SAMPLING_MODELS = ("arm", "copula", "gan", "vae", "flow", "bayesnet")
 
 
 def _adult() -> pd.DataFrame:
