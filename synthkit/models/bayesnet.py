@@ -9,8 +9,8 @@ the training rows show them, where a neural model learns them from a few hundred
 
 Where it stands (issue 18's benchmark, ``benchmarks/results/models_2min.md``; 343-5,000 training
 rows, mean of five draws): holdout quality 0.940 on german-credit (arm 0.924 before its tree prior,
-0.938 with it), 0.908 on gbsg2 (arm 0.902), 0.942 on insurance (arm 0.939), and the lowest DCR
-share of our models on every table (0.50-0.53). What it gives up is every dependence that no single
+0.938 with it), 0.908 on gbsg2 (arm 0.902), 0.942 on insurance (arm 0.939), and a lower DCR
+share than arm's on all seven tables (0.48-0.53). What it gives up is every dependence that no single
 tree edge carries: TSTR AUC 0.637 against arm's 0.717 on german-credit and 0.871 against 0.933 on
 actg175, and on 5,000 rows a detection AUC of 0.73-0.93 where arm has 0.58-0.72. ``auto`` measures
 it beside the others (it chose it on german-credit).
