@@ -348,6 +348,7 @@ class Candidate(_Model):
     column_shapes: Num = _f("column shapes against the validation rows")
     column_pair_trends: Num = _f("column pair trends against the validation rows")
     detection_auc: Num = _f("real-vs-synthetic classifier AUC against the validation rows")
+    utility: Num = _f("with a target: TSTR over TRTR on the validation rows, chance-corrected, in [0, 1] (null without one)")
     dcr_share: Num = _f("share of its rows closer to the rows it was fitted on than to the validation rows")
     dcr_share_ci: Interval = _f("95% interval of dcr_share")
     fit_minutes_allowed: Num = _f("its share of the selection budget (its max_minutes)")
@@ -383,6 +384,7 @@ class ModelSelection(_Model):
     max_dcr_share: Num = _f("candidates whose DCR share interval lies above it are not eligible (they copy)")
     incumbent: str | None = _f("the model kept unless another eligible candidate scores more than switch_margin above it")
     switch_margin: Num = _f("validation score lead another candidate needs over the incumbent (closer is noise)")
+    target: str | None = _f("the column candidates were also scored on predicting (utility), if any")
     confirmation: Confirmation | None = _f("on small validation splits: the switch measured again on further splits")
 
 

@@ -6,9 +6,11 @@ scores each on them and refits the winner on all training rows. The score is wha
 reports, computed by the same functions (:mod:`synthkit.evaluate.fidelity`,
 :mod:`~synthkit.evaluate.detection`, :mod:`~synthkit.evaluate.privacy`):
 
-    score = mean(column shapes, column pair trends, 1 - 2 * max(detection AUC - 0.5, 0))
+    score = mean(column shapes, column pair trends, 1 - 2 * max(detection AUC - 0.5, 0)[, utility])
 
-against the validation rows; the highest wins, except that ``arm`` is kept unless another
+against the validation rows (``utility`` only when a ``target`` column is named: how well models
+trained on the candidate's rows predict it on the validation rows, against models trained on the
+rows it was fitted on, :func:`synthkit.evaluate.utility.utility_scores`' chance-corrected ratio); the highest wins, except that ``arm`` is kept unless another
 candidate scores more than :data:`SWITCH_MARGIN` above it (see :func:`_choose`), and on fewer than
 :data:`CONFIRM_BELOW` validation rows unless that lead holds on the mean of :data:`CONFIRM_SPLITS`
 splits (see :meth:`AutoSynthesizer._confirm`). A candidate whose
@@ -62,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import ConfigError, SynthkitError
-from synthkit.evaluate import detection, fidelity, privacy
+from synthkit.evaluate import detection, fidelity, privacy, utility
 from synthkit.evaluate.encoding import MixedEncoder
 from synthkit.evaluate.inputs import prepare
 from synthkit.evaluate.stats import fnum, knn
@@ -107,7 +109,7 @@ def default_minutes(rows: int, columns: int) -> float:
 
 
 def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any,
-                    seed: int, max_rows: int = 5000, draws: int = 1) -> dict[str, Any]:
+                    seed: int, max_rows: int = 5000, draws: int = 1, target: str | None = None) -> dict[str, Any]:
     """Selection score of ``synthetic`` (see the module docstring) against ``validation``.
 
     ``fit_rows`` are the rows the model saw: the DCR share compares synthetic rows' nearest
@@ -123,10 +125,10 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
     (arm there: 0.68 on one draw, 0.59 on five).
     """
     size = len(synthetic) // max(int(draws), 1)
-    parts = [_fidelity_parts(fit_rows, validation, synthetic.iloc[i * size:(i + 1) * size], metadata, seed, max_rows)
+    parts = [_fidelity_parts(fit_rows, validation, synthetic.iloc[i * size:(i + 1) * size], metadata, seed, max_rows, target)
              for i in range(max(int(draws), 1))]
     out: dict[str, Any] = {}
-    for key in ("score", "column_shapes", "column_pair_trends", "detection_auc"):
+    for key in ("score", "column_shapes", "column_pair_trends", "detection_auc", "utility"):
         values = [p[key] for p in parts if p[key] is not None]
         out[key] = fnum(np.mean(values)) if values else None
     scores = [p["score"] for p in parts if p["score"] is not None]
@@ -145,8 +147,8 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
 
 
 def _fidelity_parts(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any,
-                    seed: int, max_rows: int) -> dict[str, Any]:
-    """Column shapes, pair trends, detection AUC and their combined score for one synthetic sample."""
+                    seed: int, max_rows: int, target: str | None = None) -> dict[str, Any]:
+    """Column shapes, pair trends, detection AUC (and ``target``'s utility) and their combined score for one synthetic sample."""
     prep = prepare(fit_rows, synthetic, validation, metadata, max_rows=max_rows, seed=seed)
     assert prep.holdout is not None
     shapes = [c["score"] for c in fidelity.column_scores(prep.holdout, prep.synthetic, prep.kinds).values()
@@ -155,9 +157,13 @@ def _fidelity_parts(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
     det = detection.detection_auc(prep.holdout, prep.synthetic, prep.kinds, seed, folds=3)["detection_auc"]
     trend = trends if trends is not None else trends_all
     shape = np.mean(shapes) if shapes else None
-    parts = [v for v in (shape, trend, None if det is None else 1 - 2 * max(det - 0.5, 0.0)) if v is not None]
+    useful = None
+    if target is not None and target in prep.kinds:
+        found = utility.utility_scores(prep.train, prep.holdout, prep.synthetic, prep.kinds, target, seed, {})
+        useful = found["score"] if found else None
+    parts = [v for v in (shape, trend, None if det is None else 1 - 2 * max(det - 0.5, 0.0), useful) if v is not None]
     return {"score": fnum(np.mean(parts)) if parts else None, "column_shapes": fnum(shape),
-            "column_pair_trends": fnum(trend), "detection_auc": det}
+            "column_pair_trends": fnum(trend), "detection_auc": det, "utility": fnum(useful)}
 
 
 def synthetic_draws(validation_rows: int) -> int:
@@ -180,7 +186,12 @@ class AutoSynthesizer(Synthesizer):
     (``None``: :func:`default_minutes` of the table),
     ``validation_fraction`` of the training rows kept aside for scoring, ``candidate_params`` maps a
     candidate name to constructor arguments (e.g. ``{"arm": {"epochs": 20}}``), ``epochs`` (if
-    given) caps every candidate that trains in epochs.
+    given) caps every candidate that trains in epochs. ``target`` names a column the synthetic rows
+    will be used to predict: candidates are then also scored on that (the pipeline passes its
+    ``evaluate.target``). Why: the other three terms see columns and pairs, and a model that keeps
+    every pair but no dependence on several columns at once can lead on them while its rows train
+    worse classifiers (bayesnet on german-credit: holdout quality 0.940 against arm's 0.938, TSTR AUC
+    0.637 against 0.717).
     """
 
     test_params: ClassVar[dict[str, Any]] = {
@@ -190,9 +201,10 @@ class AutoSynthesizer(Synthesizer):
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0,
                  max_minutes: float | None = None, candidates: list[str] | None = None, validation_fraction: float = 0.3,
-                 candidate_params: dict[str, dict[str, Any]] | None = None, epochs: int | None = None) -> None:
+                 candidate_params: dict[str, dict[str, Any]] | None = None, epochs: int | None = None,
+                 target: str | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
-        self.epochs = epochs
+        self.epochs, self.target = epochs, target
         self.max_minutes, self.candidates = max_minutes, candidates
         self.validation_fraction, self.candidate_params = validation_fraction, candidate_params
 
@@ -216,6 +228,8 @@ class AutoSynthesizer(Synthesizer):
         start = time.perf_counter()
         names = self._check()
         data = self._validate_input(data)
+        if self.target is not None and self.target not in data.columns:
+            raise ConfigError(f"auto's target {self.target!r} is not a column of the table")
         if self.metadata is None:
 
             self.metadata = profile(data)
@@ -258,7 +272,8 @@ class AutoSynthesizer(Synthesizer):
             "refit_minutes": round(float(minutes), 3), "refit_stop_reason": _stop_reason(self.chosen_),
             "seconds": round(time.perf_counter() - start, 2), "max_dcr_share": MAX_DCR_SHARE,
             "incumbent": INCUMBENT, "switch_margin": SWITCH_MARGIN, "confirmation": confirmation,
-            "metric": "mean of column_shapes, column_pair_trends and 1 - 2*max(detection_auc - 0.5, 0) "
+            "target": self.target,
+            "metric": "mean of column_shapes, column_pair_trends, 1 - 2*max(detection_auc - 0.5, 0) and, with a target, utility "
                                 "against validation rows no candidate saw; eligible when dcr_share_ci's low end <= max_dcr_share; "
                                 "the incumbent is kept unless another eligible candidate leads it by more than switch_margin "
                                 "(on small validation splits: on the mean of further splits too, see confirmation)",
@@ -321,7 +336,9 @@ class AutoSynthesizer(Synthesizer):
         model = self._candidate(name, minutes).fit(fit_rows, constraints)
         draws = synthetic_draws(len(validation))
         synthetic = model.sample(draws * len(validation), seed=int(self.seed or 0) + 1)
-        return score_synthetic(fit_rows, validation, synthetic, self.metadata, int(self.seed or 0), draws=draws), model
+        scores = score_synthetic(fit_rows, validation, synthetic, self.metadata, int(self.seed or 0), draws=draws,
+                                 target=self.target)
+        return scores, model
 
     def _confirm(self, data: pd.DataFrame, n_val: int, challenger: str, records: list[dict[str, Any]],
                  constraints: list[Any] | None, budget: float, start: float) -> dict[str, Any]:

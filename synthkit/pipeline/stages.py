@@ -164,6 +164,8 @@ def fit(ctx: RunContext) -> None:
     """Fit the model, or (``reuse_model``) load the previous run's when data and settings match."""
     cfg, folder = ctx.cfg, ctx.folder
     name, params = cfg.model.name, {"seed": cfg.seed, **cfg.model.params}
+    if name == "auto" and cfg.evaluate.target and "target" not in params:  # auto also scores what the rows are for
+        params["target"] = cfg.evaluate.target
     stamp = fingerprint(ctx.train, name, params, ctx.metadata.to_dict(),
                         ctx.lake and f"{ctx.lake.train.rows} rows, content {ctx.lake.train.content}")
     previous = folder.previous("model.fingerprint")

@@ -164,8 +164,9 @@ def selection_section(selection: Any) -> dict[str, Any] | None:
         rows.append({"model": c.get("model"), "status": c.get("status"),
                      "score": fmt_value(c.get("score")), "shapes": fmt_value(c.get("column_shapes")),
                      "trends": fmt_value(c.get("column_pair_trends")), "detection": fmt_value(c.get("detection_auc")),
+                     "utility": fmt_value(c.get("utility")),
                      "dcr": fmt_value(c.get("dcr_share")), "note": c.get("note") or c.get("stop_reason") or "",
                      "chosen": c.get("model") == selection["chosen"]})
     return {"chosen": selection["chosen"], "reason": selection.get("reason", ""), "rows": rows,
             "budget": selection.get("budget_minutes"), "validation_rows": selection.get("validation_rows"),
-            "selection_rows": selection.get("selection_rows")}
+            "selection_rows": selection.get("selection_rows"), "target": selection.get("target")}

@@ -215,3 +215,20 @@ def test_a_switch_on_a_small_validation_split_must_hold_on_the_mean_of_further_s
     if not check["confirmed"]:
         assert sel["reason"].startswith("arm kept: copula led it by")
     json.dumps(sel)  # metrics.json takes it as it is
+
+
+def test_a_target_adds_how_well_the_rows_predict_it_to_the_score(table):
+    """With a target the score is the mean of four terms, the fourth utility's chance-corrected TSTR/TRTR ratio."""
+    fit_rows, validation = table.iloc[:500], table.iloc[500:]
+    synthetic = create("copula", seed=0).fit(fit_rows).sample(len(validation), seed=1)
+    plain = score_synthetic(fit_rows, validation, synthetic, None, 0)
+    aimed = score_synthetic(fit_rows, validation, synthetic, None, 0, target="income")
+    assert plain["utility"] is None and 0.0 <= aimed["utility"] <= 1.0
+    terms = [aimed["column_shapes"], aimed["column_pair_trends"], 1 - 2 * max(aimed["detection_auc"] - 0.5, 0.0),
+             aimed["utility"]]
+    assert aimed["score"] == pytest.approx(np.mean(terms))
+    assert plain["score"] == pytest.approx(np.mean(terms[:3]))
+    model = create("auto", seed=0, max_minutes=30.0, candidates=["copula"], target="income").fit(table.iloc[:300])
+    assert model.selection_["target"] == "income" and model.selection_["candidates"][0]["utility"] is not None
+    with pytest.raises(ConfigError, match="target"):
+        create("auto", seed=0, candidates=["copula"], target="salary").fit(table.iloc[:300])

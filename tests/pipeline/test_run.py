@@ -145,6 +145,11 @@ def test_example_pipeline_runs_with_its_own_model(tmp_path, pipeline, overrides)
         # held out by stay, attacked by stay: rows of one stay never sit on both sides of the attack
         assert metrics["privacy"]["membership_inference_split"] == "by entity"
         assert metrics["privacy"]["membership_inference_auc"] < 0.6
+    if pipeline == "adult.yaml":  # auto also scored its candidates on predicting the evaluation's target
+        selection = metrics["meta"]["pipeline"]["model_selection"]
+        assert selection["target"] == "income"
+        scored = [c for c in selection["candidates"] if c["status"] == "scored"]
+        assert scored and all(0.0 <= c["utility"] <= 1.0 for c in scored)
     if pipeline == "augment.yaml":
         assert set(pd.read_csv(out / "synthetic.csv")["income"]) == {">50K"}
         assert metrics["utility"]["augmentation_lift"] is not None
