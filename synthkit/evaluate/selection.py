@@ -8,9 +8,10 @@ reports, computed by the same functions (:mod:`synthkit.evaluate.fidelity`,
 
     score = mean(column shapes, column pair trends, 1 - 2 * max(detection AUC - 0.5, 0)[, utility])
 
-against the validation rows (``utility`` only when a ``target`` column is named: how well models
-trained on the candidate's rows predict it on the validation rows, against models trained on the
-rows it was fitted on, :func:`synthkit.evaluate.utility.utility_scores`' chance-corrected ratio); the highest wins, except that ``arm`` is kept unless another
+against the validation rows (``utility`` only when a ``target`` column is named: how well a
+gradient-boosted model trained on the candidate's rows predicts it on the validation rows, against
+one trained on the rows it was fitted on, chance-corrected:
+:func:`synthkit.evaluate.utility.selection_utility`); the highest wins, except that ``arm`` is kept unless another
 candidate scores more than :data:`SWITCH_MARGIN` above it (see :func:`_choose`), and on fewer than
 :data:`CONFIRM_BELOW` validation rows unless that lead holds on the mean of :data:`CONFIRM_SPLITS`
 splits (see :meth:`AutoSynthesizer._confirm`). A candidate whose
@@ -125,8 +126,9 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
     (arm there: 0.68 on one draw, 0.59 on five).
     """
     size = len(synthetic) // max(int(draws), 1)
-    parts = [_fidelity_parts(fit_rows, validation, synthetic.iloc[i * size:(i + 1) * size], metadata, seed, max_rows, target)
-             for i in range(max(int(draws), 1))]
+    trtr: dict[str, Any] = {}  # train-on-real scores of this split, shared by every draw
+    parts = [_fidelity_parts(fit_rows, validation, synthetic.iloc[i * size:(i + 1) * size], metadata, seed, max_rows,
+                             target, trtr) for i in range(max(int(draws), 1))]
     out: dict[str, Any] = {}
     for key in ("score", "column_shapes", "column_pair_trends", "detection_auc", "utility"):
         values = [p[key] for p in parts if p[key] is not None]
@@ -147,7 +149,7 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
 
 
 def _fidelity_parts(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any,
-                    seed: int, max_rows: int, target: str | None = None) -> dict[str, Any]:
+                    seed: int, max_rows: int, target: str | None = None, trtr: dict[str, Any] | None = None) -> dict[str, Any]:
     """Column shapes, pair trends, detection AUC (and ``target``'s utility) and their combined score for one synthetic sample."""
     prep = prepare(fit_rows, synthetic, validation, metadata, max_rows=max_rows, seed=seed)
     assert prep.holdout is not None
@@ -159,8 +161,8 @@ def _fidelity_parts(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
     shape = np.mean(shapes) if shapes else None
     useful = None
     if target is not None and target in prep.kinds:
-        found = utility.utility_scores(prep.train, prep.holdout, prep.synthetic, prep.kinds, target, seed, {})
-        useful = found["score"] if found else None
+        useful = utility.selection_utility(prep.train, prep.holdout, prep.synthetic, prep.kinds, target, seed,
+                                           trtr if trtr is not None else {})
     parts = [v for v in (shape, trend, None if det is None else 1 - 2 * max(det - 0.5, 0.0), useful) if v is not None]
     return {"score": fnum(np.mean(parts)) if parts else None, "column_shapes": fnum(shape),
             "column_pair_trends": fnum(trend), "detection_auc": det, "utility": fnum(useful)}

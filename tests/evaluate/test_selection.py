@@ -24,6 +24,7 @@ from synthkit.evaluate.selection import (
     score_synthetic,
     synthetic_draws,
 )
+from synthkit.evaluate.utility import selection_utility
 from synthkit.models import Synthesizer, create, load
 from synthkit.models.registry import _REGISTRY, register
 
@@ -218,7 +219,9 @@ def test_a_switch_on_a_small_validation_split_must_hold_on_the_mean_of_further_s
 
 
 def test_a_target_adds_how_well_the_rows_predict_it_to_the_score(table):
-    """With a target the score is the mean of four terms, the fourth utility's chance-corrected TSTR/TRTR ratio."""
+    """With a target the score is the mean of four terms, the fourth a gradient-boosted model's
+    chance-corrected TSTR/TRTR ratio: 1 for rows that are the fitted rows themselves, near 0 for rows
+    whose target was shuffled away from its features."""
     fit_rows, validation = table.iloc[:500], table.iloc[500:]
     synthetic = create("copula", seed=0).fit(fit_rows).sample(len(validation), seed=1)
     plain = score_synthetic(fit_rows, validation, synthetic, None, 0)
@@ -228,6 +231,12 @@ def test_a_target_adds_how_well_the_rows_predict_it_to_the_score(table):
              aimed["utility"]]
     assert aimed["score"] == pytest.approx(np.mean(terms))
     assert plain["score"] == pytest.approx(np.mean(terms[:3]))
+    kinds = {c: ("categorical" if table[c].dtype == object else "numerical") for c in table.columns}
+    cache: dict[str, Any] = {}
+    assert selection_utility(fit_rows, validation, fit_rows, kinds, "income", 0, cache) == 1.0
+    shuffled = fit_rows.assign(income=fit_rows["income"].sample(frac=1.0, random_state=0).to_numpy())
+    assert selection_utility(fit_rows, validation, shuffled, kinds, "income", 0, cache) < 0.3
+    assert len(cache) == 1  # train-on-real is fitted once per split
     model = create("auto", seed=0, max_minutes=30.0, candidates=["copula"], target="income").fit(table.iloc[:300])
     assert model.selection_["target"] == "income" and model.selection_["candidates"][0]["utility"] is not None
     with pytest.raises(ConfigError, match="target"):
