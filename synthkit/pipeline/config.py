@@ -92,7 +92,7 @@ class EvaluateConfig(_Section):
     """What the evaluation looks at."""
 
     enabled: bool = True
-    target: str | None = Field(None, description="column to predict for the utility tests")
+    target: str | None = Field(None, description="column to predict for the utility tests (model auto also scores its candidates on it)")
     sensitive_columns: list[str] = Field(default_factory=list, description="columns an attacker would infer")
     quasi_identifiers: list[str] = Field(default_factory=list, description="columns an attacker could link on")
     max_rows: int = Field(20000, ge=100, description="rows per side evaluated (larger inputs are subsampled; the evaluator needs >= 100)")
