@@ -128,7 +128,7 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
     size = len(synthetic) // max(int(draws), 1)
     trtr: dict[str, Any] = {}  # train-on-real scores of this split, shared by every draw
     parts = [_fidelity_parts(fit_rows, validation, synthetic.iloc[i * size:(i + 1) * size], metadata, seed, max_rows,
-                             target, trtr) for i in range(max(int(draws), 1))]
+                             trtr, target) for i in range(max(int(draws), 1))]
     out: dict[str, Any] = {}
     for key in ("score", "column_shapes", "column_pair_trends", "detection_auc", "utility"):
         values = [p[key] for p in parts if p[key] is not None]
@@ -149,7 +149,7 @@ def score_synthetic(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
 
 
 def _fidelity_parts(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic: pd.DataFrame, metadata: Any,
-                    seed: int, max_rows: int, target: str | None = None, trtr: dict[str, Any] | None = None) -> dict[str, Any]:
+                    seed: int, max_rows: int, trtr: dict[str, Any], target: str | None = None) -> dict[str, Any]:
     """Column shapes, pair trends, detection AUC (and ``target``'s utility) and their combined score for one synthetic sample."""
     prep = prepare(fit_rows, synthetic, validation, metadata, max_rows=max_rows, seed=seed)
     assert prep.holdout is not None
@@ -161,8 +161,7 @@ def _fidelity_parts(fit_rows: pd.DataFrame, validation: pd.DataFrame, synthetic:
     shape = np.mean(shapes) if shapes else None
     useful = None
     if target is not None and target in prep.kinds:
-        useful = utility.selection_utility(prep.train, prep.holdout, prep.synthetic, prep.kinds, target, seed,
-                                           trtr if trtr is not None else {})
+        useful = utility.selection_utility(prep.train, prep.holdout, prep.synthetic, prep.kinds, target, seed, trtr)
     parts = [v for v in (shape, trend, None if det is None else 1 - 2 * max(det - 0.5, 0.0), useful) if v is not None]
     return {"score": fnum(np.mean(parts)) if parts else None, "column_shapes": fnum(shape),
             "column_pair_trends": fnum(trend), "detection_auc": det, "utility": fnum(useful)}
@@ -247,8 +246,7 @@ class AutoSynthesizer(Synthesizer):
             reason = (f"{len(data)} rows are too few to keep {MIN_VALIDATION_ROWS} aside for validation; "
                       f"{chosen} is used without measuring")
         else:
-            validation = data.iloc[np.sort(order[:n_val])].reset_index(drop=True)
-            fit_rows = data.iloc[np.sort(order[n_val:n_val + MAX_SELECTION_ROWS])].reset_index(drop=True)
+            validation, fit_rows = _split(data, order, n_val)
             selection_rows = len(fit_rows)
             records = self._try_candidates(names, fit_rows, validation, constraints, budget * SELECTION_SHARE, start)
             chosen, reason = _choose(records)
@@ -360,9 +358,7 @@ class AutoSynthesizer(Synthesizer):
         leads = [first[challenger] - first[INCUMBENT]]
         splits: list[dict[str, Any]] = [{"split": 0, INCUMBENT: first[INCUMBENT], challenger: first[challenger]}]
         for k in range(1, CONFIRM_SPLITS):
-            order = np.random.default_rng([int(self.seed or 0), k]).permutation(len(data))
-            validation = data.iloc[np.sort(order[:n_val])].reset_index(drop=True)
-            fit_rows = data.iloc[np.sort(order[n_val:n_val + MAX_SELECTION_ROWS])].reset_index(drop=True)
+            validation, fit_rows = _split(data, np.random.default_rng([int(self.seed or 0), k]).permutation(len(data)), n_val)
             scores: dict[str, Any] = {"split": k}
             for i, name in enumerate((INCUMBENT, challenger)):
                 minutes = (budget - (time.perf_counter() - start)) / 60.0 / (2 * (CONFIRM_SPLITS - k) - i)
@@ -389,6 +385,12 @@ class AutoSynthesizer(Synthesizer):
         """Save the chosen model (the folder loads as that model)."""
         self._require_fitted()
         return self.chosen_.save(path)
+
+
+def _split(data: pd.DataFrame, order: np.ndarray, n_val: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(validation rows, rows candidates are fitted on) of ``data`` by the permutation ``order``, each in table order."""
+    return (data.iloc[np.sort(order[:n_val])].reset_index(drop=True),
+            data.iloc[np.sort(order[n_val:n_val + MAX_SELECTION_ROWS])].reset_index(drop=True))
 
 
 def _runnable(names: list[str], minutes: float) -> list[str]:

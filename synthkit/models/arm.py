@@ -41,7 +41,7 @@ from torch.nn import functional as F
 
 from synthkit.errors import ConfigError, DataError, ModelError
 from synthkit.models.base import Synthesizer
-from synthkit.models.chow_liu import conditional_table, mutual_information, parents_in_order, spanning_forest, walk
+from synthkit.models.chow_liu import best_tree, conditional_table, mutual_information
 from synthkit.models.chunked import map_chunks
 from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
 from synthkit.models.registry import register
@@ -394,8 +394,8 @@ class AutoregressiveSynthesizer(Synthesizer):
 
         Why not on larger tables: there the network learns its pairs from the rows (default-credit-card's
         monthly bills with normal-score features), the tree's count tables of 64 x 64 bins are fine
-        grained enough to hold single rows' noise, and the Ray engine, which trains large tables, has
-        no pairwise counts (it starts from the marginals, as before).
+        grained enough to hold single rows' noise, and the Ray engine sees a table that large only
+        through its sketch's 20,000-row sample (it starts from the marginals, as before).
         """
         return bool(self.tree_prior) if self.tree_prior is not None else n_rows < SMALL_TABLE_ROWS
 
@@ -537,12 +537,8 @@ def tree_order(discretizer: Discretizer, rows: pd.DataFrame, first: list[str]) -
     """
     names = discretizer.names
     information = mutual_information(discretizer.encode(rows[names]), discretizer.sizes)
-    linked = spanning_forest(information)
-    walked = [names[j] for j in walk(linked, information)]
-    order = first + [c for c in walked if c not in first]
-    index = [names.index(c) for c in order]
-    by_column = parents_in_order(linked, information, index)
-    return order, [index.index(by_column[j]) if by_column[j] >= 0 else -1 for j in index]
+    index, by_column = best_tree(information, [names.index(c) for c in first])
+    return [names[j] for j in index], [index.index(by_column[j]) if by_column[j] >= 0 else -1 for j in index]
 
 
 def ordinal_features(discretizer: Discretizer) -> np.ndarray:

@@ -12,7 +12,7 @@ rows, mean of five draws): holdout quality 0.940 on german-credit (arm 0.924 bef
 0.938 with it), 0.908 on gbsg2 (arm 0.902), 0.942 on insurance (arm 0.939), and a lower DCR
 share than arm's on all seven tables (0.48-0.53). What it gives up is every dependence that no single
 tree edge carries: TSTR AUC 0.637 against arm's 0.717 on german-credit and 0.871 against 0.933 on
-actg175, and on 5,000 rows a detection AUC of 0.73-0.93 where arm has 0.58-0.72. ``auto`` measures
+actg175, and on 5,000 rows a detection AUC of 0.69-0.93 where arm has 0.58-0.72. ``auto`` measures
 it beside the others (it chose it on german-credit).
 
 - Pairs are linked by bias-corrected mutual information and only when a G-test finds them
@@ -36,7 +36,7 @@ import torch
 from synthkit.errors import ConfigError
 from synthkit.models.arm import clip_tails, numeric_bins, protection_defaults
 from synthkit.models.base import Synthesizer
-from synthkit.models.chow_liu import conditional_table, mutual_information, parents_in_order, spanning_forest, walk
+from synthkit.models.chow_liu import best_tree, conditional_table, mutual_information
 from synthkit.models.chunked import map_chunks
 from synthkit.models.registry import register
 from synthkit.transform.discretize import Discretizer
@@ -93,9 +93,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
         if len(tokens) > STRUCTURE_ROWS:
             rows = tokens[np.sort(np.random.default_rng(self.seed).choice(len(tokens), STRUCTURE_ROWS, replace=False))]
         information = mutual_information(rows, sizes)
-        linked = spanning_forest(information)
-        self.order_ = walk(linked, information)
-        self.parents_ = parents_in_order(linked, information, self.order_)
+        self.order_, self.parents_ = best_tree(information)
         self.tables_ = [conditional_table(tokens, j, self.parents_[j], sizes, float(self.smoothing))
                         for j in range(len(sizes))]
         names = self.discretizer_.names

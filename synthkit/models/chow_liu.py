@@ -21,7 +21,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
 from scipy.stats import chi2
 
-__all__ = ["LINK_P", "conditional_table", "mutual_information", "parents_in_order", "spanning_forest", "walk"]
+__all__ = ["LINK_P", "best_tree", "conditional_table", "mutual_information", "parents_in_order", "spanning_forest", "walk"]
 
 LINK_P = 0.01  # a pair is linked only if independence would show its information with less than this chance
 
@@ -91,6 +91,16 @@ def parents_in_order(linked: np.ndarray, information: np.ndarray, order: list[in
         before = np.flatnonzero(linked[j] & (position < position[j]))
         parents.append(int(before[np.argmax(information[j, before])]) if len(before) else -1)
     return parents
+
+
+def best_tree(information: np.ndarray, first: list[int] | None = None) -> tuple[list[int], list[int]]:
+    """(order, parents) of the maximum spanning forest of ``information``: the columns ``first`` (in
+    that order), then the rest in :func:`walk`'s order, each column's parent chosen by
+    :func:`parents_in_order` (-1 for none)."""
+    linked = spanning_forest(information)
+    head = list(first or [])
+    order = head + [j for j in walk(linked, information) if j not in head]
+    return order, parents_in_order(linked, information, order)
 
 
 def conditional_table(tokens: np.ndarray, child: int, parent: int, sizes: list[int], smoothing: float) -> np.ndarray:
