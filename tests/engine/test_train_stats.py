@@ -13,7 +13,8 @@ from synthkit.engine.recipe_choice import recipe_for
 from synthkit.engine.train_recipes import table_encoder_from_stats
 from synthkit.engine.train_stats import EncoderStats, sketch_model_frame
 from synthkit.errors import ConfigError
-from synthkit.models.arm import ARNet, AutoregressiveSynthesizer, normal_columns, normal_features, ordinal_features, small_table_schedule
+from synthkit.models.arm import (ARNet, AutoregressiveSynthesizer, normal_columns, normal_features, ordinal_features,
+                                 small_table_schedule, tree_order)
 from synthkit.models.copula import GaussianCopula
 from synthkit.models.vae import TabularVAE
 from synthkit.profile import profile
@@ -175,3 +176,19 @@ def test_arm_on_ray_judges_and_returns_the_in_memory_weight_average(frame_and_st
                    "workers": 1, "rows_per_second": 0.0, "steps": 2, "batch_size": 256})
     assert all(torch.equal(n, a) for n, a in zip(model.net_.state_dict().values(), average.state_dict().values()))
     assert model.fit_info_["weight_average_decay"] == recipe.decay
+
+
+def test_arm_tree_prior_from_merged_statistics_is_the_one_of_every_row(frame_and_stats) -> None:
+    """A table under 20,000 rows is all in the sketch's row sample: the recipe's tree (order, parents)
+    and its tables are those of the whole frame on the recipe's own codecs, as in memory."""
+    frame, schema, stats = frame_and_stats
+    model = AutoregressiveSynthesizer(n_bins=16, tree_prior=True)
+    model.schema_ = schema
+    recipe_for(model).prepare(stats)
+    codecs = Discretizer([model.discretizer_.codec(c) for c in frame.columns])
+    order, parents = tree_order(codecs, frame, [])
+    assert model.order_ == order and model.net_.prior_parents == parents and any(p >= 0 for p in parents)
+    expected = ARNet(model.discretizer_.sizes, 8, 32, 0, 0.0, prior_parents=parents)
+    expected.start_from_tree(torch.from_numpy(model.discretizer_.encode(frame[order])))
+    torch.testing.assert_close(model.net_.prior_table, expected.prior_table)
+    assert not model.net_.b_out.any()
