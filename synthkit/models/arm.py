@@ -45,6 +45,7 @@ from synthkit.models.chow_liu import best_tree, conditional_table, mutual_inform
 from synthkit.models.chunked import map_chunks
 from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
 from synthkit.models.registry import register
+from synthkit.models.representative import check_representative, draw_representative, wanted
 from synthkit.models.trainer import Trainer
 from synthkit.transform.discretize import Discretizer
 from synthkit.utils.normal_scores import normal_scores
@@ -300,6 +301,11 @@ class AutoregressiveSynthesizer(Synthesizer):
     columns are then modelled in the tree's order (after any ``column_order``), and each column's
     logits add the log of its table given its tree parent.
 
+    ``representative`` left as None draws samples of up to 10,000 rows representatively
+    (:mod:`synthkit.models.representative`: rows chosen from 4x as many draws of the model so that
+    columns and pairs follow its tables without the sample's own noise); False draws independent
+    rows, True always chooses.
+
     ``n_bins`` quantile bins per numeric column, ``column_order`` names columns to model first
     (conditioning on them is then exact), ``max_minutes`` caps training time (breaks bit-for-bit
     reproducibility, so it is off by default). Privacy defaults follow gan/vae: with PII columns in
@@ -317,7 +323,7 @@ class AutoregressiveSynthesizer(Synthesizer):
                  validation_fraction: float = 0.1, patience: int = 4, max_minutes: float | None = None,
                  column_order: list[str] | None = None, max_categories: int = 255, rare_min_count: int | None = None,
                  rare_strategy: str = "drop", clip_quantile: float | None = None, min_steps: int = 300,
-                 tree_prior: bool | None = None) -> None:
+                 tree_prior: bool | None = None, representative: bool | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.n_bins, self.embedding_dim, self.hidden, self.depth = n_bins, embedding_dim, hidden, depth
         self.dropout, self.epochs, self.batch_size = dropout, epochs, batch_size
@@ -325,7 +331,7 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.validation_fraction, self.patience, self.max_minutes = validation_fraction, patience, max_minutes
         self.column_order, self.max_categories = column_order, max_categories
         self.rare_min_count, self.rare_strategy, self.clip_quantile = rare_min_count, rare_strategy, clip_quantile
-        self.min_steps, self.tree_prior = min_steps, tree_prior
+        self.min_steps, self.tree_prior, self.representative = min_steps, tree_prior, representative
 
     def _check_params(self) -> None:
         for name in ("embedding_dim", "hidden", "epochs", "batch_size", "patience"):
@@ -350,6 +356,7 @@ class AutoregressiveSynthesizer(Synthesizer):
             raise ConfigError(f"clip_quantile must be in [0, 0.5) or None, got {self.clip_quantile!r}")
         if self.tree_prior not in (None, True, False):
             raise ConfigError(f"tree_prior must be true, false or None (left to the model), got {self.tree_prior!r}")
+        check_representative(self.representative)
         learned = [s.name for s in self.schema_.learned]
         unknown = [c for c in (self.column_order or []) if c not in learned]
         if unknown:
@@ -429,7 +436,11 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.net_.eval()
         plan = ARSampler(self.net_)
         allowed = self._condition_tokens(conditions or {})
-        tokens = self._sample_chunks(n, plan, allowed, int(rng.integers(0, 2**62)))
+        if wanted(self.representative, n):
+            tokens = draw_representative(lambda rows, seed: self._sample_chunks(rows, plan, allowed, seed), n,
+                                         self.discretizer_.sizes, rng)
+        else:
+            tokens = self._sample_chunks(n, plan, allowed, int(rng.integers(0, 2**62)))
         frame = self.discretizer_.decode(tokens, rng, allowed=conditions, columns=[s.name for s in self.schema_.learned])
         for name, values in (conditions or {}).items():
             if self.discretizer_.codec(name).kind == "numerical":

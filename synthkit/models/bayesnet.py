@@ -39,6 +39,7 @@ from synthkit.models.base import Synthesizer
 from synthkit.models.chow_liu import best_tree, conditional_table, mutual_information
 from synthkit.models.chunked import map_chunks
 from synthkit.models.registry import register
+from synthkit.models.representative import check_representative, draw_representative, wanted
 from synthkit.transform.discretize import Discretizer
 from synthkit.utils.stratified import grouped_stratified_uniforms
 
@@ -64,10 +65,12 @@ class BayesianNetworkSynthesizer(Synthesizer):
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0, n_bins: int = 64,
                  smoothing: float = 0.5, max_categories: int = 255, rare_min_count: int | None = None,
-                 rare_strategy: str = "drop", clip_quantile: float | None = None) -> None:
+                 rare_strategy: str = "drop", clip_quantile: float | None = None,
+                 representative: bool | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)
         self.n_bins, self.smoothing, self.max_categories = n_bins, smoothing, max_categories
         self.rare_min_count, self.rare_strategy, self.clip_quantile = rare_min_count, rare_strategy, clip_quantile
+        self.representative = representative
 
     def _check_params(self) -> None:
         if not isinstance(self.n_bins, int) or isinstance(self.n_bins, bool) or self.n_bins < 2:
@@ -78,6 +81,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
             raise ConfigError(f"rare_min_count must be an integer >= 1 or None, got {self.rare_min_count!r}")
         if self.clip_quantile is not None and not 0 <= float(self.clip_quantile) < 0.5:
             raise ConfigError(f"clip_quantile must be in [0, 0.5) or None, got {self.clip_quantile!r}")
+        check_representative(self.representative)
 
     # -- fit ---------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame) -> None:
@@ -108,7 +112,13 @@ class BayesianNetworkSynthesizer(Synthesizer):
         def chunk(rows: int, chunk_seed: int) -> np.ndarray:
             return self._sample_tokens(rows, cumulative, np.random.default_rng(chunk_seed))
 
-        tokens = np.concatenate(map_chunks(n, _CHUNK, int(rng.integers(0, 2**62)), chunk), axis=0)
+        def draw(rows: int, seed: int) -> np.ndarray:
+            return np.concatenate(map_chunks(rows, _CHUNK, seed, chunk), axis=0)
+
+        if wanted(self.representative, n):
+            tokens = draw_representative(draw, n, self.discretizer_.sizes, rng)
+        else:
+            tokens = draw(n, int(rng.integers(0, 2**62)))
         return self.discretizer_.decode(tokens, rng, columns=[s.name for s in self.schema_.learned])
 
     def _cumulative(self) -> list[np.ndarray]:
