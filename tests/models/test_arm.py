@@ -11,7 +11,7 @@ import torch
 
 from synthkit.errors import ConfigError, DataError
 from synthkit.models import Synthesizer, create
-from synthkit.models.arm import NETWORK, SMALL_NETWORK, ARNet, ARSampler, normal_features, strongly_paired
+from synthkit.models.arm import NETWORK, SMALL_NETWORK, TINY_NETWORK, ARNet, ARSampler, normal_features, strongly_paired
 from synthkit.transform.discretize import CategoricalCodec, Discretizer, NumericCodec
 
 
@@ -191,16 +191,18 @@ def test_rows_drawing_one_bin_spread_over_it_evenly():
 
 
 def test_small_tables_get_a_narrower_network_unless_sizes_are_given(adult_small, tmp_path):
-    """Under 2,000 rows a wide network memorizes single rows (higher DCR share at equal quality)."""
+    """Under 2,000 rows a wide network memorizes single rows (higher DCR share at equal quality),
+    under 1,000 its embeddings too."""
     fast = {k: v for k, v in FAST.items() if k not in ("hidden", "embedding_dim")} | {"epochs": 2, "min_steps": 0}
     small = create("arm", **fast).fit(adult_small.head(500))
-    assert small.network_ == SMALL_NETWORK and (small.net_.embedding_dim, small.net_.hidden) == SMALL_NETWORK
-    assert (small.fit_info_["embedding_dim"], small.fit_info_["hidden"]) == SMALL_NETWORK
+    assert small.network_ == TINY_NETWORK and (small.net_.embedding_dim, small.net_.hidden) == TINY_NETWORK
+    assert (small.fit_info_["embedding_dim"], small.fit_info_["hidden"]) == TINY_NETWORK
+    assert create("arm", **fast).fit(adult_small.head(1_000)).network_ == SMALL_NETWORK
     assert create("arm", **fast).fit(adult_small).network_ == NETWORK  # 2,000 rows
     assert create("arm", **fast, hidden=48, embedding_dim=12).fit(adult_small.head(500)).network_ == (12, 48)
     small.save(tmp_path / "m")
     loaded = Synthesizer.load(tmp_path / "m")
-    assert loaded.network_ == SMALL_NETWORK
+    assert loaded.network_ == TINY_NETWORK
     pd.testing.assert_frame_equal(loaded.sample(50, seed=1), small.sample(50, seed=1))
     # a file saved before the size depended on the rows holds 16/64 weights and no "network" entry
     old = create("arm", **fast, hidden=NETWORK[1], embedding_dim=NETWORK[0]).fit(adult_small.head(500))
