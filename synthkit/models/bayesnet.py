@@ -8,12 +8,12 @@ distribution and the distribution of every tree pair (the strongest dependences 
 the training rows show them, where a neural model learns them from a few hundred rows only partly.
 
 Where it stands (issue 18's benchmark, ``benchmarks/results/models_2min.md``; 343-5,000 training
-rows, mean of five draws): holdout quality 0.940 on german-credit (arm 0.924 before its tree prior,
-0.938 with it), 0.908 on gbsg2 (arm 0.902), 0.942 on insurance (arm 0.939), and a lower DCR
-share than arm's on all seven tables (0.48-0.53). What it gives up is every dependence that no single
-tree edge carries: TSTR AUC 0.637 against arm's 0.717 on german-credit and 0.871 against 0.933 on
-actg175, and on 5,000 rows a detection AUC of 0.69-0.93 where arm has 0.58-0.72. ``auto`` measures
-it beside the others (it chose it on german-credit).
+rows, mean of five representative draws): holdout quality 0.942 on german-credit (arm 0.942),
+0.906 on gbsg2 (arm 0.914), 0.942 on insurance (arm 0.941), 0.973 on bank-marketing (arm 0.969),
+and a lower DCR share than arm's on five of seven tables (0.48-0.56). What it gives up is every
+dependence that no single tree edge carries: TSTR AUC 0.634 against arm's 0.709 on german-credit
+and 0.881 against 0.943 on actg175, and on 5,000 rows a detection AUC of 0.69-0.93 where arm has
+0.55-0.70. ``auto`` measures it beside the others.
 
 - Pairs are linked by bias-corrected mutual information and only when a G-test finds them
   dependent (the tree may be a forest).
