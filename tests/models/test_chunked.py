@@ -21,6 +21,7 @@ SAMPLERS = {
     "vae": ("synthkit.models.vae", "_SAMPLE_CHUNK", {"epochs": 1, "batch_size": 200, "latent_dim": 8,
                                                      "encoder_dims": (16,), "decoder_dims": (16,)}),
     "copula": ("synthkit.models.copula", "_SAMPLE_CHUNK", {}),
+    "bayesnet": ("synthkit.models.bayesnet", "_CHUNK", {"n_bins": 16}),
 }
 
 
