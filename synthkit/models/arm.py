@@ -297,8 +297,9 @@ class AutoregressiveSynthesizer(Synthesizer):
     the learning rate is halved on plateaus only once ``min_steps`` are done).
 
     ``embedding_dim``/``hidden`` left as None take 16/64, 8/32 on tables of fewer than
-    :data:`SMALL_TABLE_ROWS` rows and 4/32 under :data:`TINY_TABLE_ROWS` (see :meth:`network_size`). ``tree_prior`` left as None starts the
-    network from the best tree over the columns on those tables too (:meth:`uses_tree_prior`): the
+    :data:`SMALL_TABLE_ROWS` rows and 4/32 under :data:`TINY_TABLE_ROWS` (see :meth:`network_size`).
+    ``tree_prior`` left as None starts the network from the best tree over the columns on tables
+    under :data:`SMALL_TABLE_ROWS` rows too (:meth:`uses_tree_prior`): the
     columns are then modelled in the tree's order (after any ``column_order``), and each column's
     logits add the log of its table given its tree parent.
 

@@ -84,7 +84,7 @@ def test_pairs_too_large_to_fill_are_left_out_and_above_the_cap_the_most_depende
 
 def test_wanted_follows_the_flag_then_the_size() -> None:
     assert rep.wanted(None, 500) and not rep.wanted(None, rep.MAX_ROWS + 1) and not rep.wanted(None, 0)
-    assert rep.wanted(True, rep.MAX_ROWS + 1) and not rep.wanted(False, 10)
+    assert rep.wanted(True, rep.MAX_ROWS + 1) and not rep.wanted(False, 10) and not rep.wanted(True, 0)
     with pytest.raises(ConfigError, match="representative"):
         rep.check_representative("yes")
 
