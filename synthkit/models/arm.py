@@ -303,7 +303,7 @@ class AutoregressiveSynthesizer(Synthesizer):
     columns are then modelled in the tree's order (after any ``column_order``), and each column's
     logits add the log of its table given its tree parent.
 
-    ``representative`` left as None draws samples of up to 10,000 rows representatively
+    ``representative`` left as None draws samples of up to 50,000 rows representatively
     (:mod:`synthkit.models.representative`: rows chosen from 4x as many draws of the model so that
     columns and pairs follow its tables without the sample's own noise); False draws independent
     rows, True always chooses.
