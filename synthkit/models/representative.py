@@ -56,6 +56,7 @@ MAX_REFERENCE_ROWS = 200_000  # (Adult's 32,561 rows: 50,000 reference rows left
 MAX_CELLS = 4_096  # a pair's table above this many cells is not matched
 MAX_PAIRS = 300  # most pairs matched (by mutual information in the reference)
 INFORMATION_ROWS = 10_000  # reference rows the mutual information is counted on
+POOL_ROWS = 65_536  # chosen rows per pool drawn (memory: 4x this many token rows at a time)
 
 
 def check_representative(flag: object) -> None:
@@ -75,12 +76,19 @@ def draw_representative(draw: Callable[[int, int], np.ndarray], n: int, sizes: l
     """Tokens (n, columns) of ``n`` rows chosen from ``POOL_FACTOR * n`` rows of ``draw(rows, seed)``.
 
     ``draw`` is the model's own token sampler; the reference sample it is matched against is a
-    second call with another seed. The chosen rows keep the pool's (random) order.
+    second call with another seed. The pool is drawn :data:`POOL_ROWS` chosen rows' worth at a time
+    (seed + i for the i-th), so a large ``representative=True`` sample holds at most that much of it
+    in memory; the deficits carry over. The chosen rows keep the pool's (random) order.
     """
     pool_seed, reference_seed = (int(s) for s in rng.integers(0, 2**62, size=2))
-    pool = draw(POOL_FACTOR * n, pool_seed)
     reference = draw(int(np.clip(32 * n, MIN_REFERENCE_ROWS, MAX_REFERENCE_ROWS)), reference_seed)
-    return pool[np.sort(select_rows(pool, reference, sizes, n))]
+    herd = _Herd(reference, sizes)
+    parts = []
+    for i, start in enumerate(range(0, n, POOL_ROWS)):
+        rows = min(POOL_ROWS, n - start)
+        pool = draw(POOL_FACTOR * rows, pool_seed + i)
+        parts.append(pool[np.sort(herd.choose(pool, rows))])
+    return np.concatenate(parts)
 
 
 def select_rows(pool: np.ndarray, reference: np.ndarray, sizes: list[int], n: int) -> np.ndarray:
@@ -90,26 +98,37 @@ def select_rows(pool: np.ndarray, reference: np.ndarray, sizes: list[int], n: in
         return np.empty(0, dtype=np.int64)
     if len(pool) < n:
         raise ValueError(f"a pool of {len(pool)} rows cannot give {n}")
-    slots = _Slots(reference, sizes)
-    target = slots.shares(reference)
-    chosen_weight = np.zeros_like(target)  # count of chosen rows per feature, times the feature's weight
-    factor = len(pool) // n
-    picks = np.empty(n, dtype=np.int64)
-    for start in range(0, n, BLOCK):
-        rows = min(BLOCK, n - start)
-        first = start * factor
-        features = slots.features(pool[first:first + rows * factor])
-        base = target[features].sum(axis=1)  # what one more row of each candidate is owed per row chosen
-        open_ = np.ones(len(features), dtype=bool)
-        for k in range(rows):
-            chosen = start + k + 1  # rows once this one is chosen
-            score = chosen * base - chosen_weight[features].sum(axis=1)
-            score[~open_] = -np.inf
-            best = int(np.argmax(score))
-            open_[best] = False
-            picks[start + k] = first + best
-            chosen_weight[features[best]] += slots.weight[features[best]]
-    return picks
+    return _Herd(reference, sizes).choose(pool, n)
+
+
+class _Herd:
+    """The greedy choice's state: the reference's weighted shares and what the rows chosen so far hold."""
+
+    def __init__(self, reference: np.ndarray, sizes: list[int]) -> None:
+        self.slots = _Slots(reference, sizes)
+        self.target = self.slots.shares(reference)
+        self.chosen_weight = np.zeros_like(self.target)  # chosen rows per feature, times the feature's weight
+        self.chosen = 0
+
+    def choose(self, pool: np.ndarray, n: int) -> np.ndarray:
+        """Indices of ``n`` rows of ``pool``, block by block (see the module docstring)."""
+        factor = len(pool) // n
+        picks = np.empty(n, dtype=np.int64)
+        for start in range(0, n, BLOCK):
+            rows = min(BLOCK, n - start)
+            first = start * factor
+            features = self.slots.features(pool[first:first + rows * factor])
+            base = self.target[features].sum(axis=1)  # what one more row of each candidate is owed per row chosen
+            open_ = np.ones(len(features), dtype=bool)
+            for k in range(rows):
+                self.chosen += 1  # rows once this one is chosen
+                score = self.chosen * base - self.chosen_weight[features].sum(axis=1)
+                score[~open_] = -np.inf
+                best = int(np.argmax(score))
+                open_[best] = False
+                picks[start + k] = first + best
+                self.chosen_weight[features[best]] += self.slots.weight[features[best]]
+        return picks
 
 
 class _Slots:

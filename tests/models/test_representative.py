@@ -132,3 +132,19 @@ def test_beyond_max_rows_the_default_draws_independent_rows(adult_small, monkeyp
     assert not model.sample(100, seed=3).equals(independent.sample(100, seed=3))
     with pytest.raises(ConfigError, match="representative"):
         create("arm", representative="always").fit(adult_small.head(200))
+
+
+def test_a_large_sample_draws_its_pool_piece_by_piece_and_still_follows_the_model(adult_small, monkeypatch) -> None:
+    monkeypatch.setattr(rep, "POOL_ROWS", 128)  # 400 rows: four pools of at most 4 x 128 rows
+    drawn: list[int] = []
+    select = rep._Herd.choose
+    monkeypatch.setattr(rep._Herd, "choose", lambda self, pool, n: drawn.append(len(pool)) or select(self, pool, n))
+    model = create("bayesnet", seed=0).fit(adult_small.head(1_500))
+    independent = create("bayesnet", seed=0, representative=False).fit(adult_small.head(1_500))
+    reference = independent.sample(100_000, seed=99)
+    columns = ["workclass", "education", "marital-status", "relationship", "sex", "income"]
+    rows = model.sample(400, seed=2)
+    assert drawn == [512, 512, 512, 64] and len(rows) == 400
+    pd.testing.assert_frame_equal(rows, model.sample(400, seed=2))
+    assert _category_pair_error(rows, reference, columns) < _category_pair_error(independent.sample(400, seed=2),
+                                                                                 reference, columns)
