@@ -22,6 +22,11 @@ not the point value: on a few hundred validation rows the share of an honest mod
 ±0.06 (measured: arm 0.633 [0.57, 0.69] on 225 Adult rows, excluded by the point value, and auto
 fell back to a model with fidelity 0.62), while a copier's sits near 1.
 
+Each candidate is scored on rows drawn as its ``sample`` draws them for a user: arm and bayesnet
+choose samples of up to 50,000 rows representatively (:mod:`synthkit.models.representative`), the
+others draw independent rows, so the comparison is of what each would deliver (their detection
+AUC is lower for it: german-credit's arm 0.61 -> 0.56 on the holdout).
+
 Why here and not in ``synthkit.models``: the layering is models → evaluate, so a model may not
 import the evaluation, and copying the scorers into ``models`` would give two definitions of the
 same metric. ``auto`` is therefore an evaluate-level model that *uses* the models; it registers
