@@ -100,6 +100,12 @@ def _ratio(task: str, trtr: dict, tstr: dict) -> float | None:
     return fnum(max(a - base, 0.0) / (b - base))
 
 
+def _hgb(task: str, is_cat: Any, seed: int) -> Any:
+    """The gradient-boosted model of the utility tests (the report's and ``auto``'s selection term alike)."""
+    cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    return cls(max_iter=100, categorical_features=is_cat, early_stopping=False, random_state=seed)
+
+
 def utility_scores(
     train: pd.DataFrame, test: pd.DataFrame, syn: pd.DataFrame, kinds: dict[str, str], target: str, seed: int,
     skipped: dict[str, str],
@@ -134,8 +140,7 @@ def utility_scores(
     (hs_syn, hs_test), _ = tree_features([syn[list(features)], test[list(features)]], features)
 
     def hgb() -> Any:
-        cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
-        return cls(max_iter=100, categorical_features=is_cat, early_stopping=False, random_state=seed)
+        return _hgb(task, is_cat, seed)
 
     fitted: dict[str, Any] = {}
     for name in (linear_name, "hgb"):
@@ -193,9 +198,7 @@ def selection_utility(train: pd.DataFrame, test: pd.DataFrame, syn: pd.DataFrame
     (x_real, x_test, x_syn), is_cat = tree_features([train[list(features)], test[list(features)], syn[list(features)]], features)
 
     def score(x_fit: np.ndarray, y_fit: np.ndarray) -> dict[str, float | None]:
-        cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
-        model = cls(max_iter=100, categorical_features=is_cat, early_stopping=False, random_state=seed)
-        pred, proba = _fit_predict(model, fillable_for_trees(x_fit), y_fit, x_test, task, classes)
+        pred, proba = _fit_predict(_hgb(task, is_cat, seed), fillable_for_trees(x_fit), y_fit, x_test, task, classes)
         return _scores(task, y[1], pred, proba, classes)
 
     key = f"trtr:{target}:{len(train)}:{len(test)}"

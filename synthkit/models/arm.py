@@ -41,7 +41,7 @@ from torch.nn import functional as F
 
 from synthkit.errors import ConfigError, DataError, ModelError
 from synthkit.models.base import Synthesizer
-from synthkit.models.chow_liu import best_tree, conditional_table, mutual_information
+from synthkit.models.chow_liu import SMOOTHING, best_tree, conditional_table, mutual_information
 from synthkit.models.chunked import map_chunks
 from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
 from synthkit.models.registry import register
@@ -68,7 +68,6 @@ ORDINAL_FEATURES = 6  # smooth features (rank, cosines) of a numeric token's pos
 NORMAL_FEATURES = 2  # a token's normal score z and z**2 - 1, for numbers in a strong pair (see normal_features)
 STRONG_PAIR = 0.5  # |rank correlation| with another number that makes a column's pair "strong"
 FREE_SCALE = 0.1  # numeric tokens start from their ordinal features: the free part starts small
-TREE_SMOOTHING = 0.5  # pseudo-rows in the tree prior's tables (see ARNet.start_from_tree), as in bayesnet
 TREE_FLOOR = 1e-4  # smallest probability a prior table gives a token (a token its rows never show is not impossible)
 _CHUNK = 16_384  # rows sampled per step: large enough to amortize 15+ small ops per column (measured best at 2 threads)
 
@@ -165,7 +164,7 @@ class ARNet(nn.Module):
             self.b_out[j, :size] = torch.log(smoothed / smoothed.sum()).float()
 
     @torch.no_grad()
-    def start_from_tree(self, tokens: torch.Tensor, smoothing: float = TREE_SMOOTHING) -> None:
+    def start_from_tree(self, tokens: torch.Tensor, smoothing: float = SMOOTHING) -> None:
         """Start from the tree prior: column j's logits get the log of its table given its tree parent
         (``prior_parents[j]``, counted on ``tokens`` by :func:`synthkit.models.chow_liu.conditional_table`)
         added to them, a fixed table; the output biases start at zero, the table holding the marginals.

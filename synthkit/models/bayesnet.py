@@ -36,7 +36,7 @@ import torch
 from synthkit.errors import ConfigError
 from synthkit.models.arm import clip_tails, numeric_bins, protection_defaults
 from synthkit.models.base import Synthesizer
-from synthkit.models.chow_liu import best_tree, conditional_table, mutual_information
+from synthkit.models.chow_liu import SMOOTHING, best_tree, conditional_table, mutual_information
 from synthkit.models.chunked import map_chunks
 from synthkit.models.registry import register
 from synthkit.models.representative import check_representative, draw_representative, wanted
@@ -64,7 +64,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
     test_params: ClassVar[dict[str, Any]] = {"n_bins": 16}
 
     def __init__(self, metadata: Any = None, seed: int | None = 0, tail_quantile: float = 0.0, n_bins: int = 64,
-                 smoothing: float = 0.5, max_categories: int = 255, rare_min_count: int | None = None,
+                 smoothing: float = SMOOTHING, max_categories: int = 255, rare_min_count: int | None = None,
                  rare_strategy: str = "drop", clip_quantile: float | None = None,
                  representative: bool | None = None) -> None:
         super().__init__(metadata=metadata, seed=seed, tail_quantile=tail_quantile)

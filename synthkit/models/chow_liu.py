@@ -21,9 +21,10 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
 from scipy.stats import chi2
 
-__all__ = ["LINK_P", "best_tree", "conditional_table", "mutual_information", "parents_in_order", "spanning_forest", "walk"]
+__all__ = ["LINK_P", "SMOOTHING", "best_tree", "conditional_table", "mutual_information", "parents_in_order", "spanning_forest", "walk"]
 
 LINK_P = 0.01  # a pair is linked only if independence would show its information with less than this chance
+SMOOTHING = 0.5  # pseudo-rows of a child's overall distribution per parent value, in bayesnet and arm's tree prior
 
 
 def mutual_information(tokens: np.ndarray, sizes: list[int]) -> np.ndarray:
