@@ -40,13 +40,23 @@ class NumericCodec:
     amounts on default-credit-card: 273k to 892k, 460 times the median bin) while most of its values
     sit near its low edge; a uniform draw there put synthetic values far out, inflated the column's
     variance and took the Pearson correlation of two monthly bills from 0.95 to 0.70.
+
+    The column's minimum and maximum sit at Hazen's plotting positions of their bins (``ends``: half
+    of one training value's share of the first and the last bin, decoded exactly at the edge), not
+    at levels 0 and 1. Why: with levels 0 and 1 the stratified rows of the top bin (see
+    :meth:`decode`) stay below the training maximum, so a sample of n rows always spanned a
+    narrower range than n real rows do (insurance's charges: 59.7k-62.4k against 62.6k), and
+    whatever is binned over a sample's own range (SDMetrics' pair trends) shifted every edge; now
+    the sample reaches the training extreme about half the time, as a fresh real sample passes it
+    half the time. The extremes are already in the model file (the outer edges); the tail clipping
+    of ``clip_quantile`` (on by default when a table has PII) makes them quantiles, not values.
     """
 
     kind = "numerical"
 
     def __init__(self, name: str, exact: list[float], edges: list[float], has_missing: bool,
                  inner: list[list[float]] | None = None, inner_levels: list[float] | None = None,
-                 shares: list[float] | None = None) -> None:
+                 shares: list[float] | None = None, ends: list[float] | None = None) -> None:
         self.name = name
         self.exact = np.asarray(exact, dtype=float)
         self.edges = np.asarray(edges, dtype=float)
@@ -61,6 +71,9 @@ class NumericCodec:
         # each value token's share of the present values (exact values, then bins), or None (files
         # saved before it was kept): where a token sits in the column's distribution, by mass
         self.shares = None if shares is None else np.asarray(shares, dtype=float)
+        # the share of the first and of the last bin decoded at the column's minimum and maximum
+        # (files saved before it was kept: none, the bins' inverse CDFs end at levels 0 and 1)
+        self.ends = np.zeros(2) if ends is None else np.asarray(ends, dtype=float)
 
     @classmethod
     def fit(cls, name: str, values: np.ndarray, n_bins: int) -> NumericCodec:
@@ -76,8 +89,8 @@ class NumericCodec:
         edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, n_bins + 1))) if len(rest) else np.array([])
         if len(edges) == 1:  # one leftover value: it is a spike in all but name
             spikes, edges = np.union1d(spikes, edges), np.array([])
-        inner = _inner_quantiles(rest, edges).tolist() if len(edges) > 1 else None
-        codec = cls(name, spikes.tolist(), edges.tolist(), has_missing, inner)
+        inner, ends = (_inner_quantiles(rest, edges).tolist(), _hazen_ends(rest, edges)) if len(edges) > 1 else (None, None)
+        codec = cls(name, spikes.tolist(), edges.tolist(), has_missing, inner, ends=ends)
         codec.shares = np.bincount(codec.encode(present), minlength=codec.size - int(has_missing)) / len(present)
         return codec
 
@@ -112,20 +125,24 @@ class NumericCodec:
         assignments per token kind. The uniforms are stratified among the rows of each token
         (:func:`~synthkit.utils.stratified.grouped_stratified_uniforms`): the rows that drew one
         bin spread over it as its training values did, not by chance (on insurance, whose charges'
-        top bin spans 40k-64k, this alone took arm's holdout quality from 0.912 to 0.930).
+        top bin spans 40k-64k, this alone took arm's holdout quality from 0.912 to 0.930). The outer
+        bins' uniforms are then stretched over their ``ends`` point masses (see the class docstring).
         """
         n_bins = self.n_bins
         start = np.concatenate([self.exact, self.edges[:-1] if n_bins else [], [np.nan] * int(self.has_missing)])
         width = np.concatenate([np.zeros(len(self.exact)), np.diff(self.edges) if n_bins else [], [0.0] * int(self.has_missing)])
         if not n_bins:
             return start[tokens].astype(float)
+        bins = np.clip(tokens - len(self.exact), 0, n_bins - 1)
+        low, high = np.zeros(n_bins), np.zeros(n_bins)
+        low[0], high[-1] = self.ends
         u = grouped_stratified_uniforms(tokens, rng)
+        u = np.clip((u - low[bins]) / (1.0 - low[bins] - high[bins]), 0.0, 1.0)  # the outer edges' point masses
         if self.inner is None:
             return start[tokens] + u * width[tokens]
         # the bin's inverse CDF, piecewise linear through (level, quantile) points, edges included
         points = np.column_stack([self.edges[:-1], self.inner, self.edges[1:]])
         levels = self.inner_levels
-        bins = np.clip(tokens - len(self.exact), 0, n_bins - 1)
         seg = np.clip(np.searchsorted(levels, u, side="right") - 1, 0, len(levels) - 2)
         frac = (u - levels[seg]) / (levels[seg + 1] - levels[seg])
         inside = points[bins, seg] + frac * (points[bins, seg + 1] - points[bins, seg])
@@ -140,7 +157,15 @@ class NumericCodec:
         return {"kind": self.kind, "name": self.name, "exact": self.exact.tolist(), "edges": self.edges.tolist(),
                 "has_missing": self.has_missing, "inner": None if self.inner is None else self.inner.tolist(),
                 "inner_levels": self.inner_levels[1:-1].tolist(),
-                "shares": None if self.shares is None else self.shares.tolist()}
+                "shares": None if self.shares is None else self.shares.tolist(), "ends": self.ends.tolist()}
+
+
+def _hazen_ends(values: np.ndarray, edges: np.ndarray) -> list[float]:
+    """[first bin's, last bin's] share decoded exactly at its outer edge: half of one of its values'
+    share, so the edge sits at its Hazen plotting position (i - 1/2)/k among the bin's k values."""
+    counts = np.bincount(np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2),
+                         minlength=len(edges) - 1)
+    return [0.5 / max(int(counts[0]), 1), 0.5 / max(int(counts[-1]), 1)]
 
 
 def _inner_quantiles(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -315,7 +340,7 @@ class Discretizer:
         for s in state:
             if s["kind"] == "numerical":
                 codecs.append(NumericCodec(s["name"], s["exact"], s["edges"], s["has_missing"], s.get("inner"),
-                                             s.get("inner_levels"), s.get("shares")))
+                                             s.get("inner_levels"), s.get("shares"), s.get("ends")))
             else:
                 codecs.append(CategoricalCodec(s["name"], s["categories"], s["rare"], s["rare_probs"], s["has_missing"],
                                                s.get("has_rare")))

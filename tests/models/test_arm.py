@@ -66,8 +66,32 @@ def test_a_heavy_tailed_bin_decodes_as_its_values_spread_not_uniformly():
     assert old.inner is None and abs(uniform[top].mean() - values[top].mean()) > 0.1 * width
     assert uniform.std() > 1.5 * values.std()
     again = NumericCodec.fit("bill", values, n_bins=16)
-    loaded = NumericCodec(*(state[k] for k in ("name", "exact", "edges", "has_missing", "inner", "inner_levels")))
+    loaded = NumericCodec(*(state[k] for k in ("name", "exact", "edges", "has_missing", "inner", "inner_levels")), ends=state["ends"])
     np.testing.assert_array_equal(loaded.decode(tokens, np.random.default_rng(3)), again.decode(tokens, np.random.default_rng(3)))
+
+
+def test_a_sample_reaches_the_training_range_as_often_as_a_real_sample_passes_it():
+    """n rows decoded from a codec fitted on n values reach the training maximum (and minimum) in
+    about half the samples, as a fresh real sample of n exceeds it half the time; with the outer
+    edges at levels 0 and 1 (a codec saved before ``ends``) the stratified top rows never did."""
+    values = np.random.default_rng(4).lognormal(10, 1.0, 600)
+    codec = NumericCodec.fit("charges", values, n_bins=16)
+    old = NumericCodec(**{k: v for k, v in codec.to_state().items() if k not in ("kind", "ends")})
+    tokens = codec.encode(values)
+    first, last = len(codec.exact), len(codec.exact) + codec.n_bins - 1
+    assert codec.ends.tolist() == [0.5 / (tokens == first).sum(), 0.5 / (tokens == last).sum()]
+    top, bottom, old_top = [], [], []
+    for seed in range(1000):
+        decoded = codec.decode(tokens, np.random.default_rng(seed))
+        top.append(decoded.max() == values.max())
+        bottom.append(decoded.min() == values.min())
+        old_top.append(old.decode(tokens, np.random.default_rng(seed)).max() == values.max())
+        assert values.min() <= decoded.min() and decoded.max() <= values.max()  # never outside the range
+    assert 0.44 < np.mean(top) < 0.56 and 0.44 < np.mean(bottom) < 0.56  # binomial sd 0.016
+    assert not any(old_top)
+    # the rest of the top bin keeps its spread: only half a value's share sits at the edge
+    decoded = codec.decode(tokens, np.random.default_rng(0))
+    assert (decoded[tokens == last] == values.max()).sum() <= 1
 
 
 def test_few_distinct_values_are_all_exact():
