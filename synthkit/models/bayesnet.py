@@ -8,8 +8,8 @@ distribution and the distribution of every tree pair (the strongest dependences 
 the training rows show them, where a neural model learns them from a few hundred rows only partly.
 
 Where it stands (issue 18's benchmark, ``benchmarks/results/models_2min.md``; 343-5,000 training
-rows, mean of five representative draws): holdout quality 0.942 on german-credit (arm 0.942),
-0.906 on gbsg2 (arm 0.914), 0.942 on insurance (arm 0.941), 0.972 on bank-marketing (arm 0.969),
+rows, mean of five representative draws): holdout quality 0.941 on german-credit (arm 0.941),
+0.916 on gbsg2 (arm 0.917), 0.945 on insurance (arm 0.946), 0.974 on bank-marketing (arm 0.970),
 and a lower DCR share than arm's on five of seven tables (0.48-0.56). What it gives up is every
 dependence that no single tree edge carries: TSTR AUC 0.634 against arm's 0.709 on german-credit
 and 0.881 against 0.943 on actg175, and on 5,000 rows a detection AUC of 0.69-0.93 where arm has
