@@ -41,22 +41,26 @@ class NumericCodec:
     sit near its low edge; a uniform draw there put synthetic values far out, inflated the column's
     variance and took the Pearson correlation of two monthly bills from 0.95 to 0.70.
 
-    The column's minimum and maximum sit at Hazen's plotting positions of their bins (``ends``: half
-    of one training value's share of the first and the last bin, decoded exactly at the edge), not
-    at levels 0 and 1. Why: with levels 0 and 1 the stratified rows of the top bin (see
-    :meth:`decode`) stay below the training maximum, so a sample of n rows always spanned a
-    narrower range than n real rows do (insurance's charges: 59.7k-62.4k against 62.6k), and
-    whatever is binned over a sample's own range (SDMetrics' pair trends) shifted every edge; now
-    the sample reaches the training extreme about half the time, as a fresh real sample passes it
-    half the time. The extremes are already in the model file (the outer edges); the tail clipping
-    of ``clip_quantile`` (on by default when a table has PII) makes them quantiles, not values.
+    The column's minimum and maximum sit at Hazen's plotting positions of their bins within each
+    sample (``hazen_ends``): among the k rows of a sample that drew the top bin, the top one reaches
+    the training maximum half the time, (k - 1/2)/k being the level at which the maximum sits.
+    Why: with the edges at levels 0 and 1 the stratified rows of the top bin (see :meth:`decode`)
+    stopped short of the training maximum, so a sample of n rows always spanned a narrower range
+    than n real rows do (insurance's charges: 59.7k-62.4k against 62.6k), and whatever is binned
+    over a sample's own range (SDMetrics' pair trends) shifted every edge; now it reaches the
+    training extreme about as often as a fresh real sample of n passes it. Relative to the sample,
+    not to the training rows, so a sample of 4n rows holds at most one row at each extreme, not two
+    (a point mass of half a training value's share put two at bill amounts' maximum and took a
+    Pearson correlation down by 0.01). Nothing is decoded outside the training range; the
+    extremes were already in the model file (the outer edges), and ``clip_quantile`` (on by
+    default when a table has PII) makes them quantiles, not values.
     """
 
     kind = "numerical"
 
     def __init__(self, name: str, exact: list[float], edges: list[float], has_missing: bool,
                  inner: list[list[float]] | None = None, inner_levels: list[float] | None = None,
-                 shares: list[float] | None = None, ends: list[float] | None = None) -> None:
+                 shares: list[float] | None = None, hazen_ends: bool = False) -> None:
         self.name = name
         self.exact = np.asarray(exact, dtype=float)
         self.edges = np.asarray(edges, dtype=float)
@@ -71,9 +75,8 @@ class NumericCodec:
         # each value token's share of the present values (exact values, then bins), or None (files
         # saved before it was kept): where a token sits in the column's distribution, by mass
         self.shares = None if shares is None else np.asarray(shares, dtype=float)
-        # the share of the first and of the last bin decoded at the column's minimum and maximum
-        # (files saved before it was kept: none, the bins' inverse CDFs end at levels 0 and 1)
-        self.ends = np.zeros(2) if ends is None else np.asarray(ends, dtype=float)
+        # whether the outer edges sit at Hazen positions (files saved before: at levels 0 and 1)
+        self.hazen_ends = bool(hazen_ends)
 
     @classmethod
     def fit(cls, name: str, values: np.ndarray, n_bins: int) -> NumericCodec:
@@ -89,8 +92,8 @@ class NumericCodec:
         edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, n_bins + 1))) if len(rest) else np.array([])
         if len(edges) == 1:  # one leftover value: it is a spike in all but name
             spikes, edges = np.union1d(spikes, edges), np.array([])
-        inner, ends = (_inner_quantiles(rest, edges).tolist(), _hazen_ends(rest, edges)) if len(edges) > 1 else (None, None)
-        codec = cls(name, spikes.tolist(), edges.tolist(), has_missing, inner, ends=ends)
+        inner = _inner_quantiles(rest, edges).tolist() if len(edges) > 1 else None
+        codec = cls(name, spikes.tolist(), edges.tolist(), has_missing, inner, hazen_ends=True)
         codec.shares = np.bincount(codec.encode(present), minlength=codec.size - int(has_missing)) / len(present)
         return codec
 
@@ -126,7 +129,8 @@ class NumericCodec:
         (:func:`~synthkit.utils.stratified.grouped_stratified_uniforms`): the rows that drew one
         bin spread over it as its training values did, not by chance (on insurance, whose charges'
         top bin spans 40k-64k, this alone took arm's holdout quality from 0.912 to 0.930). The outer
-        bins' uniforms are then stretched over their ``ends`` point masses (see the class docstring).
+        bins' uniforms are then stretched so that their top (bottom) stratum reaches the edge half
+        the time (``hazen_ends``, see the class docstring).
         """
         n_bins = self.n_bins
         start = np.concatenate([self.exact, self.edges[:-1] if n_bins else [], [np.nan] * int(self.has_missing)])
@@ -134,10 +138,9 @@ class NumericCodec:
         if not n_bins:
             return start[tokens].astype(float)
         bins = np.clip(tokens - len(self.exact), 0, n_bins - 1)
-        low, high = np.zeros(n_bins), np.zeros(n_bins)
-        low[0], high[-1] = self.ends
         u = grouped_stratified_uniforms(tokens, rng)
-        u = np.clip((u - low[bins]) / (1.0 - low[bins] - high[bins]), 0.0, 1.0)  # the outer edges' point masses
+        if self.hazen_ends:
+            u = self._stretch_outer_bins(u, tokens, bins)
         if self.inner is None:
             return start[tokens] + u * width[tokens]
         # the bin's inverse CDF, piecewise linear through (level, quantile) points, edges included
@@ -149,6 +152,18 @@ class NumericCodec:
         in_bin = (tokens >= len(self.exact)) & (tokens < len(self.exact) + n_bins)
         return np.where(in_bin, inside, start[tokens] + u * width[tokens])
 
+    def _stretch_outer_bins(self, u: np.ndarray, tokens: np.ndarray, bins: np.ndarray) -> np.ndarray:
+        """``u`` with the first bin's rows' levels moved so that level 1/(2k) maps to 0 and the last
+        bin's so that 1 - 1/(2k) maps to 1 (k: this sample's rows in that bin), clipped to [0, 1]."""
+        in_bin = (tokens >= len(self.exact)) & (tokens < len(self.exact) + self.n_bins)
+        counts = np.bincount(bins[in_bin], minlength=self.n_bins)
+        if self.n_bins == 1 and counts[0] < 2:
+            return u  # one row and both edges in its bin: both positions are its median
+        low, high = np.zeros(self.n_bins), np.zeros(self.n_bins)
+        low[0] = 0.5 / counts[0] if counts[0] else 0.0
+        high[-1] = 0.5 / counts[-1] if counts[-1] else 0.0  # with one bin, both: 1/k of it at the edges
+        return np.clip((u - low[bins]) / (1.0 - low[bins] - high[bins]), 0.0, 1.0)
+
     def tokens_for(self, values: list[float]) -> np.ndarray:
         """Tokens whose decoded values can equal one of ``values`` (for conditions)."""
         return np.unique(self.encode(np.asarray(values, dtype=float)))
@@ -157,15 +172,7 @@ class NumericCodec:
         return {"kind": self.kind, "name": self.name, "exact": self.exact.tolist(), "edges": self.edges.tolist(),
                 "has_missing": self.has_missing, "inner": None if self.inner is None else self.inner.tolist(),
                 "inner_levels": self.inner_levels[1:-1].tolist(),
-                "shares": None if self.shares is None else self.shares.tolist(), "ends": self.ends.tolist()}
-
-
-def _hazen_ends(values: np.ndarray, edges: np.ndarray) -> list[float]:
-    """[first bin's, last bin's] share decoded exactly at its outer edge: half of one of its values'
-    share, so the edge sits at its Hazen plotting position (i - 1/2)/k among the bin's k values."""
-    counts = np.bincount(np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2),
-                         minlength=len(edges) - 1)
-    return [0.5 / max(int(counts[0]), 1), 0.5 / max(int(counts[-1]), 1)]
+                "shares": None if self.shares is None else self.shares.tolist(), "hazen_ends": self.hazen_ends}
 
 
 def _inner_quantiles(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -340,7 +347,8 @@ class Discretizer:
         for s in state:
             if s["kind"] == "numerical":
                 codecs.append(NumericCodec(s["name"], s["exact"], s["edges"], s["has_missing"], s.get("inner"),
-                                             s.get("inner_levels"), s.get("shares"), s.get("ends")))
+                                             s.get("inner_levels"), s.get("shares"),
+                                             bool(s.get("hazen_ends", False))))
             else:
                 codecs.append(CategoricalCodec(s["name"], s["categories"], s["rare"], s["rare_probs"], s["has_missing"],
                                                s.get("has_rare")))
