@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from synthkit.errors import ConfigError, DataError, ModelError
+from synthkit.errors import ConfigError, ModelError
 from synthkit.models.base import Synthesizer
 from synthkit.models.chow_liu import SMOOTHING, best_tree, conditional_table, mutual_information
 from synthkit.models.chunked import map_chunks
@@ -447,23 +447,12 @@ class AutoregressiveSynthesizer(Synthesizer):
         else:
             tokens = self._sample_chunks(n, plan, allowed, int(rng.integers(0, 2**62)))
         frame = self.discretizer_.decode(tokens, rng, allowed=conditions, columns=[s.name for s in self.schema_.learned])
-        for name, values in (conditions or {}).items():
-            if self.discretizer_.codec(name).kind == "numerical":
-                frame[name] = _pin_numeric(frame[name].to_numpy(), tokens[:, self.order_.index(name)],
-                                           self.discretizer_.codec(name), values, rng)
+        self.discretizer_.pin_conditions(frame, tokens, conditions or {}, rng)
         return frame
 
     def _condition_tokens(self, conditions: dict[str, list[Any]]) -> dict[int, torch.Tensor]:
-        allowed: dict[int, torch.Tensor] = {}
-        for name, values in conditions.items():
-            codec = self.discretizer_.codec(name)
-            tokens = codec.tokens_for(values)
-            tokens = tokens[tokens >= 0]
-            if len(tokens) == 0:
-                raise DataError(f"cannot condition {name!r} on {values}: no such value was seen in training "
-                                "(or it was too rare to be kept: see rare_min_count)")
-            allowed[self.order_.index(name)] = torch.as_tensor(tokens, dtype=torch.long)
-        return allowed
+        return {self.order_.index(name): torch.as_tensor(tokens, dtype=torch.long)
+                for name, tokens in self.discretizer_.condition_tokens(conditions).items()}
 
     def _sample_chunks(self, n: int, plan: ARSampler, allowed: dict[int, torch.Tensor], seed: int) -> np.ndarray:
         """Tokens (n, columns) of ``n`` rows, chunk by chunk on parallel threads (see :mod:`synthkit.models.chunked`).
@@ -770,16 +759,3 @@ def _systematic_resample(weight: torch.Tensor, generator: torch.Generator) -> to
     cumulative = torch.cumsum(weight.double(), 0)
     positions = (torch.rand(1, generator=generator, dtype=torch.float64) + torch.arange(n, dtype=torch.float64)) / n
     return torch.searchsorted(cumulative / cumulative[-1], positions).clamp_max(n - 1)
-
-
-def _pin_numeric(values: np.ndarray, tokens: np.ndarray, codec: Any, wanted: list[float], rng: np.random.Generator) -> np.ndarray:
-    """Replace decoded values by the exact condition values whose token each row drew."""
-    wanted_arr = np.asarray(wanted, dtype=float)
-    wanted_tokens = codec.encode(wanted_arr)
-    out = values.copy()
-    for token in np.unique(tokens):
-        rows = np.flatnonzero(tokens == token)
-        options = wanted_arr[wanted_tokens == token]
-        if len(options):
-            out[rows] = options[rng.integers(0, len(options), len(rows))]
-    return out

@@ -5,8 +5,9 @@ Typical use is augmenting a scarce class before training a classifier::
     extra = augment(real, model, column="income", value=">50K", target_share=0.5)
     balanced = pd.concat([real, extra], ignore_index=True)
 
-Every helper draws through ``model.sample(k, conditions={column: value})``, so the ``arm`` model
-conditions natively and the others fall back to the base class's rejection sampling.
+Every helper draws through ``model.sample(k, conditions={column: value})``, so ``arm`` and
+``bayesnet`` condition natively (a numeric condition gets its exact value; bayesnet's is exact on
+its tree) and the others fall back to the base class's rejection sampling.
 """
 
 from __future__ import annotations

@@ -338,6 +338,43 @@ class Discretizer:
             data = {name: data[name] for name in columns}
         return pd.DataFrame(data, copy=False)  # fresh arrays: no consolidating copy into 2-D blocks
 
+    def condition_tokens(self, conditions: dict[str, list[Any]]) -> dict[str, np.ndarray]:
+        """Each conditioned column's tokens that can decode to one of its wanted values.
+
+        Token models (``arm``, ``bayesnet``) condition by allowing only these tokens; a value that no
+        token decodes to (unseen, or too rare to be kept) is refused here, before anything is drawn.
+        """
+        out: dict[str, np.ndarray] = {}
+        for name, values in conditions.items():
+            tokens = self.codec(name).tokens_for(values)
+            tokens = tokens[tokens >= 0]
+            if len(tokens) == 0:
+                raise DataError(f"cannot condition {name!r} on {values}: no such value was seen in training "
+                                "(or it was too rare to be kept: see rare_min_count)")
+            out[name] = tokens
+        return out
+
+    def pin_conditions(self, frame: pd.DataFrame, tokens: np.ndarray, conditions: dict[str, list[Any]],
+                       rng: np.random.Generator) -> None:
+        """Numeric conditions: replace each row's decoded value (in ``frame``, in place) by a wanted
+        value its token decodes to. Why: a bin token decodes anywhere in its bin, a condition asks
+        for the exact value. Categorical conditions are kept by :meth:`decode`'s ``allowed``."""
+        names = self.names
+        for name, wanted in conditions.items():
+            codec = self.codec(name)
+            if codec.kind != "numerical":
+                continue
+            column = tokens[:, names.index(name)]
+            wanted_values = np.asarray(wanted, dtype=float)
+            wanted_tokens = codec.encode(wanted_values)
+            values = frame[name].to_numpy(dtype=float).copy()
+            for token in np.unique(column):  # a loop over the few allowed tokens, not over rows
+                rows = np.flatnonzero(column == token)
+                options = wanted_values[wanted_tokens == token]
+                if len(options):
+                    values[rows] = options[rng.integers(0, len(options), len(rows))]
+            frame[name] = values
+
     def to_state(self) -> list[dict[str, Any]]:
         return [c.to_state() for c in self.codecs]
 

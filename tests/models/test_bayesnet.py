@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from synthkit.errors import ConfigError, ModelFileError
+from synthkit.errors import ConfigError, DataError, ModelFileError
 from synthkit.models import Synthesizer, create
 from synthkit.models.chow_liu import mutual_information, parents_in_order, spanning_forest, walk
 from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
@@ -75,7 +75,7 @@ def test_a_roots_counts_follow_its_table_not_chance(fitted):
     """Stratified draws: a root column's 5,000 draws hold its shares to within a row or two."""
     _, model = fitted
     root = model.order_[0]
-    tokens = model._sample_tokens(5_000, model._cumulative(), np.random.default_rng(3))
+    tokens = model._sample_tokens(5_000, model._cumulative(model.tables_), np.random.default_rng(3))
     counts = np.bincount(tokens[:, root], minlength=model.tables_[root].shape[1])
     assert np.abs(counts - 5_000 * model.tables_[root][0]).max() <= 2
 
@@ -106,6 +106,32 @@ def test_chow_liu_forest_keeps_the_strongest_edges_and_roots_each_tree():
     assert all(order.index(p) < order.index(j) for j, p in enumerate(parents) if p >= 0)  # parents come first
     # another order (a user's columns first): each column keeps its strongest link to a column before it
     assert parents_in_order(linked, info, [2, 0, 1, 3, 4]) == [-1, 0, -1, -1, 3]
+
+
+def test_conditions_are_exact_on_the_tree_not_rejection(fitted):
+    """Conditioning on the leaf ``plan`` must give ``income`` (two edges up) the distribution the
+    model's own unconditioned rows show among premium rows: the evidence passed up the tree."""
+    _, model = fitted
+    assert model.native_conditions
+    premium = model.sample(20_000, seed=2, conditions={"plan": "premium"})
+    assert (premium["plan"] == "premium").all()
+    free = model.sample(200_000, seed=3)
+    filtered = free[free["plan"] == "premium"]
+    edges = np.quantile(free["income"], np.linspace(0, 1, 11)[1:-1])
+    shares = [np.bincount(np.searchsorted(edges, f["income"]), minlength=10) / len(f) for f in (premium, filtered)]
+    assert np.abs(shares[0] - shares[1]).max() < 0.015  # sampling noise; the marginal would be off by ~0.1
+    marginal = np.bincount(np.searchsorted(edges, free["income"]), minlength=10) / len(free)
+    assert np.abs(shares[1] - marginal).max() > 0.05  # so the check above has something to find
+    # a numeric condition gets its exact value, and the columns below follow it
+    low, high = (model.sample(5_000, seed=4, conditions={"income": v}) for v in (28_000.0, 55_000.0))
+    assert (low["income"] == 28_000).all() and (high["income"] == 55_000).all()
+    assert high["spend"].median() > 1.2 * low["spend"].median()
+    # two conditions in different trees (region is alone), and a list of allowed values
+    both = model.sample(2_000, seed=5, conditions={"region": "west", "plan": ["basic", "plus"]})
+    assert (both["region"] == "west").all() and both["plan"].isin(["basic", "plus"]).all()
+    assert both["spend"].median() < free["spend"].median()  # premium (the top 30 % of spend) excluded
+    with pytest.raises(DataError, match="no such value was seen"):
+        model.sample(10, conditions={"region": "Atlantis"})
 
 
 def test_same_seed_same_rows_at_any_thread_count(fitted, tmp_path: Path):
