@@ -149,6 +149,9 @@ class BayesianNetworkSynthesizer(Synthesizer):
             indicator[tokens] = 1.0
             likelihood[names.index(name)] = indicator
         for j in reversed(self.order_):  # children come after their parent in order_: leaves first
+            top = likelihood[j].max()
+            if top > 0:  # a constant factor cancels in every table's normalization; rescaled, many
+                likelihood[j] = likelihood[j] / top  # conditioned columns cannot underflow the product
             if self.parents_[j] >= 0:
                 likelihood[self.parents_[j]] = likelihood[self.parents_[j]] * (self.tables_[j] @ likelihood[j])
         tables = []
