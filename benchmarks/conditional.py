@@ -7,7 +7,7 @@ bayesnet is fitted on all 32,561 Adult rows (seed 0) and asked for 5,000 rows un
 from common to rare: ``sample(5000, conditions=...)`` through its tree
 (:meth:`~synthkit.models.bayesnet.BayesianNetworkSynthesizer._conditioned_tables`) and through the
 base class's rejection sampling (the same model with ``native_conditions`` off: draw, keep the rows
-that match, give up after 50 draws per row wanted). Seconds: best of three after a warm-up (one run
+that match, give up when the match rate says 20 million draws would not do). Seconds: best of three after a warm-up (one run
 for rejection). Accuracy: the total variation distance of ``occupation``'s shares in each sample
 from the model's own conditional shares, counted on the matching rows of 8,000,000 independent
 draws of the same model (the reference; its own noise is in the table as its matching rows, and

@@ -42,6 +42,17 @@ def test_conditions_that_exist_are_met(model):
     assert set(out["sex"]) == {"Female"} and set(out["income"]) == {">50K"}
 
 
+def test_rejection_draws_as_long_as_the_match_rate_can_finish(model):
+    """A 1 % class (about 1 % of copula's rows here) at 5,000 rows needs ~500,000 draws: met (50
+    draws per row wanted, the old fixed budget, refused it). 200,000 rows of a 0.3 % class would need
+    ~60 million: refused after the first batch, saying so, instead of drawing up to the limit."""
+    rare = model.sample(5_000, seed=0, conditions={"education": "5th-6th"})
+    assert len(rare) == 5_000 and set(rare["education"]) == {"5th-6th"}
+    with pytest.raises(ModelError, match=r"of 400,000 draws matched; 200,000 rows would need about [0-9,]+ draws, "
+                                         r"over the limit of 20,000,000"):
+        model.sample(200_000, seed=0, conditions={"education": "1st-4th"})  # one batch of 2n rows, then the verdict
+
+
 def _edit(folder: Path, change) -> None:
     """Change model.json and make its checksum match again, as a careful attacker would."""
     doc = json.loads((folder / "model.json").read_text())
