@@ -18,23 +18,24 @@ from pathlib import Path
 # run as a script, this folder is sys.path[0]: keep its modules from shadowing the standard library
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import argparse
+import importlib.util
 import itertools
 import logging
-import os
-import platform
 import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# the shared command line, loaded by path: this folder on sys.path would shadow stdlib names (io.py)
+_spec = importlib.util.spec_from_file_location("benchmarks_script_main", ROOT / "benchmarks" / "script_main.py")
+assert _spec is not None and _spec.loader is not None
+_script_main = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_script_main)
 
 from synthkit.models import create  # noqa: E402
-from synthkit.utils.atomic import write_json, write_text  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +92,12 @@ def to_markdown(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    torch.set_num_threads(args.threads)
     from synthkit.datasets import load
 
     train = load("adult")[0].sample(5_000, random_state=0).reset_index(drop=True)
-    results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
-               "threads": args.threads, "rows": [r for name in ("arm", "bayesnet") for r in measure(name, train)]}
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(args.out_dir / "representative.json", results)
-    write_text(args.out_dir / "representative.md", to_markdown(results))
-    return 0
+    return _script_main.run(argv, __doc__.splitlines()[0], "representative",
+                            lambda: {"rows": [r for name in ("arm", "bayesnet") for r in measure(name, train)]},
+                            to_markdown)
 
 
 if __name__ == "__main__":
