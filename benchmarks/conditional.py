@@ -24,8 +24,8 @@ from pathlib import Path
 # run as a script, this folder is sys.path[0]: keep its modules from shadowing the standard library
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import importlib.util
 import logging
+import runpy
 import time
 from typing import Any
 
@@ -34,11 +34,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# the shared command line, loaded by path: this folder on sys.path would shadow stdlib names (io.py)
-_spec = importlib.util.spec_from_file_location("benchmarks_script_main", ROOT / "benchmarks" / "script_main.py")
-assert _spec is not None and _spec.loader is not None
-_script_main = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_script_main)
+# the shared command line, by path: a `benchmarks` package elsewhere on sys.path shadows this folder
+run_script = runpy.run_path(str(ROOT / "benchmarks" / "script_main.py"))["run_script"]
 
 from synthkit.errors import SynthkitError  # noqa: E402
 from synthkit.models import create  # noqa: E402
@@ -141,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     from synthkit.datasets import load
 
     train = load("adult")[0]
-    return _script_main.run(argv, __doc__.splitlines()[0], "conditional",
-                            lambda: {"train_rows": len(train), "rows": measure(train)}, to_markdown)
+    return run_script(argv, __doc__.splitlines()[0], "conditional",
+                      lambda: {"train_rows": len(train), "rows": measure(train)}, to_markdown)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Each gives its measurements as a function of the torch thread count; this parses ``--threads`` and
 ``--out-dir``, sets up logging and torch, and writes ``<stem>.json`` and ``<stem>.md`` atomically.
-Loaded by path (``load_script_main``), since this folder on ``sys.path`` would shadow standard
-library names (``io.py``).
+Run by path (``runpy.run_path``): with this folder on ``sys.path`` its ``io.py`` would shadow the
+standard library, and the name ``benchmarks`` is taken by an installed package.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from synthkit.utils.atomic import write_json, write_text
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def run(argv: list[str] | None, description: str, stem: str, measure: Callable[[], dict[str, Any]],
+def run_script(argv: list[str] | None, description: str, stem: str, measure: Callable[[], dict[str, Any]],
         to_markdown: Callable[[dict[str, Any]], str]) -> int:
     """Parse the arguments, run ``measure`` (its dict joins the machine and thread count), write both files."""
     parser = argparse.ArgumentParser(description=description)
