@@ -256,6 +256,8 @@ class Synthesizer:
                     out[column] = [float(v) for v in values]
                 except (TypeError, ValueError):
                     raise DataError(f"condition on numerical column {column!r} needs numbers, got {values!r}") from None
+                if not np.isfinite(out[column]).all():
+                    raise DataError(f"condition on numerical column {column!r} needs finite numbers, got {values!r}")
         return out
 
     def _sample_with_conditions(self, n: int, rng: np.random.Generator, conditions: dict[str, list[Any]]) -> pd.DataFrame:

@@ -165,8 +165,15 @@ class NumericCodec:
         return np.clip((u - low[bins]) / (1.0 - low[bins] - high[bins]), 0.0, 1.0)
 
     def tokens_for(self, values: list[float]) -> np.ndarray:
-        """Tokens whose decoded values can equal one of ``values`` (for conditions)."""
-        return np.unique(self.encode(np.asarray(values, dtype=float)))
+        """Tokens whose decoded values can equal one of ``values`` (for conditions); -1 for a value no
+        token decodes to: outside the bins' range and no exact value, or between exact values when
+        there are no bins. Why: :meth:`encode` snaps such values to the nearest token, and a condition
+        pinned there would write a number the model never learned (age 500 among the oldest rows)."""
+        wanted = np.asarray(values, dtype=float)
+        tokens = self.encode(wanted)
+        exact = np.isin(wanted, self.exact)
+        inside = (self.edges[0] <= wanted) & (wanted <= self.edges[-1]) if self.n_bins else np.zeros(len(wanted), bool)
+        return np.unique(np.where(exact | inside, tokens, -1))
 
     def to_state(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "exact": self.exact.tolist(), "edges": self.edges.tolist(),
@@ -350,7 +357,8 @@ class Discretizer:
             tokens = tokens[tokens >= 0]
             if len(tokens) == 0:
                 raise DataError(f"cannot condition {name!r} on {values}: no such value was seen in training "
-                                "(or it was too rare to be kept: see rare_min_count)")
+                                "(a category too rare to be kept: see rare_min_count; a number outside the "
+                                "training range, or between the values of a column with few)")
             out[name] = tokens
         return out
 

@@ -103,6 +103,18 @@ def test_few_distinct_values_are_all_exact():
     codec = NumericCodec.fit("x", values, n_bins=16)
     assert codec.n_bins == 0 and codec.exact.tolist() == [1.0, 2.0, 3.0, 7.0]
     np.testing.assert_array_equal(codec.decode(codec.encode(values), np.random.default_rng(0)), values)
+    # a condition may name an exact value, not one between them (encode snaps it, for rows)
+    assert codec.tokens_for([2.0]).tolist() == [1] and codec.tokens_for([2.5]).tolist() == [-1]
+
+
+def test_conditions_on_a_binned_number_stay_inside_the_training_range():
+    values = np.concatenate([np.zeros(300), np.random.default_rng(5).uniform(10, 20, 700)])
+    codec = NumericCodec.fit("x", values, n_bins=8)
+    assert codec.exact.tolist() == [0.0] and codec.edges[0] > 10 - 1e-9 and codec.edges[-1] < 20
+    assert codec.tokens_for([0.0]).tolist() == [0]  # the spike, below the bins
+    assert (codec.tokens_for([15.0]) >= 1).all()
+    for outside in (5.0, 25.0, -1.0):
+        assert codec.tokens_for([outside]).tolist() == [-1]
 
 
 def test_rare_categories_resample_or_drop():
@@ -291,8 +303,9 @@ def test_native_conditions_on_categories_and_numbers(arm, adult_small):
     assert (rich["sex"] == "Male").mean() > (adult_small["sex"] == "Male").mean()
     ages = arm.sample(300, seed=2, conditions={"age": [30, 40], "sex": "Female"})
     assert set(ages["age"]) <= {30, 40} and (ages["sex"] == "Female").all()
-    with pytest.raises(DataError, match="no such value"):
-        arm.sample(10, conditions={"sex": "Martian"})
+    for refused in ({"sex": "Martian"}, {"age": 500}, {"age": 16}):  # unseen; ages outside the training range
+        with pytest.raises(DataError, match="no such value"):
+            arm.sample(10, conditions=refused)
 
 
 def test_conditions_are_exact_for_columns_ordered_first(adult_small):

@@ -25,6 +25,7 @@ def model(adult_small):
         ({"sex": []}, DataError, "allows no value"),
         ({"sex": float("nan")}, DataError, "missing value"),
         ({"age": "abc"}, DataError, "needs numbers"),
+        ({"age": float("inf")}, DataError, "needs finite numbers"),
         ({"nonesuch": 1}, DataError, "not a learned column"),
         ({"workclass": "Astronaut"}, ModelError, "unseen or too rare"),
     ],

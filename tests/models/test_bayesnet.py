@@ -130,8 +130,9 @@ def test_conditions_are_exact_on_the_tree_not_rejection(fitted):
     both = model.sample(2_000, seed=5, conditions={"region": "west", "plan": ["basic", "plus"]})
     assert (both["region"] == "west").all() and both["plan"].isin(["basic", "plus"]).all()
     assert both["spend"].median() < free["spend"].median()  # premium (the top 30 % of spend) excluded
-    with pytest.raises(DataError, match="no such value was seen"):
-        model.sample(10, conditions={"region": "Atlantis"})
+    for refused in ({"region": "Atlantis"}, {"income": 10_000_000.0}):  # an unseen category; a number far outside
+        with pytest.raises(DataError, match="no such value was seen"):
+            model.sample(10, conditions=refused)
 
 
 def test_same_seed_same_rows_at_any_thread_count(fitted, tmp_path: Path):
