@@ -45,7 +45,7 @@ from synthkit.models.chow_liu import SMOOTHING, best_tree, conditional_table, mu
 from synthkit.models.chunked import map_chunks
 from synthkit.models.nn_base import PII_CLIP_QUANTILE, PII_RARE_MIN_COUNT
 from synthkit.models.registry import register
-from synthkit.models.representative import check_representative, draw_representative, wanted
+from synthkit.models.representative import check_representative, draw_tokens
 from synthkit.models.trainer import Trainer
 from synthkit.transform.discretize import Discretizer
 from synthkit.utils.normal_scores import normal_scores
@@ -441,14 +441,9 @@ class AutoregressiveSynthesizer(Synthesizer):
         self.net_.eval()
         plan = ARSampler(self.net_)
         allowed = self._condition_tokens(conditions or {})
-        if wanted(self.representative, n):
-            tokens = draw_representative(lambda rows, seed: self._sample_chunks(rows, plan, allowed, seed), n,
-                                         self.discretizer_.sizes, rng)
-        else:
-            tokens = self._sample_chunks(n, plan, allowed, int(rng.integers(0, 2**62)))
-        frame = self.discretizer_.decode(tokens, rng, allowed=conditions, columns=[s.name for s in self.schema_.learned])
-        self.discretizer_.pin_conditions(frame, tokens, conditions or {}, rng)
-        return frame
+        tokens = draw_tokens(self.representative, lambda rows, seed: self._sample_chunks(rows, plan, allowed, seed), n,
+                             self.discretizer_.sizes, rng)
+        return self.discretizer_.decode(tokens, rng, allowed=conditions, columns=[s.name for s in self.schema_.learned])
 
     def _condition_tokens(self, conditions: dict[str, list[Any]]) -> dict[int, torch.Tensor]:
         return {self.order_.index(name): torch.as_tensor(tokens, dtype=torch.long)

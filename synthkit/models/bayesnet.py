@@ -43,7 +43,7 @@ from synthkit.models.base import Synthesizer
 from synthkit.models.chow_liu import SMOOTHING, best_tree, conditional_table, mutual_information
 from synthkit.models.chunked import map_chunks
 from synthkit.models.registry import register
-from synthkit.models.representative import check_representative, draw_representative, wanted
+from synthkit.models.representative import check_representative, draw_tokens
 from synthkit.transform.discretize import Discretizer
 from synthkit.utils.stratified import grouped_stratified_uniforms
 
@@ -121,13 +121,8 @@ class BayesianNetworkSynthesizer(Synthesizer):
         def draw(rows: int, seed: int) -> np.ndarray:
             return np.concatenate(map_chunks(rows, _CHUNK, seed, chunk), axis=0)
 
-        if wanted(self.representative, n):
-            tokens = draw_representative(draw, n, self.discretizer_.sizes, rng)
-        else:
-            tokens = draw(n, int(rng.integers(0, 2**62)))
-        frame = self.discretizer_.decode(tokens, rng, allowed=conditions, columns=[s.name for s in self.schema_.learned])
-        self.discretizer_.pin_conditions(frame, tokens, conditions, rng)
-        return frame
+        tokens = draw_tokens(self.representative, draw, n, self.discretizer_.sizes, rng)
+        return self.discretizer_.decode(tokens, rng, allowed=conditions, columns=[s.name for s in self.schema_.learned])
 
     def _conditioned_tables(self, allowed: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Each column's table given that the conditioned columns take only their ``allowed`` tokens.

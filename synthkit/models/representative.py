@@ -46,7 +46,8 @@ import numpy as np
 from synthkit.errors import ConfigError
 from synthkit.models.chow_liu import mutual_information
 
-__all__ = ["MAX_ROWS", "POOL_FACTOR", "check_representative", "draw_representative", "select_rows", "wanted"]
+__all__ = ["MAX_ROWS", "POOL_FACTOR", "check_representative", "draw_representative", "draw_tokens", "select_rows",
+           "wanted"]
 
 POOL_FACTOR = 4  # pool rows per row wanted (8 was no better, in blocks of 32 and 128)
 BLOCK = 64  # rows chosen per block (32-256 probed: 64 and 128 the best, 256 worse on gbsg2)
@@ -69,6 +70,15 @@ def wanted(flag: bool | None, n: int) -> bool:
     """Whether a sample of ``n`` rows is drawn representatively: ``flag`` when given, else up to
     :data:`MAX_ROWS` (never for no rows: there is nothing to choose)."""
     return n > 0 and (bool(flag) if flag is not None else n <= MAX_ROWS)
+
+
+def draw_tokens(flag: bool | None, draw: Callable[[int, int], np.ndarray], n: int, sizes: list[int],
+                rng: np.random.Generator) -> np.ndarray:
+    """Tokens of an ``n``-row sample: chosen (:func:`draw_representative`) when :func:`wanted` says so,
+    else ``n`` independent rows of ``draw``."""
+    if wanted(flag, n):
+        return draw_representative(draw, n, sizes, rng)
+    return draw(n, int(rng.integers(0, 2**62)))
 
 
 def draw_representative(draw: Callable[[int, int], np.ndarray], n: int, sizes: list[int],

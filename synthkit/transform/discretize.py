@@ -138,9 +138,10 @@ class NumericCodec:
         if not n_bins:
             return start[tokens].astype(float)
         bins = np.clip(tokens - len(self.exact), 0, n_bins - 1)
+        in_bin = (tokens >= len(self.exact)) & (tokens < len(self.exact) + n_bins)
         u = grouped_stratified_uniforms(tokens, rng)
         if self.hazen_ends:
-            u = self._stretch_outer_bins(u, tokens, bins)
+            u = self._stretch_outer_bins(u, bins, in_bin)
         if self.inner is None:
             return start[tokens] + u * width[tokens]
         # the bin's inverse CDF, piecewise linear through (level, quantile) points, edges included
@@ -149,13 +150,11 @@ class NumericCodec:
         seg = np.clip(np.searchsorted(levels, u, side="right") - 1, 0, len(levels) - 2)
         frac = (u - levels[seg]) / (levels[seg + 1] - levels[seg])
         inside = points[bins, seg] + frac * (points[bins, seg + 1] - points[bins, seg])
-        in_bin = (tokens >= len(self.exact)) & (tokens < len(self.exact) + n_bins)
         return np.where(in_bin, inside, start[tokens] + u * width[tokens])
 
-    def _stretch_outer_bins(self, u: np.ndarray, tokens: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    def _stretch_outer_bins(self, u: np.ndarray, bins: np.ndarray, in_bin: np.ndarray) -> np.ndarray:
         """``u`` with the first bin's rows' levels moved so that level 1/(2k) maps to 0 and the last
         bin's so that 1 - 1/(2k) maps to 1 (k: this sample's rows in that bin), clipped to [0, 1]."""
-        in_bin = (tokens >= len(self.exact)) & (tokens < len(self.exact) + self.n_bins)
         counts = np.bincount(bins[in_bin], minlength=self.n_bins)
         if self.n_bins == 1 and counts[0] < 2:
             return u  # one row and both edges in its bin: both positions are its median
@@ -180,6 +179,20 @@ class NumericCodec:
                 "has_missing": self.has_missing, "inner": None if self.inner is None else self.inner.tolist(),
                 "inner_levels": self.inner_levels[1:-1].tolist(),
                 "shares": None if self.shares is None else self.shares.tolist(), "hazen_ends": self.hazen_ends}
+
+
+def _pin(values: np.ndarray, tokens: np.ndarray, codec: NumericCodec, wanted: list[Any],
+         rng: np.random.Generator) -> np.ndarray:
+    """``values`` with each row's value replaced by one of the ``wanted`` values its token decodes to."""
+    wanted_values = np.asarray(wanted, dtype=float)
+    wanted_tokens = codec.encode(wanted_values)
+    out = values.copy()
+    for token in np.unique(tokens):  # a loop over the few allowed tokens, not over rows
+        rows = np.flatnonzero(tokens == token)
+        options = wanted_values[wanted_tokens == token]
+        if len(options):
+            out[rows] = options[rng.integers(0, len(options), len(rows))]
+    return out
 
 
 def _inner_quantiles(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -333,7 +346,13 @@ class Discretizer:
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator,
                allowed: dict[str, list[Any]] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
-        """Values of every column from (n, columns) tokens; ``columns`` orders the frame (one copy, not two)."""
+        """Values of every column from (n, columns) tokens; ``columns`` orders the frame (one copy, not two).
+
+        ``allowed`` holds the sample's conditions (column -> wanted values): a categorical token that
+        stands for several categories decodes only to wanted ones, and a numeric column's decoded
+        value is replaced by a wanted value its token decodes to (a bin token decodes anywhere in
+        its bin, a condition asks for the exact value).
+        """
         allowed = allowed or {}
         data: dict[str, np.ndarray] = {}
         for j, codec in enumerate(self.codecs):
@@ -341,6 +360,10 @@ class Discretizer:
                 data[codec.name] = codec.decode(tokens[:, j], rng)
             else:
                 data[codec.name] = codec.decode(tokens[:, j], rng, allowed.get(codec.name))
+        for name, wanted in allowed.items():  # after every column, so the other columns' draws are as without
+            j = self.names.index(name)
+            if self.codecs[j].kind == "numerical":
+                data[name] = _pin(data[name], tokens[:, j], self.codecs[j], wanted, rng)
         if columns is not None:
             data = {name: data[name] for name in columns}
         return pd.DataFrame(data, copy=False)  # fresh arrays: no consolidating copy into 2-D blocks
@@ -361,27 +384,6 @@ class Discretizer:
                                 "training range, or between the values of a column with few)")
             out[name] = tokens
         return out
-
-    def pin_conditions(self, frame: pd.DataFrame, tokens: np.ndarray, conditions: dict[str, list[Any]],
-                       rng: np.random.Generator) -> None:
-        """Numeric conditions: replace each row's decoded value (in ``frame``, in place) by a wanted
-        value its token decodes to. Why: a bin token decodes anywhere in its bin, a condition asks
-        for the exact value. Categorical conditions are kept by :meth:`decode`'s ``allowed``."""
-        names = self.names
-        for name, wanted in conditions.items():
-            codec = self.codec(name)
-            if codec.kind != "numerical":
-                continue
-            column = tokens[:, names.index(name)]
-            wanted_values = np.asarray(wanted, dtype=float)
-            wanted_tokens = codec.encode(wanted_values)
-            values = frame[name].to_numpy(dtype=float).copy()
-            for token in np.unique(column):  # a loop over the few allowed tokens, not over rows
-                rows = np.flatnonzero(column == token)
-                options = wanted_values[wanted_tokens == token]
-                if len(options):
-                    values[rows] = options[rng.integers(0, len(options), len(rows))]
-            frame[name] = values
 
     def to_state(self) -> list[dict[str, Any]]:
         return [c.to_state() for c in self.codecs]
