@@ -360,7 +360,7 @@ class Discretizer:
                 data[codec.name] = codec.decode(tokens[:, j], rng)
             else:
                 data[codec.name] = codec.decode(tokens[:, j], rng, allowed.get(codec.name))
-        for name, wanted in allowed.items():  # after every column, so the other columns' draws are as without
+        for name, wanted in allowed.items():  # after every column: the other columns draw as they would unpinned
             j = self.names.index(name)
             if self.codecs[j].kind == "numerical":
                 data[name] = _pin(data[name], tokens[:, j], self.codecs[j], wanted, rng)
